@@ -1,0 +1,161 @@
+# One non-recursive Makefile for the whole project. Objects live under
+# build/<variant>/ so that release, debug and asan builds sit side by side.
+#
+#   make            release build of both binaries
+#   make asan       AddressSanitizer + UBSan build (build/asan/)
+#   make unit       unit tests (cmocka), release build
+#   make test       deps, builds, unit tests (plain, asan, valgrind), local
+#                   stack, API tests, stack down
+#   make run        deps, build, whole local stack in the foreground
+#   make up / down  the same stack in the background / stop it
+#   make check      cppcheck, clang-tidy, clang-format
+
+VARIANT ?= release
+CC ?= cc
+PYTHON ?= /usr/bin/python3
+PKGS := jansson libjwt libsodium libmariadb libpq openssl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes
+BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -Icommon $(PKG_CFLAGS) \
+	-MMD -MP -pthread
+CFLAGS_release := -O2 -g
+CFLAGS_debug := -O0 -g
+CFLAGS_asan := -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+LDFLAGS_asan := -fsanitize=address,undefined
+
+B := build/$(VARIANT)
+CFLAGS_ALL = $(BASE_CFLAGS) $(CFLAGS_$(VARIANT)) $(EXTRA_CFLAGS)
+LDFLAGS_ALL = -pthread $(LDFLAGS_$(VARIANT))
+LIBS := -lfcgi $(PKG_LIBS)
+
+COMMON_SRC := $(wildcard common/*.c)
+BLOG_SRC := $(wildcard blog-fcgi/*.c)
+PAY_SRC := $(wildcard pay-fcgi/*.c)
+BLOG_SQL := $(sort $(wildcard blog-fcgi/migrations/*.sql))
+PAY_SQL := $(sort $(wildcard pay-fcgi/migrations/*.sql))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
+BLOG_OBJ := $(BLOG_SRC:%.c=$(B)/%.o) $(B)/gen/blog_migrations.o
+PAY_OBJ := $(PAY_SRC:%.c=$(B)/%.o) $(B)/gen/pay_migrations.o
+BLOG_LIBOBJ := $(filter-out $(B)/blog-fcgi/blog_main.o,$(BLOG_OBJ))
+PAY_LIBOBJ := $(filter-out $(B)/pay-fcgi/pay_main.o,$(PAY_OBJ))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+.PHONY: all release debug asan unit unit-asan valgrind deps run up down \
+	restart-rolling test api-test check format clean bench
+
+all: $(B)/blog-fcgi $(B)/pay-fcgi
+
+release:
+	@$(MAKE) --no-print-directory VARIANT=release all
+debug:
+	@$(MAKE) --no-print-directory VARIANT=debug all
+asan:
+	@$(MAKE) --no-print-directory VARIANT=asan all
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(B)/libcommon.a: $(COMMON_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The embed tool runs at build time only; it is always built plain.
+build/cm_embed: common/embed/cm_embed.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 $< -o $@
+
+$(B)/gen/blog_migrations.c: build/cm_embed $(BLOG_SQL)
+	@mkdir -p $(@D)
+	build/cm_embed blog $(BLOG_SQL) > $@.tmp && mv $@.tmp $@
+$(B)/gen/pay_migrations.c: build/cm_embed $(PAY_SQL)
+	@mkdir -p $(@D)
+	build/cm_embed pay $(PAY_SQL) > $@.tmp && mv $@.tmp $@
+$(B)/gen/%.o: $(B)/gen/%.c
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(B)/blog-fcgi: $(BLOG_OBJ) $(B)/libcommon.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $(BLOG_OBJ) $(B)/libcommon.a $(LIBS)
+$(B)/pay-fcgi: $(PAY_OBJ) $(B)/libcommon.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $(PAY_OBJ) $(B)/libcommon.a $(LIBS)
+
+# Unit tests: test_blog_* and test_pay_* also link their service's objects.
+$(B)/tests/test_blog_%: $(B)/tests/unit/test_blog_%.o $(BLOG_LIBOBJ) \
+    $(B)/libcommon.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(BLOG_LIBOBJ) $(B)/libcommon.a \
+	    $(LIBS) $(CMOCKA_LIBS)
+$(B)/tests/test_pay_%: $(B)/tests/unit/test_pay_%.o $(PAY_LIBOBJ) \
+    $(B)/libcommon.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(PAY_LIBOBJ) $(B)/libcommon.a \
+	    $(LIBS) $(CMOCKA_LIBS)
+$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(B)/libcommon.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(B)/libcommon.a $(LIBS) $(CMOCKA_LIBS)
+
+# Password hashing is slow on purpose; tests use a cheap cost.
+UNIT_ENV := PASSWORD_HASH_COST=test
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
+	    $(UNIT_ENV) $$t; done
+
+unit-asan:
+	@$(MAKE) --no-print-directory VARIANT=asan unit
+
+valgrind: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
+	    $(UNIT_ENV) valgrind -q --leak-check=full \
+	    --show-leak-kinds=definite,indirect,possible \
+	    --errors-for-leak-kinds=definite,indirect,possible \
+	    --error-exitcode=1 $$t; done
+
+deps:
+	@tests/stack.sh deps
+
+run: deps all
+	tests/stack.sh run
+
+up: all
+	tests/stack.sh up
+
+down:
+	tests/stack.sh down
+
+restart-rolling: all
+	tests/stack.sh restart-rolling
+
+api-test:
+	$(PYTHON) -m pytest -q tests/api
+
+# The whole suite; the stack is stopped whatever the outcome.
+test: deps
+	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory unit-asan
+	$(MAKE) --no-print-directory valgrind
+	tests/stack.sh up
+	rc=0; $(PYTHON) -m pytest -q tests/api || rc=$$?; \
+	    tests/stack.sh down; exit $$rc
+
+check:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	    --inline-suppr --suppress=missingIncludeSystem -Icommon \
+	    common blog-fcgi pay-fcgi
+	clang-tidy --quiet $(COMMON_SRC) $(BLOG_SRC) $(PAY_SRC) -- \
+	    $(BASE_CFLAGS)
+	clang-format --dry-run -Werror $(COMMON_SRC) $(BLOG_SRC) $(PAY_SRC) \
+	    common/*.h
+
+format:
+	clang-format -i $(COMMON_SRC) $(BLOG_SRC) $(PAY_SRC) common/*.h
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,93 @@
+/*
+ * cm_jwt.h: ES256 JSON Web Tokens over libjwt 1.10.
+ *
+ * libjwt 1.10 has no validation API and trusts the "alg" of the token's
+ * header when it verifies, so this module pins the algorithm itself and checks
+ * every claim (exp, nbf, iss, aud) in one place.
+ */
+#ifndef CM_JWT_H
+#define CM_JWT_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "cm_err.h"
+
+#define CM_JWT_USERNAME_MAX 128
+
+/* Longer tokens are rejected unread: ours are well under 1 KiB. */
+#define CM_JWT_TOKEN_MAX 8192
+
+/* Clock skew allowed on exp and nbf unless the caller sets jwt->leeway. */
+#define CM_JWT_LEEWAY_DEFAULT 60
+
+/*
+ * Process lifetime: loaded at start, immutable afterwards, shared by all
+ * workers without locks. priv may be NULL in a service that only verifies.
+ * leeway starts as CM_JWT_LEEWAY_DEFAULT and may be changed before the
+ * key set is shared.
+ */
+struct cm_jwt {
+	unsigned char	*priv;		/* PEM, EC P-256 private key, or NULL */
+	size_t		 priv_len;
+	unsigned char	*pub;		/* PEM, EC P-256 public key */
+	size_t		 pub_len;
+	char		*issuer;
+	char		*audience;
+	long		 ttl;		/* seconds a new token is valid */
+	long		 leeway;	/* clock skew allowed on exp/nbf */
+};
+
+struct cm_jwt_claims {
+	long long	 sub;		/* user id, > 0 */
+	char		 username[CM_JWT_USERNAME_MAX + 1];
+	long		 iat;
+	long		 exp;
+};
+
+/*
+ * Load the PEM files into a new key set. priv_path may be NULL (verify
+ * only); when given, ttl must be > 0 and the private key must be the pair
+ * of the public key. issuer and audience must be non-empty. Returns
+ * CM_EINVAL with a one-line message naming the file in err when a file
+ * cannot be read, a key does not parse as an unencrypted EC P-256 key, or
+ * the keys do not match; CM_ENOMEM when memory runs out.
+ */
+enum cm_err cm_jwt_new(struct cm_jwt **out, const char *priv_path,
+    const char *pub_path, const char *issuer, const char *audience,
+    long ttl, char *err, size_t errlen);
+
+/* Safe on NULL. */
+void cm_jwt_free(struct cm_jwt *jwt);
+
+/*
+ * Issue a token for (sub, username) valid from now for jwt->ttl seconds:
+ * header {"alg":"ES256","typ":"JWT"}, claims sub (the id as a decimal
+ * string), username, iat, nbf (= iat), exp (= iat + ttl), iss, aud and a
+ * random 128-bit jti. The signature is JOSE (raw r || s, 64 bytes).
+ * On CM_OK *out is a malloc'd string the caller frees with free().
+ * CM_EINVAL without a private key, for sub <= 0, or for a username that is
+ * empty, longer than CM_JWT_USERNAME_MAX bytes or not UTF-8; CM_ENOMEM or
+ * CM_EINTERNAL (logged) when signing fails.
+ */
+enum cm_err cm_jwt_issue(const struct cm_jwt *jwt, long long sub,
+    const char *username, time_t now, char **out);
+
+/*
+ * Verify a compact token with the public key only. The header must say
+ * exactly {"alg":"ES256"} (typ JWT optional); "none", HS256 (also HS256 keyed
+ * with the public key's bytes) or any other algorithm is rejected before any
+ * signature check, as are tokens longer than CM_JWT_TOKEN_MAX, a "crit"
+ * header and signatures that are not 64 raw bytes. Then signature, exp
+ * (required integer), nbf (integer, if present), iss and aud (both
+ * required; aud may be an array containing ours), sub (positive integer,
+ * as a number or a decimal string), username (string, 1 to
+ * CM_JWT_USERNAME_MAX bytes), iat (integer, if present; 0 when absent).
+ * Returns CM_OK and fills *claims, CM_EEXPIRED for an expired but otherwise
+ * valid token, CM_ENOMEM when memory runs out, CM_EAUTH for anything else.
+ * The reason for a rejection is logged at debug level.
+ */
+enum cm_err cm_jwt_verify(const struct cm_jwt *jwt, const char *token,
+    time_t now, struct cm_jwt_claims *claims);
+
+#endif

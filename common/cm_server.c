@@ -1,0 +1,450 @@
+/*
+ * cm_server.c: the FastCGI worker pool and the request pipeline.
+ *
+ * Every worker thread calls FCGX_Accept_r on the shared listening socket;
+ * accept() is thread-safe on Linux, so no accept mutex is taken (DESIGN.md
+ * measured a mutex collapsing throughput). Signals are blocked in every
+ * thread and taken synchronously by the main thread with sigtimedwait.
+ * Shutdown: shutdown(2) on the listening socket wakes the workers blocked in
+ * accept(), requests in flight finish, the main thread joins the workers
+ * until the grace deadline.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "cm_json.h"
+#include "cm_log.h"
+#include "cm_server.h"
+
+#define CM_SERVER_BACKLOG	1024
+#define CM_SERVER_DRAIN_MAX	(4 * 1024 * 1024)
+
+struct cm_worker {
+	const struct cm_server_conf *conf;
+	pthread_t	 thread;
+	int		 idx;
+	int		 listen_fd;
+	int		 started;
+};
+
+static atomic_int cm_server_stopping;
+static atomic_int cm_server_live;	/* workers not yet returned */
+
+static long long
+cm_server_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Generic error bodies for codes a handler returns instead of a response. */
+static void
+cm_server_fail(const struct cm_server_conf *conf, struct cm_req *req,
+    enum cm_err err)
+{
+	int status = cm_err_status(err);
+
+	cm_resp_clear(&req->resp);
+	if (status == 503)
+		conf->error(&req->resp, 503, "server",
+		    "is temporarily unavailable, retry later");
+	else if (status >= 500)
+		conf->error(&req->resp, status, "server", "internal error");
+	else
+		conf->error(&req->resp, status, "request", cm_err_name(err));
+	if (req->resp.status == 0)
+		req->resp.status = status;
+}
+
+/*
+ * Check the Authorization header against the route's auth class. Returns
+ * CM_OK (identity filled when a valid token was sent) or fills a 401.
+ */
+static enum cm_err
+cm_server_auth(const struct cm_server_conf *conf, struct cm_req *req,
+    enum cm_auth auth)
+{
+	struct cm_jwt_claims claims;
+	const char *h = req->authorization, *tok = NULL;
+	enum cm_err rc;
+
+	if (auth == CM_AUTH_NONE)
+		return CM_OK;
+	if (h == NULL || *h == '\0') {
+		if (auth == CM_AUTH_OPTIONAL)
+			return CM_OK;
+		conf->error(&req->resp, 401, "token", "is missing");
+		return CM_EAUTH;
+	}
+	if (strncasecmp(h, "Token ", 6) == 0)
+		tok = h + 6;
+	else if (strncasecmp(h, "Bearer ", 7) == 0)
+		tok = h + 7;
+	while (tok != NULL && *tok == ' ')
+		tok++;
+	if (tok == NULL || *tok == '\0' || conf->jwt == NULL) {
+		conf->error(&req->resp, 401, "token", "is invalid");
+		return CM_EAUTH;
+	}
+	rc = cm_jwt_verify(conf->jwt, tok, time(NULL), &claims);
+	if (rc == CM_EEXPIRED) {
+		conf->error(&req->resp, 401, "token", "has expired");
+		return rc;
+	}
+	if (rc != CM_OK) {
+		conf->error(&req->resp, 401, "token", "is invalid");
+		return CM_EAUTH;
+	}
+	req->user_id = claims.sub;
+	memcpy(req->username, claims.username, sizeof(req->username));
+	req->token = tok;
+	return CM_OK;
+}
+
+void
+cm_server_dispatch(const struct cm_server_conf *conf, struct cm_req *req)
+{
+	struct cm_router_match m;
+	char err[256];
+	enum cm_err rc;
+
+	rc = cm_router_match(conf->routes, conf->nroutes, req, &m);
+	if (rc == CM_ENOTFOUND) {
+		conf->error(&req->resp, 404, "route", "not found");
+		return;
+	}
+	if (rc == CM_EMETHOD) {
+		conf->error(&req->resp, 405, "method", "not allowed");
+		if (cm_resp_header(&req->resp, "Allow", m.allow) != CM_OK)
+			cm_server_fail(conf, req, CM_ENOMEM);
+		return;
+	}
+	if (rc != CM_OK) {
+		cm_server_fail(conf, req, rc);
+		return;
+	}
+	if (req->body_too_big) {
+		conf->error(&req->resp, 413, "body", "is too large");
+		return;
+	}
+	if (cm_req_parse_query(req, req->query_string) != CM_OK) {
+		conf->error(&req->resp, 400, "query", "is malformed");
+		return;
+	}
+	if (cm_server_auth(conf, req, m.route->auth) != CM_OK)
+		return;
+	if ((m.route->flags & CM_ROUTE_BODY) && req->body_len > 0) {
+		if (cm_json_parse(req->body, req->body_len, &req->json, err,
+		    sizeof(err)) != CM_OK) {
+			char msg[300];
+
+			snprintf(msg, sizeof(msg), "is not valid JSON (%s)",
+			    err);
+			conf->error(&req->resp, 400, "body", msg);
+			return;
+		}
+	}
+	rc = m.route->handler(req);
+	if (rc != CM_OK) {
+		if (cm_err_status(rc) >= 500)
+			cm_log(CM_LOG_ERROR, req->request_id,
+			    "%s %s failed: %s", req->method, req->path,
+			    cm_err_name(rc));
+		cm_server_fail(conf, req, rc);
+	} else if (req->resp.status == 0) {
+		cm_log(CM_LOG_ERROR, req->request_id,
+		    "%s %s: handler set no response", req->method, req->path);
+		cm_server_fail(conf, req, CM_EINTERNAL);
+	}
+}
+
+/*
+ * Read the body announced by CONTENT_LENGTH, at most max_body bytes. A
+ * larger body is drained (up to a bound) and flagged so that the answer is
+ * a 413 rather than a connection reset.
+ */
+static enum cm_err
+cm_server_read_body(const struct cm_server_conf *conf, FCGX_Request *fr,
+    struct cm_req *req)
+{
+	const char *cl = FCGX_GetParam("CONTENT_LENGTH", fr->envp);
+	char *end, sink[4096];
+	unsigned long long n = 0;
+	size_t got = 0;
+	int r;
+
+	if (cl != NULL && *cl != '\0') {
+		errno = 0;
+		n = strtoull(cl, &end, 10);
+		if (errno != 0 || *end != '\0')
+			n = ~0ULL;
+	}
+	if (n == 0)
+		return CM_OK;
+	if (n > conf->max_body) {
+		req->body_too_big = 1;
+		for (got = 0; got < CM_SERVER_DRAIN_MAX; got += (size_t)r)
+			if ((r = FCGX_GetStr(sink, sizeof(sink), fr->in)) <= 0)
+				break;
+		return CM_OK;
+	}
+	if ((req->body = malloc((size_t)n + 1)) == NULL)
+		return CM_ENOMEM;
+	while (got < n) {
+		r = FCGX_GetStr(req->body + got, (int)(n - got), fr->in);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	req->body[got] = '\0';
+	req->body_len = got;
+	return CM_OK;
+}
+
+static void
+cm_server_write(FCGX_Request *fr, struct cm_req *req)
+{
+	char head[2048], *dump = NULL;
+	const char *body = NULL;
+	size_t blen = 0, i;
+	int n, head_only;
+
+	head_only = strcmp(req->method, "HEAD") == 0;
+	if (req->resp.raw != NULL) {
+		body = req->resp.raw;
+		blen = req->resp.raw_len;
+	} else if (req->resp.body != NULL) {
+		dump = cm_json_dump(req->resp.body, &blen);
+		if (dump == NULL) {
+			req->resp.status = 500;
+			body = "{}";
+			blen = 2;
+		} else {
+			body = dump;
+		}
+	}
+	if (req->resp.status == 204 || req->resp.status == 304) {
+		body = NULL;
+		blen = 0;
+		n = snprintf(head, sizeof(head), "Status: %d\r\n",
+		    req->resp.status);
+	} else {
+		n = snprintf(head, sizeof(head),
+		    "Status: %d\r\nContent-Type: application/json; "
+		    "charset=utf-8\r\nContent-Length: %zu\r\n",
+		    req->resp.status, blen);
+	}
+	if (req->request_id != NULL && strpbrk(req->request_id, "\r\n") ==
+	    NULL && strlen(req->request_id) < 128)
+		n += snprintf(head + n, sizeof(head) - (size_t)n,
+		    "X-Request-ID: %s\r\n", req->request_id);
+	for (i = 0; i < req->resp.nheaders && (size_t)n < sizeof(head); i++)
+		n += snprintf(head + n, sizeof(head) - (size_t)n,
+		    "%s: %s\r\n", req->resp.hname[i], req->resp.hvalue[i]);
+	if ((size_t)n >= sizeof(head) - 3)
+		n = (int)sizeof(head) - 3;
+	memcpy(head + n, "\r\n", 3);
+	n += 2;
+	FCGX_PutStr(head, n, fr->out);
+	if (body != NULL && blen > 0 && !head_only)
+		FCGX_PutStr(body, (int)blen, fr->out);
+	free(dump);
+}
+
+static void
+cm_server_handle(const struct cm_server_conf *conf, FCGX_Request *fr,
+    struct cm_req *req)
+{
+	const char *v;
+	long long t0 = cm_server_now_us();
+
+	v = FCGX_GetParam("REQUEST_METHOD", fr->envp);
+	req->method = v != NULL && *v != '\0' ? v : "GET";
+	v = FCGX_GetParam("DOCUMENT_URI", fr->envp);
+	if (v == NULL || *v == '\0')
+		v = FCGX_GetParam("SCRIPT_NAME", fr->envp);
+	req->path = v != NULL && *v != '\0' ? v : "/";
+	v = FCGX_GetParam("QUERY_STRING", fr->envp);
+	req->query_string = v != NULL ? v : "";
+	req->content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
+	req->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
+	req->idempotency_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY",
+	    fr->envp);
+	v = FCGX_GetParam("REQUEST_ID", fr->envp);
+	req->request_id = v != NULL && *v != '\0' ? v : "-";
+	req->remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
+
+	if (cm_server_read_body(conf, fr, req) != CM_OK)
+		cm_server_fail(conf, req, CM_ENOMEM);
+	else
+		cm_server_dispatch(conf, req);
+	cm_server_write(fr, req);
+	cm_log_access(req, cm_server_now_us() - t0);
+	cm_req_reset(req);
+}
+
+static void *
+cm_server_worker(void *arg)
+{
+	struct cm_worker *w = arg;
+	const struct cm_server_conf *conf = w->conf;
+	struct cm_req req;
+	FCGX_Request fr;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	req.app = conf->app;
+	req.worker_idx = w->idx;
+	if (conf->worker_open != NULL)
+		req.worker = conf->worker_open(conf->app, w->idx);
+	if (FCGX_InitRequest(&fr, w->listen_fd, 0) != 0) {
+		cm_log(CM_LOG_ERROR, NULL, "worker %d: FCGX_InitRequest failed",
+		    w->idx);
+		goto out;
+	}
+	while (!atomic_load(&cm_server_stopping)) {
+		rc = FCGX_Accept_r(&fr);
+		if (rc < 0) {
+			if (atomic_load(&cm_server_stopping))
+				break;
+			cm_log(CM_LOG_WARN, NULL, "worker %d: accept: %s",
+			    w->idx, strerror(-rc));
+			usleep(10000);
+			continue;
+		}
+		cm_server_handle(conf, &fr, &req);
+		FCGX_Finish_r(&fr);
+	}
+	FCGX_Free(&fr, 1);
+out:
+	if (conf->worker_close != NULL)
+		conf->worker_close(req.worker);
+	atomic_fetch_sub(&cm_server_live, 1);
+	return NULL;
+}
+
+static int
+cm_server_listen(const char *listen)
+{
+	struct stat st;
+	int fd;
+
+	/*
+	 * A unix socket left behind by a killed process would make bind fail;
+	 * remove it, but only if it is a socket.
+	 */
+	if (strchr(listen, ':') == NULL && stat(listen, &st) == 0 &&
+	    S_ISSOCK(st.st_mode))
+		unlink(listen);
+	fd = FCGX_OpenSocket(listen, CM_SERVER_BACKLOG);
+	if (fd < 0)
+		return -1;
+	if (strchr(listen, ':') == NULL)
+		chmod(listen, 0660);
+	return fd;
+}
+
+int
+cm_server_run(const struct cm_server_conf *conf)
+{
+	struct cm_worker *ws = NULL;
+	struct timespec tick = { 0, 100 * 1000000L };
+	sigset_t set;
+	long long deadline = 0;
+	int fd = -1, i, sig, rc = -1;
+
+	if (FCGX_Init() != 0) {
+		cm_log(CM_LOG_ERROR, NULL, "FCGX_Init failed");
+		return -1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGQUIT);
+	/* A client that goes away must not kill the process. */
+	signal(SIGPIPE, SIG_IGN);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if ((fd = cm_server_listen(conf->listen)) < 0) {
+		cm_log(CM_LOG_ERROR, NULL, "cannot listen on %s: %s",
+		    conf->listen, strerror(errno));
+		return -1;
+	}
+	if ((ws = calloc((size_t)conf->workers, sizeof(*ws))) == NULL) {
+		cm_log(CM_LOG_ERROR, NULL, "out of memory");
+		goto out;
+	}
+	atomic_store(&cm_server_stopping, 0);
+	for (i = 0; i < conf->workers; i++) {
+		ws[i].conf = conf;
+		ws[i].idx = i;
+		ws[i].listen_fd = fd;
+		atomic_fetch_add(&cm_server_live, 1);
+		if (pthread_create(&ws[i].thread, NULL, cm_server_worker,
+		    &ws[i]) != 0) {
+			atomic_fetch_sub(&cm_server_live, 1);
+			cm_log(CM_LOG_ERROR, NULL, "cannot start worker %d", i);
+			atomic_store(&cm_server_stopping, 1);
+			break;
+		}
+		ws[i].started = 1;
+	}
+	if (!atomic_load(&cm_server_stopping))
+		cm_log(CM_LOG_INFO, NULL, "listening on %s with %d workers",
+		    conf->listen, conf->workers);
+
+	for (;;) {
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig > 0) {
+			if (deadline != 0) {
+				cm_log(CM_LOG_WARN, NULL, "second signal %d: "
+				    "exiting now", sig);
+				_exit(1);
+			}
+			cm_log(CM_LOG_INFO, NULL, "signal %d: draining (grace "
+			    "%d s)", sig, conf->shutdown_grace);
+		}
+		if (deadline == 0 && (sig > 0 ||
+		    atomic_load(&cm_server_stopping))) {
+			atomic_store(&cm_server_stopping, 1);
+			deadline = cm_server_now_us() +
+			    (long long)conf->shutdown_grace * 1000000;
+			/* Wakes every worker blocked in accept(). */
+			shutdown(fd, SHUT_RDWR);
+		}
+		if (deadline != 0 && atomic_load(&cm_server_live) == 0)
+			break;
+		if (deadline != 0 && cm_server_now_us() > deadline) {
+			cm_log(CM_LOG_WARN, NULL, "grace period over with %d "
+			    "workers busy: exiting", atomic_load(
+			    &cm_server_live));
+			_exit(1);
+		}
+	}
+	for (i = 0; i < conf->workers; i++)
+		if (ws[i].started)
+			pthread_join(ws[i].thread, NULL);
+	if (strchr(conf->listen, ':') == NULL)
+		unlink(conf->listen);
+	cm_log(CM_LOG_INFO, NULL, "stopped");
+	rc = 0;
+out:
+	free(ws);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}

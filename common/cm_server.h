@@ -1,0 +1,61 @@
+/*
+ * cm_server.h: the multi-threaded FastCGI server both binaries run.
+ *
+ * WORKERS threads each accept on the shared listening socket (accept() is
+ * thread-safe, no mutex), and each owns a worker context opened at start
+ * (one database connection). A request goes: route (404/405), body size
+ * (413), token (401), body read and JSON parse (400), handler, response,
+ * access log, release.
+ */
+#ifndef CM_SERVER_H
+#define CM_SERVER_H
+
+#include <stddef.h>
+
+#include "cm_jwt.h"
+#include "cm_req.h"
+#include "cm_router.h"
+
+/*
+ * Fill resp with an error in the service's format. key is the field or
+ * resource ("token", "body", "route"), msg a sentence fragment for the
+ * client ("is missing"). status is the HTTP status.
+ */
+typedef void (*cm_error_fn)(struct cm_resp *resp, int status,
+    const char *key, const char *msg);
+
+struct cm_server_conf {
+	const char	*listen;	/* "host:port", ":port" or a socket path */
+	int		 workers;
+	size_t		 max_body;
+	int		 shutdown_grace;	/* seconds */
+	const struct cm_route *routes;
+	size_t		 nroutes;
+	const struct cm_jwt *jwt;	/* for CM_AUTH_* routes */
+	cm_error_fn	 error;
+	void		*app;		/* passed to every request */
+	/*
+	 * Called once in each worker thread before it serves; the result is
+	 * req->worker. May return NULL (e.g. the database is down: the service
+	 * reconnects lazily). close is called at thread exit.
+	 */
+	void		*(*worker_open)(void *app, int idx);
+	void		 (*worker_close)(void *worker);
+};
+
+/*
+ * Open the listening socket, start the workers and serve until SIGTERM or
+ * SIGINT; then stop accepting, let requests in flight finish within
+ * shutdown_grace seconds (a second signal or the deadline forces the exit)
+ * and return 0. Returns -1 (logged) when it cannot start.
+ */
+int	 cm_server_run(const struct cm_server_conf *conf);
+
+/*
+ * Run one request through the pipeline without FastCGI (used by the server
+ * and by unit tests): req must have method, path, query_string, body set.
+ */
+void	 cm_server_dispatch(const struct cm_server_conf *conf,
+    struct cm_req *req);
+
+#endif
