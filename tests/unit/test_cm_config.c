@@ -1,0 +1,153 @@
+/* Unit tests for cm_config: env values, _FILE variants, clear errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cm_config.h"
+#include "cm_err.h"
+
+static void
+test_str(void **state)
+{
+	char err[256], *v;
+
+	(void)state;
+	unsetenv("T_STR");
+	unsetenv("T_STR_FILE");
+	assert_int_equal(cm_config_str("T_STR", "def", 0, &v, err,
+	    sizeof(err)), CM_OK);
+	assert_string_equal(v, "def");
+	free(v);
+	assert_int_equal(cm_config_str("T_STR", NULL, 0, &v, err,
+	    sizeof(err)), CM_OK);
+	assert_null(v);
+	assert_int_equal(cm_config_str("T_STR", NULL, 1, &v, err,
+	    sizeof(err)), CM_EINVAL);
+	assert_non_null(strstr(err, "T_STR"));
+	setenv("T_STR", "value", 1);
+	assert_int_equal(cm_config_str("T_STR", "def", 1, &v, err,
+	    sizeof(err)), CM_OK);
+	assert_string_equal(v, "value");
+	free(v);
+	unsetenv("T_STR");
+}
+
+static void
+test_file(void **state)
+{
+	char path[] = "/tmp/cm_config_testXXXXXX", err[256], *v;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "s3cret\n", 7), 7);
+	close(fd);
+	setenv("T_SECRET_FILE", path, 1);
+	assert_int_equal(cm_config_str("T_SECRET", NULL, 1, &v, err,
+	    sizeof(err)), CM_OK);
+	assert_string_equal(v, "s3cret");
+	free(v);
+	/* Both set is ambiguous. */
+	setenv("T_SECRET", "x", 1);
+	assert_int_equal(cm_config_str("T_SECRET", NULL, 1, &v, err,
+	    sizeof(err)), CM_EINVAL);
+	assert_non_null(strstr(err, "T_SECRET_FILE"));
+	unsetenv("T_SECRET");
+	unlink(path);
+	assert_int_equal(cm_config_str("T_SECRET", NULL, 1, &v, err,
+	    sizeof(err)), CM_EINVAL);
+	assert_non_null(strstr(err, path));
+	unsetenv("T_SECRET_FILE");
+}
+
+static void
+test_long(void **state)
+{
+	char err[256];
+	long n;
+
+	(void)state;
+	unsetenv("T_N");
+	assert_int_equal(cm_config_long("T_N", 8, 1, 64, &n, err, sizeof(err)),
+	    CM_OK);
+	assert_int_equal(n, 8);
+	setenv("T_N", "16", 1);
+	assert_int_equal(cm_config_long("T_N", 8, 1, 64, &n, err, sizeof(err)),
+	    CM_OK);
+	assert_int_equal(n, 16);
+	setenv("T_N", "65", 1);
+	assert_int_equal(cm_config_long("T_N", 8, 1, 64, &n, err, sizeof(err)),
+	    CM_EINVAL);
+	assert_non_null(strstr(err, "T_N=65"));
+	setenv("T_N", "12abc", 1);
+	assert_int_equal(cm_config_long("T_N", 8, 1, 64, &n, err, sizeof(err)),
+	    CM_EINVAL);
+	setenv("T_N", "99999999999999999999999", 1);
+	assert_int_equal(cm_config_long("T_N", 8, 1, 64, &n, err, sizeof(err)),
+	    CM_EINVAL);
+	unsetenv("T_N");
+}
+
+static void
+test_bool(void **state)
+{
+	char err[256];
+	int b;
+
+	(void)state;
+	unsetenv("T_B");
+	assert_int_equal(cm_config_bool("T_B", 1, &b, err, sizeof(err)), CM_OK);
+	assert_int_equal(b, 1);
+	setenv("T_B", "off", 1);
+	assert_int_equal(cm_config_bool("T_B", 1, &b, err, sizeof(err)), CM_OK);
+	assert_int_equal(b, 0);
+	setenv("T_B", "YES", 1);
+	assert_int_equal(cm_config_bool("T_B", 0, &b, err, sizeof(err)), CM_OK);
+	assert_int_equal(b, 1);
+	setenv("T_B", "maybe", 1);
+	assert_int_equal(cm_config_bool("T_B", 0, &b, err, sizeof(err)),
+	    CM_EINVAL);
+	assert_non_null(strstr(err, "T_B"));
+	unsetenv("T_B");
+}
+
+static void
+test_err_table(void **state)
+{
+	(void)state;
+	assert_int_equal(cm_err_status(CM_OK), 200);
+	assert_int_equal(cm_err_status(CM_EINVAL), 400);
+	assert_int_equal(cm_err_status(CM_EAUTH), 401);
+	assert_int_equal(cm_err_status(CM_EEXPIRED), 401);
+	assert_int_equal(cm_err_status(CM_EFORBIDDEN), 403);
+	assert_int_equal(cm_err_status(CM_ENOTFOUND), 404);
+	assert_int_equal(cm_err_status(CM_EMETHOD), 405);
+	assert_int_equal(cm_err_status(CM_ECONFLICT), 409);
+	assert_int_equal(cm_err_status(CM_ETOOBIG), 413);
+	assert_int_equal(cm_err_status(CM_EVALIDATION), 422);
+	assert_int_equal(cm_err_status(CM_EUNAVAIL), 503);
+	assert_int_equal(cm_err_status(CM_EDB), 500);
+	assert_int_equal(cm_err_status((enum cm_err)999), 500);
+	assert_string_equal(cm_err_name(CM_EUNAVAIL), "EUNAVAIL");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_str),
+		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_long),
+		cmocka_unit_test(test_bool),
+		cmocka_unit_test(test_err_table),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,214 @@
+/*
+ * Unit tests for the request pipeline (cm_server_dispatch) without FastCGI:
+ * the order of checks and the error each one produces.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cm_json.h"
+#include "cm_server.h"
+
+static int handler_calls;
+
+/* Records the error as {"key": ..., "msg": ...} for the assertions. */
+static void
+err_fn(struct cm_resp *resp, int status, const char *key, const char *msg)
+{
+	cm_resp_json(resp, status, json_pack("{s:s, s:s}", "key", key,
+	    "msg", msg));
+}
+
+static enum cm_err
+h_echo(struct cm_req *req)
+{
+	handler_calls++;
+	return cm_resp_json(&req->resp, 200, json_pack("{s:s?, s:O?}",
+	    "slug", cm_req_param(req, "slug"), "body", req->json));
+}
+
+static enum cm_err
+h_unavail(struct cm_req *req)
+{
+	handler_calls++;
+	/* A half-built response must not leak into the error answer. */
+	cm_resp_json(&req->resp, 200, json_object());
+	return CM_EUNAVAIL;
+}
+
+static enum cm_err
+h_silent(struct cm_req *req)
+{
+	(void)req;
+	handler_calls++;
+	return CM_OK;
+}
+
+static const struct cm_route routes[] = {
+	{ "GET", "/a/:slug", h_echo, CM_AUTH_OPTIONAL, 0 },
+	{ "POST", "/a/:slug", h_echo, CM_AUTH_NONE, CM_ROUTE_BODY },
+	{ "PUT", "/a/:slug", h_echo, CM_AUTH_REQUIRED, CM_ROUTE_BODY },
+	{ "GET", "/down", h_unavail, CM_AUTH_NONE, 0 },
+	{ "GET", "/silent", h_silent, CM_AUTH_NONE, 0 },
+};
+
+static const struct cm_server_conf conf = {
+	.routes = routes,
+	.nroutes = sizeof(routes) / sizeof(routes[0]),
+	.error = err_fn,
+	.max_body = 1024,
+};
+
+static void
+run(struct cm_req *req, const char *method, const char *path,
+    const char *qs, const char *body, const char *auth)
+{
+	memset(req, 0, sizeof(*req));
+	req->method = method;
+	req->path = path;
+	req->query_string = qs != NULL ? qs : "";
+	req->request_id = "test";
+	req->authorization = auth;
+	if (body != NULL) {
+		req->body = strdup(body);
+		req->body_len = strlen(body);
+	}
+	handler_calls = 0;
+	cm_server_dispatch(&conf, req);
+}
+
+static const char *
+key_of(struct cm_req *req)
+{
+	const char *s = NULL;
+
+	cm_json_str(req->resp.body, "key", &s);
+	return s != NULL ? s : "";
+}
+
+static void
+test_ok(void **state)
+{
+	struct cm_req req;
+	const char *s;
+	json_t *b;
+
+	(void)state;
+	run(&req, "POST", "/a/x", NULL, "{\"k\":1}", NULL);
+	assert_int_equal(req.resp.status, 200);
+	assert_int_equal(handler_calls, 1);
+	assert_int_equal(cm_json_str(req.resp.body, "slug", &s), CM_JSON_OK);
+	assert_string_equal(s, "x");
+	assert_int_equal(cm_json_obj(req.resp.body, "body", &b), CM_JSON_OK);
+	cm_req_reset(&req);
+}
+
+static void
+test_not_found_and_method(void **state)
+{
+	struct cm_req req;
+
+	(void)state;
+	run(&req, "GET", "/nope", NULL, NULL, NULL);
+	assert_int_equal(req.resp.status, 404);
+	assert_int_equal(handler_calls, 0);
+	cm_req_reset(&req);
+	run(&req, "DELETE", "/a/x", NULL, NULL, NULL);
+	assert_int_equal(req.resp.status, 405);
+	assert_int_equal(req.resp.nheaders, 1);
+	assert_string_equal(req.resp.hname[0], "Allow");
+	assert_string_equal(req.resp.hvalue[0], "GET, POST, PUT");
+	cm_req_reset(&req);
+}
+
+static void
+test_too_big_before_auth(void **state)
+{
+	struct cm_req req;
+
+	(void)state;
+	run(&req, "PUT", "/a/x", NULL, NULL, NULL);
+	req.body_too_big = 1;
+	cm_resp_clear(&req.resp);
+	cm_server_dispatch(&conf, &req);
+	assert_int_equal(req.resp.status, 413);
+	assert_int_equal(handler_calls, 0);
+	cm_req_reset(&req);
+}
+
+static void
+test_auth(void **state)
+{
+	struct cm_req req;
+
+	(void)state;
+	/* Required and missing: 401 before the body is even looked at. */
+	run(&req, "PUT", "/a/x", NULL, "{bad json", NULL);
+	assert_int_equal(req.resp.status, 401);
+	assert_string_equal(key_of(&req), "token");
+	cm_req_reset(&req);
+	/* Present but unverifiable, on an optional route: still 401. */
+	run(&req, "GET", "/a/x", NULL, NULL, "Token abc.def.ghi");
+	assert_int_equal(req.resp.status, 401);
+	assert_int_equal(handler_calls, 0);
+	cm_req_reset(&req);
+	/* An unknown scheme is invalid too. */
+	run(&req, "GET", "/a/x", NULL, NULL, "Basic Zm9vOmJhcg==");
+	assert_int_equal(req.resp.status, 401);
+	cm_req_reset(&req);
+	/* Optional and absent: the handler runs anonymously. */
+	run(&req, "GET", "/a/x", NULL, NULL, NULL);
+	assert_int_equal(req.resp.status, 200);
+	assert_int_equal(req.user_id, 0);
+	cm_req_reset(&req);
+}
+
+static void
+test_bad_json_and_query(void **state)
+{
+	struct cm_req req;
+
+	(void)state;
+	run(&req, "POST", "/a/x", NULL, "{\"k\":", NULL);
+	assert_int_equal(req.resp.status, 400);
+	assert_string_equal(key_of(&req), "body");
+	assert_int_equal(handler_calls, 0);
+	cm_req_reset(&req);
+	run(&req, "GET", "/a/x", "limit=%zz", NULL, NULL);
+	assert_int_equal(req.resp.status, 400);
+	cm_req_reset(&req);
+}
+
+static void
+test_handler_errors(void **state)
+{
+	struct cm_req req;
+
+	(void)state;
+	run(&req, "GET", "/down", NULL, NULL, NULL);
+	assert_int_equal(req.resp.status, 503);
+	assert_string_equal(key_of(&req), "server");
+	cm_req_reset(&req);
+	run(&req, "GET", "/silent", NULL, NULL, NULL);
+	assert_int_equal(req.resp.status, 500);
+	cm_req_reset(&req);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ok),
+		cmocka_unit_test(test_not_found_and_method),
+		cmocka_unit_test(test_too_big_before_auth),
+		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_bad_json_and_query),
+		cmocka_unit_test(test_handler_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
