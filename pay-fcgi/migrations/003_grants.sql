@@ -1,0 +1,25 @@
+-- 003_grants.sql: what the service role may do (invariant 6).
+--
+-- pay_app appends to the ledger and updates only the derived columns:
+-- accounts.balance, payments.amount_refunded and payments.status. It may
+-- not UPDATE or DELETE entries, deposits or refunds, nor DELETE payments;
+-- the triggers of 001 refuse the same to everyone else. It deletes only
+-- expired idempotency keys. When the role does not exist (a bare database
+-- for development), the grants are skipped with a notice.
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pay_app') THEN
+		RAISE NOTICE 'role pay_app does not exist: grants skipped';
+		RETURN;
+	END IF;
+	REVOKE ALL ON currencies, accounts, deposits, payments, refunds,
+	    entries, idempotency_keys FROM pay_app;
+	GRANT USAGE ON SCHEMA public TO pay_app;
+	GRANT SELECT ON currencies TO pay_app;
+	GRANT SELECT, INSERT ON accounts, deposits, payments, refunds, entries,
+	    idempotency_keys TO pay_app;
+	GRANT UPDATE (balance) ON accounts TO pay_app;
+	GRANT UPDATE (amount_refunded, status) ON payments TO pay_app;
+	GRANT DELETE ON idempotency_keys TO pay_app;
+	GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO pay_app;
+END $$;

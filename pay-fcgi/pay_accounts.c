@@ -1,0 +1,86 @@
+/*
+ * pay_accounts.c: GET/POST /pay/v1/accounts, one account, its statement.
+ * Only the caller's own accounts exist for the caller: anyone else's is a
+ * 404, decided in SQL by owner.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "pay.h"
+#include "pay_check.h"
+#include "pay_db.h"
+#include "pay_error.h"
+
+enum cm_err
+pay_accounts_list(struct cm_req *req)
+{
+	const char *params[1];
+	char uid[24];
+
+	snprintf(uid, sizeof(uid), "%lld", req->user_id);
+	params[0] = uid;
+	return pay_db_call(req, PAY_STMT_ACCOUNTS_LIST, params);
+}
+
+enum cm_err
+pay_accounts_open(struct cm_req *req)
+{
+	struct pay_check_err e;
+	const char *params[3];
+	char uid[24], currency[4];
+
+	if (pay_check_object(req->json, &e) != CM_OK ||
+	    pay_check_currency(req->json, currency, &e) != CM_OK)
+		return pay_error_check(&req->resp, &e);
+	snprintf(uid, sizeof(uid), "%lld", req->user_id);
+	params[0] = uid;
+	params[1] = req->username;
+	params[2] = currency;
+	return pay_db_call(req, PAY_STMT_ACCOUNT_OPEN, params);
+}
+
+/* An id no object can have is unknown without asking the database. */
+static int
+pay_accounts_id_ok(const char *id)
+{
+	return id != NULL && *id != '\0' && strlen(id) <= PAY_ID_MAX;
+}
+
+enum cm_err
+pay_accounts_get(struct cm_req *req)
+{
+	const char *params[2], *id = cm_req_param(req, "id");
+	char uid[24];
+
+	if (!pay_accounts_id_ok(id))
+		return pay_error(&req->resp, 404, "not_found_error",
+		    "no_such_account", "No such account.", NULL);
+	snprintf(uid, sizeof(uid), "%lld", req->user_id);
+	params[0] = uid;
+	params[1] = id;
+	return pay_db_call(req, PAY_STMT_ACCOUNT_GET, params);
+}
+
+enum cm_err
+pay_accounts_entries(struct cm_req *req)
+{
+	struct pay_check_err e;
+	const char *params[4], *id = cm_req_param(req, "id");
+	const char *after = cm_req_query(req, "starting_after");
+	char uid[24], lim[8];
+	int limit;
+
+	if (!pay_accounts_id_ok(id))
+		return pay_error(&req->resp, 404, "not_found_error",
+		    "no_such_account", "No such account.", NULL);
+	if (pay_check_limit(cm_req_query(req, "limit"), &limit, &e) != CM_OK ||
+	    pay_check_cursor(after, &e) != CM_OK)
+		return pay_error_check(&req->resp, &e);
+	snprintf(uid, sizeof(uid), "%lld", req->user_id);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	params[0] = uid;
+	params[1] = id;
+	params[2] = after;
+	params[3] = lim;
+	return pay_db_call(req, PAY_STMT_ENTRIES_LIST, params);
+}

@@ -1,0 +1,246 @@
+/*
+ * pay_check.c: validation of client input. Money is never a floating point
+ * number here: only JSON integers are accepted, range-checked as integers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cm_json.h"
+#include "pay_check.h"
+
+static enum cm_err
+pay_check_fail(struct pay_check_err *e, const char *code, const char *param,
+    const char *msg)
+{
+	e->code = code;
+	e->param = param;
+	snprintf(e->message, sizeof(e->message), "%s", msg);
+	return CM_EINVAL;
+}
+
+enum cm_err
+pay_check_amount(const json_t *obj, const char *key, int required,
+    long long max, long long *out, struct pay_check_err *e)
+{
+	json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+	json_int_t n;
+
+	*out = 0;
+	if (v == NULL || json_is_null(v)) {
+		if (!required)
+			return CM_OK;
+		e->code = "parameter_missing";
+		e->param = key;
+		snprintf(e->message, sizeof(e->message),
+		    "%s is required: a positive integer in minor units.", key);
+		return CM_EINVAL;
+	}
+	if (!json_is_integer(v)) {
+		e->code = "parameter_invalid";
+		e->param = key;
+		snprintf(e->message, sizeof(e->message),
+		    "%s must be a JSON integer in minor units (no decimals, "
+		    "no strings).", key);
+		return CM_EINVAL;
+	}
+	n = json_integer_value(v);
+	if (n < 1 || n > PAY_AMOUNT_MAX) {
+		e->code = "parameter_invalid";
+		e->param = key;
+		snprintf(e->message, sizeof(e->message),
+		    "%s must be between 1 and %lld.", key, PAY_AMOUNT_MAX);
+		return CM_EINVAL;
+	}
+	if (n > max) {
+		e->code = "parameter_invalid";
+		e->param = key;
+		snprintf(e->message, sizeof(e->message),
+		    "%s must not exceed %lld.", key, max);
+		return CM_EINVAL;
+	}
+	*out = (long long)n;
+	return CM_OK;
+}
+
+enum cm_err
+pay_check_currency(const json_t *obj, char out[4], struct pay_check_err *e)
+{
+	const char *s;
+	int i;
+
+	switch (cm_json_str(obj, "currency", &s)) {
+	case CM_JSON_OK:
+		break;
+	case CM_JSON_MISSING:
+	case CM_JSON_NULL:
+		return pay_check_fail(e, "parameter_missing", "currency",
+		    "currency is required (an ISO 4217 code such as USD).");
+	default:
+		return pay_check_fail(e, "parameter_invalid", "currency",
+		    "currency must be a string (an ISO 4217 code such as "
+		    "USD).");
+	}
+	for (i = 0; i < 3; i++)
+		if (s[i] < 'A' || s[i] > 'Z')
+			break;
+	if (i != 3 || s[3] != '\0')
+		return pay_check_fail(e, "parameter_invalid", "currency",
+		    "currency must be a supported ISO 4217 code in upper "
+		    "case.");
+	memcpy(out, s, 4);
+	return CM_OK;
+}
+
+enum cm_err
+pay_check_text(const json_t *obj, const char *key, size_t maxlen,
+    int required, const char **out, struct pay_check_err *e)
+{
+	const char *s;
+
+	*out = NULL;
+	switch (cm_json_str(obj, key, &s)) {
+	case CM_JSON_OK:
+		break;
+	case CM_JSON_MISSING:
+	case CM_JSON_NULL:
+		if (!required)
+			return CM_OK;
+		e->code = "parameter_missing";
+		e->param = key;
+		snprintf(e->message, sizeof(e->message), "%s is required.",
+		    key);
+		return CM_EINVAL;
+	default:
+		e->code = "parameter_invalid";
+		e->param = key;
+		snprintf(e->message, sizeof(e->message),
+		    "%s must be a string.", key);
+		return CM_EINVAL;
+	}
+	if (cm_json_utf8_len(s) > maxlen || (required && *s == '\0')) {
+		e->code = "parameter_invalid";
+		e->param = key;
+		snprintf(e->message, sizeof(e->message),
+		    "%s must be %s%zu characters at most.", key,
+		    required ? "non-empty and " : "", maxlen);
+		return CM_EINVAL;
+	}
+	*out = s;
+	return CM_OK;
+}
+
+enum cm_err
+pay_check_key(const char *key, struct pay_check_err *e)
+{
+	size_t i;
+
+	if (key == NULL)
+		return pay_check_fail(e, "idempotency_key_missing", NULL,
+		    "This request moves money: send an Idempotency-Key "
+		    "header (a unique value per operation).");
+	for (i = 0; key[i] != '\0'; i++)
+		if (key[i] < 0x20 || key[i] > 0x7e || i >= PAY_KEY_MAX)
+			break;
+	if (i == 0 || key[i] != '\0')
+		return pay_check_fail(e, "idempotency_key_invalid", NULL,
+		    "Idempotency-Key must be 1 to 255 printable ASCII "
+		    "characters.");
+	return CM_OK;
+}
+
+enum cm_err
+pay_check_limit(const char *s, int *out, struct pay_check_err *e)
+{
+	int n = 0;
+	size_t i;
+
+	*out = PAY_LIMIT_DEFAULT;
+	if (s == NULL)
+		return CM_OK;
+	for (i = 0; s[i] >= '0' && s[i] <= '9' && i < 4; i++)
+		n = n * 10 + (s[i] - '0');
+	if (i == 0 || s[i] != '\0' || n < 1 || n > PAY_LIMIT_MAX)
+		return pay_check_fail(e, "parameter_invalid", "limit",
+		    "limit must be an integer between 1 and 100.");
+	*out = n;
+	return CM_OK;
+}
+
+enum cm_err
+pay_check_cursor(const char *s, struct pay_check_err *e)
+{
+	size_t i;
+
+	if (s == NULL)
+		return CM_OK;
+	for (i = 0; s[i] != '\0' && i <= PAY_ID_MAX; i++)
+		if (s[i] <= 0x20 || s[i] > 0x7e)
+			break;
+	if (i == 0 || s[i] != '\0')
+		return pay_check_fail(e, "parameter_invalid",
+		    "starting_after",
+		    "starting_after must be the id of an object of this "
+		    "list.");
+	return CM_OK;
+}
+
+enum cm_err
+pay_check_fingerprint(const char *method, const char *path,
+    const json_t *body, char *out)
+{
+	crypto_hash_sha256_state st;
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	char *canon = NULL;
+	enum cm_err rc = CM_ENOMEM;
+
+	/* jansson sorts keys and prints integers exactly: a stable form. */
+	if (body != NULL && !(json_is_object(body) &&
+	    json_object_size(body) == 0)) {
+		canon = json_dumps(body, JSON_SORT_KEYS | JSON_COMPACT |
+		    JSON_ENCODE_ANY);
+		if (canon == NULL)
+			goto out;
+	}
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)method,
+	    strlen(method) + 1);
+	crypto_hash_sha256_update(&st, (const unsigned char *)path,
+	    strlen(path) + 1);
+	if (canon != NULL)
+		crypto_hash_sha256_update(&st, (const unsigned char *)canon,
+		    strlen(canon));
+	crypto_hash_sha256_final(&st, digest);
+	sodium_bin2hex(out, PAY_FINGERPRINT_LEN + 1, digest, sizeof(digest));
+	rc = CM_OK;
+out:
+	free(canon);
+	return rc;
+}
+
+enum cm_err
+pay_check_object(const json_t *body, struct pay_check_err *e)
+{
+	if (body == NULL || json_is_object(body))
+		return CM_OK;
+	return pay_check_fail(e, "invalid_json", NULL,
+	    "The request body must be a JSON object.");
+}
+
+int
+pay_check_id_format(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix), i;
+
+	if (s == NULL || strncmp(s, prefix, n) != 0)
+		return 0;
+	for (i = 0; i < 32; i++) {
+		char c = s[n + i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return 0;
+	}
+	return s[n + 32] == '\0';
+}

@@ -1,0 +1,73 @@
+/*
+ * pay_check.h: pure validation of what clients send (no database, no I/O),
+ * shared by the handlers and unit-tested on its own.
+ */
+#ifndef PAY_CHECK_H
+#define PAY_CHECK_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "cm_err.h"
+
+#define PAY_AMOUNT_MAX		9007199254740991LL	/* 2^53 - 1 */
+#define PAY_KEY_MAX		255
+#define PAY_DESCRIPTION_MAX	1000
+#define PAY_REFERENCE_MAX	255
+#define PAY_NAME_MAX		128
+#define PAY_ID_MAX		64
+#define PAY_LIMIT_DEFAULT	20
+#define PAY_LIMIT_MAX		100
+#define PAY_FINGERPRINT_LEN	64	/* hex SHA-256 */
+
+/* Why a check failed, in the words of pay.md's error body. */
+struct pay_check_err {
+	const char	*code;		/* "parameter_missing", ... */
+	const char	*param;		/* NULL when none */
+	char		 message[192];
+};
+
+/*
+ * A positive integer amount in [1, max] under key. A JSON real, string,
+ * bool, zero or negative is CM_EINVAL. When required is 0, an absent or null
+ * key is CM_OK with *out = 0.
+ */
+enum cm_err pay_check_amount(const json_t *obj, const char *key, int required,
+    long long max, long long *out, struct pay_check_err *e);
+
+/* Three upper-case ASCII letters; existence is the database's to check. */
+enum cm_err pay_check_currency(const json_t *obj, char out[4],
+    struct pay_check_err *e);
+
+/*
+ * A string of at most maxlen code points. Not required: absent or null is
+ * CM_OK with *out = NULL. Required strings must not be empty.
+ */
+enum cm_err pay_check_text(const json_t *obj, const char *key, size_t maxlen,
+    int required, const char **out, struct pay_check_err *e);
+
+/* Idempotency-Key: 1..255 printable ASCII characters. NULL is missing. */
+enum cm_err pay_check_key(const char *key, struct pay_check_err *e);
+
+/* ?limit=: absent is the default, else a decimal in 1..100. */
+enum cm_err pay_check_limit(const char *s, int *out, struct pay_check_err *e);
+
+/* ?starting_after= and path ids: NULL or 1..PAY_ID_MAX printable chars. */
+enum cm_err pay_check_cursor(const char *s, struct pay_check_err *e);
+
+/*
+ * The request fingerprint an Idempotency-Key is bound to: hex SHA-256 of
+ * method, path and the canonical body (sorted keys, compact; no body and {}
+ * are the same). out must hold PAY_FINGERPRINT_LEN + 1 bytes.
+ */
+enum cm_err pay_check_fingerprint(const char *method, const char *path,
+    const json_t *body, char *out);
+
+/* A request body must be a JSON object; no body counts as {}. */
+enum cm_err pay_check_object(const json_t *body, struct pay_check_err *e);
+
+/* Whether s is prefix followed by 32 lower-case hex digits. */
+int	 pay_check_id_format(const char *s, const char *prefix);
+
+#endif

@@ -1,0 +1,403 @@
+/*
+ * pay_db.c: the worker's PostgreSQL connection.
+ *
+ * Each worker thread owns one connection (libpq connections are not shared
+ * between threads) with every statement prepared on it. The connection is
+ * opened lazily and re-opened after a failure, with exponential backoff so
+ * that a request arriving while the database is down is answered 503 at
+ * once instead of waiting for a connect timeout every time.
+ *
+ * No request can hang: statement_timeout and lock_timeout bound the server
+ * side, and the client side waits with poll() against a deadline, so even a
+ * frozen server or a dead network costs at most PAY_DB_WAIT_MS.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+#include <sodium.h>
+
+#include "cm_log.h"
+#include "pay.h"
+#include "pay_db.h"
+
+#define PAY_DB_WAIT_MS		8000	/* > statement_timeout below */
+#define PAY_DB_BACKOFF_MIN_MS	100
+#define PAY_DB_BACKOFF_MAX_MS	5000
+#define PAY_DB_PRUNE_EVERY_MS	(10 * 60 * 1000)
+#define PAY_DB_ATTEMPTS		4
+
+struct pay_db {
+	const struct pay_app *app;
+	int		 idx;
+	PGconn		*conn;		/* NULL while disconnected */
+	long long	 next_try;	/* ms: no connect attempt before */
+	long long	 backoff;	/* ms */
+	long long	 next_prune;	/* ms */
+};
+
+/* How one execution ended, which decides what pay_db_call does next. */
+enum pay_db_outcome {
+	PAY_DB_DONE = 0,
+	PAY_DB_RETRY,		/* deadlock, serialization, unique race */
+	PAY_DB_LOST,		/* connection broken: reconnect */
+	PAY_DB_TIMEOUT,		/* server or client timeout: 503 */
+	PAY_DB_FAILED,		/* anything else: 500, logged */
+};
+
+static const struct {
+	const char	*name;
+	const char	*sql;
+	int		 nparams;
+} pay_db_stmts[PAY_STMT_COUNT] = {
+	[PAY_STMT_PING] = { "ping", "SELECT 1", 0 },
+	[PAY_STMT_PRUNE] = { "prune", "SELECT pay_idem_prune($1::int)", 1 },
+	[PAY_STMT_DEPOSIT] = { "deposit", "SELECT r_status, r_body, "
+	    "r_replayed FROM pay_deposit($1::bigint, $2::text, $3::text, "
+	    "$4::text, $5::text, $6::bigint)", 6 },
+	[PAY_STMT_PAYMENT] = { "payment", "SELECT r_status, r_body, "
+	    "r_replayed FROM pay_payment($1::bigint, $2::text, $3::text, "
+	    "$4::text, $5::text, $6::text, $7::bigint, $8::text, $9::text)",
+	    9 },
+	[PAY_STMT_REFUND] = { "refund", "SELECT r_status, r_body, "
+	    "r_replayed FROM pay_refund($1::bigint, $2::text, $3::text, "
+	    "$4::text, $5::bigint)", 5 },
+	[PAY_STMT_ACCOUNT_OPEN] = { "account_open", "SELECT r_status, "
+	    "r_body, r_replayed FROM pay_account_open($1::bigint, $2::text, "
+	    "$3::text)", 3 },
+	[PAY_STMT_ACCOUNTS_LIST] = { "accounts_list", "SELECT r_status, "
+	    "r_body, r_replayed FROM pay_accounts_list($1::bigint)", 1 },
+	[PAY_STMT_ACCOUNT_GET] = { "account_get", "SELECT r_status, r_body, "
+	    "r_replayed FROM pay_account_get($1::bigint, $2::text)", 2 },
+	[PAY_STMT_ENTRIES_LIST] = { "entries_list", "SELECT r_status, "
+	    "r_body, r_replayed FROM pay_entries_list($1::bigint, $2::text, "
+	    "$3::text, $4::int)", 4 },
+	[PAY_STMT_PAYMENTS_LIST] = { "payments_list", "SELECT r_status, "
+	    "r_body, r_replayed FROM pay_payments_list($1::bigint, $2::text, "
+	    "$3::text, $4::int)", 4 },
+	[PAY_STMT_PAYMENT_GET] = { "payment_get", "SELECT r_status, r_body, "
+	    "r_replayed FROM pay_payment_get($1::bigint, $2::text)", 2 },
+	[PAY_STMT_REFUNDS_LIST] = { "refunds_list", "SELECT r_status, "
+	    "r_body, r_replayed FROM pay_refunds_list($1::bigint, $2::text, "
+	    "$3::text, $4::int)", 4 },
+};
+
+static long long
+pay_db_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+pay_db_drop(struct pay_db *db)
+{
+	if (db->conn != NULL) {
+		PQfinish(db->conn);
+		db->conn = NULL;
+	}
+}
+
+/*
+ * Connect and prepare every statement. The session timeouts travel in the
+ * startup packet (options), so they hold from the first statement on.
+ */
+static PGconn *
+pay_db_connect(struct pay_db *db, const char *rid)
+{
+	static const char *const keys[] = { "dbname", "connect_timeout",
+	    "options", "application_name", "keepalives", "keepalives_idle",
+	    "keepalives_interval", "keepalives_count", NULL };
+	const char *vals[] = { db->app->db_url, "3",
+	    "-c statement_timeout=5000 -c lock_timeout=2000 "
+	    "-c idle_in_transaction_session_timeout=10000",
+	    "pay-fcgi", "1", "10", "5", "3", NULL };
+	PGconn *conn;
+	PGresult *res;
+	int i;
+
+	conn = PQconnectdbParams(keys, vals, 1);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+		cm_log(CM_LOG_ERROR, rid, "worker %d: database connect: %s",
+		    db->idx, conn != NULL ? PQerrorMessage(conn) : "no memory");
+		goto fail;
+	}
+	for (i = 0; i < PAY_STMT_COUNT; i++) {
+		res = PQprepare(conn, pay_db_stmts[i].name, pay_db_stmts[i].sql,
+		    pay_db_stmts[i].nparams, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			cm_log(CM_LOG_ERROR, rid, "worker %d: prepare %s: %s",
+			    db->idx, pay_db_stmts[i].name,
+			    PQerrorMessage(conn));
+			PQclear(res);
+			goto fail;
+		}
+		PQclear(res);
+	}
+	return conn;
+fail:
+	PQfinish(conn);
+	return NULL;
+}
+
+/*
+ * The worker's live connection, connecting if needed and allowed by the
+ * backoff; NULL means "unavailable now".
+ */
+static PGconn *
+pay_db_get(struct pay_db *db, const char *rid)
+{
+	long long now = pay_db_now_ms();
+
+	if (db->conn != NULL && PQstatus(db->conn) != CONNECTION_OK)
+		pay_db_drop(db);
+	if (db->conn != NULL)
+		return db->conn;
+	if (now < db->next_try)
+		return NULL;
+	db->conn = pay_db_connect(db, rid);
+	if (db->conn == NULL) {
+		db->backoff = db->backoff == 0 ? PAY_DB_BACKOFF_MIN_MS :
+		    db->backoff * 2;
+		if (db->backoff > PAY_DB_BACKOFF_MAX_MS)
+			db->backoff = PAY_DB_BACKOFF_MAX_MS;
+		db->next_try = pay_db_now_ms() + db->backoff;
+		return NULL;
+	}
+	db->backoff = 0;
+	db->next_try = 0;
+	return db->conn;
+}
+
+static enum pay_db_outcome
+pay_db_classify(struct pay_db *db, const char *rid, enum pay_stmt st,
+    const PGresult *res)
+{
+	const char *state = res != NULL ?
+	    PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+		return PAY_DB_LOST;
+	if (state == NULL)
+		state = "";
+	cm_log(CM_LOG_WARN, rid, "worker %d: %s: SQLSTATE %s: %s", db->idx,
+	    pay_db_stmts[st].name, state, res != NULL ?
+	    PQresultErrorMessage(res) : PQerrorMessage(db->conn));
+	/* Lost races: the retry sees the winner's committed state. */
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+	    strcmp(state, "23505") == 0)
+		return PAY_DB_RETRY;
+	if (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0)
+		return PAY_DB_TIMEOUT;
+	/* Shutdown of the server, or connection exceptions. */
+	if (strncmp(state, "57P", 3) == 0 || strncmp(state, "08", 2) == 0)
+		return PAY_DB_LOST;
+	return PAY_DB_FAILED;
+}
+
+/*
+ * Send one prepared statement and wait for its result against a deadline.
+ * On PAY_DB_DONE *out holds a PGRES_TUPLES_OK result the caller clears.
+ */
+static enum pay_db_outcome
+pay_db_exec(struct pay_db *db, const char *rid, enum pay_stmt st,
+    const char *const *params, PGresult **out)
+{
+	PGconn *conn = db->conn;
+	PGresult *res = NULL, *r;
+	enum pay_db_outcome oc;
+	struct pollfd pfd;
+	long long deadline = pay_db_now_ms() + PAY_DB_WAIT_MS, left;
+	char buf[256];
+	PGcancel *cancel;
+	int n;
+
+	*out = NULL;
+	if (PQsendQueryPrepared(conn, pay_db_stmts[st].name,
+	    pay_db_stmts[st].nparams, params, NULL, NULL, 0) == 0)
+		return pay_db_classify(db, rid, st, NULL);
+	for (;;) {
+		while (PQisBusy(conn)) {
+			left = deadline - pay_db_now_ms();
+			if (left <= 0) {
+				cm_log(CM_LOG_ERROR, rid, "worker %d: %s: no "
+				    "answer in %d ms", db->idx,
+				    pay_db_stmts[st].name, PAY_DB_WAIT_MS);
+				if ((cancel = PQgetCancel(conn)) != NULL) {
+					(void)PQcancel(cancel, buf,
+					    sizeof(buf));
+					PQfreeCancel(cancel);
+				}
+				PQclear(res);
+				pay_db_drop(db);
+				return PAY_DB_TIMEOUT;
+			}
+			pfd.fd = PQsocket(conn);
+			pfd.events = POLLIN;
+			pfd.revents = 0;
+			n = poll(&pfd, 1, (int)left);
+			if ((n < 0 && errno != EINTR) ||
+			    (n > 0 && PQconsumeInput(conn) == 0)) {
+				PQclear(res);
+				return pay_db_classify(db, rid, st, NULL);
+			}
+		}
+		if ((r = PQgetResult(conn)) == NULL)
+			break;
+		if (res == NULL)
+			res = r;
+		else
+			PQclear(r);
+	}
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		*out = res;
+		return PAY_DB_DONE;
+	}
+	oc = pay_db_classify(db, rid, st, res);
+	PQclear(res);
+	return oc;
+}
+
+/* Run st with bounded retries; *out as for pay_db_exec. */
+static enum cm_err
+pay_db_run(struct cm_req *req, enum pay_stmt st, const char *const *params,
+    PGresult **out)
+{
+	struct pay_db *db = req->worker;
+	enum pay_db_outcome oc = PAY_DB_LOST;
+	int attempt, lost = 0;
+
+	*out = NULL;
+	if (db == NULL)
+		return CM_EUNAVAIL;
+	for (attempt = 0; attempt < PAY_DB_ATTEMPTS; attempt++) {
+		if (pay_db_get(db, req->request_id) == NULL)
+			return CM_EUNAVAIL;
+		oc = pay_db_exec(db, req->request_id, st, params, out);
+		if (oc == PAY_DB_DONE)
+			return CM_OK;
+		if (oc == PAY_DB_TIMEOUT)
+			return CM_EUNAVAIL;
+		if (oc == PAY_DB_FAILED)
+			return CM_EDB;
+		if (oc == PAY_DB_LOST) {
+			/*
+			 * One fresh connection per request: a server that
+			 * restarted is reached again at once. Re-running a
+			 * movement is safe, its key makes it a replay.
+			 */
+			pay_db_drop(db);
+			if (lost++ > 0)
+				return CM_EUNAVAIL;
+			continue;
+		}
+		usleep((useconds_t)(1000 * (attempt + 1) +
+		    randombytes_uniform(5000)));
+	}
+	return oc == PAY_DB_RETRY ? CM_EUNAVAIL : CM_EDB;
+}
+
+/* Keys past their TTL go from time to time, off every request's path. */
+static void
+pay_db_prune(struct cm_req *req)
+{
+	struct pay_db *db = req->worker;
+	const char *params[1];
+	char hours[24];
+	PGresult *res;
+	long long now = pay_db_now_ms();
+
+	if (db == NULL || db->conn == NULL || now < db->next_prune)
+		return;
+	db->next_prune = now + PAY_DB_PRUNE_EVERY_MS;
+	snprintf(hours, sizeof(hours), "%ld", db->app->idempotency_ttl_hours);
+	params[0] = hours;
+	if (pay_db_exec(db, req->request_id, PAY_STMT_PRUNE, params, &res) ==
+	    PAY_DB_DONE)
+		PQclear(res);
+}
+
+enum cm_err
+pay_db_call(struct cm_req *req, enum pay_stmt st, const char *const *params)
+{
+	PGresult *res = NULL;
+	json_error_t jerr;
+	json_t *body;
+	enum cm_err rc;
+	int status;
+
+	if ((rc = pay_db_run(req, st, params, &res)) != CM_OK)
+		goto out;
+	rc = CM_EDB;
+	if (PQnfields(res) != 3 || PQgetisnull(res, 0, 0) ||
+	    PQgetisnull(res, 0, 1)) {
+		cm_log(CM_LOG_ERROR, req->request_id, "%s: malformed result",
+		    pay_db_stmts[st].name);
+		goto out;
+	}
+	status = atoi(PQgetvalue(res, 0, 0));
+	/*
+	 * The SQL function rendered the body; parsing and re-serialising it
+	 * is deterministic, so a stored body replays byte for byte.
+	 */
+	body = json_loads(PQgetvalue(res, 0, 1), 0, &jerr);
+	if (body == NULL || status < 200 || status > 599) {
+		json_decref(body);
+		cm_log(CM_LOG_ERROR, req->request_id, "%s: bad body: %s",
+		    pay_db_stmts[st].name, jerr.text);
+		goto out;
+	}
+	if ((rc = cm_resp_json(&req->resp, status, body)) != CM_OK)
+		goto out;
+	if (PQgetvalue(res, 0, 2)[0] == 't')
+		rc = cm_resp_header(&req->resp, "Idempotent-Replayed", "true");
+out:
+	PQclear(res);
+	if (rc == CM_OK)
+		pay_db_prune(req);
+	return rc;
+}
+
+enum cm_err
+pay_db_ping(struct cm_req *req)
+{
+	PGresult *res = NULL;
+	enum cm_err rc;
+
+	rc = pay_db_run(req, PAY_STMT_PING, NULL, &res);
+	PQclear(res);
+	return rc;
+}
+
+void *
+pay_db_open(void *app, int idx)
+{
+	struct pay_db *db;
+
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		return NULL;
+	db->app = app;
+	db->idx = idx;
+	/* Stagger the workers' pruning so they do not all run at once. */
+	db->next_prune = pay_db_now_ms() + 1000LL * 7 * idx;
+	(void)pay_db_get(db, NULL);
+	return db;
+}
+
+void
+pay_db_close(void *worker)
+{
+	struct pay_db *db = worker;
+
+	if (db == NULL)
+		return;
+	pay_db_drop(db);
+	free(db);
+}

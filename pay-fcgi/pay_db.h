@@ -1,0 +1,50 @@
+/*
+ * pay_db.h: one PostgreSQL connection per worker thread, its prepared
+ * statements, and the one way handlers talk to the database.
+ */
+#ifndef PAY_DB_H
+#define PAY_DB_H
+
+#include "cm_req.h"
+
+/* Every statement the service runs; all prepared once per connection. */
+enum pay_stmt {
+	PAY_STMT_PING = 0,
+	PAY_STMT_PRUNE,
+	PAY_STMT_DEPOSIT,
+	PAY_STMT_PAYMENT,
+	PAY_STMT_REFUND,
+	PAY_STMT_ACCOUNT_OPEN,
+	PAY_STMT_ACCOUNTS_LIST,
+	PAY_STMT_ACCOUNT_GET,
+	PAY_STMT_ENTRIES_LIST,
+	PAY_STMT_PAYMENTS_LIST,
+	PAY_STMT_PAYMENT_GET,
+	PAY_STMT_REFUNDS_LIST,
+	PAY_STMT_COUNT
+};
+
+struct pay_db;
+
+/*
+ * cm_server_conf.worker_open / worker_close. Opening never fails because the
+ * database is down: the connection is (re)made lazily, with backoff.
+ */
+void	*pay_db_open(void *app, int idx);
+void	 pay_db_close(void *worker);
+
+/*
+ * Run an operation statement (one returning status, body, replayed) with
+ * text parameters (NULL is SQL NULL) and answer the request with its result:
+ * the status, the body as the SQL function rendered it, and
+ * Idempotent-Replayed: true for a replay. Deadlocks and serialization
+ * failures are retried; CM_EUNAVAIL when the database cannot be reached or
+ * a timeout hits, CM_EDB for anything unexpected (logged).
+ */
+enum cm_err pay_db_call(struct cm_req *req, enum pay_stmt st,
+    const char *const *params);
+
+/* CM_OK when the database answers a trivial query now. */
+enum cm_err pay_db_ping(struct cm_req *req);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * pay_error.c: every error body pay-fcgi writes from C. The SQL functions
+ * render theirs with pay_error_json(), in the same shape.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "pay_error.h"
+
+enum cm_err
+pay_error(struct cm_resp *resp, int status, const char *type,
+    const char *code, const char *message, const char *param)
+{
+	json_t *err, *body;
+
+	err = json_pack("{s:s, s:s, s:s}", "type", type, "code", code,
+	    "message", message);
+	if (err == NULL)
+		return CM_ENOMEM;
+	if (param != NULL && json_object_set_new(err, "param",
+	    json_string(param)) != 0) {
+		json_decref(err);
+		return CM_ENOMEM;
+	}
+	body = json_pack("{s:o}", "error", err);
+	if (body == NULL)
+		return CM_ENOMEM;
+	cm_resp_clear(resp);
+	return cm_resp_json(resp, status, body);
+}
+
+enum cm_err
+pay_error_check(struct cm_resp *resp, const struct pay_check_err *e)
+{
+	return pay_error(resp, 400, "invalid_request_error", e->code,
+	    e->message, e->param);
+}
+
+/*
+ * The server reports failures that happen before or around a handler:
+ * routing, body size, token, JSON syntax, and the generic statuses of a
+ * handler's error code. Each becomes a pay.md error with a stable code.
+ */
+void
+pay_error_server(struct cm_resp *resp, int status, const char *key,
+    const char *msg)
+{
+	const char *type = "invalid_request_error", *code, *param = NULL;
+	char message[384];
+
+	snprintf(message, sizeof(message), "%s %s.", key, msg);
+	switch (status) {
+	case 400:
+		if (strcmp(key, "body") == 0)
+			code = "invalid_json";
+		else {
+			code = "parameter_invalid";
+			param = key;
+		}
+		break;
+	case 401:
+		type = "authentication_error";
+		code = strstr(msg, "expired") != NULL ? "token_expired" :
+		    "token_invalid";
+		snprintf(message, sizeof(message), "The token %s: send "
+		    "Authorization: Bearer <token> from the blog's login.",
+		    msg);
+		break;
+	case 403:
+		type = "permission_error";
+		code = "forbidden";
+		break;
+	case 404:
+		type = "not_found_error";
+		code = "not_found";
+		snprintf(message, sizeof(message), "No such endpoint.");
+		break;
+	case 405:
+		code = "method_not_allowed";
+		snprintf(message, sizeof(message), "This endpoint does not "
+		    "support that method; see the Allow header.");
+		break;
+	case 409:
+		code = "conflict";
+		break;
+	case 413:
+		code = "body_too_large";
+		snprintf(message, sizeof(message), "The request body is too "
+		    "large.");
+		break;
+	case 422:
+		code = "unprocessable";
+		break;
+	case 429:
+		type = "rate_limit_error";
+		code = "rate_limited";
+		break;
+	case 503:
+		type = "api_error";
+		code = "unavailable";
+		snprintf(message, sizeof(message), "The service is "
+		    "temporarily unavailable; retry with the same "
+		    "Idempotency-Key.");
+		break;
+	default:
+		if (status >= 500) {
+			type = "api_error";
+			code = "internal_error";
+			snprintf(message, sizeof(message), "Internal error; "
+			    "it has been logged with the request id.");
+		} else
+			code = "invalid_request";
+		break;
+	}
+	/* Out of memory here leaves status 0: the server answers 500. */
+	(void)pay_error(resp, status, type, code, message, param);
+}

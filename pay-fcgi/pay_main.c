@@ -1,0 +1,139 @@
+/*
+ * pay_main.c: pay-fcgi, the payments service. `pay-fcgi --migrate` applies
+ * the schema and exits; without arguments it serves FastCGI until SIGTERM.
+ * Every setting comes from the environment (DESIGN.md); a bad one stops the
+ * program at start with one line naming it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cm_config.h"
+#include "cm_log.h"
+#include "cm_server.h"
+#include "pay.h"
+#include "pay_check.h"
+#include "pay_db.h"
+#include "pay_error.h"
+#include "pay_migrate.h"
+
+#define PAY_PROG "pay-fcgi"
+
+static const struct cm_route pay_routes[] = {
+	{ "GET", "/healthz", pay_health_live, CM_AUTH_NONE, 0 },
+	{ "GET", "/readyz", pay_health_ready, CM_AUTH_NONE, 0 },
+	{ "GET", "/pay/v1/healthz", pay_health_live, CM_AUTH_NONE, 0 },
+	{ "GET", "/pay/v1/readyz", pay_health_ready, CM_AUTH_NONE, 0 },
+	{ "GET", "/pay/v1/accounts", pay_accounts_list, CM_AUTH_REQUIRED, 0 },
+	{ "POST", "/pay/v1/accounts", pay_accounts_open, CM_AUTH_REQUIRED,
+	    CM_ROUTE_BODY },
+	{ "GET", "/pay/v1/accounts/:id", pay_accounts_get, CM_AUTH_REQUIRED,
+	    0 },
+	{ "GET", "/pay/v1/accounts/:id/entries", pay_accounts_entries,
+	    CM_AUTH_REQUIRED, 0 },
+	{ "POST", "/pay/v1/deposits", pay_deposits_create, CM_AUTH_REQUIRED,
+	    CM_ROUTE_BODY },
+	{ "GET", "/pay/v1/payments", pay_payments_list, CM_AUTH_REQUIRED, 0 },
+	{ "POST", "/pay/v1/payments", pay_payments_create, CM_AUTH_REQUIRED,
+	    CM_ROUTE_BODY },
+	{ "GET", "/pay/v1/payments/:id", pay_payments_get, CM_AUTH_REQUIRED,
+	    0 },
+	{ "GET", "/pay/v1/payments/:id/refunds", pay_payments_refunds,
+	    CM_AUTH_REQUIRED, 0 },
+	{ "POST", "/pay/v1/payments/:id/refunds", pay_payments_refund,
+	    CM_AUTH_REQUIRED, CM_ROUTE_BODY },
+};
+
+static void
+pay_main_str(const char *name, const char *def, char **out)
+{
+	char err[256];
+
+	if (cm_config_str(name, def, 1, out, err, sizeof(err)) != CM_OK)
+		cm_config_fatal(PAY_PROG, err);
+}
+
+static long
+pay_main_long(const char *name, long def, long min, long max)
+{
+	char err[256];
+	long v;
+
+	if (cm_config_long(name, def, min, max, &v, err, sizeof(err)) != CM_OK)
+		cm_config_fatal(PAY_PROG, err);
+	return v;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct pay_app app;
+	struct cm_server_conf conf;
+	char err[256], *listen, *pubkey, *issuer, *audience, *level;
+	int migrate = 0;
+
+	if (argc == 2 && strcmp(argv[1], "--migrate") == 0)
+		migrate = 1;
+	else if (argc != 1) {
+		fprintf(stderr, "usage: %s [--migrate]\n", PAY_PROG);
+		return 2;
+	}
+	cm_log_set_service("pay");
+	if (cm_config_str("LOG_LEVEL", "info", 0, &level, err,
+	    sizeof(err)) != CM_OK)
+		cm_config_fatal(PAY_PROG, err);
+	if (cm_log_set_level(level) != 0)
+		cm_config_fatal(PAY_PROG,
+		    "LOG_LEVEL must be debug, info, warn or error");
+	free(level);
+	pay_main_str("PAY_DB_URL", NULL, &app.db_url);
+	if (migrate)
+		return pay_migrate_run(app.db_url) == 0 ? 0 : 1;
+
+	if (sodium_init() < 0) {
+		fprintf(stderr, "%s: sodium_init failed\n", PAY_PROG);
+		return 1;
+	}
+	if (cm_config_bool("PAY_SANDBOX", 0, &app.sandbox, err,
+	    sizeof(err)) != CM_OK)
+		cm_config_fatal(PAY_PROG, err);
+	app.idempotency_ttl_hours = pay_main_long("PAY_IDEMPOTENCY_TTL_HOURS",
+	    24, 1, 24L * 366 * 10);
+	app.max_deposit = pay_main_long("PAY_MAX_DEPOSIT", 100000000L, 1,
+	    PAY_AMOUNT_MAX);
+	pay_main_str("LISTEN", "127.0.0.1:9101", &listen);
+	pay_main_str("JWT_PUBLIC_KEY_FILE", NULL, &pubkey);
+	pay_main_str("JWT_ISSUER", "conduit", &issuer);
+	pay_main_str("JWT_AUDIENCE", "conduit", &audience);
+	if (cm_jwt_new(&app.jwt, NULL, pubkey, issuer, audience, 0, err,
+	    sizeof(err)) != CM_OK)
+		cm_config_fatal(PAY_PROG, err);
+
+	memset(&conf, 0, sizeof(conf));
+	conf.listen = listen;
+	conf.workers = (int)pay_main_long("WORKERS", 8, 1, 256);
+	conf.max_body = (size_t)pay_main_long("MAX_BODY_BYTES", 1048576, 1024,
+	    64L * 1024 * 1024);
+	conf.shutdown_grace = (int)pay_main_long("SHUTDOWN_GRACE_SECONDS", 20,
+	    0, 3600);
+	conf.routes = pay_routes;
+	conf.nroutes = sizeof(pay_routes) / sizeof(pay_routes[0]);
+	conf.jwt = app.jwt;
+	conf.error = pay_error_server;
+	conf.app = &app;
+	conf.worker_open = pay_db_open;
+	conf.worker_close = pay_db_close;
+	cm_log(CM_LOG_INFO, NULL, "listening on %s, %d workers, sandbox %s",
+	    listen, conf.workers, app.sandbox ? "on" : "off");
+	if (cm_server_run(&conf) != 0)
+		return 1;
+	cm_jwt_free(app.jwt);
+	free(app.db_url);
+	free(listen);
+	free(pubkey);
+	free(issuer);
+	free(audience);
+	return 0;
+}
