@@ -93,8 +93,9 @@ int
 pay_migrate_run(const char *db_url)
 {
 	static const char *const keys[] = { "dbname", "connect_timeout",
-	    "application_name", NULL };
-	const char *vals[] = { db_url, "10", "pay-fcgi-migrate", NULL };
+	    "application_name", "options", NULL };
+	const char *vals[] = { db_url, "10", "pay-fcgi-migrate",
+	    "-c client_min_messages=warning", NULL };
 	PGconn *conn;
 	size_t i;
 	int applied, rc = -1;

@@ -9,7 +9,7 @@
 DO $$
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pay_app') THEN
-		RAISE NOTICE 'role pay_app does not exist: grants skipped';
+		RAISE WARNING 'role pay_app does not exist: grants skipped';
 		RETURN;
 	END IF;
 	REVOKE ALL ON currencies, accounts, deposits, payments, refunds,
