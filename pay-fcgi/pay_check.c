@@ -137,7 +137,8 @@ pay_check_key(const char *key, struct pay_check_err *e)
 {
 	size_t i;
 
-	if (key == NULL)
+	/* An empty header is no key at all (proxies may send one). */
+	if (key == NULL || *key == '\0')
 		return pay_check_fail(e, "idempotency_key_missing", NULL,
 		    "This request moves money: send an Idempotency-Key "
 		    "header (a unique value per operation).");

@@ -47,7 +47,7 @@ enum cm_err pay_check_currency(const json_t *obj, char out[4],
 enum cm_err pay_check_text(const json_t *obj, const char *key, size_t maxlen,
     int required, const char **out, struct pay_check_err *e);
 
-/* Idempotency-Key: 1..255 printable ASCII characters. NULL is missing. */
+/* Idempotency-Key: 1..255 printable ASCII; NULL or "" is missing. */
 enum cm_err pay_check_key(const char *key, struct pay_check_err *e);
 
 /* ?limit=: absent is the default, else a decimal in 1..100. */

@@ -160,6 +160,8 @@ test_key(void **state)
 	assert_int_equal(pay_check_key(NULL, &e), CM_EINVAL);
 	assert_string_equal(e.code, "idempotency_key_missing");
 	assert_int_equal(pay_check_key("", &e), CM_EINVAL);
+	assert_string_equal(e.code, "idempotency_key_missing");
+	assert_int_equal(pay_check_key("\x7f", &e), CM_EINVAL);
 	assert_string_equal(e.code, "idempotency_key_invalid");
 	assert_int_equal(pay_check_key("a b~!", &e), CM_OK);
 	assert_int_equal(pay_check_key("tab\there", &e), CM_EINVAL);
