@@ -1,0 +1,178 @@
+"""Fixtures shared by the API tests (tests/api/test_*.py).
+
+The tests talk HTTP to the local stack through nginx, as a client would:
+start it with `make up` (tests/stack.sh up) and run
+`/usr/bin/python3 -m pytest tests/api`.
+
+Environment:
+  BASE_URL    the edge (default http://127.0.0.1:8080)
+  STACK_VAR   the stack's var/ folder (default <repo>/var), for pid files,
+              keys, secrets and logs
+"""
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+STACK_SH = os.path.join(ROOT, "tests", "stack.sh")
+DEFAULT_TIMEOUT = 10
+
+
+class TimeoutSession(requests.Session):
+    """A requests.Session whose requests time out unless told otherwise.
+
+    A hung backend then fails one test quickly instead of the whole run.
+    """
+
+    def __init__(self, timeout=DEFAULT_TIMEOUT):
+        super().__init__()
+        self.timeout = timeout
+
+    def request(self, method, url, **kwargs):
+        kwargs.setdefault("timeout", self.timeout)
+        return super().request(method, url, **kwargs)
+
+
+def _pid_alive(pid):
+    """True when pid runs (a zombie, killed but not reaped, does not)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+class Stack:
+    """What a test may need to know about the local stack."""
+
+    def __init__(self, base_url, var_dir):
+        self.root = ROOT
+        self.script = STACK_SH
+        self.base_url = base_url
+        self.var = var_dir
+        self.run_dir = os.path.join(var_dir, "run")
+        self.log_dir = os.path.join(var_dir, "log")
+
+    def pidfiles(self, service):
+        """{replica number: pid file} of blog or pay, from var/run."""
+        out = {}
+        prefix = service + "-"
+        for name in os.listdir(self.run_dir):
+            if not (name.startswith(prefix) and name.endswith(".pid")):
+                continue
+            n = name[len(prefix):-len(".pid")]
+            if n.isdigit():
+                out[int(n)] = os.path.join(self.run_dir, name)
+        return dict(sorted(out.items()))
+
+    def replica_pids(self, service):
+        """{replica number: pid} of the live replicas of blog or pay."""
+        out = {}
+        for n, path in self.pidfiles(service).items():
+            try:
+                with open(path) as f:
+                    pid = int(f.read().strip())
+            except (OSError, ValueError):
+                continue
+            if _pid_alive(pid):
+                out[n] = pid
+        return out
+
+    def wait_dead(self, pid, timeout=10):
+        deadline = time.monotonic() + timeout
+        while _pid_alive(pid):
+            if time.monotonic() > deadline:
+                raise AssertionError("pid %d still alive after %ss"
+                                     % (pid, timeout))
+            time.sleep(0.02)
+
+    def kill(self, pid, sig=signal.SIGKILL):
+        os.kill(pid, sig)
+        self.wait_dead(pid)
+
+    def sh(self, *args, timeout=180):
+        """Run tests/stack.sh with args (e.g. "up"); raise on failure."""
+        proc = subprocess.run([self.script, *args], capture_output=True,
+                              text=True, timeout=timeout)
+        if proc.returncode != 0:
+            raise AssertionError("tests/stack.sh %s failed (%d):\n%s%s" % (
+                " ".join(args), proc.returncode, proc.stdout, proc.stderr))
+        return proc
+
+    def access_log_lines(self):
+        try:
+            with open(os.path.join(self.log_dir, "nginx-access.log")) as f:
+                return f.readlines()
+        except OSError:
+            return []
+
+
+@pytest.fixture(scope="session")
+def base_url():
+    return os.environ.get("BASE_URL", "http://127.0.0.1:8080").rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def var_dir():
+    return os.path.realpath(os.environ.get("STACK_VAR",
+                                           os.path.join(ROOT, "var")))
+
+
+@pytest.fixture(scope="session")
+def stack(base_url, var_dir):
+    return Stack(base_url, var_dir)
+
+
+@pytest.fixture(scope="session")
+def replica_pids(stack):
+    """replica_pids("blog") -> {replica number: pid} of live replicas."""
+    return stack.replica_pids
+
+
+@pytest.fixture
+def http():
+    """A requests.Session with a default timeout (10 s)."""
+    with TimeoutSession() as s:
+        yield s
+
+
+def unique_name(prefix="u"):
+    """Lower-case letters, digits and underscores, unique per call."""
+    return "%s_%d_%s" % (prefix, time.time_ns() // 1000,
+                         uuid.uuid4().hex[:8])
+
+
+@pytest.fixture
+def new_user(base_url):
+    """Factory: new_user() registers a fresh user via POST /api/users.
+
+    Returns dict(username, email, password, token). Keyword arguments
+    override the generated username, email or password.
+    """
+
+    session = TimeoutSession()
+
+    def make(prefix="u", **over):
+        name = unique_name(prefix)
+        user = {"username": name, "email": name + "@test.com",
+                "password": "pw_" + uuid.uuid4().hex[:16]}
+        user.update(over)
+        r = session.post(base_url + "/api/users", json={"user": user})
+        assert r.status_code == 201, (
+            "register %s: %d %s" % (user["username"], r.status_code,
+                                    r.text[:500]))
+        body = r.json()["user"]
+        assert body["username"] == user["username"]
+        user["token"] = body["token"]
+        return user
+
+    yield make
+    session.close()

@@ -1,0 +1,231 @@
+"""The edge: nginx in front of both services, as the local stack runs it.
+
+Routing, the JSON errors nginx writes itself, request ids, load balancing
+over every replica, and no failed GET when a replica dies. The last tests
+kill replicas and bring them back with `tests/stack.sh up`.
+"""
+
+import json
+import re
+import signal
+import time
+import uuid
+
+import pytest
+
+JSON_CT = "application/json; charset=utf-8"
+SERVICES = {"blog": "/api", "pay": "/pay/v1"}
+REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def assert_json(r, status):
+    assert r.status_code == status, (r.status_code, r.text[:300])
+    assert r.headers.get("Content-Type") == JSON_CT, r.headers
+    return r.json()
+
+
+def assert_blog_error(body, key=None, message=None):
+    assert set(body) == {"errors"}, body
+    errors = body["errors"]
+    assert isinstance(errors, dict) and errors, body
+    for k, v in errors.items():
+        assert isinstance(v, list) and v, body
+        assert all(isinstance(m, str) for m in v), body
+    if key is not None:
+        assert key in errors, body
+        if message is not None:
+            assert errors[key] == [message], body
+
+
+def assert_pay_error(body, type_=None, code=None):
+    assert set(body) == {"error"}, body
+    err = body["error"]
+    assert isinstance(err.get("type"), str), body
+    assert isinstance(err.get("code"), str), body
+    assert isinstance(err.get("message"), str) and err["message"], body
+    if type_ is not None:
+        assert err["type"] == type_, body
+    if code is not None:
+        assert err["code"] == code, body
+
+
+def request_ids(r):
+    """Every X-Request-ID header of the response, as sent (not merged)."""
+    return r.raw.headers.getlist("X-Request-ID")
+
+
+def healthz_pid(http, base_url, service):
+    r = http.get(base_url + SERVICES[service] + "/healthz")
+    body = assert_json(r, 200)
+    assert body.get("status") == "ok", body
+    assert body.get("service") == service, body
+    assert isinstance(body.get("pid"), int), body
+    return body["pid"]
+
+
+@pytest.mark.parametrize("service", ["blog", "pay"])
+def test_healthz_through_nginx(http, base_url, service):
+    r = http.get(base_url + SERVICES[service] + "/healthz")
+    body = assert_json(r, 200)
+    assert body["status"] == "ok"
+    assert body["service"] == service
+    assert isinstance(body["pid"], int)
+
+
+def test_site_served(http, base_url):
+    r = http.get(base_url + "/")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/html")
+    assert "/pay/v1/" in r.text and "/api/" in r.text
+
+
+def test_unknown_path_under_blog_is_json_404(http, base_url):
+    r = http.get(base_url + "/api/no-such-route-" + uuid.uuid4().hex)
+    assert_blog_error(assert_json(r, 404))
+
+
+def test_unknown_path_under_pay_is_json_404(http, base_url):
+    r = http.get(base_url + "/pay/v1/no-such-route-" + uuid.uuid4().hex)
+    assert_pay_error(assert_json(r, 404))
+
+
+@pytest.mark.parametrize("path", ["/no-such-page", "/no-such-page.html",
+                                  "/apix", "/pay/v1x"])
+def test_unknown_path_outside_apis_is_json_404(http, base_url, path):
+    r = http.get(base_url + path, allow_redirects=False)
+    assert_pay_error(assert_json(r, 404), "not_found_error", "not_found")
+    assert len(request_ids(r)) == 1
+
+
+def test_api_roots_are_json_404_not_redirects(http, base_url):
+    r = http.get(base_url + "/api", allow_redirects=False)
+    assert_blog_error(assert_json(r, 404))
+    r = http.get(base_url + "/pay/v1?x=1", allow_redirects=False)
+    assert_pay_error(assert_json(r, 404))
+
+
+def test_internal_error_locations_are_not_reachable(http, base_url):
+    r = http.get(base_url + "/_edge/502")
+    assert_pay_error(assert_json(r, 404), "not_found_error", "not_found")
+
+
+TWO_MIB = b"{" + b" " * (2 * 1024 * 1024) + b"}"
+
+
+def test_body_too_large_blog(http, base_url):
+    r = http.post(base_url + "/api/users", data=TWO_MIB,
+                  headers={"Content-Type": "application/json"})
+    body = assert_json(r, 413)
+    assert body == {"errors": {"body": ["is too large"]}}
+    assert len(request_ids(r)) == 1
+
+
+def test_body_too_large_pay(http, base_url):
+    r = http.post(base_url + "/pay/v1/payments", data=TWO_MIB,
+                  headers={"Content-Type": "application/json",
+                           "Idempotency-Key": uuid.uuid4().hex})
+    body = assert_json(r, 413)
+    assert_pay_error(body, "invalid_request_error", "body_too_large")
+    assert len(request_ids(r)) == 1
+
+
+def test_body_too_large_chunked(http, base_url):
+    # No Content-Length: nginx finds out while reading the body.
+    def chunks():
+        for _ in range(32):
+            yield b" " * 65536
+
+    r = http.post(base_url + "/api/users", data=chunks(),
+                  headers={"Content-Type": "application/json"})
+    assert assert_json(r, 413) == {"errors": {"body": ["is too large"]}}
+
+
+def find_access_log_line(stack, marker, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in reversed(stack.access_log_lines()):
+            if marker in line:
+                return json.loads(line)
+        time.sleep(0.05)
+    raise AssertionError("no access log line with %s" % marker)
+
+
+@pytest.mark.parametrize("path", ["/api/healthz", "/pay/v1/healthz",
+                                  "/api/no-such-route", "/", "/nope"])
+def test_request_id_once_and_from_nginx(http, base_url, stack, path):
+    marker = "rid" + uuid.uuid4().hex
+    r = http.get(base_url + path + "?probe=" + marker)
+    ids = request_ids(r)
+    assert len(ids) == 1, "X-Request-ID headers: %r" % ids
+    assert REQUEST_ID.match(ids[0]), ids
+    entry = find_access_log_line(stack, marker)
+    assert entry["request_id"] == ids[0], entry
+    r2 = http.get(base_url + path)
+    assert request_ids(r2) != ids
+
+
+@pytest.mark.parametrize("service", ["blog", "pay"])
+def test_every_replica_receives_traffic(http, base_url, stack, service):
+    pids = set(stack.replica_pids(service).values())
+    assert pids, "no live %s replica in %s" % (service, stack.run_dir)
+    seen = set()
+    # 20 requests are plenty for round robin; a replica nginx took out
+    # after an earlier test's failure comes back within fail_timeout (5 s).
+    deadline = time.monotonic() + 8
+    n = 0
+    while n < 20 or (seen != pids and time.monotonic() < deadline):
+        seen.add(healthz_pid(http, base_url, service))
+        n += 1
+        if n >= 20 and seen != pids:
+            time.sleep(0.1)
+    assert seen == pids, "replicas %s, answered by %s" % (pids, seen)
+
+
+@pytest.mark.parametrize("service", ["blog", "pay"])
+def test_killed_replica_fails_no_get(http, base_url, stack, service):
+    replicas = stack.replica_pids(service)
+    if len(replicas) < 2:
+        pytest.skip("needs at least 2 %s replicas" % service)
+    n, victim = sorted(replicas.items())[0]
+    stack.kill(victim, signal.SIGKILL)
+    try:
+        statuses, answered_by = [], set()
+        for _ in range(50):
+            r = http.get(base_url + SERVICES[service] + "/healthz")
+            statuses.append(r.status_code)
+            if r.status_code == 200:
+                answered_by.add(r.json()["pid"])
+        assert statuses == [200] * 50, statuses
+        assert victim not in answered_by
+    finally:
+        # Brings back just the dead replica.
+        stack.sh("up")
+    after = stack.replica_pids(service)
+    assert set(after) == set(replicas), after
+    assert after[n] != victim
+    for other, pid in replicas.items():
+        if other != n:
+            assert after[other] == pid, "up restarted a live replica"
+
+
+@pytest.mark.parametrize("service", ["blog", "pay"])
+def test_all_replicas_down_is_json_502(http, base_url, stack, service):
+    replicas = stack.replica_pids(service)
+    for pid in replicas.values():
+        stack.kill(pid, signal.SIGKILL)
+    try:
+        r = http.get(base_url + SERVICES[service] + "/healthz")
+        body = assert_json(r, 502)
+        if service == "blog":
+            assert_blog_error(body, "server")
+        else:
+            assert_pay_error(body, "api_error", "unavailable")
+        assert len(request_ids(r)) == 1
+        # Not retried, and still a JSON error, for a POST too.
+        r = http.post(base_url + SERVICES[service] + "/x", json={},
+                      headers={"Idempotency-Key": uuid.uuid4().hex})
+        assert r.status_code == 502
+        assert r.headers.get("Content-Type") == JSON_CT
+    finally:
+        stack.sh("up")
+    assert len(stack.replica_pids(service)) == len(replicas)

@@ -1,0 +1,1206 @@
+#!/usr/bin/env bash
+# tests/stack.sh: the local stack ("embedded default"), private to the checkout.
+#
+#   tests/stack.sh deps             install the Debian packages the project needs
+#   tests/stack.sh up               start everything in the background (idempotent)
+#   tests/stack.sh down             stop everything up started (idempotent)
+#   tests/stack.sh run              up, print the URLs, wait; Ctrl-C or SIGTERM: down
+#   tests/stack.sh status           what runs, and whether it answers
+#   tests/stack.sh restart blog|pay|nginx
+#                                   migrate and restart one service's replicas one
+#                                   at a time (blog, pay), or reload nginx
+#   tests/stack.sh restart-rolling  migrate, then restart every replica one at a time
+#
+# Everything lives under var/ (git-ignored): MariaDB on 127.0.0.1:3307, PostgreSQL
+# on 127.0.0.1:5433, REPLICAS (default 2) of build/$VARIANT/blog-fcgi and pay-fcgi
+# on unix sockets (or TCP 9001.., 9101.. with STACK_TRANSPORT=tcp), nginx on
+# 127.0.0.1:8080. The system's own database and nginx services are never used.
+#
+# Settings (environment): VARIANT (release), REPLICAS (2), STACK_TRANSPORT
+# (unix|tcp), STACK_WAIT_SECONDS (30), SHUTDOWN_GRACE_SECONDS (10), LOG_LEVEL,
+# WORKERS, STACK_VAR (var/). The script never builds: make does.
+set -euo pipefail
+
+# Debian packages for building, testing and running the stack. "a|b" means
+# either is enough (postgresql-client is a metapackage that a server-only
+# install does without); the first one is what gets installed.
+PACKAGES="build-essential pkg-config libfcgi-dev libfcgi-bin libjansson-dev
+libjwt-dev libsodium-dev libmariadb-dev libpq-dev libssl-dev libcmocka-dev
+mariadb-server mariadb-client postgresql postgresql-client|postgresql-client-15
+nginx-light openssl python3 python3-pytest python3-requests valgrind cppcheck
+clang-tidy clang-format wrk libmicrohttpd-dev curl procps iproute2 util-linux"
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+VAR=$(realpath -m "${STACK_VAR:-$ROOT/var}")
+VARIANT=${VARIANT:-release}
+BUILD=$ROOT/build/$VARIANT
+REPLICAS=${REPLICAS:-2}
+TRANSPORT=${STACK_TRANSPORT:-unix}
+WAIT_SECONDS=${STACK_WAIT_SECONDS:-30}
+GRACE=${SHUTDOWN_GRACE_SECONDS:-10}
+
+HTTP_ADDR=127.0.0.1:8080
+MYSQL_PORT=3307
+PG_PORT=5433
+BLOG_TCP_BASE=9000	# replica N listens on BASE+N
+PAY_TCP_BASE=9100
+# nginx takes a replica out for this long after one failed connect.
+FAIL_TIMEOUT=5
+
+RUN=$VAR/run
+LOG=$VAR/log
+SECRETS=$VAR/secrets
+KEYS=$VAR/keys
+NGX=$VAR/nginx
+MYSQL_DATA=$VAR/mysql
+MYSQL_CNF=$VAR/my.cnf
+MYSQL_SOCK=$RUN/mysqld.sock
+PG_DATA=$VAR/pg
+ME=$(id -un)
+
+log()
+{
+	printf 'stack: %s\n' "$*" >&2
+}
+
+die()
+{
+	printf 'stack: error: %s\n' "$*" >&2
+	exit 1
+}
+
+is_root()
+{
+	[ "$(id -u)" = 0 ]
+}
+
+# Show the end of a log after a failure, so the cause is on the screen.
+show_log()
+{
+	local f
+	for f in "$@"; do
+		[ -s "$f" ] || continue
+		printf -- '--- last lines of %s ---\n' "$f" >&2
+		tail -n 25 "$f" >&2
+	done
+}
+
+# True when the process exists and is not a zombie (a killed server whose
+# parent, often init here, has not reaped it yet holds nothing any more).
+alive()
+{
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	st=${st##*) }
+	[ "${st%% *}" != Z ]
+}
+
+# A pid file is live only when its process exists and has the expected
+# name: after a crash the pid may have been reused by something else.
+pid_of()
+{
+	local pidfile=$1 comm=$2 pid
+	[ -s "$pidfile" ] || return 1
+	read -r pid <"$pidfile" || return 1
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ] || return 1
+	alive "$pid" || return 1
+	echo "$pid"
+}
+
+# The pid in a pid file, if that process exists, whatever its name (a
+# program just spawned is still called bash for a moment).
+pid_raw()
+{
+	local pid
+	[ -s "$1" ] || return 1
+	read -r pid <"$1" || return 1
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	alive "$pid" || return 1
+	echo "$pid"
+}
+
+# Processes whose working directory is dir: MariaDB and PostgreSQL chdir to
+# their data directory, which finds them even when their pid file is gone.
+procs_in()
+{
+	local dir=$1 p
+	[ -d "$dir" ] || return 0
+	for p in /proc/[0-9]*; do
+		[ "$p/cwd" -ef "$dir" ] 2>/dev/null && echo "${p#/proc/}"
+	done
+	return 0
+}
+
+# Wait up to $2 seconds for pid $1 to exit.
+wait_exit()
+{
+	local pid=$1 secs=$2 i
+	for ((i = 0; i < secs * 10; i++)); do
+		alive "$pid" || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Start a long-lived program in its own session (so a Ctrl-C in the
+# terminal reaches this script, which then stops everything in order), with
+# stdin closed, output appended to a log and its pid in a file. The lock's
+# descriptor is closed so the program does not hold the lock forever.
+spawn()
+{
+	local pidfile=$1 logfile=$2 i
+	shift 2
+	rm -f "$pidfile"
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	setsid bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' \
+	    "$pidfile" "$@" </dev/null >>"$logfile" 2>&1 9>&- &
+	for ((i = 0; i < 50; i++)); do
+		[ -s "$pidfile" ] && return 0
+		sleep 0.05
+	done
+	die "could not start $1 (see $logfile)"
+}
+
+lock()
+{
+	mkdir -p "$VAR"
+	exec 9>"$VAR/.lock"
+	flock -w 300 9 || die "another tests/stack.sh holds $VAR/.lock"
+}
+
+unlock()
+{
+	exec 9>&-
+}
+
+# ---------------------------------------------------------------- deps
+
+pkg_installed()
+{
+	local s
+	s=$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null) || return 1
+	[[ $s == ?i* ]]
+}
+
+do_deps()
+{
+	local spec p ok missing=() alts
+	for spec in $PACKAGES; do
+		ok=0
+		IFS='|' read -ra alts <<<"$spec"
+		for p in "${alts[@]}"; do
+			if pkg_installed "$p"; then
+				ok=1
+				break
+			fi
+		done
+		[ "$ok" = 1 ] || missing+=("${alts[0]}")
+	done
+	if [ "${#missing[@]}" = 0 ]; then
+		log "all packages are installed"
+		return 0
+	fi
+	if ! is_root; then
+		log "missing packages: ${missing[*]}"
+		echo "sudo sh -c 'apt-get update && DEBIAN_FRONTEND=noninteractive" \
+		    "apt-get install -y --no-install-recommends ${missing[*]}'"
+		exit 1
+	fi
+	log "installing: ${missing[*]}"
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y \
+	    --no-install-recommends "${missing[@]}"
+}
+
+# ---------------------------------------------------------------- checks
+
+check_settings()
+{
+	[[ $REPLICAS =~ ^[1-9][0-9]?$ ]] ||
+	    die "REPLICAS must be a number from 1 to 99, not '$REPLICAS'"
+	[[ $GRACE =~ ^[0-9]+$ ]] ||
+	    die "SHUTDOWN_GRACE_SECONDS must be a number, not '$GRACE'"
+	[[ $WAIT_SECONDS =~ ^[1-9][0-9]*$ ]] ||
+	    die "STACK_WAIT_SECONDS must be a positive number"
+	case $TRANSPORT in
+	unix|tcp) ;;
+	*) die "STACK_TRANSPORT must be unix or tcp, not '$TRANSPORT'" ;;
+	esac
+	case $VAR in
+	*[[:space:]]*) die "the path $VAR contains a space; use STACK_VAR" ;;
+	esac
+	# sun_path holds 107 bytes; PostgreSQL's name is the longest.
+	[ "${#RUN}" -le 90 ] ||
+	    die "$RUN is too long for unix sockets; set STACK_VAR to a shorter path"
+}
+
+check_tools()
+{
+	local t
+	for t in mariadbd mariadb-install-db mariadb mariadb-admin nginx openssl \
+	    curl cgi-fcgi setsid flock runuser ss timeout realpath; do
+		command -v "$t" >/dev/null ||
+		    die "$t not found; run tests/stack.sh deps (or make deps)"
+	done
+	pg_bindir
+}
+
+check_binaries()
+{
+	local b
+	for b in blog-fcgi pay-fcgi; do
+		if [ ! -f "$BUILD/$b" ] || [ ! -x "$BUILD/$b" ]; then
+			die "$BUILD/$b not found; build it first (make)"
+		fi
+	done
+}
+
+# PostgreSQL's server programs are not on PATH on Debian. An existing data
+# directory pins the major version it was made with.
+PG_BIN=
+pg_bindir()
+{
+	local d v
+	[ -n "$PG_BIN" ] && return 0
+	if [ -s "$PG_DATA/PG_VERSION" ]; then
+		v=$(cat "$PG_DATA/PG_VERSION")
+		d=/usr/lib/postgresql/$v/bin
+		[ -x "$d/pg_ctl" ] ||
+		    die "$PG_DATA was made by PostgreSQL $v, whose server is not installed"
+		PG_BIN=$d
+		return 0
+	fi
+	d=$(pg_config --bindir 2>/dev/null || true)
+	if [ -z "$d" ] || [ ! -x "$d/pg_ctl" ]; then
+		d=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+	fi
+	if [ -z "$d" ] || [ ! -x "$d/pg_ctl" ]; then
+		die "PostgreSQL server programs not found; run tests/stack.sh deps"
+	fi
+	PG_BIN=$d
+}
+
+# PostgreSQL refuses to run as root: as root it runs as the postgres system
+# user (the postgresql package creates it), otherwise as the caller.
+PG_USER=
+PG_RUN=()
+pg_user()
+{
+	if is_root; then
+		id postgres >/dev/null 2>&1 ||
+		    die "no 'postgres' system user; install postgresql (tests/stack.sh deps)"
+		PG_USER=postgres
+		PG_RUN=(runuser -u postgres --)
+	else
+		PG_USER=$ME
+		PG_RUN=()
+	fi
+}
+
+pg_as()
+{
+	(cd / && "${PG_RUN[@]}" "$@")
+}
+
+# The postgres user must reach var/ through every parent folder (a checkout
+# under /root is not reachable by default). Only the search bit is added.
+pg_reachable()
+{
+	local d
+	is_root || return 0
+	runuser -u postgres -- test -x "$VAR" 2>/dev/null && return 0
+	d=$VAR
+	while [ "$d" != / ]; do
+		if [ -d "$d" ] && ! runuser -u postgres -- test -x "$d" 2>/dev/null; then
+			log "adding o+x to $d so that the postgres user can reach $VAR"
+			chmod o+x "$d"
+		fi
+		d=$(dirname "$d")
+	done
+	runuser -u postgres -- test -x "$VAR" ||
+	    die "the postgres user cannot reach $VAR"
+}
+
+# ---------------------------------------------------------------- var/
+
+make_dirs()
+{
+	mkdir -p "$RUN" "$LOG" "$SECRETS" "$KEYS" "$NGX/tmp"
+	chmod 700 "$SECRETS"
+	chmod 755 "$VAR" "$RUN" "$LOG" "$KEYS"
+	if is_root; then
+		# PostgreSQL (as postgres) puts its socket and lock file here.
+		chgrp "$(id -gn postgres)" "$RUN"
+		chmod 775 "$RUN"
+	fi
+}
+
+# Random passwords, made once and kept: the databases keep them too.
+make_secret()
+{
+	local f=$SECRETS/$1.password
+	[ -s "$f" ] && return 0
+	(umask 077 && openssl rand -hex 24 >"$f.tmp") && mv "$f.tmp" "$f"
+}
+
+make_secrets()
+{
+	local u
+	for u in blog_owner blog_app pay_owner pay_app; do
+		make_secret "$u"
+	done
+	# libpq connection strings for pay-fcgi (PAY_DB_URL_FILE), over the
+	# unix socket; written every time so they follow the settings above.
+	for u in pay_owner pay_app; do
+		(umask 077 && printf 'host=%s port=%s dbname=pay user=%s password=%s\n' \
+		    "$RUN" "$PG_PORT" "$u" "$(cat "$SECRETS/$u.password")" \
+		    >"$SECRETS/$u.url.tmp") && mv "$SECRETS/$u.url.tmp" "$SECRETS/$u.url"
+	done
+}
+
+# The JWT signing key pair (ES256): the private key only blog-fcgi reads,
+# the public one both services read.
+make_keys()
+{
+	local priv=$KEYS/jwt-private.pem pub=$KEYS/jwt-public.pem
+	if [ ! -s "$priv" ]; then
+		log "generating the JWT key pair (EC P-256) in $KEYS"
+		(umask 077 && openssl genpkey -algorithm EC \
+		    -pkeyopt ec_paramgen_curve:P-256 -out "$priv.tmp" 2>/dev/null) ||
+		    die "openssl could not generate $priv"
+		mv "$priv.tmp" "$priv"
+		rm -f "$pub"
+	fi
+	if [ ! -s "$pub" ]; then
+		openssl pkey -in "$priv" -pubout -out "$pub.tmp" 2>/dev/null ||
+		    die "openssl could not derive $pub"
+		chmod 644 "$pub.tmp"
+		mv "$pub.tmp" "$pub"
+	fi
+}
+
+# ---------------------------------------------------------------- MariaDB
+
+write_my_cnf()
+{
+	cat >"$MYSQL_CNF.tmp" <<EOF
+# Generated by tests/stack.sh; the system's my.cnf is never read.
+[client]
+port = $MYSQL_PORT
+socket = $MYSQL_SOCK
+
+[mysqld]
+user = $ME
+datadir = $MYSQL_DATA
+port = $MYSQL_PORT
+bind-address = 127.0.0.1
+socket = $MYSQL_SOCK
+pid-file = $RUN/mysqld.pid
+log-error = $LOG/mysqld.log
+skip-name-resolve
+skip-log-bin
+character-set-server = utf8mb4
+collation-server = utf8mb4_unicode_ci
+max_connections = 400
+innodb_buffer_pool_size = 128M
+EOF
+	mv "$MYSQL_CNF.tmp" "$MYSQL_CNF"
+}
+
+mysql_admin()
+{
+	mariadb --defaults-file="$MYSQL_CNF" -u "$ME"
+}
+
+mysql_init()
+{
+	[ -f "$VAR/mysql.ready" ] && return 0
+	# A data directory without the marker is a first start that did not
+	# finish: start over.
+	rm -rf "$MYSQL_DATA"
+	mkdir -p "$MYSQL_DATA"
+	log "creating the MariaDB data directory $MYSQL_DATA"
+	# Root logs in through the unix socket as the OS user running this
+	# script; no root password exists anywhere.
+	mariadb-install-db --defaults-file="$MYSQL_CNF" \
+	    --auth-root-authentication-method=socket \
+	    --auth-root-socket-user="$ME" --skip-test-db \
+	    >"$LOG/mysql-install.log" 2>&1 || {
+		show_log "$LOG/mysql-install.log"
+		die "mariadb-install-db failed"
+	}
+	touch "$VAR/mysql.ready"
+}
+
+mysql_start()
+{
+	local pid
+	if pid=$(pid_of "$RUN/mysqld.pid" mariadbd); then
+		return 0
+	fi
+	# A server whose pid file was lost is still ours if it runs in our
+	# data directory: adopt it rather than start a second one.
+	for pid in $(procs_in "$MYSQL_DATA"); do
+		if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = mariadbd ]; then
+			echo "$pid" >"$RUN/mysqld.pid"
+			return 0
+		fi
+	done
+	rm -f "$MYSQL_SOCK" "$MYSQL_SOCK.lock" "$RUN/mysqld.pid"
+	log "starting MariaDB on 127.0.0.1:$MYSQL_PORT"
+	spawn "$RUN/mysqld.pid" "$LOG/mysqld.log" \
+	    mariadbd --defaults-file="$MYSQL_CNF"
+}
+
+mysql_wait()
+{
+	local i
+	for ((i = 0; i < WAIT_SECONDS * 10; i++)); do
+		if [ -S "$MYSQL_SOCK" ] && mariadb-admin --defaults-file="$MYSQL_CNF" \
+		    -u "$ME" --connect-timeout=1 ping >/dev/null 2>&1; then
+			return 0
+		fi
+		pid_raw "$RUN/mysqld.pid" >/dev/null || {
+			show_log "$LOG/mysqld.log"
+			die "MariaDB exited at start"
+		}
+		sleep 0.1
+	done
+	show_log "$LOG/mysqld.log"
+	die "MariaDB did not answer within ${WAIT_SECONDS}s"
+}
+
+# Database and users, as the brief says. Run on every start: cheap, and
+# it repairs a half-made setup. Passwords go on stdin, not on a command line.
+mysql_setup()
+{
+	local owner app h
+	owner=$(cat "$SECRETS/blog_owner.password")
+	app=$(cat "$SECRETS/blog_app.password")
+	{
+		echo "CREATE DATABASE IF NOT EXISTS blog"
+		echo "    CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
+		for h in localhost 127.0.0.1; do
+			echo "CREATE USER IF NOT EXISTS 'blog_owner'@'$h' IDENTIFIED BY '$owner';"
+			echo "ALTER USER 'blog_owner'@'$h' IDENTIFIED BY '$owner';"
+			echo "GRANT ALL PRIVILEGES ON blog.* TO 'blog_owner'@'$h';"
+			echo "CREATE USER IF NOT EXISTS 'blog_app'@'$h' IDENTIFIED BY '$app';"
+			echo "ALTER USER 'blog_app'@'$h' IDENTIFIED BY '$app';"
+			echo "GRANT SELECT, INSERT, UPDATE, DELETE, EXECUTE ON blog.* TO 'blog_app'@'$h';"
+		done
+	} | mysql_admin >"$LOG/mysql-setup.log" 2>&1 || {
+		show_log "$LOG/mysql-setup.log"
+		die "could not create the blog database and users in MariaDB"
+	}
+}
+
+mysql_stop()
+{
+	local pid
+	pid=$(pid_of "$RUN/mysqld.pid" mariadbd) ||
+	    pid=$(for p in $(procs_in "$MYSQL_DATA"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = mariadbd ] && echo "$p"
+	    done | head -n 1)
+	if [ -n "$pid" ]; then
+		# SIGTERM is MariaDB's clean shutdown; it needs no login.
+		log "stopping MariaDB (pid $pid)"
+		kill -TERM "$pid" 2>/dev/null || true
+		if ! wait_exit "$pid" 60; then
+			log "MariaDB did not stop within 60s; killing it"
+			kill -KILL "$pid" 2>/dev/null || true
+			wait_exit "$pid" 5 || true
+		fi
+	fi
+	rm -f "$RUN/mysqld.pid" "$MYSQL_SOCK"
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+
+pg_init()
+{
+	[ -f "$VAR/pg.ready" ] && return 0
+	rm -rf "$PG_DATA"
+	mkdir -p "$PG_DATA"
+	chmod 700 "$PG_DATA"
+	is_root && chown "$PG_USER:" "$PG_DATA"
+	log "creating the PostgreSQL data directory $PG_DATA"
+	pg_as "$PG_BIN/initdb" -D "$PG_DATA" -U "$PG_USER" -E UTF8 \
+	    --locale=C.UTF-8 --auth-local=peer --auth-host=scram-sha-256 \
+	    --no-sync >"$LOG/pg-initdb.log" 2>&1 || {
+		show_log "$LOG/pg-initdb.log"
+		die "initdb failed"
+	}
+	# The superuser logs in through the socket as its own OS user (peer);
+	# everyone else with a password.
+	cat >"$PG_DATA/pg_hba.conf" <<EOF
+# Generated by tests/stack.sh.
+local	all	$PG_USER			peer
+local	all	all				scram-sha-256
+host	all	all	127.0.0.1/32		scram-sha-256
+host	all	all	::1/128			scram-sha-256
+EOF
+	echo "include_if_exists = 'stack.conf'" >>"$PG_DATA/postgresql.conf"
+	is_root && chown "$PG_USER:" "$PG_DATA/pg_hba.conf"
+	touch "$VAR/pg.ready"
+}
+
+pg_write_conf()
+{
+	cat >"$PG_DATA/stack.conf" <<EOF
+# Generated by tests/stack.sh on every start.
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$RUN'
+max_connections = 300
+shared_buffers = 128MB
+EOF
+	is_root && chown "$PG_USER:" "$PG_DATA/stack.conf"
+	return 0
+}
+
+pg_pid()
+{
+	local pid
+	[ -s "$PG_DATA/postmaster.pid" ] || return 1
+	read -r pid <"$PG_DATA/postmaster.pid" || return 1
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = postgres ] || return 1
+	alive "$pid" || return 1
+	[ "/proc/$pid/cwd" -ef "$PG_DATA" ] || return 1
+	echo "$pid"
+}
+
+pg_start()
+{
+	local p i left
+	pg_pid >/dev/null && return 0
+	# After a crash: PostgreSQL trusts its pid and lock files if any live
+	# process has that pid, and the old server's children may still hold
+	# its shared memory for a moment. Remove the former, wait for the
+	# latter (they exit once they notice the postmaster is gone).
+	rm -f "$PG_DATA/postmaster.pid" "$RUN/.s.PGSQL.$PG_PORT" \
+	    "$RUN/.s.PGSQL.$PG_PORT.lock"
+	for ((i = 0; i < 100; i++)); do
+		left=$(procs_in "$PG_DATA")
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	for p in $left; do
+		log "killing a leftover PostgreSQL process $p"
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	if is_root; then
+		touch "$LOG/postgresql.log"
+		chown "$PG_USER:" "$LOG/postgresql.log"
+	fi
+	log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+	# pg_ctl puts the server in its own session; -W: pg_wait checks it.
+	pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOG/postgresql.log" -W \
+	    start >/dev/null 9>&- || {
+		show_log "$LOG/postgresql.log"
+		die "pg_ctl start failed"
+	}
+}
+
+pg_wait()
+{
+	local i
+	for ((i = 0; i < WAIT_SECONDS * 10; i++)); do
+		if "$PG_BIN/pg_isready" -q -h "$RUN" -p "$PG_PORT" -t 1; then
+			return 0
+		fi
+		# The pid file appears a moment after pg_ctl returns; give it a
+		# second before calling the server dead.
+		if [ "$i" -gt 10 ] && ! pg_pid >/dev/null; then
+			show_log "$LOG/postgresql.log"
+			die "PostgreSQL exited at start"
+		fi
+		sleep 0.1
+	done
+	show_log "$LOG/postgresql.log"
+	die "PostgreSQL did not answer within ${WAIT_SECONDS}s"
+}
+
+pg_admin()
+{
+	pg_as "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$RUN" -p "$PG_PORT" \
+	    -U "$PG_USER" "$@"
+}
+
+# Roles and database, as the brief says: pay owned by pay_owner, pay_app
+# may only connect; pay's migrations grant it the rest.
+pg_setup()
+{
+	pg_admin -d postgres >"$LOG/pg-setup.log" 2>&1 <<EOF || {
+\set owner_pw '$(cat "$SECRETS/pay_owner.password")'
+\set app_pw '$(cat "$SECRETS/pay_app.password")'
+SELECT 'CREATE ROLE pay_owner' WHERE NOT EXISTS
+    (SELECT 1 FROM pg_roles WHERE rolname = 'pay_owner')
+\gexec
+SELECT 'CREATE ROLE pay_app' WHERE NOT EXISTS
+    (SELECT 1 FROM pg_roles WHERE rolname = 'pay_app')
+\gexec
+ALTER ROLE pay_owner WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE
+    PASSWORD :'owner_pw';
+ALTER ROLE pay_app WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE
+    PASSWORD :'app_pw';
+SELECT 'CREATE DATABASE pay OWNER pay_owner ENCODING ''UTF8''
+    TEMPLATE template0' WHERE NOT EXISTS
+    (SELECT 1 FROM pg_database WHERE datname = 'pay')
+\gexec
+REVOKE ALL ON DATABASE pay FROM PUBLIC;
+GRANT CONNECT ON DATABASE pay TO pay_app;
+EOF
+		show_log "$LOG/pg-setup.log"
+		die "could not create the pay database and roles in PostgreSQL"
+	}
+}
+
+pg_stop()
+{
+	local pid left p
+	if pid=$(pg_pid); then
+		log "stopping PostgreSQL (pid $pid)"
+		pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -t 60 stop \
+		    >/dev/null 2>&1 || {
+			log "pg_ctl stop failed; killing PostgreSQL"
+			kill -KILL "$pid" 2>/dev/null || true
+			wait_exit "$pid" 5 || true
+		}
+	fi
+	[ -d "$PG_DATA" ] || return 0
+	left=$(procs_in "$PG_DATA")
+	for p in $left; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	return 0
+}
+
+# ---------------------------------------------------------------- replicas
+
+replica_listen()
+{
+	local svc=$1 n=$2
+	if [ "$TRANSPORT" = tcp ]; then
+		if [ "$svc" = blog ]; then
+			echo "127.0.0.1:$((BLOG_TCP_BASE + n))"
+		else
+			echo "127.0.0.1:$((PAY_TCP_BASE + n))"
+		fi
+	else
+		echo "$RUN/$svc-$n.sock"
+	fi
+}
+
+# The environment of the service (DESIGN.md, the brief's runtime contract).
+# A variable and its _FILE twin together are an error for the services, so
+# the inherited plain ones are dropped.
+service_env()
+{
+	local svc=$1 role=$2
+	SVC_ENV=(env -u BLOG_DB_PASSWORD -u PAY_DB_URL
+	    MAX_BODY_BYTES=1048576
+	    LOG_LEVEL="${LOG_LEVEL:-info}"
+	    SHUTDOWN_GRACE_SECONDS="$GRACE"
+	    JWT_PUBLIC_KEY_FILE="$KEYS/jwt-public.pem"
+	    JWT_ISSUER="${JWT_ISSUER:-conduit}"
+	    JWT_AUDIENCE="${JWT_AUDIENCE:-conduit}")
+	[ -n "${WORKERS:-}" ] && SVC_ENV+=(WORKERS="$WORKERS")
+	if [ "$svc" = blog ]; then
+		SVC_ENV+=(BLOG_DB_HOST=127.0.0.1 BLOG_DB_PORT="$MYSQL_PORT"
+		    BLOG_DB_SOCKET="$MYSQL_SOCK" BLOG_DB_NAME=blog
+		    BLOG_DB_USER="blog_$role"
+		    BLOG_DB_PASSWORD_FILE="$SECRETS/blog_$role.password"
+		    JWT_PRIVATE_KEY_FILE="$KEYS/jwt-private.pem")
+		[ -n "${JWT_TTL_SECONDS:-}" ] &&
+		    SVC_ENV+=(JWT_TTL_SECONDS="$JWT_TTL_SECONDS")
+	else
+		SVC_ENV+=(PAY_DB_URL_FILE="$SECRETS/pay_$role.url"
+		    PAY_SANDBOX="${PAY_SANDBOX:-1}")
+		[ -n "${PAY_IDEMPOTENCY_TTL_HOURS:-}" ] &&
+		    SVC_ENV+=(PAY_IDEMPOTENCY_TTL_HOURS="$PAY_IDEMPOTENCY_TTL_HOURS")
+		[ -n "${PAY_MAX_DEPOSIT:-}" ] &&
+		    SVC_ENV+=(PAY_MAX_DEPOSIT="$PAY_MAX_DEPOSIT")
+	fi
+	return 0
+}
+
+# Migrations run with the owner's credentials, before any replica starts.
+migrate()
+{
+	local svc=$1 t0 t1
+	service_env "$svc" owner
+	t0=$(date +%s%N)
+	"${SVC_ENV[@]}" timeout 120 "$BUILD/$svc-fcgi" --migrate \
+	    </dev/null >>"$LOG/$svc-migrate.log" 2>&1 9>&- || {
+		show_log "$LOG/$svc-migrate.log"
+		die "$svc-fcgi --migrate failed"
+	}
+	t1=$(date +%s%N)
+	log "$svc migrations applied ($(((t1 - t0) / 1000000)) ms)"
+}
+
+# Ask a replica directly, over FastCGI, for its health, and check that the
+# answer comes from the expected process.
+replica_probe()
+{
+	local svc=$1 n=$2 pid=$3 out prefix
+	[ "$svc" = blog ] && prefix=/api || prefix=/pay/v1
+	out=$(env -i REQUEST_METHOD=GET DOCUMENT_URI="$prefix/healthz" \
+	    REQUEST_URI="$prefix/healthz" QUERY_STRING= CONTENT_LENGTH=0 \
+	    SERVER_PROTOCOL=HTTP/1.1 REMOTE_ADDR=127.0.0.1 \
+	    REQUEST_ID="stack-probe-$svc-$n" \
+	    timeout 2 cgi-fcgi -bind -connect "$(replica_listen "$svc" "$n")" \
+	    2>/dev/null) || return 1
+	[[ $out =~ \"pid\"[[:space:]]*:[[:space:]]*$pid([^0-9]|$) ]]
+}
+
+replica_start()
+{
+	local svc=$1 n=$2 pidfile=$RUN/$1-$2.pid logfile=$LOG/$1-$2.log listen
+	pid_of "$pidfile" "$svc-fcgi" >/dev/null && return 0
+	listen=$(replica_listen "$svc" "$n")
+	[ "$TRANSPORT" = unix ] && rm -f "$listen"
+	service_env "$svc" app
+	spawn "$pidfile" "$logfile" "${SVC_ENV[@]}" LISTEN="$listen" \
+	    "$BUILD/$svc-fcgi"
+	STARTED+=("$svc-$n")
+}
+
+replica_wait()
+{
+	local svc=$1 n=$2 pidfile=$RUN/$1-$2.pid i pid
+	for ((i = 0; i < WAIT_SECONDS * 20; i++)); do
+		pid=$(pid_raw "$pidfile") || {
+			show_log "$LOG/$svc-$n.log"
+			die "$svc-$n exited at start"
+		}
+		replica_probe "$svc" "$n" "$pid" && return 0
+		sleep 0.05
+	done
+	show_log "$LOG/$svc-$n.log"
+	die "$svc-$n (pid $pid) did not answer GET /healthz within ${WAIT_SECONDS}s"
+}
+
+# SIGTERM: the service finishes its requests in flight and exits within its
+# grace period; past that (plus a margin) it is killed.
+replica_stop()
+{
+	local pidfile=$1 svc pid name
+	name=$(basename "$pidfile" .pid)
+	svc=${name%-*}
+	if pid=$(pid_of "$pidfile" "$svc-fcgi"); then
+		kill -TERM "$pid" 2>/dev/null || true
+		if ! wait_exit "$pid" $((GRACE + 5)); then
+			log "$name (pid $pid) ignored SIGTERM for $((GRACE + 5))s; killing it"
+			kill -KILL "$pid" 2>/dev/null || true
+			wait_exit "$pid" 5 || true
+		fi
+	fi
+	rm -f "$pidfile" "$RUN/$name.sock"
+}
+
+# Stop every replica at once (down): they all get SIGTERM first.
+replicas_stop_all()
+{
+	local f pid svc name pids=() deadline
+	for f in "$RUN"/blog-*.pid "$RUN"/pay-*.pid; do
+		[ -e "$f" ] || continue
+		name=$(basename "$f" .pid)
+		svc=${name%-*}
+		if pid=$(pid_of "$f" "$svc-fcgi"); then
+			kill -TERM "$pid" 2>/dev/null || true
+			pids+=("$pid")
+		fi
+	done
+	[ "${#pids[@]}" -gt 0 ] && log "stopping ${#pids[@]} replicas"
+	deadline=$((SECONDS + GRACE + 5))
+	for pid in "${pids[@]}"; do
+		if ! wait_exit "$pid" $((deadline - SECONDS > 0 ? deadline - SECONDS : 0)); then
+			log "replica pid $pid ignored SIGTERM; killing it"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	done
+	for pid in "${pids[@]}"; do
+		wait_exit "$pid" 5 || true
+	done
+	rm -f "$RUN"/blog-*.pid "$RUN"/pay-*.pid "$RUN"/blog-*.sock "$RUN"/pay-*.sock
+}
+
+# Replicas beyond REPLICAS (left by an earlier run with more) are stopped,
+# since nginx no longer sends them anything.
+replicas_trim()
+{
+	local f name n
+	for f in "$RUN"/blog-*.pid "$RUN"/pay-*.pid; do
+		[ -e "$f" ] || continue
+		name=$(basename "$f" .pid)
+		n=${name##*-}
+		if [[ $n =~ ^[0-9]+$ ]] && [ "$n" -gt "$REPLICAS" ]; then
+			log "stopping $name (REPLICAS=$REPLICAS)"
+			replica_stop "$f"
+		fi
+	done
+}
+
+# ---------------------------------------------------------------- nginx
+
+nginx_render()
+{
+	local out=$1 tmpl blog='' pay='' n user='' listen
+	tmpl=$(cat "$ROOT/nginx/nginx.conf.in")
+	for ((n = 1; n <= REPLICAS; n++)); do
+		listen=$(replica_listen blog "$n")
+		[ "$TRANSPORT" = unix ] && listen=unix:$listen
+		blog+="		server $listen max_fails=1 fail_timeout=${FAIL_TIMEOUT}s;"$'\n'
+		listen=$(replica_listen pay "$n")
+		[ "$TRANSPORT" = unix ] && listen=unix:$listen
+		pay+="		server $listen max_fails=1 fail_timeout=${FAIL_TIMEOUT}s;"$'\n'
+	done
+	# The replicas' sockets belong to the user running this script; as
+	# root, nginx's workers must be root too to connect to them.
+	is_root && user="user root;"
+	tmpl=${tmpl//@USER_DIRECTIVE@/"$user"}
+	tmpl=${tmpl//@PID_FILE@/"$RUN/nginx.pid"}
+	tmpl=${tmpl//@ERROR_LOG@/"$LOG/nginx-error.log"}
+	tmpl=${tmpl//@ACCESS_LOG@/"$LOG/nginx-access.log"}
+	tmpl=${tmpl//@TEMP_DIR@/"$NGX/tmp"}
+	tmpl=${tmpl//@LISTEN@/"$HTTP_ADDR"}
+	tmpl=${tmpl//@SITE_ROOT@/"$ROOT/nginx/site"}
+	tmpl=${tmpl//@RESOLVER@/"# No resolver: the local stack lists its replicas statically."}
+	tmpl=${tmpl//@BLOG_SERVERS@/"${blog%$'\n'}"}
+	tmpl=${tmpl//@PAY_SERVERS@/"${pay%$'\n'}"}
+	printf '%s\n' "$tmpl" >"$out"
+	cp "$ROOT/nginx/fastcgi_params" "$NGX/fastcgi_params"
+}
+
+nginx_cmd()
+{
+	nginx -p "$NGX/" -e "$LOG/nginx-error.log" "$@"
+}
+
+nginx_start()
+{
+	local pid new=$NGX/nginx.conf.new
+	nginx_render "$new"
+	nginx_cmd -t -q -c "$new" 2>"$LOG/nginx-test.log" || {
+		show_log "$LOG/nginx-test.log"
+		die "the rendered nginx config $new is invalid"
+	}
+	if pid=$(pid_of "$RUN/nginx.pid" nginx); then
+		if cmp -s "$new" "$NGX/nginx.conf"; then
+			rm -f "$new"
+		else
+			mv "$new" "$NGX/nginx.conf"
+			log "reloading nginx (pid $pid) with a changed config"
+			kill -HUP "$pid"
+		fi
+		return 0
+	fi
+	mv "$new" "$NGX/nginx.conf"
+	nginx_orphans_stop
+	rm -f "$RUN/nginx.pid"
+	log "starting nginx on http://$HTTP_ADDR/"
+	nginx_cmd -c "$NGX/nginx.conf" 9>&- || {
+		show_log "$LOG/nginx-error.log"
+		die "nginx did not start"
+	}
+}
+
+# When nginx's master is killed, its workers live on and keep the port.
+# Of the nginx processes listening on our address, those are ours: a worker
+# whose master is gone, or a master started with our prefix. Another
+# checkout's healthy nginx on the same port is left alone (and up fails).
+nginx_orphans_stop()
+{
+	local pids p cmd ppid
+	pids=$(ss -Hltnp "sport = :${HTTP_ADDR##*:}" 2>/dev/null |
+	    grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u) || true
+	for p in $pids; do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = nginx ] || continue
+		cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || continue
+		case $cmd in
+		*"master process"*"$NGX/"*) ;;
+		*"worker process"*)
+			ppid=$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null) || continue
+			[ "$(cat "/proc/$ppid/comm" 2>/dev/null)" = nginx ] && continue
+			;;
+		*) continue ;;
+		esac
+		log "stopping a leftover nginx process $p on $HTTP_ADDR"
+		kill -KILL "$p" 2>/dev/null || true
+		wait_exit "$p" 5 || true
+	done
+}
+
+nginx_stop()
+{
+	local pid
+	if pid=$(pid_of "$RUN/nginx.pid" nginx); then
+		log "stopping nginx (pid $pid)"
+		# SIGQUIT: finish the requests in flight, then exit.
+		kill -QUIT "$pid" 2>/dev/null || true
+		if ! wait_exit "$pid" 10; then
+			kill -TERM "$pid" 2>/dev/null || true
+			wait_exit "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
+		fi
+	fi
+	nginx_orphans_stop
+	rm -f "$RUN/nginx.pid"
+}
+
+http_code()
+{
+	curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$HTTP_ADDR$1" ||
+	    true
+}
+
+wait_http()
+{
+	local path=$1 svc=$2 i code=
+	for ((i = 0; i < WAIT_SECONDS * 10; i++)); do
+		code=$(http_code "$path")
+		[ "$code" = 200 ] && return 0
+		sleep 0.1
+	done
+	show_log "$LOG/nginx-error.log" "$LOG/$svc-1.log"
+	die "GET http://$HTTP_ADDR$path answered ${code:-nothing}, not 200, for ${WAIT_SECONDS}s"
+}
+
+# True when nginx sends requests to the replica with this pid: after a
+# restart nginx may still hold it out for up to fail_timeout.
+nginx_routes_to()
+{
+	local svc=$1 pid=$2 path i body
+	[ "$svc" = blog ] && path=/api/healthz || path=/pay/v1/healthz
+	pid_of "$RUN/nginx.pid" nginx >/dev/null || return 0
+	for ((i = 0; i < (FAIL_TIMEOUT + 3) * 20; i++)); do
+		body=$(curl -s --max-time 2 "http://$HTTP_ADDR$path" || true)
+		[[ $body =~ \"pid\"[[:space:]]*:[[:space:]]*$pid([^0-9]|$) ]] &&
+		    return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------- commands
+
+do_up()
+{
+	local t0=$SECONDS svc n code
+	check_settings
+	check_tools
+	check_binaries
+	pg_user
+	lock
+	make_dirs
+	pg_reachable
+	make_secrets
+	make_keys
+	write_my_cnf
+
+	mysql_init
+	pg_init
+	pg_write_conf
+	# Both databases start at once; each takes about a second.
+	mysql_start
+	pg_start
+	mysql_wait
+	pg_wait
+	mysql_setup
+	pg_setup
+
+	migrate blog
+	migrate pay
+
+	replicas_trim
+	STARTED=()
+	for svc in blog pay; do
+		for ((n = 1; n <= REPLICAS; n++)); do
+			replica_start "$svc" "$n"
+		done
+	done
+	for svc in blog pay; do
+		for ((n = 1; n <= REPLICAS; n++)); do
+			replica_wait "$svc" "$n"
+		done
+	done
+	[ "${#STARTED[@]}" -gt 0 ] && log "started ${STARTED[*]}"
+
+	nginx_start
+	wait_http /api/healthz blog
+	wait_http /pay/v1/healthz pay
+	for svc in blog pay; do
+		[ "$svc" = blog ] && code=$(http_code /api/readyz) ||
+		    code=$(http_code /pay/v1/readyz)
+		[ "$code" = 200 ] ||
+		    log "warning: $svc readyz answers $code (its database is not reachable?)"
+	done
+	unlock
+	log "up in $((SECONDS - t0))s: http://$HTTP_ADDR/ (REPLICAS=$REPLICAS, $TRANSPORT, $VARIANT)"
+}
+
+do_down()
+{
+	[ -d "$VAR" ] || return 0
+	pg_user
+	lock
+	nginx_stop
+	replicas_stop_all
+	mysql_stop
+	if [ -d "$PG_DATA" ]; then
+		pg_bindir
+		pg_stop
+	fi
+	unlock
+	log "down"
+}
+
+# One replica at a time: stop it (nginx sends its requests to the others),
+# start the new binary, and go on only once it answers and nginx uses it.
+restart_service()
+{
+	local svc=$1 n pid
+	for ((n = 1; n <= REPLICAS; n++)); do
+		replica_stop "$RUN/$svc-$n.pid"
+		STARTED=()
+		replica_start "$svc" "$n"
+		replica_wait "$svc" "$n"
+		pid=$(pid_of "$RUN/$svc-$n.pid" "$svc-fcgi")
+		nginx_routes_to "$svc" "$pid" ||
+		    die "nginx does not route to $svc-$n (pid $pid) after its restart"
+		log "restarted $svc-$n (pid $pid)"
+	done
+}
+
+stack_is_up()
+{
+	if ! pid_of "$RUN/mysqld.pid" mariadbd >/dev/null || ! pg_pid >/dev/null
+	then
+		die "the databases are not running; use tests/stack.sh up"
+	fi
+}
+
+do_restart()
+{
+	local what=${1:-}
+	check_settings
+	pg_user
+	case $what in
+	blog|pay)
+		check_binaries
+		lock
+		stack_is_up
+		migrate "$what"
+		restart_service "$what"
+		unlock
+		;;
+	nginx)
+		lock
+		nginx_start
+		wait_http /api/healthz blog
+		wait_http /pay/v1/healthz pay
+		unlock
+		log "nginx is up on http://$HTTP_ADDR/"
+		;;
+	*)
+		die "usage: tests/stack.sh restart blog|pay|nginx"
+		;;
+	esac
+}
+
+do_restart_rolling()
+{
+	local t0=$SECONDS
+	check_settings
+	check_binaries
+	pg_user
+	lock
+	stack_is_up
+	migrate blog
+	migrate pay
+	restart_service blog
+	restart_service pay
+	unlock
+	log "rolling restart done in $((SECONDS - t0))s"
+}
+
+do_status()
+{
+	local rc=0 f name svc pid n
+	pg_user
+	if pid=$(pid_of "$RUN/nginx.pid" nginx); then
+		printf '%-12s running  pid %-7s http://%s/\n' nginx "$pid" "$HTTP_ADDR"
+	else
+		printf '%-12s stopped\n' nginx
+		rc=3
+	fi
+	for svc in blog pay; do
+		for ((n = 1; n <= REPLICAS; n++)); do
+			name=$svc-$n
+			if pid=$(pid_of "$RUN/$name.pid" "$svc-fcgi"); then
+				printf '%-12s running  pid %-7s %s\n' "$name" "$pid" \
+				    "$(replica_listen "$svc" "$n")"
+			else
+				printf '%-12s stopped\n' "$name"
+				rc=3
+			fi
+		done
+	done
+	if pid=$(pid_of "$RUN/mysqld.pid" mariadbd); then
+		printf '%-12s running  pid %-7s 127.0.0.1:%s %s\n' mariadb "$pid" \
+		    "$MYSQL_PORT" "$MYSQL_SOCK"
+	else
+		printf '%-12s stopped\n' mariadb
+		rc=3
+	fi
+	if pid=$(pg_pid); then
+		printf '%-12s running  pid %-7s 127.0.0.1:%s %s\n' postgresql \
+		    "$pid" "$PG_PORT" "$RUN"
+	else
+		printf '%-12s stopped\n' postgresql
+		rc=3
+	fi
+	for f in /api/healthz /api/readyz /pay/v1/healthz /pay/v1/readyz; do
+		printf '%-12s GET %-18s %s\n' http "$f" "$(http_code "$f")"
+	done
+	return "$rc"
+}
+
+do_run()
+{
+	trap 'trap - INT TERM; echo; do_down; exit 0' INT TERM
+	do_up
+	cat <<EOF
+
+  site      http://$HTTP_ADDR/
+  blog API  http://$HTTP_ADDR/api/       (GET /api/healthz, /api/articles, ...)
+  pay API   http://$HTTP_ADDR/pay/v1/    (GET /pay/v1/healthz, /pay/v1/accounts, ...)
+  logs      $LOG/
+  MariaDB   127.0.0.1:$MYSQL_PORT (socket $MYSQL_SOCK), PostgreSQL 127.0.0.1:$PG_PORT
+
+Running in the foreground; Ctrl-C stops everything.
+EOF
+	while :; do
+		sleep 1 &
+		wait $! || true
+	done
+}
+
+usage()
+{
+	sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+case ${1:-} in
+deps)			do_deps ;;
+up)			do_up ;;
+down)			do_down ;;
+run)			do_run ;;
+status)			do_status ;;
+restart)		do_restart "${2:-}" ;;
+restart-rolling)	do_restart_rolling ;;
+*)			usage ;;
+esac
