@@ -1,0 +1,645 @@
+/*
+ * blog_articles.c: /api/articles and its sub-resources except comments.
+ *
+ * A list or feed page costs two queries whatever its size: the page (with
+ * author, favorited and following joined in, tags from the article row) and
+ * its count. Writes that touch several rows run in one transaction.
+ */
+#include <string.h>
+
+#include "blog.h"
+#include "blog_articles.h"
+#include "blog_db.h"
+#include "blog_error.h"
+#include "blog_profiles.h"
+#include "blog_slug.h"
+#include "blog_tags.h"
+#include "blog_valid.h"
+
+json_t *
+blog_articles_json(struct blog_db_stmt *s, int with_body)
+{
+	json_t *a, *author, *tags;
+
+	author = blog_profiles_json(blog_db_str(s, BLOG_A_USERNAME),
+	    blog_db_len(s, BLOG_A_USERNAME), blog_db_str(s, BLOG_A_BIO),
+	    blog_db_len(s, BLOG_A_BIO), blog_db_str(s, BLOG_A_IMAGE),
+	    blog_db_len(s, BLOG_A_IMAGE),
+	    blog_db_int(s, BLOG_A_FOLLOWING) != 0);
+	tags = blog_tags_json(blog_db_str(s, BLOG_A_TAGS),
+	    blog_db_len(s, BLOG_A_TAGS));
+	a = json_pack("{s:o,s:o,s:o}",
+	    "slug", json_stringn_nocheck(blog_db_str(s, BLOG_A_SLUG),
+	    blog_db_len(s, BLOG_A_SLUG)),
+	    "title", json_stringn_nocheck(blog_db_str(s, BLOG_A_TITLE),
+	    blog_db_len(s, BLOG_A_TITLE)),
+	    "description", json_stringn_nocheck(
+	    blog_db_str(s, BLOG_A_DESCRIPTION),
+	    blog_db_len(s, BLOG_A_DESCRIPTION)));
+	if (a == NULL) {
+		json_decref(author);
+		json_decref(tags);
+		return NULL;
+	}
+	if (with_body && json_object_set_new(a, "body", json_stringn_nocheck(
+	    blog_db_str(s, BLOG_A_BODY), blog_db_len(s, BLOG_A_BODY))) != 0)
+		goto fail;
+	if (json_object_set_new(a, "tagList", tags) != 0) {
+		tags = NULL;
+		goto fail;
+	}
+	tags = NULL;
+	if (json_object_set_new(a, "createdAt",
+	    json_string_nocheck(blog_db_time(s, BLOG_A_CREATED))) != 0 ||
+	    json_object_set_new(a, "updatedAt",
+	    json_string_nocheck(blog_db_time(s, BLOG_A_UPDATED))) != 0 ||
+	    json_object_set_new(a, "favorited",
+	    json_boolean(blog_db_int(s, BLOG_A_FAVORITED) != 0)) != 0 ||
+	    json_object_set_new(a, "favoritesCount",
+	    json_integer(blog_db_int(s, BLOG_A_FAVCOUNT))) != 0)
+		goto fail;
+	if (json_object_set_new(a, "author", author) != 0) {
+		author = NULL;
+		goto fail;
+	}
+	return a;
+fail:
+	json_decref(author);
+	json_decref(tags);
+	json_decref(a);
+	return NULL;
+}
+
+/* Answer status with {"article": ...} for the article with this id. */
+static enum cm_err
+blog_articles_reply(struct cm_req *req, int status, long long id)
+{
+	struct blog_db *db = req->worker;
+	struct blog_db_stmt *s = NULL;
+	struct blog_db_args a;
+	json_t *art, *body;
+	enum cm_err rc;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, req->user_id);
+	blog_db_arg_int(&a, req->user_id);
+	blog_db_arg_int(&a, id);
+	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_ARTICLE_BY_ID, &a,
+	    &s)) != CM_OK)
+		goto out;
+	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
+		/* Deleted between our write and this read. */
+		rc = blog_error_reply(req, 404, "article", "not found");
+		goto out;
+	}
+	if (rc != CM_OK)
+		goto out;
+	art = blog_articles_json(s, 1);
+	body = art != NULL ? json_pack("{s:o}", "article", art) : NULL;
+	rc = body != NULL ? cm_resp_json(&req->resp, status, body) : CM_ENOMEM;
+out:
+	blog_db_done(s);
+	return rc;
+}
+
+enum cm_err
+blog_articles_head(struct cm_req *req, long long *id, long long *author_id,
+    char **title)
+{
+	struct blog_db *db = req->worker;
+	struct blog_db_stmt *s = NULL;
+	struct blog_db_args a;
+	const char *slug = cm_req_param(req, "slug");
+	enum cm_err rc;
+
+	if (slug == NULL || !blog_slug_valid(slug))
+		return blog_error_reply(req, 404, "article", "not found");
+	blog_db_args_init(&a);
+	blog_db_arg_str(&a, slug);
+	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_ARTICLE_HEAD, &a,
+	    &s)) != CM_OK)
+		goto out;
+	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
+		rc = blog_error_reply(req, 404, "article", "not found");
+		goto out;
+	}
+	if (rc != CM_OK)
+		goto out;
+	*id = blog_db_int(s, 0);
+	*author_id = blog_db_int(s, 1);
+	if (title != NULL && (*title = cm_req_strdup(req,
+	    blog_db_str(s, 2))) == NULL)
+		rc = CM_ENOMEM;
+out:
+	blog_db_done(s);
+	return rc;
+}
+
+/*
+ * Run a page query and its count query and answer {"articles": [...],
+ * "articlesCount": n}.
+ */
+static enum cm_err
+blog_articles_page(struct cm_req *req, enum blog_q q, struct blog_db_args *a,
+    enum blog_q qcount, struct blog_db_args *ac)
+{
+	struct blog_db *db = req->worker;
+	struct blog_db_stmt *s = NULL, *c = NULL;
+	json_t *arr = NULL, *art, *body;
+	long long count = 0;
+	enum cm_err rc;
+
+	if ((arr = json_array()) == NULL)
+		return CM_ENOMEM;
+	if ((rc = blog_db_exec(db, req->request_id, q, a, &s)) != CM_OK)
+		goto out;
+	while ((rc = blog_db_fetch(db, req->request_id, s)) == CM_OK) {
+		if ((art = blog_articles_json(s, 0)) == NULL ||
+		    json_array_append_new(arr, art) != 0) {
+			rc = CM_ENOMEM;
+			goto out;
+		}
+	}
+	if (rc != CM_ENOTFOUND)
+		goto out;
+	if ((rc = blog_db_exec(db, req->request_id, qcount, ac, &c)) != CM_OK)
+		goto out;
+	if ((rc = blog_db_fetch(db, req->request_id, c)) == CM_OK)
+		count = blog_db_int(c, 0);
+	else if (rc != CM_ENOTFOUND)
+		goto out;
+	body = json_pack("{s:O,s:I}", "articles", arr, "articlesCount",
+	    (json_int_t)count);
+	rc = body != NULL ? cm_resp_json(&req->resp, 200, body) : CM_ENOMEM;
+out:
+	json_decref(arr);
+	blog_db_done(s);
+	blog_db_done(c);
+	return rc;
+}
+
+static enum cm_err
+blog_articles_empty(struct cm_req *req)
+{
+	json_t *body;
+
+	body = json_pack("{s:[],s:i}", "articles", "articlesCount", 0);
+	return body != NULL ? cm_resp_json(&req->resp, 200, body) : CM_ENOMEM;
+}
+
+/* A query filter: absent or "" is no filter. */
+static const char *
+blog_articles_filter(struct cm_req *req, const char *key)
+{
+	const char *v = cm_req_query(req, key);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+enum cm_err
+blog_articles_list(struct cm_req *req)
+{
+	struct blog_db_args a, ac;
+	const char *tag, *author, *fav;
+	long long limit, offset;
+	unsigned int mask = 0;
+	enum cm_err rc;
+
+	if ((rc = blog_valid_page(req, &limit, &offset)) != CM_OK)
+		goto out;
+	tag = blog_articles_filter(req, "tag");
+	author = blog_articles_filter(req, "author");
+	fav = blog_articles_filter(req, "favorited");
+	/* Values that cannot name anything match nothing. */
+	if ((tag != NULL && blog_valid_chars(tag, strlen(tag)) >
+	    BLOG_TAG_MAX) ||
+	    (author != NULL && !blog_valid_username(author, strlen(author))) ||
+	    (fav != NULL && !blog_valid_username(fav, strlen(fav)))) {
+		rc = blog_articles_empty(req);
+		goto out;
+	}
+	blog_db_args_init(&a);
+	blog_db_args_init(&ac);
+	blog_db_arg_int(&a, req->user_id);
+	blog_db_arg_int(&a, req->user_id);
+	if (tag != NULL) {
+		mask |= BLOG_LIST_TAG;
+		blog_db_arg_str(&a, tag);
+		blog_db_arg_str(&ac, tag);
+	}
+	if (fav != NULL) {
+		mask |= BLOG_LIST_FAVORITED;
+		blog_db_arg_str(&a, fav);
+		blog_db_arg_str(&ac, fav);
+	}
+	if (author != NULL) {
+		mask |= BLOG_LIST_AUTHOR;
+		blog_db_arg_str(&a, author);
+		blog_db_arg_str(&ac, author);
+	}
+	blog_db_arg_int(&a, limit);
+	blog_db_arg_int(&a, offset);
+	rc = blog_articles_page(req, BLOG_Q_LIST + mask, &a,
+	    BLOG_Q_LIST_COUNT + mask, &ac);
+out:
+	return blog_error_finish(req, rc);
+}
+
+enum cm_err
+blog_articles_feed(struct cm_req *req)
+{
+	struct blog_db_args a, ac;
+	long long limit, offset;
+	enum cm_err rc;
+
+	if ((rc = blog_valid_page(req, &limit, &offset)) != CM_OK)
+		goto out;
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, req->user_id);
+	blog_db_arg_int(&a, req->user_id);
+	blog_db_arg_int(&a, req->user_id);
+	blog_db_arg_int(&a, limit);
+	blog_db_arg_int(&a, offset);
+	blog_db_args_init(&ac);
+	blog_db_arg_int(&ac, req->user_id);
+	rc = blog_articles_page(req, BLOG_Q_FEED, &a, BLOG_Q_FEED_COUNT, &ac);
+out:
+	return blog_error_finish(req, rc);
+}
+
+enum cm_err
+blog_articles_get(struct cm_req *req)
+{
+	struct blog_db *db = req->worker;
+	struct blog_db_stmt *s = NULL;
+	struct blog_db_args a;
+	const char *slug = cm_req_param(req, "slug");
+	json_t *art, *body;
+	enum cm_err rc;
+
+	if (slug == NULL || !blog_slug_valid(slug)) {
+		rc = blog_error_reply(req, 404, "article", "not found");
+		goto out;
+	}
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, req->user_id);
+	blog_db_arg_int(&a, req->user_id);
+	blog_db_arg_str(&a, slug);
+	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_ARTICLE_BY_SLUG,
+	    &a, &s)) != CM_OK)
+		goto out;
+	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
+		rc = blog_error_reply(req, 404, "article", "not found");
+		goto out;
+	}
+	if (rc != CM_OK)
+		goto out;
+	art = blog_articles_json(s, 1);
+	body = art != NULL ? json_pack("{s:o}", "article", art) : NULL;
+	rc = body != NULL ? cm_resp_json(&req->resp, 200, body) : CM_ENOMEM;
+out:
+	blog_db_done(s);
+	return blog_error_finish(req, rc);
+}
+
+/* What a create or update writes, shared with its transaction. */
+struct blog_articles_write {
+	long long	 id;		/* 0 to create */
+	long long	 author_id;
+	const char	*title;		/* NULL: keep (update) */
+	struct blog_field description, body;
+	int		 new_slug;
+	char		 slug[BLOG_SLUG_MAX + 1];
+	int		 set_tags;
+	const char	**tags;
+	size_t		 ntags;
+	char		*joined;
+};
+
+/* Attach the tags to the article, creating the ones that are new. */
+static enum cm_err
+blog_articles_tags(struct blog_db *db, const char *rid,
+    struct blog_articles_write *w)
+{
+	struct blog_db_stmt *s;
+	struct blog_db_args a;
+	long long tag_id;
+	enum cm_err rc;
+	size_t i;
+
+	for (i = 0; i < w->ntags; i++) {
+		blog_db_args_init(&a);
+		blog_db_arg_str(&a, w->tags[i]);
+		if ((rc = blog_db_exec(db, rid, BLOG_Q_TAG_UPSERT, &a,
+		    &s)) != CM_OK)
+			return rc;
+		tag_id = blog_db_insert_id(s);
+		blog_db_args_init(&a);
+		blog_db_arg_int(&a, w->id);
+		blog_db_arg_int(&a, tag_id);
+		if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_TAG_ADD, &a,
+		    NULL)) != CM_OK)
+			return rc;
+	}
+	return CM_OK;
+}
+
+static enum cm_err
+blog_articles_insert_txn(struct blog_db *db, const char *rid, void *ctx)
+{
+	struct blog_articles_write *w = ctx;
+	struct blog_db_stmt *s;
+	struct blog_db_args a;
+	enum cm_err rc;
+
+	blog_db_args_init(&a);
+	blog_db_arg_str(&a, w->slug);
+	blog_db_arg_int(&a, w->author_id);
+	blog_db_arg_str(&a, w->title);
+	blog_db_arg_strn(&a, w->description.s, w->description.len);
+	blog_db_arg_strn(&a, w->body.s, w->body.len);
+	blog_db_arg_str(&a, w->joined);
+	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_INSERT, &a,
+	    &s)) != CM_OK)
+		return rc;
+	w->id = blog_db_insert_id(s);
+	return blog_articles_tags(db, rid, w);
+}
+
+static enum cm_err
+blog_articles_update_txn(struct blog_db *db, const char *rid, void *ctx)
+{
+	struct blog_articles_write *w = ctx;
+	struct blog_db_args a;
+	enum cm_err rc;
+
+	blog_db_args_init(&a);
+	blog_db_arg_str(&a, w->new_slug ? w->slug : NULL);
+	blog_db_arg_str(&a, w->title);
+	blog_db_arg_strn(&a, w->description.s, w->description.len);
+	blog_db_arg_strn(&a, w->body.s, w->body.len);
+	blog_db_arg_str(&a, w->set_tags ? w->joined : NULL);
+	blog_db_arg_int(&a, w->id);
+	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_UPDATE, &a,
+	    NULL)) != CM_OK)
+		return rc;
+	if (!w->set_tags)
+		return CM_OK;
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, w->id);
+	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_TAGS_CLEAR, &a,
+	    NULL)) != CM_OK)
+		return rc;
+	return blog_articles_tags(db, rid, w);
+}
+
+/*
+ * Run the write; a new slug that collides with an existing one (a random
+ * suffix repeated) is drawn again.
+ */
+static enum cm_err
+blog_articles_write(struct cm_req *req, struct blog_articles_write *w,
+    blog_db_txn_fn fn)
+{
+	enum cm_err rc;
+	int attempt;
+
+	for (attempt = 0; attempt < 4; attempt++) {
+		if (w->new_slug)
+			blog_slug_make(w->title, strlen(w->title),
+			    blog_slug_random(), w->slug);
+		rc = blog_db_txn(req->worker, req->request_id, fn, w);
+		if (rc != CM_ECONFLICT || !w->new_slug)
+			break;
+	}
+	if (rc == CM_ECONFLICT)
+		rc = CM_EDB;
+	return rc;
+}
+
+/* Only white space. */
+static int
+blog_articles_blank(const struct blog_field *f)
+{
+	size_t i;
+
+	if (blog_valid_blank(f))
+		return 1;
+	for (i = 0; i < f->len; i++)
+		if (f->s[i] != ' ' && f->s[i] != '\t' && f->s[i] != '\r' &&
+		    f->s[i] != '\n')
+			return 0;
+	return 1;
+}
+
+/*
+ * Read title, description, body and tagList of an article object.
+ * required: create (all three non-blank); otherwise each may be absent but
+ * not blank or null when present. Answers 422 itself.
+ */
+static enum cm_err
+blog_articles_fields(struct cm_req *req, const json_t *obj, int required,
+    struct blog_articles_write *w)
+{
+	static const char *names[] = { "title", "description", "body" };
+	struct blog_field title, *f[3];
+	json_t *tl;
+	enum cm_err rc;
+	size_t i;
+
+	f[0] = &title;
+	f[1] = &w->description;
+	f[2] = &w->body;
+	if ((rc = blog_valid_field(req, obj, "title", BLOG_TITLE_MAX, 1,
+	    &title)) != CM_OK ||
+	    (rc = blog_valid_field(req, obj, "description",
+	    BLOG_DESCRIPTION_MAX, 1, &w->description)) != CM_OK ||
+	    (rc = blog_valid_field(req, obj, "body", BLOG_BODY_MAX, 0,
+	    &w->body)) != CM_OK)
+		return rc;
+	for (i = 0; i < 3; i++)
+		if ((required || f[i]->present) && blog_articles_blank(f[i]))
+			return blog_error_reply(req, 422, names[i],
+			    "can't be blank");
+	w->title = title.s;
+	tl = json_object_get(obj, "tagList");
+	if (tl == NULL || (required && json_is_null(tl))) {
+		/* Create without tags stores an empty list. */
+		w->set_tags = required;
+		w->joined = "";
+		return CM_OK;
+	}
+	if (json_is_null(tl))
+		return blog_error_reply(req, 422, "tagList",
+		    "must be an array (use [] to remove all tags)");
+	w->set_tags = 1;
+	return blog_tags_parse(req, tl, &w->tags, &w->ntags, &w->joined);
+}
+
+enum cm_err
+blog_articles_create(struct cm_req *req)
+{
+	struct blog_articles_write w;
+	json_t *obj;
+	enum cm_err rc;
+
+	memset(&w, 0, sizeof(w));
+	if ((rc = blog_valid_root(req, "article", &obj)) != CM_OK ||
+	    (rc = blog_articles_fields(req, obj, 1, &w)) != CM_OK)
+		goto out;
+	w.author_id = req->user_id;
+	w.new_slug = 1;
+	rc = blog_articles_write(req, &w, blog_articles_insert_txn);
+	if (rc == CM_ENOTFOUND) {
+		/* The author's row is gone: the token outlived the user. */
+		rc = blog_error_reply(req, 401, "token", "is invalid");
+		goto out;
+	}
+	if (rc != CM_OK)
+		goto out;
+	rc = blog_articles_reply(req, 201, w.id);
+out:
+	return blog_error_finish(req, rc);
+}
+
+enum cm_err
+blog_articles_update(struct cm_req *req)
+{
+	struct blog_articles_write w;
+	long long author_id;
+	char *old_title = NULL;
+	json_t *obj;
+	enum cm_err rc;
+
+	memset(&w, 0, sizeof(w));
+	if ((rc = blog_articles_head(req, &w.id, &author_id,
+	    &old_title)) != CM_OK)
+		goto out;
+	if (author_id != req->user_id) {
+		rc = blog_error_reply(req, 403, "article", "forbidden");
+		goto out;
+	}
+	if ((rc = blog_valid_root(req, "article", &obj)) != CM_OK ||
+	    (rc = blog_articles_fields(req, obj, 0, &w)) != CM_OK)
+		goto out;
+	/* The slug follows the title, and only when the title changes. */
+	w.new_slug = w.title != NULL && strcmp(w.title, old_title) != 0;
+	rc = blog_articles_write(req, &w, blog_articles_update_txn);
+	if (rc != CM_OK)
+		goto out;
+	rc = blog_articles_reply(req, 200, w.id);
+out:
+	return blog_error_finish(req, rc);
+}
+
+enum cm_err
+blog_articles_delete(struct cm_req *req)
+{
+	struct blog_db_args a;
+	long long id, author_id;
+	enum cm_err rc;
+
+	if ((rc = blog_articles_head(req, &id, &author_id, NULL)) != CM_OK)
+		goto out;
+	if (author_id != req->user_id) {
+		rc = blog_error_reply(req, 403, "article", "forbidden");
+		goto out;
+	}
+	/* Comments, favourites and tag links go with it (ON DELETE CASCADE). */
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, id);
+	if ((rc = blog_db_exec(req->worker, req->request_id,
+	    BLOG_Q_ARTICLE_DELETE, &a, NULL)) != CM_OK)
+		goto out;
+	cm_resp_empty(&req->resp, 204);
+out:
+	return blog_error_finish(req, rc);
+}
+
+struct blog_articles_fav {
+	const char	*slug;
+	long long	 user_id;
+	int		 add;
+	long long	 id;		/* 0: no such article */
+};
+
+/*
+ * Lock the article row first: concurrent favourites of one article then
+ * queue on it instead of deadlocking on the foreign key's shared lock, and
+ * the count moves exactly when a favourite row is inserted or deleted.
+ */
+static enum cm_err
+blog_articles_fav_txn(struct blog_db *db, const char *rid, void *ctx)
+{
+	struct blog_articles_fav *f = ctx;
+	struct blog_db_stmt *s;
+	struct blog_db_args a;
+	enum cm_err rc;
+
+	f->id = 0;
+	blog_db_args_init(&a);
+	blog_db_arg_str(&a, f->slug);
+	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_LOCK, &a, &s)) != CM_OK)
+		return rc;
+	rc = blog_db_fetch(db, rid, s);
+	if (rc == CM_OK)
+		f->id = blog_db_int(s, 0);
+	blog_db_done(s);
+	if (rc != CM_OK)
+		return rc;
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, f->user_id);
+	blog_db_arg_int(&a, f->id);
+	if ((rc = blog_db_exec(db, rid, f->add ? BLOG_Q_FAV_ADD :
+	    BLOG_Q_FAV_DEL, &a, &s)) != CM_OK)
+		return rc;
+	if (blog_db_affected(s) != 1)
+		return CM_OK;
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, f->id);
+	return blog_db_exec(db, rid, f->add ? BLOG_Q_FAV_INC : BLOG_Q_FAV_DEC,
+	    &a, NULL);
+}
+
+static enum cm_err
+blog_articles_fav(struct cm_req *req, int add)
+{
+	struct blog_articles_fav f;
+	enum cm_err rc;
+
+	f.slug = cm_req_param(req, "slug");
+	f.user_id = req->user_id;
+	f.add = add;
+	f.id = 0;
+	if (f.slug == NULL || !blog_slug_valid(f.slug)) {
+		rc = blog_error_reply(req, 404, "article", "not found");
+		goto out;
+	}
+	rc = blog_db_txn(req->worker, req->request_id, blog_articles_fav_txn,
+	    &f);
+	if (rc == CM_ENOTFOUND && f.id == 0) {
+		rc = blog_error_reply(req, 404, "article", "not found");
+		goto out;
+	}
+	if (rc == CM_ENOTFOUND) {
+		rc = blog_error_reply(req, 401, "token", "is invalid");
+		goto out;
+	}
+	if (rc != CM_OK)
+		goto out;
+	rc = blog_articles_reply(req, 200, f.id);
+out:
+	return blog_error_finish(req, rc);
+}
+
+enum cm_err
+blog_articles_favorite(struct cm_req *req)
+{
+	return blog_articles_fav(req, 1);
+}
+
+enum cm_err
+blog_articles_unfavorite(struct cm_req *req)
+{
+	return blog_articles_fav(req, 0);
+}

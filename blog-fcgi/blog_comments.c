@@ -1,0 +1,177 @@
+/*
+ * blog_comments.c: /api/articles/:slug/comments[/:id].
+ */
+#include <string.h>
+
+#include "blog.h"
+#include "blog_articles.h"
+#include "blog_comments.h"
+#include "blog_db.h"
+#include "blog_error.h"
+#include "blog_profiles.h"
+#include "blog_valid.h"
+
+/* The comment object of the current row of BLOG_Q_COMMENT(S). */
+static json_t *
+blog_comments_json(struct blog_db_stmt *s)
+{
+	json_t *author;
+
+	author = blog_profiles_json(blog_db_str(s, 4), blog_db_len(s, 4),
+	    blog_db_str(s, 5), blog_db_len(s, 5), blog_db_str(s, 6),
+	    blog_db_len(s, 6), blog_db_int(s, 7) != 0);
+	if (author == NULL)
+		return NULL;
+	return json_pack("{s:I,s:s,s:s,s:o,s:o}",
+	    "id", (json_int_t)blog_db_int(s, 0),
+	    "createdAt", blog_db_time(s, 1),
+	    "updatedAt", blog_db_time(s, 2),
+	    "body", json_stringn_nocheck(blog_db_str(s, 3), blog_db_len(s, 3)),
+	    "author", author);
+}
+
+enum cm_err
+blog_comments_create(struct cm_req *req)
+{
+	struct blog_db *db = req->worker;
+	struct blog_db_stmt *s = NULL;
+	struct blog_field body;
+	struct blog_db_args a;
+	long long article_id, author_id, id;
+	json_t *obj, *c, *out;
+	enum cm_err rc;
+	size_t i;
+	int blank = 1;
+
+	if ((rc = blog_articles_head(req, &article_id, &author_id,
+	    NULL)) != CM_OK)
+		goto out;
+	if ((rc = blog_valid_root(req, "comment", &obj)) != CM_OK ||
+	    (rc = blog_valid_field(req, obj, "body", BLOG_COMMENT_MAX, 0,
+	    &body)) != CM_OK)
+		goto out;
+	for (i = 0; body.s != NULL && i < body.len; i++)
+		if (body.s[i] != ' ' && body.s[i] != '\t' &&
+		    body.s[i] != '\r' && body.s[i] != '\n')
+			blank = 0;
+	if (blank) {
+		rc = blog_error_reply(req, 422, "body", "can't be blank");
+		goto out;
+	}
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, article_id);
+	blog_db_arg_int(&a, req->user_id);
+	blog_db_arg_strn(&a, body.s, body.len);
+	rc = blog_db_exec(db, req->request_id, BLOG_Q_COMMENT_INSERT, &a, &s);
+	if (rc == CM_ENOTFOUND) {
+		/* The article was deleted in between (or the user). */
+		rc = blog_error_reply(req, 404, "article", "not found");
+		goto out;
+	}
+	if (rc != CM_OK)
+		goto out;
+	id = blog_db_insert_id(s);
+	s = NULL;
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, req->user_id);
+	blog_db_arg_int(&a, id);
+	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_COMMENT_BY_ID, &a,
+	    &s)) != CM_OK)
+		goto out;
+	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
+		rc = blog_error_reply(req, 404, "comment", "not found");
+		goto out;
+	}
+	if (rc != CM_OK)
+		goto out;
+	c = blog_comments_json(s);
+	out = c != NULL ? json_pack("{s:o}", "comment", c) : NULL;
+	rc = out != NULL ? cm_resp_json(&req->resp, 201, out) : CM_ENOMEM;
+out:
+	blog_db_done(s);
+	return blog_error_finish(req, rc);
+}
+
+enum cm_err
+blog_comments_list(struct cm_req *req)
+{
+	struct blog_db *db = req->worker;
+	struct blog_db_stmt *s = NULL;
+	struct blog_db_args a;
+	long long article_id, author_id;
+	json_t *arr = NULL, *c, *out;
+	enum cm_err rc;
+
+	if ((rc = blog_articles_head(req, &article_id, &author_id,
+	    NULL)) != CM_OK)
+		goto out;
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, req->user_id);
+	blog_db_arg_int(&a, article_id);
+	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_COMMENTS, &a,
+	    &s)) != CM_OK)
+		goto out;
+	if ((arr = json_array()) == NULL) {
+		rc = CM_ENOMEM;
+		goto out;
+	}
+	while ((rc = blog_db_fetch(db, req->request_id, s)) == CM_OK)
+		if ((c = blog_comments_json(s)) == NULL ||
+		    json_array_append_new(arr, c) != 0) {
+			rc = CM_ENOMEM;
+			goto out;
+		}
+	if (rc != CM_ENOTFOUND)
+		goto out;
+	out = json_pack("{s:O}", "comments", arr);
+	rc = out != NULL ? cm_resp_json(&req->resp, 200, out) : CM_ENOMEM;
+out:
+	json_decref(arr);
+	blog_db_done(s);
+	return blog_error_finish(req, rc);
+}
+
+enum cm_err
+blog_comments_delete(struct cm_req *req)
+{
+	struct blog_db *db = req->worker;
+	struct blog_db_stmt *s = NULL;
+	struct blog_db_args a;
+	const char *idp = cm_req_param(req, "id");
+	long long article_id, author_id, id;
+	enum cm_err rc;
+
+	if ((rc = blog_articles_head(req, &article_id, &author_id,
+	    NULL)) != CM_OK)
+		goto out;
+	if (idp == NULL || strlen(idp) > 18 ||
+	    blog_valid_uint(idp, 999999999999999999LL, &id) != 0 || id == 0) {
+		rc = blog_error_reply(req, 404, "comment", "not found");
+		goto out;
+	}
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, id);
+	blog_db_arg_int(&a, article_id);
+	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_COMMENT_HEAD, &a,
+	    &s)) != CM_OK)
+		goto out;
+	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
+		rc = blog_error_reply(req, 404, "comment", "not found");
+		goto out;
+	}
+	if (rc != CM_OK)
+		goto out;
+	if (blog_db_int(s, 0) != req->user_id) {
+		rc = blog_error_reply(req, 403, "comment", "forbidden");
+		goto out;
+	}
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, id);
+	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_COMMENT_DELETE,
+	    &a, NULL)) != CM_OK)
+		goto out;
+	cm_resp_empty(&req->resp, 204);
+out:
+	blog_db_done(s);
+	return blog_error_finish(req, rc);
+}

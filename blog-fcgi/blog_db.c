@@ -1,0 +1,768 @@
+/*
+ * blog_db.c: the per-worker MariaDB connection, the table of every query the
+ * service runs, and the prepared-statement cache over it.
+ */
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+
+#include "blog_db.h"
+#include "cm_log.h"
+
+/*
+ * Result column kinds: 'i' integer, 's' string, 't' DATETIME. A statement
+ * whose kinds are "" returns no rows.
+ */
+struct blog_db_query {
+	const char	*sql;
+	const char	*cols;
+	int		 readonly;	/* safe to re-run after a lost connection */
+};
+
+/*
+ * The article columns (enum blog_acol). The two placeholders are the
+ * viewer's user id (0 when anonymous, which matches no row): favorited and
+ * following are answered in the same query, never per article.
+ */
+#define BLOG_A_COLS(body)						\
+	"a.id, a.slug, a.title, a.description, " body ", a.tag_list, "	\
+	"a.created_at, a.updated_at, a.favorites_count, a.author_id, "	\
+	"u.username, u.bio, u.image, "					\
+	"EXISTS (SELECT 1 FROM favorites f WHERE f.user_id = ? "	\
+	"AND f.article_id = a.id), "					\
+	"EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = ? "	\
+	"AND fo.followee_id = a.author_id)"
+#define BLOG_A_KINDS	"isssssttiisssii"
+
+/*
+ * The list variants: the filters are joins (tag, favorited) and a WHERE
+ * (author); placeholders appear in the order tag, favorited, author.
+ */
+#define BLOG_J_TAG							\
+	" JOIN tags t ON t.name = ?"					\
+	" JOIN article_tags at ON at.tag_id = t.id AND at.article_id = a.id"
+#define BLOG_J_FAV							\
+	" JOIN users fu ON fu.username = ?"				\
+	" JOIN favorites fv ON fv.user_id = fu.id AND fv.article_id = a.id"
+#define BLOG_W_AUTHOR	" WHERE u.username = ?"
+#define BLOG_ORDER							\
+	" ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?"
+
+#define BLOG_LIST(tag, fav, author)					\
+	{ "SELECT " BLOG_A_COLS("NULL") " FROM articles a"		\
+	  " JOIN users u ON u.id = a.author_id" tag fav author		\
+	  BLOG_ORDER, BLOG_A_KINDS, 1 }
+#define BLOG_LIST_COUNT(tag, fav, ujoin, author)			\
+	{ "SELECT COUNT(*) FROM articles a" ujoin tag fav author, "i", 1 }
+#define BLOG_UJOIN	" JOIN users u ON u.id = a.author_id"
+
+static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
+	[BLOG_Q_BEGIN] = { "START TRANSACTION", "", 0 },
+	[BLOG_Q_COMMIT] = { "COMMIT", "", 0 },
+	[BLOG_Q_ROLLBACK] = { "ROLLBACK", "", 0 },
+	[BLOG_Q_PING] = { "SELECT 1", "i", 1 },
+	[BLOG_Q_USER_INSERT] = {
+	    "INSERT INTO users (username, email, password_hash, bio, image,"
+	    " created_at, updated_at) VALUES (?, ?, ?, ?, ?,"
+	    " UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))", "", 0 },
+	[BLOG_Q_USER_BY_ID] = {
+	    "SELECT id, username, email, bio, image FROM users WHERE id = ?",
+	    "issss", 1 },
+	[BLOG_Q_USER_BY_EMAIL] = {
+	    "SELECT id, username, email, bio, image, password_hash FROM users"
+	    " WHERE email = ?", "isssss", 1 },
+	/*
+	 * A partial update in one statement: NULL keeps username, email and
+	 * password; bio and image take a flag because NULL is a value there.
+	 */
+	[BLOG_Q_USER_UPDATE] = {
+	    "UPDATE users SET username = COALESCE(?, username),"
+	    " email = COALESCE(?, email),"
+	    " password_hash = COALESCE(?, password_hash),"
+	    " bio = IF(?, ?, bio), image = IF(?, ?, image),"
+	    " updated_at = UTC_TIMESTAMP(3) WHERE id = ?", "", 0 },
+	[BLOG_Q_PROFILE] = {
+	    "SELECT u.id, u.username, u.bio, u.image, EXISTS (SELECT 1 FROM"
+	    " follows fo WHERE fo.follower_id = ? AND fo.followee_id = u.id)"
+	    " FROM users u WHERE u.username = ?", "isssi", 1 },
+	[BLOG_Q_FOLLOW] = {
+	    "INSERT INTO follows (follower_id, followee_id, created_at)"
+	    " VALUES (?, ?, UTC_TIMESTAMP(3))"
+	    " ON DUPLICATE KEY UPDATE follower_id = follower_id", "", 0 },
+	[BLOG_Q_UNFOLLOW] = {
+	    "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?",
+	    "", 0 },
+	[BLOG_Q_ARTICLE_BY_SLUG] = {
+	    "SELECT " BLOG_A_COLS("a.body") " FROM articles a"
+	    " JOIN users u ON u.id = a.author_id WHERE a.slug = ?",
+	    BLOG_A_KINDS, 1 },
+	[BLOG_Q_ARTICLE_BY_ID] = {
+	    "SELECT " BLOG_A_COLS("a.body") " FROM articles a"
+	    " JOIN users u ON u.id = a.author_id WHERE a.id = ?",
+	    BLOG_A_KINDS, 1 },
+	[BLOG_Q_ARTICLE_HEAD] = {
+	    "SELECT id, author_id, title FROM articles WHERE slug = ?",
+	    "iis", 1 },
+	[BLOG_Q_ARTICLE_LOCK] = {
+	    "SELECT id FROM articles WHERE slug = ? FOR UPDATE", "i", 0 },
+	[BLOG_Q_ARTICLE_INSERT] = {
+	    "INSERT INTO articles (slug, author_id, title, description, body,"
+	    " tag_list, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?,"
+	    " UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))", "", 0 },
+	/*
+	 * updatedAt must change even when the update lands in the same
+	 * millisecond as the previous write.
+	 */
+	[BLOG_Q_ARTICLE_UPDATE] = {
+	    "UPDATE articles SET slug = COALESCE(?, slug),"
+	    " title = COALESCE(?, title),"
+	    " description = COALESCE(?, description),"
+	    " body = COALESCE(?, body), tag_list = COALESCE(?, tag_list),"
+	    " updated_at = GREATEST(UTC_TIMESTAMP(3),"
+	    " updated_at + INTERVAL 1000 MICROSECOND) WHERE id = ?", "", 0 },
+	[BLOG_Q_ARTICLE_DELETE] = {
+	    "DELETE FROM articles WHERE id = ?", "", 0 },
+	/* LAST_INSERT_ID(id) makes the existing tag's id the insert id. */
+	[BLOG_Q_TAG_UPSERT] = {
+	    "INSERT INTO tags (name) VALUES (?)"
+	    " ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)", "", 0 },
+	[BLOG_Q_ARTICLE_TAG_ADD] = {
+	    "INSERT INTO article_tags (article_id, tag_id) VALUES (?, ?)",
+	    "", 0 },
+	[BLOG_Q_ARTICLE_TAGS_CLEAR] = {
+	    "DELETE FROM article_tags WHERE article_id = ?", "", 0 },
+	[BLOG_Q_TAGS] = {
+	    "SELECT t.name FROM tags t WHERE EXISTS (SELECT 1 FROM"
+	    " article_tags at WHERE at.tag_id = t.id) ORDER BY t.name",
+	    "s", 1 },
+	[BLOG_Q_FAV_ADD] = {
+	    "INSERT INTO favorites (user_id, article_id, created_at)"
+	    " VALUES (?, ?, UTC_TIMESTAMP(3))"
+	    " ON DUPLICATE KEY UPDATE user_id = user_id", "", 0 },
+	[BLOG_Q_FAV_DEL] = {
+	    "DELETE FROM favorites WHERE user_id = ? AND article_id = ?",
+	    "", 0 },
+	[BLOG_Q_FAV_INC] = {
+	    "UPDATE articles SET favorites_count = favorites_count + 1"
+	    " WHERE id = ?", "", 0 },
+	[BLOG_Q_FAV_DEC] = {
+	    "UPDATE articles SET favorites_count = favorites_count - 1"
+	    " WHERE id = ? AND favorites_count > 0", "", 0 },
+	[BLOG_Q_COMMENT_INSERT] = {
+	    "INSERT INTO comments (article_id, author_id, body, created_at,"
+	    " updated_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3),"
+	    " UTC_TIMESTAMP(3))", "", 0 },
+	[BLOG_Q_COMMENT_BY_ID] = {
+	    "SELECT c.id, c.created_at, c.updated_at, c.body, u.username,"
+	    " u.bio, u.image, EXISTS (SELECT 1 FROM follows fo WHERE"
+	    " fo.follower_id = ? AND fo.followee_id = c.author_id)"
+	    " FROM comments c JOIN users u ON u.id = c.author_id"
+	    " WHERE c.id = ?", "ittssssi", 1 },
+	[BLOG_Q_COMMENTS] = {
+	    "SELECT c.id, c.created_at, c.updated_at, c.body, u.username,"
+	    " u.bio, u.image, EXISTS (SELECT 1 FROM follows fo WHERE"
+	    " fo.follower_id = ? AND fo.followee_id = c.author_id)"
+	    " FROM comments c JOIN users u ON u.id = c.author_id"
+	    " WHERE c.article_id = ? ORDER BY c.created_at, c.id",
+	    "ittssssi", 1 },
+	[BLOG_Q_COMMENT_HEAD] = {
+	    "SELECT author_id FROM comments WHERE id = ? AND article_id = ?",
+	    "i", 1 },
+	[BLOG_Q_COMMENT_DELETE] = {
+	    "DELETE FROM comments WHERE id = ?", "", 0 },
+	[BLOG_Q_FEED] = {
+	    "SELECT " BLOG_A_COLS("NULL") " FROM follows fd"
+	    " JOIN articles a ON a.author_id = fd.followee_id"
+	    " JOIN users u ON u.id = a.author_id WHERE fd.follower_id = ?"
+	    BLOG_ORDER, BLOG_A_KINDS, 1 },
+	[BLOG_Q_FEED_COUNT] = {
+	    "SELECT COUNT(*) FROM follows fd JOIN articles a"
+	    " ON a.author_id = fd.followee_id WHERE fd.follower_id = ?",
+	    "i", 1 },
+	[BLOG_Q_LIST + 0] = BLOG_LIST("", "", ""),
+	[BLOG_Q_LIST + 1] = BLOG_LIST(BLOG_J_TAG, "", ""),
+	[BLOG_Q_LIST + 2] = BLOG_LIST("", BLOG_J_FAV, ""),
+	[BLOG_Q_LIST + 3] = BLOG_LIST(BLOG_J_TAG, BLOG_J_FAV, ""),
+	[BLOG_Q_LIST + 4] = BLOG_LIST("", "", BLOG_W_AUTHOR),
+	[BLOG_Q_LIST + 5] = BLOG_LIST(BLOG_J_TAG, "", BLOG_W_AUTHOR),
+	[BLOG_Q_LIST + 6] = BLOG_LIST("", BLOG_J_FAV, BLOG_W_AUTHOR),
+	[BLOG_Q_LIST + 7] = BLOG_LIST(BLOG_J_TAG, BLOG_J_FAV, BLOG_W_AUTHOR),
+	[BLOG_Q_LIST_COUNT + 0] = BLOG_LIST_COUNT("", "", "", ""),
+	[BLOG_Q_LIST_COUNT + 1] = BLOG_LIST_COUNT(BLOG_J_TAG, "", "", ""),
+	[BLOG_Q_LIST_COUNT + 2] = BLOG_LIST_COUNT("", BLOG_J_FAV, "", ""),
+	[BLOG_Q_LIST_COUNT + 3] = BLOG_LIST_COUNT(BLOG_J_TAG, BLOG_J_FAV,
+	    "", ""),
+	[BLOG_Q_LIST_COUNT + 4] = BLOG_LIST_COUNT("", "", BLOG_UJOIN,
+	    BLOG_W_AUTHOR),
+	[BLOG_Q_LIST_COUNT + 5] = BLOG_LIST_COUNT(BLOG_J_TAG, "", BLOG_UJOIN,
+	    BLOG_W_AUTHOR),
+	[BLOG_Q_LIST_COUNT + 6] = BLOG_LIST_COUNT("", BLOG_J_FAV, BLOG_UJOIN,
+	    BLOG_W_AUTHOR),
+	[BLOG_Q_LIST_COUNT + 7] = BLOG_LIST_COUNT(BLOG_J_TAG, BLOG_J_FAV,
+	    BLOG_UJOIN, BLOG_W_AUTHOR),
+};
+
+#define BLOG_DB_BACKOFF_MIN	100
+#define BLOG_DB_BACKOFF_MAX	2000
+#define BLOG_DB_STRCAP		256
+
+static long long
+blog_db_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+blog_db_stmt_clear(struct blog_db_stmt *s)
+{
+	size_t i;
+
+	if (s->stmt != NULL)
+		mysql_stmt_close(s->stmt);
+	if (s->col != NULL)
+		for (i = 0; i < s->ncols; i++)
+			free(s->col[i].buf);
+	free(s->col);
+	free(s->rb);
+	memset(s, 0, sizeof(*s));
+}
+
+/*
+ * Forget the connection and every statement prepared on it. A transaction
+ * that was open stays "open" (and failing) until the caller rolls back, so
+ * that its remaining statements cannot run outside it on a new connection.
+ */
+static void
+blog_db_drop(struct blog_db *db)
+{
+	size_t i;
+
+	for (i = 0; i < BLOG_Q_MAX; i++)
+		blog_db_stmt_clear(&db->st[i]);
+	if (db->conn != NULL)
+		mysql_close(db->conn);
+	db->conn = NULL;
+}
+
+struct blog_db *
+blog_db_new(const struct blog_app *app, unsigned int connect_timeout,
+    unsigned int rw_timeout)
+{
+	struct blog_db *db;
+
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		return NULL;
+	db->app = app;
+	db->connect_timeout = connect_timeout;
+	db->rw_timeout = rw_timeout;
+	db->backoff_ms = BLOG_DB_BACKOFF_MIN;
+	return db;
+}
+
+void
+blog_db_free(struct blog_db *db)
+{
+	if (db == NULL)
+		return;
+	blog_db_drop(db);
+	free(db);
+}
+
+static enum cm_err
+blog_db_connect(struct blog_db *db, const char *rid)
+{
+	const struct blog_app *app = db->app;
+	/*
+	 * Sessions work in UTC; lock waits give up well before the client's
+	 * read timeout would cut the connection.
+	 */
+	const char *init = "SET time_zone = '+00:00', "
+	    "innodb_lock_wait_timeout = 2";
+	MYSQL *c;
+
+	if ((c = mysql_init(NULL)) == NULL)
+		return CM_ENOMEM;
+	mysql_options(c, MYSQL_OPT_CONNECT_TIMEOUT, &db->connect_timeout);
+	mysql_options(c, MYSQL_OPT_READ_TIMEOUT, &db->rw_timeout);
+	mysql_options(c, MYSQL_OPT_WRITE_TIMEOUT, &db->rw_timeout);
+	mysql_options(c, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	mysql_options(c, MYSQL_INIT_COMMAND, init);
+	if (mysql_real_connect(c, app->db_socket != NULL ? NULL :
+	    app->db_host, app->db_user, app->db_password, app->db_name,
+	    app->db_port, app->db_socket, db->client_flags) == NULL) {
+		db->last_errno = mysql_errno(c);
+		snprintf(db->last_error, sizeof(db->last_error), "%s",
+		    mysql_error(c));
+		cm_log(CM_LOG_WARN, rid, "database connect failed: %s (%u)",
+		    db->last_error, db->last_errno);
+		mysql_close(c);
+		return CM_EUNAVAIL;
+	}
+	db->conn = c;
+	return CM_OK;
+}
+
+enum cm_err
+blog_db_ready(struct blog_db *db, const char *rid)
+{
+	struct pollfd pfd;
+	long long now;
+
+	if (db == NULL)
+		return CM_EUNAVAIL;
+	if (db->conn != NULL && !db->in_txn) {
+		/*
+		 * An idle connection must have nothing to read: if it is
+		 * readable the server closed it (restart, wait_timeout), and
+		 * a statement sent on it would fail. One poll(2) is cheaper
+		 * than a failed request.
+		 */
+		pfd.fd = (int)mysql_get_socket(db->conn);
+		pfd.events = POLLIN | POLLRDHUP;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) != 0) {
+			cm_log(CM_LOG_INFO, rid, "database connection closed "
+			    "by the server; reconnecting");
+			blog_db_drop(db);
+		}
+	}
+	if (db->conn != NULL)
+		return CM_OK;
+	if (db->in_txn)
+		return CM_EUNAVAIL;
+	now = blog_db_now_ms();
+	if (now < db->retry_at_ms)
+		return CM_EUNAVAIL;
+	if (blog_db_connect(db, rid) != CM_OK) {
+		db->retry_at_ms = blog_db_now_ms() + db->backoff_ms;
+		db->backoff_ms *= 2;
+		if (db->backoff_ms > BLOG_DB_BACKOFF_MAX)
+			db->backoff_ms = BLOG_DB_BACKOFF_MAX;
+		return CM_EUNAVAIL;
+	}
+	db->backoff_ms = BLOG_DB_BACKOFF_MIN;
+	db->retry_at_ms = 0;
+	return CM_OK;
+}
+
+MYSQL *
+blog_db_conn(struct blog_db *db)
+{
+	return db->conn;
+}
+
+/*
+ * Classify the last error of stmt (or of the connection when stmt is NULL),
+ * log what the client will not see, and drop a broken connection.
+ */
+static enum cm_err
+blog_db_error(struct blog_db *db, const char *rid, MYSQL_STMT *stmt,
+    enum blog_q q, const char *what)
+{
+	unsigned int e;
+
+	if (stmt != NULL) {
+		e = mysql_stmt_errno(stmt);
+		snprintf(db->last_error, sizeof(db->last_error), "%s",
+		    mysql_stmt_error(stmt));
+	} else {
+		e = mysql_errno(db->conn);
+		snprintf(db->last_error, sizeof(db->last_error), "%s",
+		    mysql_error(db->conn));
+	}
+	db->last_errno = e;
+	switch (e) {
+	case ER_DUP_ENTRY:
+		return CM_ECONFLICT;
+	case ER_NO_REFERENCED_ROW:
+	case ER_NO_REFERENCED_ROW_2:
+		return CM_ENOTFOUND;
+	case ER_LOCK_DEADLOCK:
+	case ER_LOCK_WAIT_TIMEOUT:
+		cm_log(CM_LOG_WARN, rid, "database %s (query %d): %s (%u)",
+		    what, (int)q, db->last_error, e);
+		return CM_EDB;
+	case ER_SERVER_SHUTDOWN:
+	case ER_CONNECTION_KILLED:
+		break;
+	default:
+		/* 2000..2999 are client errors: the connection is unusable. */
+		if (e >= 2000 && e < 3000)
+			break;
+		cm_log(CM_LOG_ERROR, rid, "database %s (query %d): %s (%u)",
+		    what, (int)q, db->last_error, e);
+		return CM_EDB;
+	}
+	cm_log(CM_LOG_WARN, rid, "database connection lost during %s "
+	    "(query %d): %s (%u)", what, (int)q, db->last_error, e);
+	blog_db_drop(db);
+	return CM_EUNAVAIL;
+}
+
+/* Prepare q on this connection if needed and set up its result buffers. */
+static enum cm_err
+blog_db_prepare(struct blog_db *db, const char *rid, enum blog_q q,
+    struct blog_db_stmt **out)
+{
+	const struct blog_db_query *bq = &blog_db_queries[q];
+	struct blog_db_stmt *s = &db->st[q];
+	enum cm_err rc;
+	size_t i;
+
+	*out = s;
+	if (s->stmt != NULL)
+		return CM_OK;
+	if (bq->sql == NULL) {
+		cm_log(CM_LOG_ERROR, rid, "query %d is not defined", (int)q);
+		return CM_EINTERNAL;
+	}
+	if ((s->stmt = mysql_stmt_init(db->conn)) == NULL)
+		return CM_ENOMEM;
+	if (mysql_stmt_prepare(s->stmt, bq->sql, strlen(bq->sql)) != 0) {
+		rc = blog_db_error(db, rid, s->stmt, q, "prepare");
+		blog_db_stmt_clear(s);
+		return rc;
+	}
+	s->cols = bq->cols;
+	s->ncols = strlen(bq->cols);
+	if (mysql_stmt_field_count(s->stmt) != s->ncols) {
+		cm_log(CM_LOG_ERROR, rid, "query %d: %u columns, expected %zu",
+		    (int)q, mysql_stmt_field_count(s->stmt), s->ncols);
+		blog_db_stmt_clear(s);
+		return CM_EINTERNAL;
+	}
+	if (s->ncols == 0)
+		return CM_OK;
+	s->rb = calloc(s->ncols, sizeof(*s->rb));
+	s->col = calloc(s->ncols, sizeof(*s->col));
+	if (s->rb == NULL || s->col == NULL) {
+		blog_db_stmt_clear(s);
+		return CM_ENOMEM;
+	}
+	for (i = 0; i < s->ncols; i++) {
+		MYSQL_BIND *b = &s->rb[i];
+		struct blog_db_col *c = &s->col[i];
+
+		b->is_null = &c->null;
+		b->length = &c->len;
+		b->error = &c->err;
+		switch (s->cols[i]) {
+		case 's':
+			if ((c->buf = malloc(BLOG_DB_STRCAP)) == NULL) {
+				blog_db_stmt_clear(s);
+				return CM_ENOMEM;
+			}
+			c->cap = BLOG_DB_STRCAP;
+			b->buffer_type = MYSQL_TYPE_STRING;
+			b->buffer = c->buf;
+			/* One byte stays free for the terminating NUL. */
+			b->buffer_length = c->cap - 1;
+			break;
+		case 't':
+			b->buffer_type = MYSQL_TYPE_DATETIME;
+			b->buffer = &c->t;
+			b->buffer_length = sizeof(c->t);
+			break;
+		default:
+			b->buffer_type = MYSQL_TYPE_LONGLONG;
+			b->buffer = &c->i;
+			b->buffer_length = sizeof(c->i);
+			break;
+		}
+	}
+	return CM_OK;
+}
+
+static enum cm_err
+blog_db_exec1(struct blog_db *db, const char *rid, enum blog_q q,
+    struct blog_db_args *a, struct blog_db_stmt **out)
+{
+	struct blog_db_stmt *s;
+	enum cm_err rc;
+
+	if ((rc = blog_db_ready(db, rid)) != CM_OK)
+		return rc;
+	if ((rc = blog_db_prepare(db, rid, q, &s)) != CM_OK)
+		return rc;
+	mysql_stmt_free_result(s->stmt);
+	if (a != NULL && a->n != mysql_stmt_param_count(s->stmt)) {
+		cm_log(CM_LOG_ERROR, rid, "query %d: %zu arguments, expected "
+		    "%lu", (int)q, a->n, mysql_stmt_param_count(s->stmt));
+		return CM_EINTERNAL;
+	}
+	if (a != NULL && a->n > 0 && mysql_stmt_bind_param(s->stmt, a->b))
+		return blog_db_error(db, rid, s->stmt, q, "bind");
+	if (mysql_stmt_execute(s->stmt) != 0)
+		return blog_db_error(db, rid, s->stmt, q, "execute");
+	if (s->ncols > 0) {
+		if (mysql_stmt_bind_result(s->stmt, s->rb) != 0)
+			return blog_db_error(db, rid, s->stmt, q, "bind");
+		if (mysql_stmt_store_result(s->stmt) != 0)
+			return blog_db_error(db, rid, s->stmt, q, "fetch");
+	}
+	*out = s;
+	return CM_OK;
+}
+
+enum cm_err
+blog_db_exec(struct blog_db *db, const char *rid, enum blog_q q,
+    struct blog_db_args *a, struct blog_db_stmt **out)
+{
+	struct blog_db_stmt *s = NULL;
+	enum cm_err rc;
+	int in_txn;
+
+	if (out != NULL)
+		*out = NULL;
+	if (db == NULL)
+		return CM_EUNAVAIL;
+	in_txn = db->in_txn;
+	rc = blog_db_exec1(db, rid, q, a, &s);
+	/*
+	 * A read outside a transaction that met a dead connection is safe to
+	 * run once more on a fresh one.
+	 */
+	if (rc == CM_EUNAVAIL && !in_txn && blog_db_queries[q].readonly &&
+	    db->conn == NULL) {
+		db->retry_at_ms = 0;
+		rc = blog_db_exec1(db, rid, q, a, &s);
+	}
+	if (rc == CM_OK && out != NULL)
+		*out = s;
+	return rc;
+}
+
+enum cm_err
+blog_db_fetch(struct blog_db *db, const char *rid, struct blog_db_stmt *s)
+{
+	struct blog_db_col *c;
+	size_t i, cap;
+	char *p;
+	int r;
+
+	r = mysql_stmt_fetch(s->stmt);
+	if (r == MYSQL_NO_DATA)
+		return CM_ENOTFOUND;
+	if (r == 1)
+		return blog_db_error(db, rid, s->stmt, BLOG_Q_MAX, "fetch");
+	if (r == MYSQL_DATA_TRUNCATED) {
+		/* Grow the strings that did not fit and fetch them again. */
+		for (i = 0; i < s->ncols; i++) {
+			c = &s->col[i];
+			if (s->cols[i] != 's' || !c->err || c->null)
+				continue;
+			cap = (size_t)c->len + 1;
+			if (cap < c->cap * 2)
+				cap = c->cap * 2;
+			if ((p = realloc(c->buf, cap)) == NULL)
+				return CM_ENOMEM;
+			c->buf = p;
+			c->cap = cap;
+			s->rb[i].buffer = p;
+			s->rb[i].buffer_length = cap - 1;
+			if (mysql_stmt_fetch_column(s->stmt, &s->rb[i],
+			    (unsigned int)i, 0) != 0)
+				return blog_db_error(db, rid, s->stmt,
+				    BLOG_Q_MAX, "fetch");
+		}
+		if (mysql_stmt_bind_result(s->stmt, s->rb) != 0)
+			return blog_db_error(db, rid, s->stmt, BLOG_Q_MAX,
+			    "bind");
+	}
+	for (i = 0; i < s->ncols; i++) {
+		c = &s->col[i];
+		if (s->cols[i] == 's' && !c->null && c->len < c->cap)
+			c->buf[c->len] = '\0';
+		c->ts[0] = '\0';
+	}
+	return CM_OK;
+}
+
+void
+blog_db_done(struct blog_db_stmt *s)
+{
+	if (s != NULL && s->stmt != NULL)
+		mysql_stmt_free_result(s->stmt);
+}
+
+const char *
+blog_db_str(const struct blog_db_stmt *s, size_t i)
+{
+	if (i >= s->ncols || s->col[i].null || s->cols[i] != 's')
+		return NULL;
+	return s->col[i].buf;
+}
+
+size_t
+blog_db_len(const struct blog_db_stmt *s, size_t i)
+{
+	if (i >= s->ncols || s->col[i].null)
+		return 0;
+	return s->col[i].len;
+}
+
+long long
+blog_db_int(const struct blog_db_stmt *s, size_t i)
+{
+	if (i >= s->ncols || s->col[i].null)
+		return 0;
+	return s->col[i].i;
+}
+
+void
+blog_db_format_time(const MYSQL_TIME *t, char out[32])
+{
+	snprintf(out, 32, "%04u-%02u-%02uT%02u:%02u:%02u.%03luZ",
+	    t->year % 10000, t->month % 100, t->day % 100, t->hour % 100,
+	    t->minute % 100, t->second % 100,
+	    (unsigned long)(t->second_part / 1000) % 1000);
+}
+
+const char *
+blog_db_time(struct blog_db_stmt *s, size_t i)
+{
+	struct blog_db_col *c;
+
+	if (i >= s->ncols || s->col[i].null)
+		return NULL;
+	c = &s->col[i];
+	if (c->ts[0] == '\0')
+		blog_db_format_time(&c->t, c->ts);
+	return c->ts;
+}
+
+long long
+blog_db_affected(const struct blog_db_stmt *s)
+{
+	return (long long)mysql_stmt_affected_rows(s->stmt);
+}
+
+long long
+blog_db_insert_id(const struct blog_db_stmt *s)
+{
+	return (long long)mysql_stmt_insert_id(s->stmt);
+}
+
+void
+blog_db_args_init(struct blog_db_args *a)
+{
+	memset(a->b, 0, sizeof(a->b));
+	a->n = 0;
+}
+
+void
+blog_db_arg_int(struct blog_db_args *a, long long v)
+{
+	MYSQL_BIND *b;
+
+	if (a->n >= BLOG_DB_MAXARGS)
+		return;
+	b = &a->b[a->n];
+	a->i[a->n] = v;
+	b->buffer_type = MYSQL_TYPE_LONGLONG;
+	b->buffer = &a->i[a->n];
+	a->n++;
+}
+
+void
+blog_db_arg_strn(struct blog_db_args *a, const char *s, size_t len)
+{
+	MYSQL_BIND *b;
+
+	if (a->n >= BLOG_DB_MAXARGS)
+		return;
+	b = &a->b[a->n];
+	if (s == NULL) {
+		b->buffer_type = MYSQL_TYPE_NULL;
+	} else {
+		a->len[a->n] = (unsigned long)len;
+		b->buffer_type = MYSQL_TYPE_STRING;
+		b->buffer = (void *)(uintptr_t)s;
+		b->buffer_length = (unsigned long)len;
+		b->length = &a->len[a->n];
+	}
+	a->n++;
+}
+
+void
+blog_db_arg_str(struct blog_db_args *a, const char *s)
+{
+	blog_db_arg_strn(a, s, s != NULL ? strlen(s) : 0);
+}
+
+enum cm_err
+blog_db_begin(struct blog_db *db, const char *rid)
+{
+	enum cm_err rc;
+
+	if (db == NULL)
+		return CM_EUNAVAIL;
+	if ((rc = blog_db_exec(db, rid, BLOG_Q_BEGIN, NULL, NULL)) == CM_OK)
+		db->in_txn = 1;
+	return rc;
+}
+
+enum cm_err
+blog_db_commit(struct blog_db *db, const char *rid)
+{
+	enum cm_err rc;
+
+	rc = blog_db_exec(db, rid, BLOG_Q_COMMIT, NULL, NULL);
+	if (rc != CM_OK)
+		blog_db_rollback(db, rid);
+	db->in_txn = 0;
+	return rc;
+}
+
+void
+blog_db_rollback(struct blog_db *db, const char *rid)
+{
+	if (db == NULL || !db->in_txn)
+		return;
+	if (db->conn != NULL)
+		(void)blog_db_exec(db, rid, BLOG_Q_ROLLBACK, NULL, NULL);
+	db->in_txn = 0;
+}
+
+enum cm_err
+blog_db_txn(struct blog_db *db, const char *rid, blog_db_txn_fn fn,
+    void *ctx)
+{
+	enum cm_err rc;
+	int attempt;
+
+	for (attempt = 0; attempt < 3; attempt++) {
+		if ((rc = blog_db_begin(db, rid)) != CM_OK)
+			return rc;
+		if ((rc = fn(db, rid, ctx)) == CM_OK)
+			rc = blog_db_commit(db, rid);
+		else
+			blog_db_rollback(db, rid);
+		if (rc != CM_EDB || !blog_db_retryable(db))
+			break;
+	}
+	return rc;
+}
+
+int
+blog_db_dup_key(const struct blog_db *db, const char *name)
+{
+	return db->last_errno == ER_DUP_ENTRY &&
+	    strstr(db->last_error, name) != NULL;
+}
+
+int
+blog_db_retryable(const struct blog_db *db)
+{
+	return db->last_errno == ER_LOCK_DEADLOCK ||
+	    db->last_errno == ER_LOCK_WAIT_TIMEOUT;
+}

@@ -1,0 +1,244 @@
+/*
+ * blog_main.c: blog-fcgi, the RealWorld ("Conduit") API over FastCGI.
+ *
+ *   blog-fcgi            serve (settings from the environment, DESIGN.md)
+ *   blog-fcgi --migrate  apply the schema migrations and exit
+ *
+ * Everything loaded here (settings, keys, the route table) is process
+ * lifetime and read-only once the workers run.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mysql.h>
+
+#include "blog.h"
+#include "blog_articles.h"
+#include "blog_comments.h"
+#include "blog_db.h"
+#include "blog_error.h"
+#include "blog_health.h"
+#include "blog_migrate.h"
+#include "blog_profiles.h"
+#include "blog_tags.h"
+#include "blog_users.h"
+#include "cm_config.h"
+#include "cm_log.h"
+#include "cm_password.h"
+#include "cm_server.h"
+
+#define BLOG_PROG "blog-fcgi"
+
+/* Connect quickly and give up quickly: a down database is a fast 503. */
+#define BLOG_DB_CONNECT_TIMEOUT	1
+#define BLOG_DB_RW_TIMEOUT	5
+
+/*
+ * The route table. Order matters where patterns overlap: the literal
+ * /api/articles/feed comes before /api/articles/:slug.
+ */
+static const struct cm_route blog_routes[] = {
+	{ "GET", "/healthz", blog_health_live, CM_AUTH_NONE, 0 },
+	{ "GET", "/readyz", blog_health_ready, CM_AUTH_NONE, 0 },
+	{ "GET", "/api/healthz", blog_health_live, CM_AUTH_NONE, 0 },
+	{ "GET", "/api/readyz", blog_health_ready, CM_AUTH_NONE, 0 },
+	{ "POST", "/api/users/login", blog_users_login, CM_AUTH_NONE, 0 },
+	{ "POST", "/api/users", blog_users_register, CM_AUTH_NONE, 0 },
+	{ "GET", "/api/user", blog_users_current, CM_AUTH_REQUIRED, 0 },
+	{ "PUT", "/api/user", blog_users_update, CM_AUTH_REQUIRED, 0 },
+	{ "GET", "/api/profiles/:username", blog_profiles_get,
+	    CM_AUTH_OPTIONAL, 0 },
+	{ "POST", "/api/profiles/:username/follow", blog_profiles_follow,
+	    CM_AUTH_REQUIRED, 0 },
+	{ "DELETE", "/api/profiles/:username/follow", blog_profiles_unfollow,
+	    CM_AUTH_REQUIRED, 0 },
+	{ "GET", "/api/articles", blog_articles_list, CM_AUTH_OPTIONAL, 0 },
+	{ "POST", "/api/articles", blog_articles_create, CM_AUTH_REQUIRED, 0 },
+	{ "GET", "/api/articles/feed", blog_articles_feed, CM_AUTH_REQUIRED,
+	    0 },
+	{ "GET", "/api/articles/:slug", blog_articles_get, CM_AUTH_OPTIONAL,
+	    0 },
+	{ "PUT", "/api/articles/:slug", blog_articles_update,
+	    CM_AUTH_REQUIRED, 0 },
+	{ "DELETE", "/api/articles/:slug", blog_articles_delete,
+	    CM_AUTH_REQUIRED, 0 },
+	{ "POST", "/api/articles/:slug/favorite", blog_articles_favorite,
+	    CM_AUTH_REQUIRED, 0 },
+	{ "DELETE", "/api/articles/:slug/favorite", blog_articles_unfavorite,
+	    CM_AUTH_REQUIRED, 0 },
+	{ "GET", "/api/articles/:slug/comments", blog_comments_list,
+	    CM_AUTH_OPTIONAL, 0 },
+	{ "POST", "/api/articles/:slug/comments", blog_comments_create,
+	    CM_AUTH_REQUIRED, 0 },
+	{ "DELETE", "/api/articles/:slug/comments/:id", blog_comments_delete,
+	    CM_AUTH_REQUIRED, 0 },
+	{ "GET", "/api/tags", blog_tags_list, CM_AUTH_NONE, 0 },
+};
+
+/*
+ * Request bodies are parsed by the handlers (blog_valid_root), not by the
+ * server: invalid UTF-8 is then a 422 and a missing body names the root key
+ * the client forgot.
+ */
+
+struct blog_settings {
+	char		*listen;
+	long		 workers;
+	long		 max_body;
+	long		 grace;
+	long		 ttl;
+	char		*log_level;
+	char		*pub_key;
+	char		*priv_key;
+	char		*issuer;
+	char		*audience;
+	long		 db_port;
+};
+
+static void *
+blog_worker_open(void *app, int idx)
+{
+	struct blog_db *db;
+
+	db = blog_db_new(app, BLOG_DB_CONNECT_TIMEOUT, BLOG_DB_RW_TIMEOUT);
+	if (db == NULL) {
+		cm_log(CM_LOG_ERROR, NULL, "worker %d: out of memory", idx);
+		return NULL;
+	}
+	/* A database that is down now is retried by the first request. */
+	(void)blog_db_ready(db, NULL);
+	return db;
+}
+
+static void
+blog_worker_close(void *worker)
+{
+	blog_db_free(worker);
+}
+
+static void
+blog_settings_load(struct blog_settings *st, struct blog_app *app,
+    int migrate)
+{
+	char err[256];
+
+	memset(st, 0, sizeof(*st));
+	if (cm_config_str("LOG_LEVEL", "info", 0, &st->log_level, err,
+	    sizeof(err)) != CM_OK)
+		cm_config_fatal(BLOG_PROG, err);
+	if (cm_log_set_level(st->log_level) != 0)
+		cm_config_fatal(BLOG_PROG, "LOG_LEVEL: must be debug, info, "
+		    "warn or error");
+	if (cm_config_str("BLOG_DB_HOST", "127.0.0.1", 0, &app->db_host, err,
+	    sizeof(err)) != CM_OK ||
+	    cm_config_long("BLOG_DB_PORT", 3306, 1, 65535, &st->db_port, err,
+	    sizeof(err)) != CM_OK ||
+	    cm_config_str("BLOG_DB_SOCKET", NULL, 0, &app->db_socket, err,
+	    sizeof(err)) != CM_OK ||
+	    cm_config_str("BLOG_DB_USER", NULL, 1, &app->db_user, err,
+	    sizeof(err)) != CM_OK ||
+	    cm_config_str("BLOG_DB_PASSWORD", NULL, 0, &app->db_password, err,
+	    sizeof(err)) != CM_OK ||
+	    cm_config_str("BLOG_DB_NAME", "blog", 0, &app->db_name, err,
+	    sizeof(err)) != CM_OK)
+		cm_config_fatal(BLOG_PROG, err);
+	if (app->db_socket != NULL && *app->db_socket == '\0') {
+		free(app->db_socket);
+		app->db_socket = NULL;
+	}
+	app->db_port = (unsigned int)st->db_port;
+	if (migrate)
+		return;
+	if (cm_config_str("LISTEN", "127.0.0.1:9001", 0, &st->listen, err,
+	    sizeof(err)) != CM_OK ||
+	    cm_config_long("WORKERS", 8, 1, 1024, &st->workers, err,
+	    sizeof(err)) != CM_OK ||
+	    cm_config_long("MAX_BODY_BYTES", 1048576, 1024, 64L * 1024 * 1024,
+	    &st->max_body, err, sizeof(err)) != CM_OK ||
+	    cm_config_long("SHUTDOWN_GRACE_SECONDS", 20, 0, 3600, &st->grace,
+	    err, sizeof(err)) != CM_OK ||
+	    cm_config_long("JWT_TTL_SECONDS", 86400L * 30, 60,
+	    86400L * 366, &st->ttl, err, sizeof(err)) != CM_OK ||
+	    cm_config_str("JWT_PUBLIC_KEY_FILE", NULL, 1, &st->pub_key, err,
+	    sizeof(err)) != CM_OK ||
+	    cm_config_str("JWT_PRIVATE_KEY_FILE", NULL, 1, &st->priv_key, err,
+	    sizeof(err)) != CM_OK ||
+	    cm_config_str("JWT_ISSUER", "conduit", 0, &st->issuer, err,
+	    sizeof(err)) != CM_OK ||
+	    cm_config_str("JWT_AUDIENCE", "conduit", 0, &st->audience, err,
+	    sizeof(err)) != CM_OK)
+		cm_config_fatal(BLOG_PROG, err);
+	if (cm_jwt_new(&app->jwt, st->priv_key, st->pub_key, st->issuer,
+	    st->audience, st->ttl, err, sizeof(err)) != CM_OK)
+		cm_config_fatal(BLOG_PROG, err);
+}
+
+static void
+blog_settings_free(struct blog_settings *st, struct blog_app *app)
+{
+	free(st->listen);
+	free(st->log_level);
+	free(st->pub_key);
+	free(st->priv_key);
+	free(st->issuer);
+	free(st->audience);
+	cm_jwt_free(app->jwt);
+	free(app->db_host);
+	free(app->db_socket);
+	free(app->db_user);
+	free(app->db_password);
+	free(app->db_name);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cm_server_conf conf;
+	struct blog_settings st;
+	struct blog_app app;
+	int migrate = 0, rc;
+
+	if (argc == 2 && strcmp(argv[1], "--migrate") == 0)
+		migrate = 1;
+	else if (argc != 1) {
+		fprintf(stderr, "usage: %s [--migrate]\n", BLOG_PROG);
+		return 2;
+	}
+	cm_log_set_service("blog");
+	memset(&app, 0, sizeof(app));
+	blog_settings_load(&st, &app, migrate);
+	/* Not thread-safe: once, before any worker connects. */
+	if (mysql_library_init(0, NULL, NULL) != 0) {
+		fprintf(stderr, "%s: cannot initialise the MariaDB client\n",
+		    BLOG_PROG);
+		return 1;
+	}
+	if (migrate) {
+		rc = blog_migrate_run(&app, 30) == 0 ? 0 : 1;
+		goto out;
+	}
+	if (cm_password_init() != CM_OK) {
+		fprintf(stderr, "%s: cannot initialise password hashing\n",
+		    BLOG_PROG);
+		rc = 1;
+		goto out;
+	}
+	memset(&conf, 0, sizeof(conf));
+	conf.listen = st.listen;
+	conf.workers = (int)st.workers;
+	conf.max_body = (size_t)st.max_body;
+	conf.shutdown_grace = (int)st.grace;
+	conf.routes = blog_routes;
+	conf.nroutes = sizeof(blog_routes) / sizeof(blog_routes[0]);
+	conf.jwt = app.jwt;
+	conf.error = blog_error;
+	conf.app = &app;
+	conf.worker_open = blog_worker_open;
+	conf.worker_close = blog_worker_close;
+	rc = cm_server_run(&conf) == 0 ? 0 : 1;
+out:
+	mysql_library_end();
+	blog_settings_free(&st, &app);
+	return rc;
+}

@@ -1,0 +1,111 @@
+/*
+ * blog_profiles.c: GET /api/profiles/:username and follow / unfollow.
+ */
+#include <string.h>
+
+#include "blog_db.h"
+#include "blog_error.h"
+#include "blog_profiles.h"
+#include "blog_valid.h"
+
+json_t *
+blog_profiles_strn(const char *s, size_t len)
+{
+	return s != NULL ? json_stringn_nocheck(s, len) : json_null();
+}
+
+json_t *
+blog_profiles_json(const char *username, size_t ulen, const char *bio,
+    size_t blen, const char *image, size_t ilen, int following)
+{
+	return json_pack("{s:o,s:o,s:o,s:b}",
+	    "username", json_stringn_nocheck(username, ulen),
+	    "bio", blog_profiles_strn(bio, blen),
+	    "image", blog_profiles_strn(image, ilen),
+	    "following", following);
+}
+
+enum blog_profiles_op {
+	BLOG_PROFILES_GET,
+	BLOG_PROFILES_FOLLOW,
+	BLOG_PROFILES_UNFOLLOW,
+};
+
+/*
+ * Look the user up (404 when unknown), apply op for the requester, and
+ * answer with the profile as the requester now sees it.
+ */
+static enum cm_err
+blog_profiles_do(struct cm_req *req, enum blog_profiles_op op)
+{
+	struct blog_db *db = req->worker;
+	struct blog_db_stmt *s = NULL;
+	struct blog_db_args a;
+	const char *name = cm_req_param(req, "username");
+	json_t *profile, *body;
+	long long id;
+	int following;
+	enum cm_err rc;
+
+	if (name == NULL || !blog_valid_username(name, strlen(name))) {
+		rc = blog_error_reply(req, 404, "profile", "not found");
+		goto out;
+	}
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, req->user_id);
+	blog_db_arg_str(&a, name);
+	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_PROFILE, &a,
+	    &s)) != CM_OK)
+		goto out;
+	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
+		rc = blog_error_reply(req, 404, "profile", "not found");
+		goto out;
+	}
+	if (rc != CM_OK)
+		goto out;
+	id = blog_db_int(s, 0);
+	following = blog_db_int(s, 4) != 0;
+	if (op != BLOG_PROFILES_GET) {
+		blog_db_args_init(&a);
+		blog_db_arg_int(&a, req->user_id);
+		blog_db_arg_int(&a, id);
+		rc = blog_db_exec(db, req->request_id,
+		    op == BLOG_PROFILES_FOLLOW ? BLOG_Q_FOLLOW :
+		    BLOG_Q_UNFOLLOW, &a, NULL);
+		if (rc == CM_ENOTFOUND) {
+			rc = blog_error_reply(req, 404, "profile",
+			    "not found");
+			goto out;
+		}
+		if (rc != CM_OK)
+			goto out;
+		following = op == BLOG_PROFILES_FOLLOW;
+	}
+	profile = blog_profiles_json(blog_db_str(s, 1), blog_db_len(s, 1),
+	    blog_db_str(s, 2), blog_db_len(s, 2), blog_db_str(s, 3),
+	    blog_db_len(s, 3), following);
+	body = profile != NULL ? json_pack("{s:o}", "profile", profile) :
+	    NULL;
+	rc = body != NULL ? cm_resp_json(&req->resp, 200, body) : CM_ENOMEM;
+out:
+	blog_db_done(s);
+	return blog_error_finish(req, rc);
+}
+
+enum cm_err
+blog_profiles_get(struct cm_req *req)
+{
+	return blog_profiles_do(req, BLOG_PROFILES_GET);
+}
+
+enum cm_err
+blog_profiles_follow(struct cm_req *req)
+{
+	return blog_profiles_do(req, BLOG_PROFILES_FOLLOW);
+}
+
+enum cm_err
+blog_profiles_unfollow(struct cm_req *req)
+{
+	return blog_profiles_do(req, BLOG_PROFILES_UNFOLLOW);
+}

@@ -1,0 +1,343 @@
+/*
+ * blog_users.c: POST /api/users, POST /api/users/login, GET and PUT
+ * /api/user.
+ *
+ * Uniqueness of usernames and emails is the database's unique indexes'
+ * job: an insert or update that violates one is a 409, so two concurrent
+ * registrations cannot both win.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "blog.h"
+#include "blog_db.h"
+#include "blog_error.h"
+#include "blog_profiles.h"
+#include "blog_users.h"
+#include "blog_valid.h"
+#include "cm_log.h"
+#include "cm_password.h"
+
+/*
+ * Answer status with {"user": {...}} from a row of BLOG_Q_USER_BY_ID
+ * (id, username, email, bio, image). token NULL issues a fresh one.
+ */
+static enum cm_err
+blog_users_reply(struct cm_req *req, int status, struct blog_db_stmt *s,
+    const char *token)
+{
+	const struct blog_app *app = req->app;
+	char *fresh = NULL;
+	json_t *body;
+	enum cm_err rc;
+
+	if (token == NULL) {
+		rc = cm_jwt_issue(app->jwt, blog_db_int(s, 0),
+		    blog_db_str(s, 1), time(NULL), &fresh);
+		if (rc != CM_OK) {
+			cm_log(CM_LOG_ERROR, req->request_id,
+			    "cannot issue a token: %s", cm_err_name(rc));
+			return CM_EINTERNAL;
+		}
+		token = fresh;
+	}
+	body = json_pack("{s:{s:o,s:s,s:o,s:o,s:o}}", "user",
+	    "email", json_stringn_nocheck(blog_db_str(s, 2), blog_db_len(s, 2)),
+	    "token", token,
+	    "username", json_stringn_nocheck(blog_db_str(s, 1),
+	    blog_db_len(s, 1)),
+	    "bio", blog_profiles_strn(blog_db_str(s, 3), blog_db_len(s, 3)),
+	    "image", blog_profiles_strn(blog_db_str(s, 4), blog_db_len(s, 4)));
+	free(fresh);
+	if (body == NULL)
+		return CM_ENOMEM;
+	return cm_resp_json(&req->resp, status, body);
+}
+
+/* Fetch the user row by id into *s; CM_ENOTFOUND when it is gone. */
+static enum cm_err
+blog_users_load(struct cm_req *req, long long id, struct blog_db_stmt **s)
+{
+	struct blog_db *db = req->worker;
+	struct blog_db_args a;
+	enum cm_err rc;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, id);
+	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_USER_BY_ID, &a,
+	    s)) != CM_OK)
+		return rc;
+	return blog_db_fetch(db, req->request_id, *s);
+}
+
+/* 409 for a duplicate username or email (after CM_ECONFLICT). */
+static enum cm_err
+blog_users_conflict(struct cm_req *req)
+{
+	struct blog_db *db = req->worker;
+
+	if (blog_db_dup_key(db, "uk_users_email"))
+		return blog_error_reply(req, 409, "email",
+		    "has already been taken");
+	return blog_error_reply(req, 409, "username",
+	    "has already been taken");
+}
+
+static enum cm_err
+blog_users_check_username(struct cm_req *req, const struct blog_field *f)
+{
+	if (!blog_valid_username(f->s, f->len))
+		return blog_error_reply(req, 422, "username",
+		    "is invalid (use letters, digits, '_', '-' or '.')");
+	return CM_OK;
+}
+
+static enum cm_err
+blog_users_check_email(struct cm_req *req, const struct blog_field *f)
+{
+	if (!blog_valid_email(f->s, f->len))
+		return blog_error_reply(req, 422, "email", "is invalid");
+	return CM_OK;
+}
+
+/* A password is blank when it is only white space. */
+static int
+blog_users_blank_password(const struct blog_field *f)
+{
+	size_t i;
+
+	if (blog_valid_blank(f))
+		return 1;
+	for (i = 0; i < f->len; i++)
+		if (f->s[i] != ' ' && f->s[i] != '\t' && f->s[i] != '\r' &&
+		    f->s[i] != '\n')
+			return 0;
+	return 1;
+}
+
+enum cm_err
+blog_users_register(struct cm_req *req)
+{
+	struct blog_db *db = req->worker;
+	struct blog_db_stmt *s = NULL;
+	struct blog_field username, email, password, bio, image;
+	struct blog_db_args a;
+	char hash[CM_PASSWORD_HASH_MAX];
+	json_t *u;
+	long long id;
+	enum cm_err rc;
+
+	if ((rc = blog_valid_root(req, "user", &u)) != CM_OK ||
+	    (rc = blog_valid_field(req, u, "username", BLOG_USERNAME_MAX, 1,
+	    &username)) != CM_OK ||
+	    (rc = blog_valid_field(req, u, "email", BLOG_EMAIL_MAX, 1,
+	    &email)) != CM_OK ||
+	    (rc = blog_valid_field(req, u, "password", BLOG_PASSWORD_MAX, 0,
+	    &password)) != CM_OK ||
+	    (rc = blog_valid_field(req, u, "bio", BLOG_BIO_MAX, 0,
+	    &bio)) != CM_OK ||
+	    (rc = blog_valid_field(req, u, "image", BLOG_IMAGE_MAX, 0,
+	    &image)) != CM_OK)
+		goto out;
+	if (blog_valid_blank(&username)) {
+		rc = blog_error_reply(req, 422, "username", "can't be blank");
+		goto out;
+	}
+	if (blog_valid_blank(&email)) {
+		rc = blog_error_reply(req, 422, "email", "can't be blank");
+		goto out;
+	}
+	if (blog_users_blank_password(&password)) {
+		rc = blog_error_reply(req, 422, "password", "can't be blank");
+		goto out;
+	}
+	if ((rc = blog_users_check_username(req, &username)) != CM_OK ||
+	    (rc = blog_users_check_email(req, &email)) != CM_OK)
+		goto out;
+	if ((rc = cm_password_hash(password.s, hash)) != CM_OK)
+		goto out;
+
+	blog_db_args_init(&a);
+	blog_db_arg_strn(&a, username.s, username.len);
+	blog_db_arg_strn(&a, email.s, email.len);
+	blog_db_arg_str(&a, hash);
+	/* "" is stored as null, like PUT /user does. */
+	blog_db_arg_strn(&a, bio.len > 0 ? bio.s : NULL, bio.len);
+	blog_db_arg_strn(&a, image.len > 0 ? image.s : NULL, image.len);
+	rc = blog_db_exec(db, req->request_id, BLOG_Q_USER_INSERT, &a, &s);
+	if (rc == CM_ECONFLICT) {
+		rc = blog_users_conflict(req);
+		goto out;
+	}
+	if (rc != CM_OK)
+		goto out;
+	id = blog_db_insert_id(s);
+	s = NULL;
+	if ((rc = blog_users_load(req, id, &s)) != CM_OK) {
+		if (rc == CM_ENOTFOUND)
+			rc = CM_EDB;
+		goto out;
+	}
+	rc = blog_users_reply(req, 201, s, NULL);
+out:
+	blog_db_done(s);
+	return blog_error_finish(req, rc);
+}
+
+enum cm_err
+blog_users_login(struct cm_req *req)
+{
+	struct blog_db *db = req->worker;
+	struct blog_db_stmt *s = NULL;
+	struct blog_field email, password;
+	struct blog_db_args a;
+	json_t *u;
+	enum cm_err rc;
+
+	if ((rc = blog_valid_root(req, "user", &u)) != CM_OK ||
+	    (rc = blog_valid_field(req, u, "email", BLOG_EMAIL_MAX, 1,
+	    &email)) != CM_OK ||
+	    (rc = blog_valid_field(req, u, "password", BLOG_PASSWORD_MAX, 0,
+	    &password)) != CM_OK)
+		goto out;
+	if (blog_valid_blank(&email)) {
+		rc = blog_error_reply(req, 422, "email", "can't be blank");
+		goto out;
+	}
+	if (blog_users_blank_password(&password)) {
+		rc = blog_error_reply(req, 422, "password", "can't be blank");
+		goto out;
+	}
+	blog_db_args_init(&a);
+	blog_db_arg_strn(&a, email.s, email.len);
+	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_USER_BY_EMAIL, &a,
+	    &s)) != CM_OK)
+		goto out;
+	rc = blog_db_fetch(db, req->request_id, s);
+	if (rc != CM_OK && rc != CM_ENOTFOUND)
+		goto out;
+	/*
+	 * An unknown email still costs one full verification (of a dummy
+	 * hash) so that timing does not tell which emails exist.
+	 */
+	if (cm_password_verify(rc == CM_OK ? blog_db_str(s, 5) : NULL,
+	    password.s) != CM_OK) {
+		rc = blog_error_reply(req, 401, "credentials", "invalid");
+		goto out;
+	}
+	rc = blog_users_reply(req, 200, s, NULL);
+out:
+	blog_db_done(s);
+	return blog_error_finish(req, rc);
+}
+
+enum cm_err
+blog_users_current(struct cm_req *req)
+{
+	struct blog_db_stmt *s = NULL;
+	enum cm_err rc;
+
+	rc = blog_users_load(req, req->user_id, &s);
+	if (rc == CM_ENOTFOUND) {
+		/* A valid token for a user that no longer exists. */
+		rc = blog_error_reply(req, 401, "token", "is invalid");
+		goto out;
+	}
+	if (rc != CM_OK)
+		goto out;
+	rc = blog_users_reply(req, 200, s, req->token);
+out:
+	blog_db_done(s);
+	return blog_error_finish(req, rc);
+}
+
+enum cm_err
+blog_users_update(struct cm_req *req)
+{
+	struct blog_db *db = req->worker;
+	struct blog_db_stmt *s = NULL;
+	struct blog_field username, email, password, bio, image;
+	struct blog_db_args a;
+	char hash[CM_PASSWORD_HASH_MAX], msg[64];
+	json_t *u;
+	enum cm_err rc;
+
+	if ((rc = blog_valid_root(req, "user", &u)) != CM_OK ||
+	    (rc = blog_valid_field(req, u, "email", BLOG_EMAIL_MAX, 1,
+	    &email)) != CM_OK ||
+	    (rc = blog_valid_field(req, u, "username", BLOG_USERNAME_MAX, 1,
+	    &username)) != CM_OK ||
+	    (rc = blog_valid_field(req, u, "password", BLOG_PASSWORD_MAX, 0,
+	    &password)) != CM_OK ||
+	    (rc = blog_valid_field(req, u, "bio", BLOG_BIO_MAX, 0,
+	    &bio)) != CM_OK ||
+	    (rc = blog_valid_field(req, u, "image", BLOG_IMAGE_MAX, 0,
+	    &image)) != CM_OK)
+		goto out;
+	if (email.present) {
+		if (blog_valid_blank(&email)) {
+			rc = blog_error_reply(req, 422, "email",
+			    "can't be blank");
+			goto out;
+		}
+		if ((rc = blog_users_check_email(req, &email)) != CM_OK)
+			goto out;
+	}
+	if (username.present) {
+		if (blog_valid_blank(&username)) {
+			rc = blog_error_reply(req, 422, "username",
+			    "can't be blank");
+			goto out;
+		}
+		if ((rc = blog_users_check_username(req, &username)) != CM_OK)
+			goto out;
+	}
+	if (password.present) {
+		if (blog_users_blank_password(&password)) {
+			rc = blog_error_reply(req, 422, "password",
+			    "can't be blank");
+			goto out;
+		}
+		if (blog_valid_chars(password.s, password.len) <
+		    BLOG_PASSWORD_MIN) {
+			snprintf(msg, sizeof(msg), "is too short (minimum is "
+			    "%d characters)", BLOG_PASSWORD_MIN);
+			rc = blog_error_reply(req, 422, "password", msg);
+			goto out;
+		}
+		if ((rc = cm_password_hash(password.s, hash)) != CM_OK)
+			goto out;
+	}
+
+	blog_db_args_init(&a);
+	blog_db_arg_strn(&a, username.present ? username.s : NULL,
+	    username.len);
+	blog_db_arg_strn(&a, email.present ? email.s : NULL, email.len);
+	blog_db_arg_str(&a, password.present ? hash : NULL);
+	/* bio and image: "" and null both clear the field. */
+	blog_db_arg_int(&a, bio.present);
+	blog_db_arg_strn(&a, bio.len > 0 ? bio.s : NULL, bio.len);
+	blog_db_arg_int(&a, image.present);
+	blog_db_arg_strn(&a, image.len > 0 ? image.s : NULL, image.len);
+	blog_db_arg_int(&a, req->user_id);
+	rc = blog_db_exec(db, req->request_id, BLOG_Q_USER_UPDATE, &a, NULL);
+	if (rc == CM_ECONFLICT) {
+		rc = blog_users_conflict(req);
+		goto out;
+	}
+	if (rc != CM_OK)
+		goto out;
+	rc = blog_users_load(req, req->user_id, &s);
+	if (rc == CM_ENOTFOUND) {
+		rc = blog_error_reply(req, 401, "token", "is invalid");
+		goto out;
+	}
+	if (rc != CM_OK)
+		goto out;
+	rc = blog_users_reply(req, 200, s, NULL);
+out:
+	blog_db_done(s);
+	return blog_error_finish(req, rc);
+}
