@@ -1,0 +1,720 @@
+/*
+ * cm_jwt.c: ES256 JSON Web Tokens over libjwt 1.10.
+ *
+ * libjwt 1.10 verifies with whatever algorithm the token's header names: a
+ * token saying HS256 "verifies" when its HMAC was keyed with the bytes of
+ * our public key PEM, which anyone can read. So everything an attacker
+ * controls is checked here before libjwt sees it: the shape of the token,
+ * the header (alg must be exactly ES256), the length of the signature.
+ * libjwt then only checks the ECDSA signature, and the claims are read from
+ * our own strict decoding of the payload that signature covers.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+#include <jwt.h>
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+
+#include "cm_jwt.h"
+#include "cm_log.h"
+
+/* PEM key files are a few hundred bytes; anything this big is a mistake. */
+#define CM_JWT_KEYFILE_MAX ((size_t)64 * 1024)
+
+/* An ES256 JOSE signature is r || s, 32 bytes each: 86 base64url chars. */
+#define CM_JWT_SIG_BYTES 64
+#define CM_JWT_SIG_CHARS 86
+
+#define CM_JWT_JTI_BYTES 16
+
+/* The 6-bit value of a base64url character, or -1. */
+static int
+cm_jwt_b64url_val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+/*
+ * Strict base64url (RFC 7515 section 2): no padding, no whitespace, and the
+ * unused low bits of the last character must be zero, so that each byte
+ * string has exactly one encoding and a token cannot be altered without
+ * altering what it decodes to. dst must hold len * 3 / 4 bytes. Returns -1
+ * on any deviation.
+ */
+static int
+cm_jwt_b64url_decode(
+    const char *src, size_t len, unsigned char *dst, size_t *dstlen)
+{
+	unsigned long acc = 0;
+	size_t i, n = 0;
+	int bits = 0, v;
+
+	if (len % 4 == 1)
+		return -1;
+	for (i = 0; i < len; i++) {
+		v = cm_jwt_b64url_val((unsigned char)src[i]);
+		if (v < 0)
+			return -1;
+		acc = (acc << 6) | (unsigned long)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			dst[n++] = (unsigned char)(acc >> bits);
+			acc &= (1UL << bits) - 1;
+		}
+	}
+	if (acc != 0)
+		return -1;
+	*dstlen = n;
+	return 0;
+}
+
+/*
+ * Decode one base64url segment and parse it as a JSON object, refusing
+ * duplicate keys: with them, two parsers (ours and libjwt's) could disagree
+ * on what a token says. jansson also refuses \u0000 in strings (we do not
+ * pass JSON_ALLOW_NUL), so strcmp on the strings it returns is exact.
+ */
+static enum cm_err
+cm_jwt_segment_json(const char *seg, size_t len, json_t **out)
+{
+	unsigned char *buf = NULL;
+	json_error_t jerr;
+	json_t *v = NULL;
+	size_t n;
+	enum cm_err rc = CM_EAUTH;
+
+	*out = NULL;
+	if (len == 0)
+		goto out;
+	if ((buf = malloc(len * 3 / 4 + 1)) == NULL) {
+		rc = CM_ENOMEM;
+		goto out;
+	}
+	if (cm_jwt_b64url_decode(seg, len, buf, &n) == -1)
+		goto out;
+	v = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, &jerr);
+	if (v == NULL) {
+		if (json_error_code(&jerr) == json_error_out_of_memory)
+			rc = CM_ENOMEM;
+		goto out;
+	}
+	if (!json_is_object(v))
+		goto out;
+	*out = v;
+	v = NULL;
+	rc = CM_OK;
+out:
+	json_decref(v);
+	free(buf);
+	return rc;
+}
+
+/*
+ * The header must pin ES256. typ, when present, must say JWT; crit names
+ * extensions a recipient must understand, and we understand none.
+ */
+static int
+cm_jwt_header_ok(const json_t *hdr, const char **why)
+{
+	const json_t *alg, *typ;
+
+	alg = json_object_get(hdr, "alg");
+	if (alg == NULL || !json_is_string(alg)) {
+		*why = "header has no alg string";
+		return 0;
+	}
+	if (strcmp(json_string_value(alg), "ES256") != 0) {
+		*why = "header alg is not ES256";
+		return 0;
+	}
+	typ = json_object_get(hdr, "typ");
+	if (typ != NULL &&
+	    (!json_is_string(typ) ||
+	        strcasecmp(json_string_value(typ), "JWT") != 0)) {
+		*why = "header typ is not JWT";
+		return 0;
+	}
+	if (json_object_get(hdr, "crit") != NULL) {
+		*why = "header has crit";
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * sub is a StringOrURI (RFC 7519), so ours is a decimal string; a plain
+ * JSON number is accepted too. Either way a positive integer without sign,
+ * leading zeros or overflow.
+ */
+static int
+cm_jwt_sub_parse(const json_t *v, long long *out)
+{
+	const char *s;
+	long long n = 0;
+	size_t i, len;
+	int d;
+
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) <= 0)
+			return -1;
+		*out = json_integer_value(v);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return -1;
+	s = json_string_value(v);
+	len = json_string_length(v);
+	if (len == 0 || s[0] == '0')
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		d = s[i] - '0';
+		if (n > (LLONG_MAX - d) / 10)
+			return -1;
+		n = n * 10 + d;
+	}
+	*out = n;
+	return 0;
+}
+
+/* aud is a string or an array of strings; ours must be among them. */
+static int
+cm_jwt_aud_ok(const json_t *aud, const char *want)
+{
+	const json_t *v;
+	size_t i;
+	int found = 0;
+
+	if (json_is_string(aud))
+		return strcmp(json_string_value(aud), want) == 0;
+	if (!json_is_array(aud))
+		return 0;
+	for (i = 0; i < json_array_size(aud); i++) {
+		v = json_array_get(aud, i);
+		if (!json_is_string(v))
+			return 0;
+		if (strcmp(json_string_value(v), want) == 0)
+			found = 1;
+	}
+	return found;
+}
+
+/*
+ * Check the claims of a token whose signature is valid. Expiry is checked
+ * last, so that CM_EEXPIRED only ever means "this was a good token".
+ */
+static enum cm_err
+cm_jwt_claims_check(const struct cm_jwt *jwt, const json_t *c, time_t now,
+    struct cm_jwt_claims *claims, const char **why)
+{
+	const json_t *v, *exp;
+	long long t = (long long)now;
+
+	if ((v = json_object_get(c, "iss")) == NULL || !json_is_string(v) ||
+	    strcmp(json_string_value(v), jwt->issuer) != 0) {
+		*why = "iss missing or not ours";
+		return CM_EAUTH;
+	}
+	if ((v = json_object_get(c, "aud")) == NULL ||
+	    !cm_jwt_aud_ok(v, jwt->audience)) {
+		*why = "aud missing or not ours";
+		return CM_EAUTH;
+	}
+	if ((v = json_object_get(c, "sub")) == NULL ||
+	    cm_jwt_sub_parse(v, &claims->sub) == -1) {
+		*why = "sub missing or not a positive integer";
+		return CM_EAUTH;
+	}
+	if ((v = json_object_get(c, "username")) == NULL ||
+	    !json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > CM_JWT_USERNAME_MAX) {
+		*why = "username missing or invalid";
+		return CM_EAUTH;
+	}
+	memcpy(claims->username, json_string_value(v), json_string_length(v));
+	claims->username[json_string_length(v)] = '\0';
+	if ((v = json_object_get(c, "iat")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > LONG_MAX) {
+			*why = "iat is not a valid time";
+			return CM_EAUTH;
+		}
+		claims->iat = (long)json_integer_value(v);
+	}
+	if ((v = json_object_get(c, "nbf")) != NULL) {
+		if (!json_is_integer(v)) {
+			*why = "nbf is not an integer";
+			return CM_EAUTH;
+		}
+		/* Written so that no attacker-chosen value can overflow. */
+		if (t + jwt->leeway < json_integer_value(v)) {
+			*why = "not valid yet (nbf)";
+			return CM_EAUTH;
+		}
+	}
+	exp = json_object_get(c, "exp");
+	if (exp == NULL || !json_is_integer(exp) ||
+	    json_integer_value(exp) > LONG_MAX) {
+		*why = "exp missing or not an integer";
+		return CM_EAUTH;
+	}
+	claims->exp = (long)json_integer_value(exp);
+	if (t - jwt->leeway >= json_integer_value(exp)) {
+		*why = "expired";
+		return CM_EEXPIRED;
+	}
+	return CM_OK;
+}
+
+enum cm_err
+cm_jwt_verify(const struct cm_jwt *jwt, const char *token, time_t now,
+    struct cm_jwt_claims *claims)
+{
+	unsigned char sig[CM_JWT_SIG_BYTES + 3];
+	const char *dot1 = NULL, *dot2 = NULL, *p, *s64;
+	const char *why = "malformed token";
+	json_t *hdr = NULL, *payload = NULL;
+	jwt_t *jw = NULL;
+	size_t siglen;
+	enum cm_err rc = CM_EAUTH;
+	int jrc;
+
+	if (claims != NULL)
+		memset(claims, 0, sizeof(*claims));
+	if (jwt == NULL || jwt->pub == NULL || jwt->pub_len > INT_MAX ||
+	    token == NULL || claims == NULL) {
+		why = "no token or no key";
+		goto out;
+	}
+	if (strnlen(token, CM_JWT_TOKEN_MAX + 1) > CM_JWT_TOKEN_MAX) {
+		why = "token too long";
+		goto out;
+	}
+
+	/* Exactly three segments of base64url characters. */
+	for (p = token; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (dot1 == NULL)
+				dot1 = p;
+			else if (dot2 == NULL)
+				dot2 = p;
+			else
+				goto out;
+		} else if (cm_jwt_b64url_val((unsigned char)*p) < 0)
+			goto out;
+	}
+	if (dot1 == NULL || dot2 == NULL)
+		goto out;
+
+	rc = cm_jwt_segment_json(token, (size_t)(dot1 - token), &hdr);
+	if (rc != CM_OK) {
+		why = "header is not a base64url JSON object";
+		goto out;
+	}
+	rc = CM_EAUTH;
+	if (!cm_jwt_header_ok(hdr, &why))
+		goto out;
+
+	/*
+	 * JOSE ES256 signatures are 64 raw bytes. Insisting on that keeps out
+	 * DER signatures, which another library might accept, and anything
+	 * else libjwt's own lenient decoder could make of the segment.
+	 */
+	s64 = dot2 + 1;
+	if (strlen(s64) != CM_JWT_SIG_CHARS ||
+	    cm_jwt_b64url_decode(s64, CM_JWT_SIG_CHARS, sig, &siglen) != 0) {
+		why = "signature is not 64 bytes of base64url";
+		goto out;
+	}
+	assert(siglen == CM_JWT_SIG_BYTES);
+
+	/* Only now, with the algorithm pinned, may libjwt check the key. */
+	jrc = jwt_decode(&jw, token, jwt->pub, (int)jwt->pub_len);
+	if (jrc != 0) {
+		if (jrc == ENOMEM)
+			rc = CM_ENOMEM;
+		why = "bad signature";
+		goto out;
+	}
+	if (jwt_get_alg(jw) != JWT_ALG_ES256) {
+		why = "libjwt used another algorithm";
+		goto out;
+	}
+
+	rc = cm_jwt_segment_json(dot1 + 1, (size_t)(dot2 - dot1 - 1), &payload);
+	if (rc != CM_OK) {
+		why = "payload is not a base64url JSON object";
+		goto out;
+	}
+	rc = cm_jwt_claims_check(jwt, payload, now, claims, &why);
+out:
+	if (rc != CM_OK) {
+		cm_log(CM_LOG_DEBUG, NULL, "jwt rejected (%s): %s",
+		    cm_err_name(rc), why);
+		if (claims != NULL)
+			memset(claims, 0, sizeof(*claims));
+		/* libjwt's OpenSSL failures would otherwise linger here. */
+		ERR_clear_error();
+	}
+	jwt_free(jw);
+	json_decref(payload);
+	json_decref(hdr);
+	return rc;
+}
+
+/* 32 lowercase hex digits from the CSPRNG, for jti. */
+static int
+cm_jwt_jti(char out[2 * CM_JWT_JTI_BYTES + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char b[CM_JWT_JTI_BYTES];
+	size_t i;
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return -1;
+	for (i = 0; i < sizeof(b); i++) {
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 0x0f];
+	}
+	out[2 * CM_JWT_JTI_BYTES] = '\0';
+	return 0;
+}
+
+enum cm_err
+cm_jwt_issue(const struct cm_jwt *jwt, long long sub, const char *username,
+    time_t now, char **out)
+{
+	char subbuf[24], jti[2 * CM_JWT_JTI_BYTES + 1];
+	const char *what;
+	jwt_t *jw = NULL;
+	long iat;
+	size_t ulen;
+	enum cm_err rc = CM_EINVAL;
+	int e;
+
+	if (out == NULL)
+		return CM_EINVAL;
+	*out = NULL;
+	if (jwt == NULL || jwt->priv == NULL || jwt->priv_len > INT_MAX ||
+	    sub <= 0 || username == NULL)
+		goto out;
+	ulen = strlen(username);
+	if (ulen == 0 || ulen > CM_JWT_USERNAME_MAX)
+		goto out;
+	if (jwt->ttl <= 0 || now < 0 || (long long)now > LONG_MAX - jwt->ttl)
+		goto out;
+	iat = (long)now;
+	snprintf(subbuf, sizeof(subbuf), "%lld", sub);
+	if (cm_jwt_jti(jti) == -1) {
+		cm_log(CM_LOG_ERROR, NULL, "jwt issue: RAND_bytes failed");
+		rc = CM_EINTERNAL;
+		goto out;
+	}
+
+	/* Each libjwt call returns an errno value; the first failure wins. */
+	what = "jwt_new";
+	if ((e = jwt_new(&jw)) != 0)
+		goto fail;
+	what = "jwt_add_grant";
+	if ((e = jwt_add_grant(jw, "sub", subbuf)) != 0 ||
+	    (e = jwt_add_grant(jw, "username", username)) != 0 ||
+	    (e = jwt_add_grant_int(jw, "iat", iat)) != 0 ||
+	    (e = jwt_add_grant_int(jw, "nbf", iat)) != 0 ||
+	    (e = jwt_add_grant_int(jw, "exp", iat + jwt->ttl)) != 0 ||
+	    (e = jwt_add_grant(jw, "iss", jwt->issuer)) != 0 ||
+	    (e = jwt_add_grant(jw, "aud", jwt->audience)) != 0 ||
+	    (e = jwt_add_grant(jw, "jti", jti)) != 0)
+		goto fail;
+	what = "jwt_set_alg";
+	if ((e = jwt_set_alg(
+	         jw, JWT_ALG_ES256, jwt->priv, (int)jwt->priv_len)) != 0)
+		goto fail;
+	what = "jwt_encode_str";
+	errno = 0;
+	if ((*out = jwt_encode_str(jw)) == NULL) {
+		e = errno;
+		goto fail;
+	}
+	rc = CM_OK;
+	goto out;
+fail:
+	/*
+	 * jansson refuses a string that is not UTF-8 and libjwt reports that
+	 * as EINVAL from jwt_add_grant. issuer and audience were checked in
+	 * cm_jwt_new, so it is the caller's username. Anything else is ours.
+	 */
+	if (e == ENOMEM)
+		rc = CM_ENOMEM;
+	else if (e == EINVAL && strcmp(what, "jwt_add_grant") == 0)
+		rc = CM_EINVAL;
+	else
+		rc = CM_EINTERNAL;
+	if (rc != CM_EINVAL)
+		cm_log(CM_LOG_ERROR, NULL, "jwt issue failed in %s: %s", what,
+		    strerror(e));
+	ERR_clear_error();
+out:
+	jwt_free(jw);
+	return rc;
+}
+
+/* Never prompt on a terminal for the passphrase of an encrypted key. */
+static int
+cm_jwt_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+/*
+ * Read a whole (small) file into a new buffer of exactly its size plus a
+ * NUL, so that cm_jwt_free knows how much private key material to wipe.
+ */
+static enum cm_err
+cm_jwt_file_read(const char *path, unsigned char **out, size_t *outlen,
+    char *err, size_t errlen)
+{
+	unsigned char *tmp = NULL, *buf = NULL;
+	FILE *fp = NULL;
+	size_t n = 0;
+	enum cm_err rc = CM_EINVAL;
+
+	*out = NULL;
+	if ((fp = fopen(path, "rb")) == NULL) {
+		snprintf(
+		    err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		goto out;
+	}
+	/* One byte more than the limit tells "too big" from "just fits". */
+	if ((tmp = malloc(CM_JWT_KEYFILE_MAX + 1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		rc = CM_ENOMEM;
+		goto out;
+	}
+	n = fread(tmp, 1, CM_JWT_KEYFILE_MAX + 1, fp);
+	if (ferror(fp)) {
+		snprintf(
+		    err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		goto out;
+	}
+	if (n > CM_JWT_KEYFILE_MAX) {
+		snprintf(err, errlen,
+		    "%s: larger than %zu bytes, not a PEM key", path,
+		    CM_JWT_KEYFILE_MAX);
+		goto out;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "%s: empty file, not a PEM key", path);
+		goto out;
+	}
+	if ((buf = malloc(n + 1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		rc = CM_ENOMEM;
+		goto out;
+	}
+	memcpy(buf, tmp, n);
+	buf[n] = '\0';
+	*out = buf;
+	*outlen = n;
+	rc = CM_OK;
+out:
+	if (tmp != NULL) {
+		OPENSSL_cleanse(tmp, n);
+		free(tmp);
+	}
+	if (fp != NULL)
+		fclose(fp);
+	return rc;
+}
+
+/*
+ * Parse a PEM key the way libjwt will (first PUBLIC KEY block, or first
+ * private key block) and insist on EC over P-256, the only curve ES256
+ * allows.
+ */
+static enum cm_err
+cm_jwt_key_parse(const char *path, const unsigned char *pem, size_t len,
+    int is_private, EVP_PKEY **out, char *err, size_t errlen)
+{
+	char group[64];
+	EVP_PKEY *pkey = NULL;
+	BIO *bio = NULL;
+	size_t glen = 0;
+	enum cm_err rc = CM_EINVAL;
+
+	*out = NULL;
+	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		rc = CM_ENOMEM;
+		goto out;
+	}
+	if (is_private)
+		pkey = PEM_read_bio_PrivateKey(
+		    bio, NULL, cm_jwt_no_passphrase, NULL);
+	else
+		pkey =
+		    PEM_read_bio_PUBKEY(bio, NULL, cm_jwt_no_passphrase, NULL);
+	if (pkey == NULL) {
+		snprintf(err, errlen, "%s: no %s in PEM format%s", path,
+		    is_private ? "unencrypted private key" : "public key",
+		    is_private ? "" : " (BEGIN PUBLIC KEY)");
+		goto out;
+	}
+	if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC) {
+		snprintf(
+		    err, errlen, "%s: not an EC key, ES256 needs P-256", path);
+		goto out;
+	}
+	if (EVP_PKEY_get_group_name(pkey, group, sizeof(group), &glen) != 1 ||
+	    (OBJ_sn2nid(group) != NID_X9_62_prime256v1 &&
+	        EC_curve_nist2nid(group) != NID_X9_62_prime256v1)) {
+		snprintf(err, errlen,
+		    "%s: EC key not on curve P-256 (prime256v1)", path);
+		goto out;
+	}
+	*out = pkey;
+	pkey = NULL;
+	rc = CM_OK;
+out:
+	EVP_PKEY_free(pkey);
+	BIO_free(bio);
+	ERR_clear_error();
+	return rc;
+}
+
+/* jansson, and so libjwt, only accepts UTF-8 strings in claims. */
+static int
+cm_jwt_utf8(const char *s)
+{
+	json_t *v;
+
+	if ((v = json_string(s)) == NULL)
+		return 0;
+	json_decref(v);
+	return 1;
+}
+
+enum cm_err
+cm_jwt_new(struct cm_jwt **out, const char *priv_path, const char *pub_path,
+    const char *issuer, const char *audience, long ttl, char *err,
+    size_t errlen)
+{
+	struct cm_jwt *jwt = NULL;
+	EVP_PKEY *privkey = NULL, *pubkey = NULL;
+	enum cm_err rc = CM_EINVAL;
+
+	if (out == NULL)
+		return CM_EINVAL;
+	*out = NULL;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (pub_path == NULL || *pub_path == '\0') {
+		snprintf(err, errlen, "jwt: no public key file given");
+		goto out;
+	}
+	if (issuer == NULL || *issuer == '\0' || audience == NULL ||
+	    *audience == '\0') {
+		snprintf(err, errlen, "jwt: issuer and audience must be set");
+		goto out;
+	}
+	if (!cm_jwt_utf8(issuer) || !cm_jwt_utf8(audience)) {
+		snprintf(err, errlen, "jwt: issuer and audience must be UTF-8");
+		goto out;
+	}
+	if (priv_path != NULL && ttl <= 0) {
+		snprintf(
+		    err, errlen, "jwt: token lifetime %ld must be > 0", ttl);
+		goto out;
+	}
+	if ((jwt = calloc(1, sizeof(*jwt))) == NULL) {
+		snprintf(err, errlen, "jwt: out of memory");
+		rc = CM_ENOMEM;
+		goto out;
+	}
+	jwt->ttl = ttl;
+	jwt->leeway = CM_JWT_LEEWAY_DEFAULT;
+	if ((jwt->issuer = strdup(issuer)) == NULL ||
+	    (jwt->audience = strdup(audience)) == NULL) {
+		snprintf(err, errlen, "jwt: out of memory");
+		rc = CM_ENOMEM;
+		goto out;
+	}
+
+	if ((rc = cm_jwt_file_read(
+	         pub_path, &jwt->pub, &jwt->pub_len, err, errlen)) != CM_OK)
+		goto out;
+	if ((rc = cm_jwt_key_parse(pub_path, jwt->pub, jwt->pub_len, 0, &pubkey,
+	         err, errlen)) != CM_OK)
+		goto out;
+	if (priv_path != NULL) {
+		if ((rc = cm_jwt_file_read(priv_path, &jwt->priv,
+		         &jwt->priv_len, err, errlen)) != CM_OK)
+			goto out;
+		if ((rc = cm_jwt_key_parse(priv_path, jwt->priv, jwt->priv_len,
+		         1, &privkey, err, errlen)) != CM_OK)
+			goto out;
+		/*
+		 * A service that signs with one key and verifies with another
+		 * would reject every token it issues; say so at start.
+		 */
+		if (EVP_PKEY_eq(privkey, pubkey) != 1) {
+			snprintf(err, errlen,
+			    "%s: private key does not match public key %s",
+			    priv_path, pub_path);
+			rc = CM_EINVAL;
+			ERR_clear_error();
+			goto out;
+		}
+	}
+	*out = jwt;
+	jwt = NULL;
+	rc = CM_OK;
+out:
+	EVP_PKEY_free(privkey);
+	EVP_PKEY_free(pubkey);
+	cm_jwt_free(jwt);
+	return rc;
+}
+
+void
+cm_jwt_free(struct cm_jwt *jwt)
+{
+	if (jwt == NULL)
+		return;
+	if (jwt->priv != NULL) {
+		OPENSSL_cleanse(jwt->priv, jwt->priv_len);
+		free(jwt->priv);
+	}
+	free(jwt->pub);
+	free(jwt->issuer);
+	free(jwt->audience);
+	free(jwt);
+}
