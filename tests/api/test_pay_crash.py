@@ -24,9 +24,10 @@ RETRY_STATUSES = (409, 502, 503, 504)
 
 
 def alive(pid):
+    """True when pid runs; a zombie (killed, not yet reaped) does not."""
     try:
-        os.kill(pid, 0)
-        return True
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
 

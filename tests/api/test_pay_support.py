@@ -7,7 +7,8 @@ username, iss, aud, exp, jti). SQL checks connect as pay_owner with the
 stack's connection string; the privilege checks as pay_app.
 
 Overrides (environment), for running against another stack:
-  PAY_TEST_BASE_URL, PAY_TEST_VAR (the stack's var/ folder),
+  PAY_TEST_BASE_URL (else BASE_URL, as conftest.py), PAY_TEST_VAR (else
+  STACK_VAR: the stack's var/ folder),
   PAY_TEST_RESTART (the command that restarts the pay replicas).
 """
 
@@ -23,8 +24,10 @@ import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
-VAR = os.environ.get("PAY_TEST_VAR", os.path.join(ROOT, "var"))
-BASE = os.environ.get("PAY_TEST_BASE_URL", "http://127.0.0.1:8080")
+VAR = os.environ.get("PAY_TEST_VAR") or os.environ.get("STACK_VAR") or \
+    os.path.join(ROOT, "var")
+BASE = (os.environ.get("PAY_TEST_BASE_URL") or
+        os.environ.get("BASE_URL") or "http://127.0.0.1:8080").rstrip("/")
 PAY = BASE + "/pay/v1"
 RESTART = os.environ.get("PAY_TEST_RESTART",
                          os.path.join(ROOT, "tests", "stack.sh") +
