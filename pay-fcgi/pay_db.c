@@ -293,6 +293,10 @@ pay_db_run(struct cm_req *req, enum pay_stmt st, const char *const *params,
 			 * restarted is reached again at once. Re-running a
 			 * movement is safe, its key makes it a replay.
 			 */
+			cm_log(CM_LOG_WARN, req->request_id, "worker %d: %s: "
+			    "connection lost: %s", db->idx,
+			    pay_db_stmts[st].name, db->conn != NULL ?
+			    PQerrorMessage(db->conn) : "timed out");
 			pay_db_drop(db);
 			if (lost++ > 0)
 				return CM_EUNAVAIL;

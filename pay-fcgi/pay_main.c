@@ -125,8 +125,8 @@ main(int argc, char **argv)
 	conf.app = &app;
 	conf.worker_open = pay_db_open;
 	conf.worker_close = pay_db_close;
-	cm_log(CM_LOG_INFO, NULL, "listening on %s, %d workers, sandbox %s",
-	    listen, conf.workers, app.sandbox ? "on" : "off");
+	cm_log(CM_LOG_INFO, NULL, "sandbox %s, idempotency keys kept %ld h",
+	    app.sandbox ? "on" : "off", app.idempotency_ttl_hours);
 	if (cm_server_run(&conf) != 0)
 		return 1;
 	cm_jwt_free(app.jwt);
