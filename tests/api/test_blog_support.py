@@ -1,0 +1,94 @@
+"""Helpers shared by the blog API tests (tests/api/test_blog_*.py)."""
+
+import re
+import time
+import uuid
+
+import requests
+
+ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+TIMEOUT = 15
+
+
+def name(prefix="b"):
+    """A fresh username: lower-case letters, digits and underscores."""
+    return "%s_%d_%s" % (prefix, time.time_ns() // 1000,
+                         uuid.uuid4().hex[:6])
+
+
+def auth(token):
+    return {"Authorization": "Token " + token}
+
+
+def errors(r, status, key, msg=None):
+    """Assert a RealWorld error answer: status, {"errors": {key: [...]}}."""
+    assert r.status_code == status, (r.status_code, r.text[:300])
+    assert r.headers["Content-Type"].startswith("application/json")
+    body = r.json()
+    assert set(body) == {"errors"}, body
+    assert key in body["errors"], body
+    assert isinstance(body["errors"][key], list), body
+    assert all(isinstance(m, str) for m in body["errors"][key]), body
+    if msg is not None:
+        assert body == {"errors": {key: [msg]}}, body
+    return body
+
+
+def four_xx(r):
+    """Any 4xx with a RealWorld error body."""
+    assert 400 <= r.status_code < 500, (r.status_code, r.text[:300])
+    body = r.json()
+    assert isinstance(body.get("errors"), dict) and body["errors"], body
+    for v in body["errors"].values():
+        assert isinstance(v, list) and v and isinstance(v[0], str)
+    return body
+
+
+class Api:
+    """A thin client for /api with a default timeout."""
+
+    def __init__(self, base_url):
+        self.base = base_url.rstrip("/") + "/api"
+        self.s = requests.Session()
+
+    def req(self, method, path, token=None, headers=None, **kw):
+        h = dict(headers or {})
+        if token is not None:
+            h["Authorization"] = "Token " + token
+        kw.setdefault("timeout", TIMEOUT)
+        return self.s.request(method, self.base + path, headers=h, **kw)
+
+    def get(self, path, token=None, **kw):
+        return self.req("GET", path, token, **kw)
+
+    def post(self, path, token=None, **kw):
+        return self.req("POST", path, token, **kw)
+
+    def put(self, path, token=None, **kw):
+        return self.req("PUT", path, token, **kw)
+
+    def delete(self, path, token=None, **kw):
+        return self.req("DELETE", path, token, **kw)
+
+    def register(self, prefix="b", **over):
+        n = name(prefix)
+        u = {"username": n, "email": n + "@test.com",
+             "password": "pw_" + uuid.uuid4().hex[:12]}
+        u.update(over)
+        r = self.post("/users", json={"user": u})
+        assert r.status_code == 201, r.text[:300]
+        u["token"] = r.json()["user"]["token"]
+        return u
+
+    def article(self, token, title=None, tags=None, **over):
+        a = {"title": title or "Title " + uuid.uuid4().hex[:8],
+             "description": "desc", "body": "body text"}
+        if tags is not None:
+            a["tagList"] = tags
+        a.update(over)
+        r = self.post("/articles", token, json={"article": a})
+        assert r.status_code == 201, r.text[:300]
+        return r.json()["article"]
+
+    def close(self):
+        self.s.close()
