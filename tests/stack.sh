@@ -759,9 +759,17 @@ replica_probe()
 replica_start()
 {
 	local svc=$1 n=$2 pidfile=$RUN/$1-$2.pid logfile=$LOG/$1-$2.log listen
-	pid_of "$pidfile" "$svc-fcgi" >/dev/null && return 0
 	listen=$(replica_listen "$svc" "$n")
+	if pid_of "$pidfile" "$svc-fcgi" >/dev/null; then
+		# Running, but maybe on the other transport (STACK_TRANSPORT
+		# changed): nginx will look for it at the new address.
+		[ "$(cat "$RUN/$svc-$n.listen" 2>/dev/null)" = "$listen" ] &&
+		    return 0
+		log "restarting $svc-$n to listen on $listen"
+		replica_stop "$pidfile"
+	fi
 	[ "$TRANSPORT" = unix ] && rm -f "$listen"
+	echo "$listen" >"$RUN/$svc-$n.listen"
 	service_env "$svc" app
 	spawn "$pidfile" "$logfile" "${SVC_ENV[@]}" LISTEN="$listen" \
 	    "$BUILD/$svc-fcgi"
@@ -798,7 +806,7 @@ replica_stop()
 			wait_exit "$pid" 5 || true
 		fi
 	fi
-	rm -f "$pidfile" "$RUN/$name.sock"
+	rm -f "$pidfile" "$RUN/$name.sock" "$RUN/$name.listen"
 }
 
 # Stop every replica at once (down): they all get SIGTERM first.
@@ -825,7 +833,8 @@ replicas_stop_all()
 	for pid in "${pids[@]}"; do
 		wait_exit "$pid" 5 || true
 	done
-	rm -f "$RUN"/blog-*.pid "$RUN"/pay-*.pid "$RUN"/blog-*.sock "$RUN"/pay-*.sock
+	rm -f "$RUN"/blog-*.pid "$RUN"/pay-*.pid "$RUN"/blog-*.sock \
+	    "$RUN"/pay-*.sock "$RUN"/blog-*.listen "$RUN"/pay-*.listen
 }
 
 # Replicas beyond REPLICAS (left by an earlier run with more) are stopped,
