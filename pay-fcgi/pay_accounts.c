@@ -14,11 +14,12 @@
 enum cm_err
 pay_accounts_list(struct cm_req *req)
 {
-	const char *params[1];
+	const char *params[2];
 	char uid[24];
 
 	snprintf(uid, sizeof(uid), "%lld", req->user_id);
 	params[0] = uid;
+	params[1] = req->username;
 	return pay_db_call(req, PAY_STMT_ACCOUNTS_LIST, params);
 }
 

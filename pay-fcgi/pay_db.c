@@ -71,7 +71,8 @@ static const struct {
 	    "r_body, r_replayed FROM pay_account_open($1::bigint, $2::text, "
 	    "$3::text)", 3 },
 	[PAY_STMT_ACCOUNTS_LIST] = { "accounts_list", "SELECT r_status, "
-	    "r_body, r_replayed FROM pay_accounts_list($1::bigint)", 1 },
+	    "r_body, r_replayed FROM pay_accounts_list($1::bigint, $2::text)",
+	    2 },
 	[PAY_STMT_ACCOUNT_GET] = { "account_get", "SELECT r_status, r_body, "
 	    "r_replayed FROM pay_account_get($1::bigint, $2::text)", 2 },
 	[PAY_STMT_ENTRIES_LIST] = { "entries_list", "SELECT r_status, "

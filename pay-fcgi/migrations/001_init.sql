@@ -26,14 +26,24 @@ INSERT INTO currencies (code, minor_units) VALUES
 	('UAH', 2), ('UGX', 0), ('USD', 2), ('UYU', 2), ('VND', 0),
 	('XAF', 0), ('XOF', 0), ('ZAR', 2);
 
--- One account per (owner, currency). owner_id 0 is the system: one funding
--- account per currency, the only accounts allowed below zero.
+-- The users pay has seen, by the blog's stable id (the token's sub). The
+-- blog lets a user change their username; the newest claim to a name wins
+-- when someone pays that name. user_id 0 is the system.
+CREATE TABLE users (
+	user_id		bigint PRIMARY KEY CHECK (user_id >= 0),
+	username	text NOT NULL,
+	seen_at		timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX users_username ON users (username, seen_at DESC);
+INSERT INTO users (user_id, username) VALUES (0, 'system');
+
+-- One account per (owner, currency). Owner 0, the system, has one funding
+-- account per currency: the only accounts allowed below zero.
 CREATE TABLE accounts (
 	seq		bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	id		text NOT NULL UNIQUE
 	    DEFAULT 'acc_' || replace(gen_random_uuid()::text, '-', ''),
-	owner_id	bigint NOT NULL CHECK (owner_id >= 0),
-	owner		text NOT NULL,
+	owner_id	bigint NOT NULL REFERENCES users (user_id),
 	currency	char(3) NOT NULL REFERENCES currencies (code),
 	is_system	boolean NOT NULL DEFAULT false,
 	balance		bigint NOT NULL DEFAULT 0,
@@ -43,10 +53,9 @@ CREATE TABLE accounts (
 	CONSTRAINT accounts_balance_nonnegative
 	    CHECK (is_system OR balance >= 0)
 );
-CREATE INDEX accounts_owner_currency ON accounts (owner, currency);
 
-INSERT INTO accounts (owner_id, owner, currency, is_system)
-	SELECT 0, 'system', code, true FROM currencies;
+INSERT INTO accounts (owner_id, currency, is_system)
+	SELECT 0, code, true FROM currencies;
 
 CREATE TABLE deposits (
 	seq		bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -24,7 +24,8 @@ $$;
 
 CREATE FUNCTION pay_account_json(a accounts) RETURNS json
 LANGUAGE sql STABLE AS $$
-	SELECT json_build_object('id', a.id, 'owner', a.owner,
+	SELECT json_build_object('id', a.id, 'owner',
+	    (SELECT username FROM users WHERE user_id = a.owner_id),
 	    'currency', a.currency, 'balance', a.balance,
 	    'created_at', pay_ts(a.created_at))
 $$;
@@ -112,6 +113,22 @@ LANGUAGE sql IMMUTABLE AS $$
 	    'currency')
 $$;
 
+/*
+ * Remember the caller's current username (from the token). Written only
+ * when it changed, so the usual call is one index lookup and no lock.
+ */
+CREATE FUNCTION pay_user_seen(p_user bigint, p_username text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM 1 FROM users WHERE user_id = p_user AND username = p_username;
+	IF NOT FOUND THEN
+		INSERT INTO users (user_id, username)
+		    VALUES (p_user, p_username)
+		    ON CONFLICT (user_id) DO UPDATE
+		    SET username = EXCLUDED.username, seen_at = clock_timestamp();
+	END IF;
+END $$;
+
 /* Lock two accounts in ascending seq, the global order. */
 CREATE FUNCTION pay_lock_accounts(a bigint, b bigint) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -124,19 +141,19 @@ END $$;
  * Write both entries of a movement and move the balances. The caller holds
  * both account locks, and has checked that src may go down by amount.
  */
-CREATE FUNCTION pay_move(p_src accounts, p_dst accounts, p_amount bigint,
-    p_kind text, p_payment payments, p_refund_seq bigint,
-    p_deposit_seq bigint) RETURNS void
+CREATE FUNCTION pay_move(p_src accounts, p_dst accounts, p_src_name text,
+    p_dst_name text, p_amount bigint, p_kind text, p_payment payments,
+    p_refund_seq bigint, p_deposit_seq bigint) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
 	INSERT INTO entries (account_seq, currency, kind, amount,
 	    balance_after, counterparty, payment_seq, payment_id, refund_seq,
 	    deposit_seq)
 	VALUES (p_src.seq, p_src.currency, p_kind, -p_amount,
-	    p_src.balance - p_amount, p_dst.owner, p_payment.seq, p_payment.id,
+	    p_src.balance - p_amount, p_dst_name, p_payment.seq, p_payment.id,
 	    p_refund_seq, p_deposit_seq),
 	    (p_dst.seq, p_dst.currency, p_kind, p_amount,
-	    p_dst.balance + p_amount, p_src.owner, p_payment.seq, p_payment.id,
+	    p_dst.balance + p_amount, p_src_name, p_payment.seq, p_payment.id,
 	    p_refund_seq, p_deposit_seq);
 	UPDATE accounts SET balance = balance - p_amount WHERE seq = p_src.seq;
 	UPDATE accounts SET balance = balance + p_amount WHERE seq = p_dst.seq;
@@ -162,8 +179,9 @@ BEGIN
 		r_body := pay_currency_error();
 		RETURN;
 	END IF;
-	INSERT INTO accounts (owner_id, owner, currency)
-	    VALUES (p_user, p_username, p_currency)
+	PERFORM pay_user_seen(p_user, p_username);
+	INSERT INTO accounts (owner_id, currency)
+	    VALUES (p_user, p_currency)
 	    ON CONFLICT (owner_id, currency) DO NOTHING;
 	SELECT * INTO u FROM accounts
 	    WHERE owner_id = p_user AND currency = p_currency;
@@ -175,7 +193,8 @@ BEGIN
 
 	INSERT INTO deposits (account_seq, amount, currency)
 	    VALUES (u.seq, p_amount, p_currency) RETURNING * INTO d;
-	PERFORM pay_move(s, u, p_amount, 'deposit', NULL, NULL, d.seq);
+	PERFORM pay_move(s, u, 'system', p_username, p_amount, 'deposit', NULL,
+	    NULL, d.seq);
 	SELECT * INTO u FROM accounts WHERE seq = u.seq;
 
 	r_status := 201;
@@ -206,8 +225,11 @@ BEGIN
 		r_body := pay_currency_error();
 		RETURN;
 	END IF;
-	SELECT * INTO dst FROM accounts WHERE owner = p_to AND
-	    currency = p_currency AND NOT is_system ORDER BY seq DESC LIMIT 1;
+	PERFORM pay_user_seen(p_user, p_username);
+	/* The newest claim to a username is the person it names now. */
+	SELECT a.* INTO dst FROM accounts a WHERE a.currency = p_currency AND
+	    a.owner_id = (SELECT user_id FROM users WHERE username = p_to AND
+	    user_id <> 0 ORDER BY seen_at DESC LIMIT 1);
 	IF NOT FOUND THEN
 		r_status := 404;
 		r_body := pay_error_json('not_found_error',
@@ -247,10 +269,11 @@ BEGIN
 
 	INSERT INTO payments (payer_id, payer, payer_account, payee_id, payee,
 	    payee_account, amount, currency, description, reference)
-	VALUES (p_user, src.owner, src.seq, dst.owner_id, dst.owner, dst.seq,
+	VALUES (p_user, p_username, src.seq, dst.owner_id, p_to, dst.seq,
 	    p_amount, p_currency, p_description, p_reference)
 	RETURNING * INTO p;
-	PERFORM pay_move(src, dst, p_amount, 'payment', p, NULL, NULL);
+	PERFORM pay_move(src, dst, p_username, p_to, p_amount, 'payment', p,
+	    NULL, NULL);
 
 	r_status := 201;
 	r_body := pay_payment_json(p)::text;
@@ -319,7 +342,8 @@ BEGIN
 
 	INSERT INTO refunds (payment_seq, amount) VALUES (p.seq, amt)
 	    RETURNING * INTO r;
-	PERFORM pay_move(src, dst, amt, 'refund', p, r.seq, NULL);
+	PERFORM pay_move(src, dst, p.payee, p.payer, amt, 'refund', p, r.seq,
+	    NULL);
 	UPDATE payments SET amount_refunded = amount_refunded + amt,
 	    status = CASE WHEN amount_refunded + amt = amount THEN 'refunded'
 	    ELSE 'partially_refunded' END
@@ -344,8 +368,9 @@ BEGIN
 		r_body := pay_currency_error();
 		RETURN;
 	END IF;
-	INSERT INTO accounts (owner_id, owner, currency)
-	    VALUES (p_user, p_username, p_currency)
+	PERFORM pay_user_seen(p_user, p_username);
+	INSERT INTO accounts (owner_id, currency)
+	    VALUES (p_user, p_currency)
 	    ON CONFLICT (owner_id, currency) DO NOTHING
 	    RETURNING * INTO a;
 	IF FOUND THEN
@@ -362,13 +387,18 @@ BEGIN
 	    'param', 'currency', 'account_id', a.id))::text;
 END $$;
 
-CREATE FUNCTION pay_accounts_list(p_user bigint,
+/* The usual first call of a session: it records a new username too. */
+CREATE FUNCTION pay_accounts_list(p_user bigint, p_username text,
     OUT r_status int, OUT r_body text, OUT r_replayed boolean)
-LANGUAGE sql STABLE AS $$
-	SELECT 200, pay_list_json(coalesce((SELECT array_agg(
-	    pay_account_json(a) ORDER BY a.seq) FROM accounts a
-	    WHERE a.owner_id = p_user), '{}'), 1000000), false
-$$;
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pay_user_seen(p_user, p_username);
+	r_status := 200;
+	r_replayed := false;
+	r_body := pay_list_json(ARRAY(SELECT pay_account_json(a)
+	    FROM accounts a WHERE a.owner_id = p_user ORDER BY a.seq),
+	    1000000);
+END $$;
 
 CREATE FUNCTION pay_account_get(p_user bigint, p_id text,
     OUT r_status int, OUT r_body text, OUT r_replayed boolean)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from test_pay_support import (PAY, User, db_url, err, new_user, newkey,
-                              psql, check_account_api)
+                              psql, check_account_api, rename)
 
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -350,6 +350,21 @@ def test_key_in_flight_is_409(funded):
     r = alice.pay(bob, 10, key=key)
     assert r.status_code == 201 and r.content == out["first"].content
     assert bob.account()["balance"] == 10
+
+
+def test_renamed_user_is_paid_under_the_new_name(funded):
+    alice, bob = funded
+    bob2 = rename(bob)
+    assert bob2.account()["owner"] == bob2.name
+    r = alice.pay(bob2, 5)
+    assert r.status_code == 201 and r.json()["to"] == bob2.name
+    assert bob2.account()["balance"] == 5
+    # The old name no longer names anyone with an account.
+    err(alice.pay(bob.name, 5), 404, "no_such_payee_account")
+    # History keeps the names used at the time.
+    acc = bob2.account()["id"]
+    ents = bob2.get("/accounts/%s/entries" % acc).json()["data"]
+    assert ents[0]["counterparty"] == alice.name
 
 
 def test_unknown_route_and_method(alice):

@@ -129,7 +129,7 @@ def test_sigkill_replica_mid_flight():
     # Keys stored for them: one per payment, none left behind.
     rows = psql("""SELECT count(*), count(DISTINCT k.body::json->>'id')
         FROM idempotency_keys k WHERE k.user_id IN
-        (SELECT owner_id FROM accounts WHERE owner IN (%s)) AND
+        (SELECT user_id FROM users WHERE username IN (%s)) AND
         k.body::json->>'from' IS NOT NULL""" % names)
     assert rows[0] == [str(len(ids)), str(len(ids))]
     total = sum(check_account_api(u)["balance"] for u in users)

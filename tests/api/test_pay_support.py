@@ -162,6 +162,18 @@ def new_user(prefix="pt"):
     return User(name, mint(sub, name), sub)
 
 
+def rename(user, prefix="rn"):
+    """The same person under a new username, as the blog allows."""
+    name = "%s%s" % (prefix, secrets.token_hex(6))
+    if user.sub is None:
+        r = requests.put(BASE + "/api/user", timeout=TIMEOUT,
+                         headers={"Authorization": "Token " + user.token},
+                         json={"user": {"username": name}})
+        assert r.status_code == 200, r.text
+        return User(name, r.json()["user"]["token"])
+    return User(name, mint(user.sub, name), user.sub)
+
+
 def newkey():
     return "k-" + secrets.token_hex(16)
 
