@@ -14,11 +14,11 @@
 
 /* Process lifetime: filled at start, read-only while serving. */
 struct pay_app {
-	char		*db_url;
-	int		 sandbox;
-	long		 idempotency_ttl_hours;
-	long		 max_deposit;
-	struct cm_jwt	*jwt;
+	char *db_url;
+	int sandbox;
+	long idempotency_ttl_hours;
+	long max_deposit;
+	struct cm_jwt *jwt;
 };
 
 /* pay_health.c */

@@ -43,7 +43,8 @@ pay_check_amount(const json_t *obj, const char *key, int required,
 		e->param = key;
 		snprintf(e->message, sizeof(e->message),
 		    "%s must be a JSON integer in minor units (no decimals, "
-		    "no strings).", key);
+		    "no strings).",
+		    key);
 		return CM_EINVAL;
 	}
 	n = json_integer_value(v);
@@ -95,8 +96,8 @@ pay_check_currency(const json_t *obj, char out[4], struct pay_check_err *e)
 }
 
 enum cm_err
-pay_check_text(const json_t *obj, const char *key, size_t maxlen,
-    int required, const char **out, struct pay_check_err *e)
+pay_check_text(const json_t *obj, const char *key, size_t maxlen, int required,
+    const char **out, struct pay_check_err *e)
 {
 	const char *s;
 
@@ -110,14 +111,14 @@ pay_check_text(const json_t *obj, const char *key, size_t maxlen,
 			return CM_OK;
 		e->code = "parameter_missing";
 		e->param = key;
-		snprintf(e->message, sizeof(e->message), "%s is required.",
-		    key);
+		snprintf(
+		    e->message, sizeof(e->message), "%s is required.", key);
 		return CM_EINVAL;
 	default:
 		e->code = "parameter_invalid";
 		e->param = key;
-		snprintf(e->message, sizeof(e->message),
-		    "%s must be a string.", key);
+		snprintf(e->message, sizeof(e->message), "%s must be a string.",
+		    key);
 		return CM_EINVAL;
 	}
 	if (cm_json_utf8_len(s) > maxlen || (required && *s == '\0')) {
@@ -161,7 +162,7 @@ pay_check_limit(const char *s, int *out, struct pay_check_err *e)
 	*out = PAY_LIMIT_DEFAULT;
 	if (s == NULL)
 		return CM_OK;
-	for (i = 0; s[i] >= '0' && s[i] <= '9' && i < 4; i++)
+	for (i = 0; i < 4 && s[i] >= '0' && s[i] <= '9'; i++)
 		n = n * 10 + (s[i] - '0');
 	if (i == 0 || s[i] != '\0' || n < 1 || n > PAY_LIMIT_MAX)
 		return pay_check_fail(e, "parameter_invalid", "limit",
@@ -177,20 +178,19 @@ pay_check_cursor(const char *s, struct pay_check_err *e)
 
 	if (s == NULL)
 		return CM_OK;
-	for (i = 0; s[i] != '\0' && i <= PAY_ID_MAX; i++)
+	for (i = 0; i <= PAY_ID_MAX && s[i] != '\0'; i++)
 		if (s[i] <= 0x20 || s[i] > 0x7e)
 			break;
 	if (i == 0 || s[i] != '\0')
-		return pay_check_fail(e, "parameter_invalid",
-		    "starting_after",
+		return pay_check_fail(e, "parameter_invalid", "starting_after",
 		    "starting_after must be the id of an object of this "
 		    "list.");
 	return CM_OK;
 }
 
 enum cm_err
-pay_check_fingerprint(const char *method, const char *path,
-    const json_t *body, char *out)
+pay_check_fingerprint(
+    const char *method, const char *path, const json_t *body, char *out)
 {
 	crypto_hash_sha256_state st;
 	unsigned char digest[crypto_hash_sha256_BYTES];
@@ -198,21 +198,21 @@ pay_check_fingerprint(const char *method, const char *path,
 	enum cm_err rc = CM_ENOMEM;
 
 	/* jansson sorts keys and prints integers exactly: a stable form. */
-	if (body != NULL && !(json_is_object(body) &&
-	    json_object_size(body) == 0)) {
-		canon = json_dumps(body, JSON_SORT_KEYS | JSON_COMPACT |
-		    JSON_ENCODE_ANY);
+	if (body != NULL &&
+	    !(json_is_object(body) && json_object_size(body) == 0)) {
+		canon = json_dumps(
+		    body, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
 		if (canon == NULL)
 			goto out;
 	}
 	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const unsigned char *)method,
-	    strlen(method) + 1);
-	crypto_hash_sha256_update(&st, (const unsigned char *)path,
-	    strlen(path) + 1);
+	crypto_hash_sha256_update(
+	    &st, (const unsigned char *)method, strlen(method) + 1);
+	crypto_hash_sha256_update(
+	    &st, (const unsigned char *)path, strlen(path) + 1);
 	if (canon != NULL)
-		crypto_hash_sha256_update(&st, (const unsigned char *)canon,
-		    strlen(canon));
+		crypto_hash_sha256_update(
+		    &st, (const unsigned char *)canon, strlen(canon));
 	crypto_hash_sha256_final(&st, digest);
 	sodium_bin2hex(out, PAY_FINGERPRINT_LEN + 1, digest, sizeof(digest));
 	rc = CM_OK;
@@ -226,8 +226,8 @@ pay_check_object(const json_t *body, struct pay_check_err *e)
 {
 	if (body == NULL || json_is_object(body))
 		return CM_OK;
-	return pay_check_fail(e, "invalid_json", NULL,
-	    "The request body must be a JSON object.");
+	return pay_check_fail(
+	    e, "invalid_json", NULL, "The request body must be a JSON object.");
 }
 
 int

@@ -11,21 +11,21 @@
 
 #include "cm_err.h"
 
-#define PAY_AMOUNT_MAX		9007199254740991LL	/* 2^53 - 1 */
-#define PAY_KEY_MAX		255
-#define PAY_DESCRIPTION_MAX	1000
-#define PAY_REFERENCE_MAX	255
-#define PAY_NAME_MAX		128
-#define PAY_ID_MAX		64
-#define PAY_LIMIT_DEFAULT	20
-#define PAY_LIMIT_MAX		100
-#define PAY_FINGERPRINT_LEN	64	/* hex SHA-256 */
+#define PAY_AMOUNT_MAX 9007199254740991LL /* 2^53 - 1 */
+#define PAY_KEY_MAX 255
+#define PAY_DESCRIPTION_MAX 1000
+#define PAY_REFERENCE_MAX 255
+#define PAY_NAME_MAX 128
+#define PAY_ID_MAX 64
+#define PAY_LIMIT_DEFAULT 20
+#define PAY_LIMIT_MAX 100
+#define PAY_FINGERPRINT_LEN 64 /* hex SHA-256 */
 
 /* Why a check failed, in the words of pay.md's error body. */
 struct pay_check_err {
-	const char	*code;		/* "parameter_missing", ... */
-	const char	*param;		/* NULL when none */
-	char		 message[192];
+	const char *code; /* "parameter_missing", ... */
+	const char *param; /* NULL when none */
+	char message[192];
 };
 
 /*
@@ -37,8 +37,8 @@ enum cm_err pay_check_amount(const json_t *obj, const char *key, int required,
     long long max, long long *out, struct pay_check_err *e);
 
 /* Three upper-case ASCII letters; existence is the database's to check. */
-enum cm_err pay_check_currency(const json_t *obj, char out[4],
-    struct pay_check_err *e);
+enum cm_err pay_check_currency(
+    const json_t *obj, char out[4], struct pay_check_err *e);
 
 /*
  * A string of at most maxlen code points. Not required: absent or null is
@@ -61,13 +61,13 @@ enum cm_err pay_check_cursor(const char *s, struct pay_check_err *e);
  * method, path and the canonical body (sorted keys, compact; no body and {}
  * are the same). out must hold PAY_FINGERPRINT_LEN + 1 bytes.
  */
-enum cm_err pay_check_fingerprint(const char *method, const char *path,
-    const json_t *body, char *out);
+enum cm_err pay_check_fingerprint(
+    const char *method, const char *path, const json_t *body, char *out);
 
 /* A request body must be a JSON object; no body counts as {}. */
 enum cm_err pay_check_object(const json_t *body, struct pay_check_err *e);
 
 /* Whether s is prefix followed by 32 lower-case hex digits. */
-int	 pay_check_id_format(const char *s, const char *prefix);
+int pay_check_id_format(const char *s, const char *prefix);
 
 #endif

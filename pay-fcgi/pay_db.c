@@ -26,66 +26,84 @@
 #include "pay.h"
 #include "pay_db.h"
 
-#define PAY_DB_WAIT_MS		8000	/* > statement_timeout below */
-#define PAY_DB_BACKOFF_MIN_MS	100
-#define PAY_DB_BACKOFF_MAX_MS	5000
-#define PAY_DB_PRUNE_EVERY_MS	(10 * 60 * 1000)
-#define PAY_DB_ATTEMPTS		4
+#define PAY_DB_WAIT_MS 8000 /* > statement_timeout below */
+#define PAY_DB_BACKOFF_MIN_MS 100
+#define PAY_DB_BACKOFF_MAX_MS 5000
+#define PAY_DB_PRUNE_EVERY_MS (10 * 60 * 1000)
+#define PAY_DB_ATTEMPTS 4
 
 struct pay_db {
 	const struct pay_app *app;
-	int		 idx;
-	PGconn		*conn;		/* NULL while disconnected */
-	long long	 next_try;	/* ms: no connect attempt before */
-	long long	 backoff;	/* ms */
-	long long	 next_prune;	/* ms */
+	int idx;
+	PGconn *conn; /* NULL while disconnected */
+	long long next_try; /* ms: no connect attempt before */
+	long long backoff; /* ms */
+	long long next_prune; /* ms */
 };
 
 /* How one execution ended, which decides what pay_db_call does next. */
 enum pay_db_outcome {
 	PAY_DB_DONE = 0,
-	PAY_DB_RETRY,		/* deadlock, serialization, unique race */
-	PAY_DB_LOST,		/* connection broken: reconnect */
-	PAY_DB_TIMEOUT,		/* server or client timeout: 503 */
-	PAY_DB_FAILED,		/* anything else: 500, logged */
+	PAY_DB_RETRY, /* deadlock, serialization, unique race */
+	PAY_DB_LOST, /* connection broken: reconnect */
+	PAY_DB_TIMEOUT, /* server or client timeout: 503 */
+	PAY_DB_FAILED, /* anything else: 500, logged */
 };
 
 static const struct {
-	const char	*name;
-	const char	*sql;
-	int		 nparams;
+	const char *name;
+	const char *sql;
+	int nparams;
 } pay_db_stmts[PAY_STMT_COUNT] = {
-	[PAY_STMT_PING] = { "ping", "SELECT 1", 0 },
-	[PAY_STMT_PRUNE] = { "prune", "SELECT pay_idem_prune($1::int)", 1 },
-	[PAY_STMT_DEPOSIT] = { "deposit", "SELECT r_status, r_body, "
-	    "r_replayed FROM pay_deposit($1::bigint, $2::text, $3::text, "
-	    "$4::text, $5::text, $6::bigint)", 6 },
-	[PAY_STMT_PAYMENT] = { "payment", "SELECT r_status, r_body, "
-	    "r_replayed FROM pay_payment($1::bigint, $2::text, $3::text, "
-	    "$4::text, $5::text, $6::text, $7::bigint, $8::text, $9::text)",
-	    9 },
-	[PAY_STMT_REFUND] = { "refund", "SELECT r_status, r_body, "
-	    "r_replayed FROM pay_refund($1::bigint, $2::text, $3::text, "
-	    "$4::text, $5::bigint)", 5 },
-	[PAY_STMT_ACCOUNT_OPEN] = { "account_open", "SELECT r_status, "
-	    "r_body, r_replayed FROM pay_account_open($1::bigint, $2::text, "
-	    "$3::text)", 3 },
-	[PAY_STMT_ACCOUNTS_LIST] = { "accounts_list", "SELECT r_status, "
-	    "r_body, r_replayed FROM pay_accounts_list($1::bigint, $2::text)",
-	    2 },
-	[PAY_STMT_ACCOUNT_GET] = { "account_get", "SELECT r_status, r_body, "
-	    "r_replayed FROM pay_account_get($1::bigint, $2::text)", 2 },
-	[PAY_STMT_ENTRIES_LIST] = { "entries_list", "SELECT r_status, "
-	    "r_body, r_replayed FROM pay_entries_list($1::bigint, $2::text, "
-	    "$3::text, $4::int)", 4 },
-	[PAY_STMT_PAYMENTS_LIST] = { "payments_list", "SELECT r_status, "
-	    "r_body, r_replayed FROM pay_payments_list($1::bigint, $2::text, "
-	    "$3::text, $4::int)", 4 },
-	[PAY_STMT_PAYMENT_GET] = { "payment_get", "SELECT r_status, r_body, "
-	    "r_replayed FROM pay_payment_get($1::bigint, $2::text)", 2 },
-	[PAY_STMT_REFUNDS_LIST] = { "refunds_list", "SELECT r_status, "
-	    "r_body, r_replayed FROM pay_refunds_list($1::bigint, $2::text, "
-	    "$3::text, $4::int)", 4 },
+    [PAY_STMT_PING] = {"ping", "SELECT 1", 0},
+    [PAY_STMT_PRUNE] = {"prune", "SELECT pay_idem_prune($1::int)", 1},
+    [PAY_STMT_DEPOSIT] = {"deposit",
+        "SELECT r_status, r_body, "
+        "r_replayed FROM pay_deposit($1::bigint, $2::text, $3::text, "
+        "$4::text, $5::text, $6::bigint)",
+        6},
+    [PAY_STMT_PAYMENT] = {"payment",
+        "SELECT r_status, r_body, "
+        "r_replayed FROM pay_payment($1::bigint, $2::text, $3::text, "
+        "$4::text, $5::text, $6::text, $7::bigint, $8::text, $9::text)",
+        9},
+    [PAY_STMT_REFUND] = {"refund",
+        "SELECT r_status, r_body, "
+        "r_replayed FROM pay_refund($1::bigint, $2::text, $3::text, "
+        "$4::text, $5::bigint)",
+        5},
+    [PAY_STMT_ACCOUNT_OPEN] = {"account_open",
+        "SELECT r_status, "
+        "r_body, r_replayed FROM pay_account_open($1::bigint, $2::text, "
+        "$3::text)",
+        3},
+    [PAY_STMT_ACCOUNTS_LIST] = {"accounts_list",
+        "SELECT r_status, "
+        "r_body, r_replayed FROM pay_accounts_list($1::bigint, $2::text)",
+        2},
+    [PAY_STMT_ACCOUNT_GET] = {"account_get",
+        "SELECT r_status, r_body, "
+        "r_replayed FROM pay_account_get($1::bigint, $2::text)",
+        2},
+    [PAY_STMT_ENTRIES_LIST] = {"entries_list",
+        "SELECT r_status, "
+        "r_body, r_replayed FROM pay_entries_list($1::bigint, $2::text, "
+        "$3::text, $4::int)",
+        4},
+    [PAY_STMT_PAYMENTS_LIST] = {"payments_list",
+        "SELECT r_status, "
+        "r_body, r_replayed FROM pay_payments_list($1::bigint, $2::text, "
+        "$3::text, $4::int)",
+        4},
+    [PAY_STMT_PAYMENT_GET] = {"payment_get",
+        "SELECT r_status, r_body, "
+        "r_replayed FROM pay_payment_get($1::bigint, $2::text)",
+        2},
+    [PAY_STMT_REFUNDS_LIST] = {"refunds_list",
+        "SELECT r_status, "
+        "r_body, r_replayed FROM pay_refunds_list($1::bigint, $2::text, "
+        "$3::text, $4::int)",
+        4},
 };
 
 static long long
@@ -113,13 +131,13 @@ pay_db_drop(struct pay_db *db)
 static PGconn *
 pay_db_connect(struct pay_db *db, const char *rid)
 {
-	static const char *const keys[] = { "dbname", "connect_timeout",
+	static const char *const keys[] = {"dbname", "connect_timeout",
 	    "options", "application_name", "keepalives", "keepalives_idle",
-	    "keepalives_interval", "keepalives_count", NULL };
-	const char *vals[] = { db->app->db_url, "3",
+	    "keepalives_interval", "keepalives_count", NULL};
+	const char *vals[] = {db->app->db_url, "3",
 	    "-c statement_timeout=5000 -c lock_timeout=2000 "
 	    "-c idle_in_transaction_session_timeout=10000",
-	    "pay-fcgi", "1", "10", "5", "3", NULL };
+	    "pay-fcgi", "1", "10", "5", "3", NULL};
 	PGconn *conn;
 	PGresult *res;
 	int i;
@@ -165,8 +183,8 @@ pay_db_get(struct pay_db *db, const char *rid)
 		return NULL;
 	db->conn = pay_db_connect(db, rid);
 	if (db->conn == NULL) {
-		db->backoff = db->backoff == 0 ? PAY_DB_BACKOFF_MIN_MS :
-		    db->backoff * 2;
+		db->backoff =
+		    db->backoff == 0 ? PAY_DB_BACKOFF_MIN_MS : db->backoff * 2;
 		if (db->backoff > PAY_DB_BACKOFF_MAX_MS)
 			db->backoff = PAY_DB_BACKOFF_MAX_MS;
 		db->next_try = pay_db_now_ms() + db->backoff;
@@ -178,19 +196,19 @@ pay_db_get(struct pay_db *db, const char *rid)
 }
 
 static enum pay_db_outcome
-pay_db_classify(struct pay_db *db, const char *rid, enum pay_stmt st,
-    const PGresult *res)
+pay_db_classify(
+    struct pay_db *db, const char *rid, enum pay_stmt st, const PGresult *res)
 {
-	const char *state = res != NULL ?
-	    PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *state =
+	    res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
 		return PAY_DB_LOST;
 	if (state == NULL)
 		state = "";
 	cm_log(CM_LOG_WARN, rid, "worker %d: %s: SQLSTATE %s: %s", db->idx,
-	    pay_db_stmts[st].name, state, res != NULL ?
-	    PQresultErrorMessage(res) : PQerrorMessage(db->conn));
+	    pay_db_stmts[st].name, state,
+	    res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
 	/* Lost races: the retry sees the winner's committed state. */
 	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
 	    strcmp(state, "23505") == 0)
@@ -222,18 +240,20 @@ pay_db_exec(struct pay_db *db, const char *rid, enum pay_stmt st,
 
 	*out = NULL;
 	if (PQsendQueryPrepared(conn, pay_db_stmts[st].name,
-	    pay_db_stmts[st].nparams, params, NULL, NULL, 0) == 0)
+	        pay_db_stmts[st].nparams, params, NULL, NULL, 0) == 0)
 		return pay_db_classify(db, rid, st, NULL);
 	for (;;) {
 		while (PQisBusy(conn)) {
 			left = deadline - pay_db_now_ms();
 			if (left <= 0) {
-				cm_log(CM_LOG_ERROR, rid, "worker %d: %s: no "
-				    "answer in %d ms", db->idx,
-				    pay_db_stmts[st].name, PAY_DB_WAIT_MS);
+				cm_log(CM_LOG_ERROR, rid,
+				    "worker %d: %s: no "
+				    "answer in %d ms",
+				    db->idx, pay_db_stmts[st].name,
+				    PAY_DB_WAIT_MS);
 				if ((cancel = PQgetCancel(conn)) != NULL) {
-					(void)PQcancel(cancel, buf,
-					    sizeof(buf));
+					(void)PQcancel(
+					    cancel, buf, sizeof(buf));
 					PQfreeCancel(cancel);
 				}
 				PQclear(res);
@@ -294,10 +314,12 @@ pay_db_run(struct cm_req *req, enum pay_stmt st, const char *const *params,
 			 * restarted is reached again at once. Re-running a
 			 * movement is safe, its key makes it a replay.
 			 */
-			cm_log(CM_LOG_WARN, req->request_id, "worker %d: %s: "
-			    "connection lost: %s", db->idx,
-			    pay_db_stmts[st].name, db->conn != NULL ?
-			    PQerrorMessage(db->conn) : "timed out");
+			cm_log(CM_LOG_WARN, req->request_id,
+			    "worker %d: %s: "
+			    "connection lost: %s",
+			    db->idx, pay_db_stmts[st].name,
+			    db->conn != NULL ? PQerrorMessage(db->conn)
+			                     : "timed out");
 			pay_db_drop(db);
 			if (lost++ > 0)
 				return CM_EUNAVAIL;

@@ -30,8 +30,8 @@ struct pay_db;
  * cm_server_conf.worker_open / worker_close. Opening never fails because the
  * database is down: the connection is (re)made lazily, with backoff.
  */
-void	*pay_db_open(void *app, int idx);
-void	 pay_db_close(void *worker);
+void *pay_db_open(void *app, int idx);
+void pay_db_close(void *worker);
 
 /*
  * Run an operation statement (one returning status, body, replayed) with
@@ -41,8 +41,8 @@ void	 pay_db_close(void *worker);
  * failures are retried; CM_EUNAVAIL when the database cannot be reached or
  * a timeout hits, CM_EDB for anything unexpected (logged).
  */
-enum cm_err pay_db_call(struct cm_req *req, enum pay_stmt st,
-    const char *const *params);
+enum cm_err pay_db_call(
+    struct cm_req *req, enum pay_stmt st, const char *const *params);
 
 /* CM_OK when the database answers a trivial query now. */
 enum cm_err pay_db_ping(struct cm_req *req);

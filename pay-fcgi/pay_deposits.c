@@ -23,12 +23,14 @@ pay_deposits_create(struct cm_req *req)
 		return pay_error_check(&req->resp, &e);
 	if (!app->sandbox)
 		return pay_error(&req->resp, 403, "permission_error",
-		    "deposits_disabled", "Deposits are only available in "
-		    "sandbox mode.", NULL);
+		    "deposits_disabled",
+		    "Deposits are only available in "
+		    "sandbox mode.",
+		    NULL);
 	if (pay_check_object(req->json, &e) != CM_OK ||
 	    pay_check_currency(req->json, currency, &e) != CM_OK ||
-	    pay_check_amount(req->json, "amount", 1, app->max_deposit,
-	    &amount, &e) != CM_OK)
+	    pay_check_amount(
+	        req->json, "amount", 1, app->max_deposit, &amount, &e) != CM_OK)
 		return pay_error_check(&req->resp, &e);
 	if (pay_check_fingerprint(req->method, req->path, req->json, fp) !=
 	    CM_OK)

@@ -8,17 +8,17 @@
 #include "pay_error.h"
 
 enum cm_err
-pay_error(struct cm_resp *resp, int status, const char *type,
-    const char *code, const char *message, const char *param)
+pay_error(struct cm_resp *resp, int status, const char *type, const char *code,
+    const char *message, const char *param)
 {
 	json_t *err, *body;
 
-	err = json_pack("{s:s, s:s, s:s}", "type", type, "code", code,
-	    "message", message);
+	err = json_pack(
+	    "{s:s, s:s, s:s}", "type", type, "code", code, "message", message);
 	if (err == NULL)
 		return CM_ENOMEM;
-	if (param != NULL && json_object_set_new(err, "param",
-	    json_string(param)) != 0) {
+	if (param != NULL &&
+	    json_object_set_new(err, "param", json_string(param)) != 0) {
 		json_decref(err);
 		return CM_ENOMEM;
 	}
@@ -32,8 +32,8 @@ pay_error(struct cm_resp *resp, int status, const char *type,
 enum cm_err
 pay_error_check(struct cm_resp *resp, const struct pay_check_err *e)
 {
-	return pay_error(resp, 400, "invalid_request_error", e->code,
-	    e->message, e->param);
+	return pay_error(
+	    resp, 400, "invalid_request_error", e->code, e->message, e->param);
 }
 
 /*
@@ -42,8 +42,8 @@ pay_error_check(struct cm_resp *resp, const struct pay_check_err *e)
  * handler's error code. Each becomes a pay.md error with a stable code.
  */
 void
-pay_error_server(struct cm_resp *resp, int status, const char *key,
-    const char *msg)
+pay_error_server(
+    struct cm_resp *resp, int status, const char *key, const char *msg)
 {
 	const char *type = "invalid_request_error", *code, *param = NULL;
 	char message[384];
@@ -60,9 +60,10 @@ pay_error_server(struct cm_resp *resp, int status, const char *key,
 		break;
 	case 401:
 		type = "authentication_error";
-		code = strstr(msg, "expired") != NULL ? "token_expired" :
-		    "token_invalid";
-		snprintf(message, sizeof(message), "The token %s: send "
+		code = strstr(msg, "expired") != NULL ? "token_expired"
+		                                      : "token_invalid";
+		snprintf(message, sizeof(message),
+		    "The token %s: send "
 		    "Authorization: Bearer <token> from the blog's login.",
 		    msg);
 		break;
@@ -77,7 +78,8 @@ pay_error_server(struct cm_resp *resp, int status, const char *key,
 		break;
 	case 405:
 		code = "method_not_allowed";
-		snprintf(message, sizeof(message), "This endpoint does not "
+		snprintf(message, sizeof(message),
+		    "This endpoint does not "
 		    "support that method; see the Allow header.");
 		break;
 	case 409:
@@ -85,7 +87,8 @@ pay_error_server(struct cm_resp *resp, int status, const char *key,
 		break;
 	case 413:
 		code = "body_too_large";
-		snprintf(message, sizeof(message), "The request body is too "
+		snprintf(message, sizeof(message),
+		    "The request body is too "
 		    "large.");
 		break;
 	case 422:
@@ -98,7 +101,8 @@ pay_error_server(struct cm_resp *resp, int status, const char *key,
 	case 503:
 		type = "api_error";
 		code = "unavailable";
-		snprintf(message, sizeof(message), "The service is "
+		snprintf(message, sizeof(message),
+		    "The service is "
 		    "temporarily unavailable; retry with the same "
 		    "Idempotency-Key.");
 		break;
@@ -106,7 +110,8 @@ pay_error_server(struct cm_resp *resp, int status, const char *key,
 		if (status >= 500) {
 			type = "api_error";
 			code = "internal_error";
-			snprintf(message, sizeof(message), "Internal error; "
+			snprintf(message, sizeof(message),
+			    "Internal error; "
 			    "it has been logged with the request id.");
 		} else
 			code = "invalid_request";

@@ -13,11 +13,11 @@ enum cm_err pay_error(struct cm_resp *resp, int status, const char *type,
     const char *code, const char *message, const char *param);
 
 /* A failed pay_check_* as a 400 invalid_request_error. */
-enum cm_err pay_error_check(struct cm_resp *resp,
-    const struct pay_check_err *e);
+enum cm_err pay_error_check(
+    struct cm_resp *resp, const struct pay_check_err *e);
 
 /* The server's cm_error_fn: maps its (status, key, msg) to pay.md codes. */
-void	 pay_error_server(struct cm_resp *resp, int status, const char *key,
-    const char *msg);
+void pay_error_server(
+    struct cm_resp *resp, int status, const char *key, const char *msg);
 
 #endif

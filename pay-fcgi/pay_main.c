@@ -22,28 +22,26 @@
 #define PAY_PROG "pay-fcgi"
 
 static const struct cm_route pay_routes[] = {
-	{ "GET", "/healthz", pay_health_live, CM_AUTH_NONE, 0 },
-	{ "GET", "/readyz", pay_health_ready, CM_AUTH_NONE, 0 },
-	{ "GET", "/pay/v1/healthz", pay_health_live, CM_AUTH_NONE, 0 },
-	{ "GET", "/pay/v1/readyz", pay_health_ready, CM_AUTH_NONE, 0 },
-	{ "GET", "/pay/v1/accounts", pay_accounts_list, CM_AUTH_REQUIRED, 0 },
-	{ "POST", "/pay/v1/accounts", pay_accounts_open, CM_AUTH_REQUIRED,
-	    CM_ROUTE_BODY },
-	{ "GET", "/pay/v1/accounts/:id", pay_accounts_get, CM_AUTH_REQUIRED,
-	    0 },
-	{ "GET", "/pay/v1/accounts/:id/entries", pay_accounts_entries,
-	    CM_AUTH_REQUIRED, 0 },
-	{ "POST", "/pay/v1/deposits", pay_deposits_create, CM_AUTH_REQUIRED,
-	    CM_ROUTE_BODY },
-	{ "GET", "/pay/v1/payments", pay_payments_list, CM_AUTH_REQUIRED, 0 },
-	{ "POST", "/pay/v1/payments", pay_payments_create, CM_AUTH_REQUIRED,
-	    CM_ROUTE_BODY },
-	{ "GET", "/pay/v1/payments/:id", pay_payments_get, CM_AUTH_REQUIRED,
-	    0 },
-	{ "GET", "/pay/v1/payments/:id/refunds", pay_payments_refunds,
-	    CM_AUTH_REQUIRED, 0 },
-	{ "POST", "/pay/v1/payments/:id/refunds", pay_payments_refund,
-	    CM_AUTH_REQUIRED, CM_ROUTE_BODY },
+    {"GET", "/healthz", pay_health_live, CM_AUTH_NONE, 0},
+    {"GET", "/readyz", pay_health_ready, CM_AUTH_NONE, 0},
+    {"GET", "/pay/v1/healthz", pay_health_live, CM_AUTH_NONE, 0},
+    {"GET", "/pay/v1/readyz", pay_health_ready, CM_AUTH_NONE, 0},
+    {"GET", "/pay/v1/accounts", pay_accounts_list, CM_AUTH_REQUIRED, 0},
+    {"POST", "/pay/v1/accounts", pay_accounts_open, CM_AUTH_REQUIRED,
+        CM_ROUTE_BODY},
+    {"GET", "/pay/v1/accounts/:id", pay_accounts_get, CM_AUTH_REQUIRED, 0},
+    {"GET", "/pay/v1/accounts/:id/entries", pay_accounts_entries,
+        CM_AUTH_REQUIRED, 0},
+    {"POST", "/pay/v1/deposits", pay_deposits_create, CM_AUTH_REQUIRED,
+        CM_ROUTE_BODY},
+    {"GET", "/pay/v1/payments", pay_payments_list, CM_AUTH_REQUIRED, 0},
+    {"POST", "/pay/v1/payments", pay_payments_create, CM_AUTH_REQUIRED,
+        CM_ROUTE_BODY},
+    {"GET", "/pay/v1/payments/:id", pay_payments_get, CM_AUTH_REQUIRED, 0},
+    {"GET", "/pay/v1/payments/:id/refunds", pay_payments_refunds,
+        CM_AUTH_REQUIRED, 0},
+    {"POST", "/pay/v1/payments/:id/refunds", pay_payments_refund,
+        CM_AUTH_REQUIRED, CM_ROUTE_BODY},
 };
 
 static void
@@ -81,12 +79,12 @@ main(int argc, char **argv)
 		return 2;
 	}
 	cm_log_set_service("pay");
-	if (cm_config_str("LOG_LEVEL", "info", 0, &level, err,
-	    sizeof(err)) != CM_OK)
+	if (cm_config_str("LOG_LEVEL", "info", 0, &level, err, sizeof(err)) !=
+	    CM_OK)
 		cm_config_fatal(PAY_PROG, err);
 	if (cm_log_set_level(level) != 0)
-		cm_config_fatal(PAY_PROG,
-		    "LOG_LEVEL must be debug, info, warn or error");
+		cm_config_fatal(
+		    PAY_PROG, "LOG_LEVEL must be debug, info, warn or error");
 	free(level);
 	pay_main_str("PAY_DB_URL", NULL, &app.db_url);
 	if (migrate)
@@ -96,28 +94,28 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: sodium_init failed\n", PAY_PROG);
 		return 1;
 	}
-	if (cm_config_bool("PAY_SANDBOX", 0, &app.sandbox, err,
-	    sizeof(err)) != CM_OK)
+	if (cm_config_bool("PAY_SANDBOX", 0, &app.sandbox, err, sizeof(err)) !=
+	    CM_OK)
 		cm_config_fatal(PAY_PROG, err);
-	app.idempotency_ttl_hours = pay_main_long("PAY_IDEMPOTENCY_TTL_HOURS",
-	    24, 1, 24L * 366 * 10);
-	app.max_deposit = pay_main_long("PAY_MAX_DEPOSIT", 100000000L, 1,
-	    PAY_AMOUNT_MAX);
+	app.idempotency_ttl_hours =
+	    pay_main_long("PAY_IDEMPOTENCY_TTL_HOURS", 24, 1, 24L * 366 * 10);
+	app.max_deposit =
+	    pay_main_long("PAY_MAX_DEPOSIT", 100000000L, 1, PAY_AMOUNT_MAX);
 	pay_main_str("LISTEN", "127.0.0.1:9101", &listen);
 	pay_main_str("JWT_PUBLIC_KEY_FILE", NULL, &pubkey);
 	pay_main_str("JWT_ISSUER", "conduit", &issuer);
 	pay_main_str("JWT_AUDIENCE", "conduit", &audience);
 	if (cm_jwt_new(&app.jwt, NULL, pubkey, issuer, audience, 0, err,
-	    sizeof(err)) != CM_OK)
+	        sizeof(err)) != CM_OK)
 		cm_config_fatal(PAY_PROG, err);
 
 	memset(&conf, 0, sizeof(conf));
 	conf.listen = listen;
 	conf.workers = (int)pay_main_long("WORKERS", 8, 1, 256);
-	conf.max_body = (size_t)pay_main_long("MAX_BODY_BYTES", 1048576, 1024,
-	    64L * 1024 * 1024);
-	conf.shutdown_grace = (int)pay_main_long("SHUTDOWN_GRACE_SECONDS", 20,
-	    0, 3600);
+	conf.max_body = (size_t)pay_main_long(
+	    "MAX_BODY_BYTES", 1048576, 1024, 64L * 1024 * 1024);
+	conf.shutdown_grace =
+	    (int)pay_main_long("SHUTDOWN_GRACE_SECONDS", 20, 0, 3600);
 	conf.routes = pay_routes;
 	conf.nroutes = sizeof(pay_routes) / sizeof(pay_routes[0]);
 	conf.jwt = app.jwt;

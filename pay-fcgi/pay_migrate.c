@@ -43,10 +43,13 @@ pay_migrate_applied(PGconn *conn, const struct cm_migration *m, int *applied)
 
 	snprintf(version, sizeof(version), "%d", m->version);
 	params[0] = version;
-	res = PQexecParams(conn, "SELECT 1 FROM schema_migrations "
-	    "WHERE version = $1::int", 1, NULL, params, NULL, NULL, 0);
+	res = PQexecParams(conn,
+	    "SELECT 1 FROM schema_migrations "
+	    "WHERE version = $1::int",
+	    1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		cm_log(CM_LOG_ERROR, NULL, "migrate: read schema_migrations: %s",
+		cm_log(CM_LOG_ERROR, NULL,
+		    "migrate: read schema_migrations: %s",
 		    PQresultErrorMessage(res));
 		rc = -1;
 	} else
@@ -70,9 +73,10 @@ pay_migrate_one(PGconn *conn, const struct cm_migration *m)
 	/* A migration file is trusted text shipped in the binary. */
 	if (pay_migrate_exec(conn, m->sql, m->name) != 0)
 		goto fail;
-	res = PQexecParams(conn, "INSERT INTO schema_migrations "
-	    "(version, name) VALUES ($1::int, $2::text)", 2, NULL, params,
-	    NULL, NULL, 0);
+	res = PQexecParams(conn,
+	    "INSERT INTO schema_migrations "
+	    "(version, name) VALUES ($1::int, $2::text)",
+	    2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		cm_log(CM_LOG_ERROR, NULL, "migrate: record %s: %s", m->name,
 		    PQresultErrorMessage(res));
@@ -92,10 +96,10 @@ fail:
 int
 pay_migrate_run(const char *db_url)
 {
-	static const char *const keys[] = { "dbname", "connect_timeout",
-	    "application_name", "options", NULL };
-	const char *vals[] = { db_url, "10", "pay-fcgi-migrate",
-	    "-c client_min_messages=warning", NULL };
+	static const char *const keys[] = {
+	    "dbname", "connect_timeout", "application_name", "options", NULL};
+	const char *vals[] = {db_url, "10", "pay-fcgi-migrate",
+	    "-c client_min_messages=warning", NULL};
 	PGconn *conn;
 	size_t i;
 	int applied, rc = -1;
@@ -106,28 +110,31 @@ pay_migrate_run(const char *db_url)
 		    conn != NULL ? PQerrorMessage(conn) : "no memory");
 		goto out;
 	}
-	if (pay_migrate_exec(conn, "SELECT pg_advisory_lock("
-	    PAY_MIGRATE_LOCK ")", "lock") != 0)
+	if (pay_migrate_exec(conn,
+	        "SELECT pg_advisory_lock(" PAY_MIGRATE_LOCK ")", "lock") != 0)
 		goto out;
-	if (pay_migrate_exec(conn, "CREATE TABLE IF NOT EXISTS "
-	    "schema_migrations (version int PRIMARY KEY, name text NOT NULL, "
-	    "applied_at timestamptz NOT NULL DEFAULT now())",
-	    "create schema_migrations") != 0)
+	if (pay_migrate_exec(conn,
+	        "CREATE TABLE IF NOT EXISTS "
+	        "schema_migrations (version int PRIMARY KEY, name text NOT "
+	        "NULL, "
+	        "applied_at timestamptz NOT NULL DEFAULT now())",
+	        "create schema_migrations") != 0)
 		goto unlock;
 	for (i = 0; i < pay_migrations_count; i++) {
-		if (pay_migrate_applied(conn, &pay_migrations[i],
-		    &applied) != 0)
+		if (pay_migrate_applied(conn, &pay_migrations[i], &applied) !=
+		    0)
 			goto unlock;
 		if (!applied && pay_migrate_one(conn, &pay_migrations[i]) != 0)
 			goto unlock;
 	}
 	rc = 0;
 	cm_log(CM_LOG_INFO, NULL, "migrate: schema at version %d",
-	    pay_migrations_count > 0 ?
-	    pay_migrations[pay_migrations_count - 1].version : 0);
+	    pay_migrations_count > 0
+	        ? pay_migrations[pay_migrations_count - 1].version
+	        : 0);
 unlock:
-	(void)pay_migrate_exec(conn, "SELECT pg_advisory_unlock("
-	    PAY_MIGRATE_LOCK ")", "unlock");
+	(void)pay_migrate_exec(
+	    conn, "SELECT pg_advisory_unlock(" PAY_MIGRATE_LOCK ")", "unlock");
 out:
 	PQfinish(conn);
 	return rc;

@@ -5,6 +5,6 @@
 #define PAY_MIGRATE_H
 
 /* 0 when the schema is current, -1 (logged) otherwise. */
-int	 pay_migrate_run(const char *db_url);
+int pay_migrate_run(const char *db_url);
 
 #endif

@@ -17,8 +17,8 @@
 static enum cm_err
 pay_payments_not_found(struct cm_req *req)
 {
-	return pay_error(&req->resp, 404, "not_found_error",
-	    "no_such_payment", "No such payment.", NULL);
+	return pay_error(&req->resp, 404, "not_found_error", "no_such_payment",
+	    "No such payment.", NULL);
 }
 
 static int
@@ -38,14 +38,14 @@ pay_payments_create(struct cm_req *req)
 	if (pay_check_key(req->idempotency_key, &e) != CM_OK ||
 	    pay_check_object(req->json, &e) != CM_OK ||
 	    pay_check_text(req->json, "to", PAY_NAME_MAX, 1, &to, &e) !=
-	    CM_OK ||
-	    pay_check_amount(req->json, "amount", 1, PAY_AMOUNT_MAX, &amount,
-	    &e) != CM_OK ||
+	        CM_OK ||
+	    pay_check_amount(
+	        req->json, "amount", 1, PAY_AMOUNT_MAX, &amount, &e) != CM_OK ||
 	    pay_check_currency(req->json, currency, &e) != CM_OK ||
 	    pay_check_text(req->json, "description", PAY_DESCRIPTION_MAX, 0,
-	    &description, &e) != CM_OK ||
+	        &description, &e) != CM_OK ||
 	    pay_check_text(req->json, "reference", PAY_REFERENCE_MAX, 0,
-	    &reference, &e) != CM_OK)
+	        &reference, &e) != CM_OK)
 		return pay_error_check(&req->resp, &e);
 	if (strcmp(to, req->username) == 0)
 		return pay_error(&req->resp, 400, "invalid_request_error",
@@ -81,8 +81,10 @@ pay_payments_list(struct cm_req *req)
 	if (strcmp(dir, "all") != 0 && strcmp(dir, "sent") != 0 &&
 	    strcmp(dir, "received") != 0)
 		return pay_error(&req->resp, 400, "invalid_request_error",
-		    "parameter_invalid", "direction must be sent, received "
-		    "or all.", "direction");
+		    "parameter_invalid",
+		    "direction must be sent, received "
+		    "or all.",
+		    "direction");
 	if (pay_check_limit(cm_req_query(req, "limit"), &limit, &e) != CM_OK ||
 	    pay_check_cursor(after, &e) != CM_OK)
 		return pay_error_check(&req->resp, &e);
@@ -122,8 +124,8 @@ pay_payments_refund(struct cm_req *req)
 	if (!pay_payments_id_ok(id))
 		return pay_payments_not_found(req);
 	if (pay_check_object(req->json, &e) != CM_OK ||
-	    pay_check_amount(req->json, "amount", 0, PAY_AMOUNT_MAX, &amount,
-	    &e) != CM_OK)
+	    pay_check_amount(
+	        req->json, "amount", 0, PAY_AMOUNT_MAX, &amount, &e) != CM_OK)
 		return pay_error_check(&req->resp, &e);
 	if (pay_check_fingerprint(req->method, req->path, req->json, fp) !=
 	    CM_OK)
@@ -134,7 +136,7 @@ pay_payments_refund(struct cm_req *req)
 	params[1] = req->idempotency_key;
 	params[2] = fp;
 	params[3] = id;
-	params[4] = amount > 0 ? amt : NULL;	/* NULL: what remains */
+	params[4] = amount > 0 ? amt : NULL; /* NULL: what remains */
 	return pay_db_call(req, PAY_STMT_REFUND, params);
 }
 

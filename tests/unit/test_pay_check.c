@@ -39,48 +39,47 @@ test_amount_valid(void **state)
 	long long v;
 
 	(void)state;
-	assert_int_equal(amount_of("{\"amount\":1}", 1, PAY_AMOUNT_MAX, &v,
-	    &e), CM_OK);
+	assert_int_equal(
+	    amount_of("{\"amount\":1}", 1, PAY_AMOUNT_MAX, &v, &e), CM_OK);
 	assert_int_equal(v, 1);
 	assert_int_equal(amount_of("{\"amount\":9007199254740991}", 1,
-	    PAY_AMOUNT_MAX, &v, &e), CM_OK);
+	                     PAY_AMOUNT_MAX, &v, &e),
+	    CM_OK);
 	assert_int_equal(v, 9007199254740991LL);
 	/* Optional and absent, or null: no amount. */
 	assert_int_equal(amount_of("{}", 0, PAY_AMOUNT_MAX, &v, &e), CM_OK);
 	assert_int_equal(v, 0);
-	assert_int_equal(amount_of("{\"amount\":null}", 0, PAY_AMOUNT_MAX, &v,
-	    &e), CM_OK);
+	assert_int_equal(
+	    amount_of("{\"amount\":null}", 0, PAY_AMOUNT_MAX, &v, &e), CM_OK);
 	assert_int_equal(v, 0);
 }
 
 static void
 test_amount_invalid(void **state)
 {
-	static const char *bad[] = { "{\"amount\":0}", "{\"amount\":-1}",
+	static const char *bad[] = {"{\"amount\":0}", "{\"amount\":-1}",
 	    "{\"amount\":1.5}", "{\"amount\":1.0}", "{\"amount\":1e3}",
-	    "{\"amount\":\"100\"}", "{\"amount\":true}",
-	    "{\"amount\":[1]}", "{\"amount\":{}}",
-	    "{\"amount\":9007199254740992}",
+	    "{\"amount\":\"100\"}", "{\"amount\":true}", "{\"amount\":[1]}",
+	    "{\"amount\":{}}", "{\"amount\":9007199254740992}",
 	    "{\"amount\":9223372036854775807}",
-	    "{\"amount\":-9223372036854775808}" };
+	    "{\"amount\":-9223372036854775808}"};
 	struct pay_check_err e;
 	long long v = 7;
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(amount_of(bad[i], 1, PAY_AMOUNT_MAX, &v, &e),
-		    CM_EINVAL);
+		assert_int_equal(
+		    amount_of(bad[i], 1, PAY_AMOUNT_MAX, &v, &e), CM_EINVAL);
 		assert_string_equal(e.code, "parameter_invalid");
 		assert_string_equal(e.param, "amount");
 		assert_int_equal(v, 0);
 	}
-	assert_int_equal(amount_of("{}", 1, PAY_AMOUNT_MAX, &v, &e),
-	    CM_EINVAL);
+	assert_int_equal(amount_of("{}", 1, PAY_AMOUNT_MAX, &v, &e), CM_EINVAL);
 	assert_string_equal(e.code, "parameter_missing");
 	/* The per-deposit limit. */
-	assert_int_equal(amount_of("{\"amount\":101}", 1, 100, &v, &e),
-	    CM_EINVAL);
+	assert_int_equal(
+	    amount_of("{\"amount\":101}", 1, 100, &v, &e), CM_EINVAL);
 	assert_non_null(strstr(e.message, "100"));
 	assert_int_equal(amount_of("{\"amount\":100}", 1, 100, &v, &e), CM_OK);
 }
@@ -88,10 +87,10 @@ test_amount_invalid(void **state)
 static void
 test_currency(void **state)
 {
-	static const char *bad[] = { "{\"currency\":\"usd\"}",
+	static const char *bad[] = {"{\"currency\":\"usd\"}",
 	    "{\"currency\":\"US\"}", "{\"currency\":\"USDX\"}",
 	    "{\"currency\":\"U$D\"}", "{\"currency\":1}",
-	    "{\"currency\":\"\"}" };
+	    "{\"currency\":\"\"}"};
 	struct pay_check_err e;
 	char cur[4];
 	json_t *j;
@@ -129,23 +128,25 @@ test_text(void **state)
 	for (int i = 0; i < 255; i++)
 		memcpy(buf + 2 * i, "\xc3\xa9", 2);
 	j = json_pack("{s:s}", "reference", buf);
-	assert_int_equal(pay_check_text(j, "reference", PAY_REFERENCE_MAX, 0,
-	    &s, &e), CM_OK);
+	assert_int_equal(
+	    pay_check_text(j, "reference", PAY_REFERENCE_MAX, 0, &s, &e),
+	    CM_OK);
 	json_decref(j);
 	strcat(buf, "x");
 	j = json_pack("{s:s}", "reference", buf);
-	assert_int_equal(pay_check_text(j, "reference", PAY_REFERENCE_MAX, 0,
-	    &s, &e), CM_EINVAL);
+	assert_int_equal(
+	    pay_check_text(j, "reference", PAY_REFERENCE_MAX, 0, &s, &e),
+	    CM_EINVAL);
 	assert_string_equal(e.param, "reference");
 	json_decref(j);
 	j = parse("{\"to\":\"\",\"d\":null,\"n\":5}");
-	assert_int_equal(pay_check_text(j, "to", PAY_NAME_MAX, 1, &s, &e),
-	    CM_EINVAL);
+	assert_int_equal(
+	    pay_check_text(j, "to", PAY_NAME_MAX, 1, &s, &e), CM_EINVAL);
 	assert_int_equal(pay_check_text(j, "d", 10, 0, &s, &e), CM_OK);
 	assert_null(s);
 	assert_int_equal(pay_check_text(j, "n", 10, 0, &s, &e), CM_EINVAL);
-	assert_int_equal(pay_check_text(j, "missing", 10, 1, &s, &e),
-	    CM_EINVAL);
+	assert_int_equal(
+	    pay_check_text(j, "missing", 10, 1, &s, &e), CM_EINVAL);
 	assert_string_equal(e.code, "parameter_missing");
 	json_decref(j);
 }
@@ -177,8 +178,8 @@ test_key(void **state)
 static void
 test_limit_cursor(void **state)
 {
-	static const char *bad[] = { "0", "101", "-1", "", "1x", "1.5",
-	    "99999", " 5" };
+	static const char *bad[] = {
+	    "0", "101", "-1", "", "1x", "1.5", "99999", " 5"};
 	struct pay_check_err e;
 	size_t i;
 	int n;
@@ -243,8 +244,8 @@ test_id_format_object(void **state)
 	(void)state;
 	assert_true(pay_check_id_format(
 	    "pay_0123456789abcdef0123456789abcdef", "pay_"));
-	assert_false(pay_check_id_format(
-	    "pay_0123456789abcdef0123456789abcde", "pay_"));
+	assert_false(
+	    pay_check_id_format("pay_0123456789abcdef0123456789abcde", "pay_"));
 	assert_false(pay_check_id_format(
 	    "pay_0123456789abcdef0123456789abcdeF", "pay_"));
 	assert_false(pay_check_id_format(
@@ -261,14 +262,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_amount_valid),
-		cmocka_unit_test(test_amount_invalid),
-		cmocka_unit_test(test_currency),
-		cmocka_unit_test(test_text),
-		cmocka_unit_test(test_key),
-		cmocka_unit_test(test_limit_cursor),
-		cmocka_unit_test(test_fingerprint),
-		cmocka_unit_test(test_id_format_object),
+	    cmocka_unit_test(test_amount_valid),
+	    cmocka_unit_test(test_amount_invalid),
+	    cmocka_unit_test(test_currency),
+	    cmocka_unit_test(test_text),
+	    cmocka_unit_test(test_key),
+	    cmocka_unit_test(test_limit_cursor),
+	    cmocka_unit_test(test_fingerprint),
+	    cmocka_unit_test(test_id_format_object),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
