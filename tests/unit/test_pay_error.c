@@ -1,0 +1,104 @@
+/*
+ * test_pay_error.c: the server's failures in pay.md's error format, and the
+ * statuses each maps to (type and code are what clients branch on).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../pay-fcgi/pay_error.h"
+
+static void
+expect(int status, const char *key, const char *msg, const char *type,
+    const char *code, const char *param)
+{
+	struct cm_resp resp;
+	json_t *e;
+
+	memset(&resp, 0, sizeof(resp));
+	pay_error_server(&resp, status, key, msg);
+	assert_int_equal(resp.status, status);
+	assert_non_null(resp.body);
+	e = json_object_get(resp.body, "error");
+	assert_non_null(e);
+	assert_string_equal(
+	    json_string_value(json_object_get(e, "type")), type);
+	assert_string_equal(
+	    json_string_value(json_object_get(e, "code")), code);
+	assert_true(json_string_length(json_object_get(e, "message")) > 0);
+	if (param == NULL)
+		assert_null(json_object_get(e, "param"));
+	else
+		assert_string_equal(
+		    json_string_value(json_object_get(e, "param")), param);
+	assert_int_equal(json_object_size(e), param == NULL ? 3 : 4);
+	cm_resp_clear(&resp);
+}
+
+static void
+test_server_errors(void **state)
+{
+	(void)state;
+	expect(400, "body", "is not valid JSON (line 1)",
+	    "invalid_request_error", "invalid_json", NULL);
+	expect(400, "query", "is malformed", "invalid_request_error",
+	    "parameter_invalid", "query");
+	expect(401, "token", "is missing", "authentication_error",
+	    "token_invalid", NULL);
+	expect(401, "token", "is invalid", "authentication_error",
+	    "token_invalid", NULL);
+	expect(401, "token", "has expired", "authentication_error",
+	    "token_expired", NULL);
+	expect(404, "route", "not found", "not_found_error", "not_found", NULL);
+	expect(405, "method", "not allowed", "invalid_request_error",
+	    "method_not_allowed", NULL);
+	expect(413, "body", "is too large", "invalid_request_error",
+	    "body_too_large", NULL);
+	expect(429, "request", "is rate limited", "rate_limit_error",
+	    "rate_limited", NULL);
+	expect(500, "server", "internal error", "api_error", "internal_error",
+	    NULL);
+	expect(503, "server", "is temporarily unavailable", "api_error",
+	    "unavailable", NULL);
+}
+
+static void
+test_handler_errors(void **state)
+{
+	struct pay_check_err ce = {"parameter_missing", "amount", "amount!"};
+	struct cm_resp resp;
+	json_t *e;
+
+	(void)state;
+	memset(&resp, 0, sizeof(resp));
+	assert_int_equal(pay_error_check(&resp, &ce), CM_OK);
+	assert_int_equal(resp.status, 400);
+	e = json_object_get(resp.body, "error");
+	assert_string_equal(
+	    json_string_value(json_object_get(e, "param")), "amount");
+	assert_string_equal(
+	    json_string_value(json_object_get(e, "message")), "amount!");
+	/* A second error replaces the first, headers included. */
+	assert_int_equal(cm_resp_header(&resp, "X-Test", "1"), CM_OK);
+	assert_int_equal(pay_error(&resp, 403, "permission_error",
+	                     "deposits_disabled", "off", NULL),
+	    CM_OK);
+	assert_int_equal(resp.status, 403);
+	assert_int_equal(resp.nheaders, 0);
+	cm_resp_clear(&resp);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_server_errors),
+	    cmocka_unit_test(test_handler_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
