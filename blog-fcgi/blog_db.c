@@ -42,7 +42,10 @@ struct blog_db_query {
 
 /*
  * The list variants: the filters are joins (tag, favorited) and a WHERE
- * (author); placeholders appear in the order tag, favorited, author.
+ * (author); placeholders appear in the order tag, favorited, author. The
+ * page is chosen first on narrow rows (id, created_at) and only its rows are
+ * joined to the wide columns: sorting the wide rows of every match would
+ * need a temporary table with TEXT columns.
  */
 #define BLOG_J_TAG							\
 	" JOIN tags t ON t.name = ?"					\
@@ -50,17 +53,20 @@ struct blog_db_query {
 #define BLOG_J_FAV							\
 	" JOIN users fu ON fu.username = ?"				\
 	" JOIN favorites fv ON fv.user_id = fu.id AND fv.article_id = a.id"
+#define BLOG_UJOIN	" JOIN users u ON u.id = a.author_id"
 #define BLOG_W_AUTHOR	" WHERE u.username = ?"
 #define BLOG_ORDER							\
 	" ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?"
+#define BLOG_PAGE(from)							\
+	"SELECT " BLOG_A_COLS("NULL") " FROM (SELECT a.id, a.created_at"	\
+	" FROM " from BLOG_ORDER ") p JOIN articles a ON a.id = p.id"	\
+	" JOIN users u ON u.id = a.author_id"				\
+	" ORDER BY p.created_at DESC, p.id DESC"
 
-#define BLOG_LIST(tag, fav, author)					\
-	{ "SELECT " BLOG_A_COLS("NULL") " FROM articles a"		\
-	  " JOIN users u ON u.id = a.author_id" tag fav author		\
-	  BLOG_ORDER, BLOG_A_KINDS, 1 }
+#define BLOG_LIST(tag, fav, ujoin, author)				\
+	{ BLOG_PAGE("articles a" ujoin tag fav author), BLOG_A_KINDS, 1 }
 #define BLOG_LIST_COUNT(tag, fav, ujoin, author)			\
 	{ "SELECT COUNT(*) FROM articles a" ujoin tag fav author, "i", 1 }
-#define BLOG_UJOIN	" JOIN users u ON u.id = a.author_id"
 
 static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
 	[BLOG_Q_BEGIN] = { "START TRANSACTION", "", 0 },
@@ -177,22 +183,24 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
 	[BLOG_Q_COMMENT_DELETE] = {
 	    "DELETE FROM comments WHERE id = ?", "", 0 },
 	[BLOG_Q_FEED] = {
-	    "SELECT " BLOG_A_COLS("NULL") " FROM follows fd"
-	    " JOIN articles a ON a.author_id = fd.followee_id"
-	    " JOIN users u ON u.id = a.author_id WHERE fd.follower_id = ?"
-	    BLOG_ORDER, BLOG_A_KINDS, 1 },
+	    BLOG_PAGE("follows fd JOIN articles a"
+	    " ON a.author_id = fd.followee_id WHERE fd.follower_id = ?"),
+	    BLOG_A_KINDS, 1 },
 	[BLOG_Q_FEED_COUNT] = {
 	    "SELECT COUNT(*) FROM follows fd JOIN articles a"
 	    " ON a.author_id = fd.followee_id WHERE fd.follower_id = ?",
 	    "i", 1 },
-	[BLOG_Q_LIST + 0] = BLOG_LIST("", "", ""),
-	[BLOG_Q_LIST + 1] = BLOG_LIST(BLOG_J_TAG, "", ""),
-	[BLOG_Q_LIST + 2] = BLOG_LIST("", BLOG_J_FAV, ""),
-	[BLOG_Q_LIST + 3] = BLOG_LIST(BLOG_J_TAG, BLOG_J_FAV, ""),
-	[BLOG_Q_LIST + 4] = BLOG_LIST("", "", BLOG_W_AUTHOR),
-	[BLOG_Q_LIST + 5] = BLOG_LIST(BLOG_J_TAG, "", BLOG_W_AUTHOR),
-	[BLOG_Q_LIST + 6] = BLOG_LIST("", BLOG_J_FAV, BLOG_W_AUTHOR),
-	[BLOG_Q_LIST + 7] = BLOG_LIST(BLOG_J_TAG, BLOG_J_FAV, BLOG_W_AUTHOR),
+	[BLOG_Q_LIST + 0] = BLOG_LIST("", "", "", ""),
+	[BLOG_Q_LIST + 1] = BLOG_LIST(BLOG_J_TAG, "", "", ""),
+	[BLOG_Q_LIST + 2] = BLOG_LIST("", BLOG_J_FAV, "", ""),
+	[BLOG_Q_LIST + 3] = BLOG_LIST(BLOG_J_TAG, BLOG_J_FAV, "", ""),
+	[BLOG_Q_LIST + 4] = BLOG_LIST("", "", BLOG_UJOIN, BLOG_W_AUTHOR),
+	[BLOG_Q_LIST + 5] = BLOG_LIST(BLOG_J_TAG, "", BLOG_UJOIN,
+	    BLOG_W_AUTHOR),
+	[BLOG_Q_LIST + 6] = BLOG_LIST("", BLOG_J_FAV, BLOG_UJOIN,
+	    BLOG_W_AUTHOR),
+	[BLOG_Q_LIST + 7] = BLOG_LIST(BLOG_J_TAG, BLOG_J_FAV, BLOG_UJOIN,
+	    BLOG_W_AUTHOR),
 	[BLOG_Q_LIST_COUNT + 0] = BLOG_LIST_COUNT("", "", "", ""),
 	[BLOG_Q_LIST_COUNT + 1] = BLOG_LIST_COUNT(BLOG_J_TAG, "", "", ""),
 	[BLOG_Q_LIST_COUNT + 2] = BLOG_LIST_COUNT("", BLOG_J_FAV, "", ""),
