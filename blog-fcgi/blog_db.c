@@ -294,7 +294,7 @@ blog_db_connect(struct blog_db *db, const char *rid)
 	 * read timeout would cut the connection.
 	 */
 	const char *init = "SET time_zone = '+00:00', "
-	    "innodb_lock_wait_timeout = 2";
+	    "innodb_lock_wait_timeout = 1";
 	MYSQL *c;
 
 	if ((c = mysql_init(NULL)) == NULL)
@@ -527,20 +527,23 @@ blog_db_exec(struct blog_db *db, const char *rid, enum blog_q q,
 {
 	struct blog_db_stmt *s = NULL;
 	enum cm_err rc;
-	int in_txn;
+	int in_txn, had_conn;
 
 	if (out != NULL)
 		*out = NULL;
 	if (db == NULL)
 		return CM_EUNAVAIL;
 	in_txn = db->in_txn;
+	had_conn = db->conn != NULL;
 	rc = blog_db_exec1(db, rid, q, a, &s);
 	/*
-	 * A read outside a transaction that met a dead connection is safe to
-	 * run once more on a fresh one.
+	 * A read outside a transaction whose connection was found gone when
+	 * it was sent is safe to run once more on a fresh one. A timeout is
+	 * not retried: the database is hung and the client waited enough.
 	 */
-	if (rc == CM_EUNAVAIL && !in_txn && blog_db_queries[q].readonly &&
-	    db->conn == NULL) {
+	if (rc == CM_EUNAVAIL && had_conn && !in_txn &&
+	    blog_db_queries[q].readonly && db->conn == NULL &&
+	    db->last_errno == CR_SERVER_GONE_ERROR) {
 		db->retry_at_ms = 0;
 		rc = blog_db_exec1(db, rid, q, a, &s);
 	}

@@ -30,9 +30,13 @@
 
 #define BLOG_PROG "blog-fcgi"
 
-/* Connect quickly and give up quickly: a down database is a fast 503. */
+/*
+ * Connect quickly and give up quickly: a down or hung database is a 503
+ * within about two seconds, never a hung request. Lock waits (1 s, see
+ * blog_db.c) end before the read timeout.
+ */
 #define BLOG_DB_CONNECT_TIMEOUT	1
-#define BLOG_DB_RW_TIMEOUT	5
+#define BLOG_DB_RW_TIMEOUT	2
 
 /*
  * The route table. Order matters where patterns overlap: the literal
