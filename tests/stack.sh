@@ -250,6 +250,9 @@ check_binaries()
 {
 	local b
 	for b in blog-fcgi pay-fcgi; do
+		if [ -d "$BUILD/$b" ]; then
+			die "$BUILD/$b is a folder, not the program; build it first (make)"
+		fi
 		if [ ! -f "$BUILD/$b" ] || [ ! -x "$BUILD/$b" ]; then
 			die "$BUILD/$b not found; build it first (make)"
 		fi
@@ -1107,6 +1110,7 @@ do_restart()
 		;;
 	nginx)
 		lock
+		stack_is_up
 		nginx_start
 		wait_http /api/healthz blog
 		wait_http /pay/v1/healthz pay
