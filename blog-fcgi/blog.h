@@ -8,30 +8,30 @@
 #include "cm_jwt.h"
 
 /* Field limits (characters, not bytes); the 422 messages name them. */
-#define BLOG_USERNAME_MAX	64
-#define BLOG_EMAIL_MAX		254
-#define BLOG_PASSWORD_MIN	8
-#define BLOG_PASSWORD_MAX	256
-#define BLOG_BIO_MAX		2000
-#define BLOG_IMAGE_MAX		2000
-#define BLOG_TITLE_MAX		255
-#define BLOG_DESCRIPTION_MAX	1000
-#define BLOG_BODY_MAX		100000
-#define BLOG_COMMENT_MAX	10000
-#define BLOG_TAG_MAX		64
-#define BLOG_TAGS_MAX		32
-#define BLOG_LIMIT_DEFAULT	20
-#define BLOG_LIMIT_MAX		100
-#define BLOG_OFFSET_MAX		1000000000LL
+#define BLOG_USERNAME_MAX 64
+#define BLOG_EMAIL_MAX 254
+#define BLOG_PASSWORD_MIN 8
+#define BLOG_PASSWORD_MAX 256
+#define BLOG_BIO_MAX 2000
+#define BLOG_IMAGE_MAX 2000
+#define BLOG_TITLE_MAX 255
+#define BLOG_DESCRIPTION_MAX 1000
+#define BLOG_BODY_MAX 100000
+#define BLOG_COMMENT_MAX 10000
+#define BLOG_TAG_MAX 64
+#define BLOG_TAGS_MAX 32
+#define BLOG_LIMIT_DEFAULT 20
+#define BLOG_LIMIT_MAX 100
+#define BLOG_OFFSET_MAX 1000000000LL
 
 struct blog_app {
-	struct cm_jwt	*jwt;
-	char		*db_host;
-	unsigned int	 db_port;
-	char		*db_socket;	/* wins over host/port when set */
-	char		*db_user;
-	char		*db_password;
-	char		*db_name;
+	struct cm_jwt *jwt;
+	char *db_host;
+	unsigned int db_port;
+	char *db_socket; /* wins over host/port when set */
+	char *db_user;
+	char *db_password;
+	char *db_name;
 };
 
 #endif

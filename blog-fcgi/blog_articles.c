@@ -26,23 +26,26 @@ blog_articles_json(struct blog_db_stmt *s, int with_body)
 	    blog_db_len(s, BLOG_A_BIO), blog_db_str(s, BLOG_A_IMAGE),
 	    blog_db_len(s, BLOG_A_IMAGE),
 	    blog_db_int(s, BLOG_A_FOLLOWING) != 0);
-	tags = blog_tags_json(blog_db_str(s, BLOG_A_TAGS),
-	    blog_db_len(s, BLOG_A_TAGS));
-	a = json_pack("{s:o,s:o,s:o}",
-	    "slug", json_stringn_nocheck(blog_db_str(s, BLOG_A_SLUG),
-	    blog_db_len(s, BLOG_A_SLUG)),
-	    "title", json_stringn_nocheck(blog_db_str(s, BLOG_A_TITLE),
-	    blog_db_len(s, BLOG_A_TITLE)),
-	    "description", json_stringn_nocheck(
-	    blog_db_str(s, BLOG_A_DESCRIPTION),
-	    blog_db_len(s, BLOG_A_DESCRIPTION)));
+	tags = blog_tags_json(
+	    blog_db_str(s, BLOG_A_TAGS), blog_db_len(s, BLOG_A_TAGS));
+	a = json_pack("{s:o,s:o,s:o}", "slug",
+	    json_stringn_nocheck(
+	        blog_db_str(s, BLOG_A_SLUG), blog_db_len(s, BLOG_A_SLUG)),
+	    "title",
+	    json_stringn_nocheck(
+	        blog_db_str(s, BLOG_A_TITLE), blog_db_len(s, BLOG_A_TITLE)),
+	    "description",
+	    json_stringn_nocheck(blog_db_str(s, BLOG_A_DESCRIPTION),
+	        blog_db_len(s, BLOG_A_DESCRIPTION)));
 	if (a == NULL) {
 		json_decref(author);
 		json_decref(tags);
 		return NULL;
 	}
-	if (with_body && json_object_set_new(a, "body", json_stringn_nocheck(
-	    blog_db_str(s, BLOG_A_BODY), blog_db_len(s, BLOG_A_BODY))) != 0)
+	if (with_body &&
+	    json_object_set_new(a, "body",
+	        json_stringn_nocheck(blog_db_str(s, BLOG_A_BODY),
+	            blog_db_len(s, BLOG_A_BODY))) != 0)
 		goto fail;
 	if (json_object_set_new(a, "tagList", tags) != 0) {
 		tags = NULL;
@@ -50,13 +53,13 @@ blog_articles_json(struct blog_db_stmt *s, int with_body)
 	}
 	tags = NULL;
 	if (json_object_set_new(a, "createdAt",
-	    json_string_nocheck(blog_db_time(s, BLOG_A_CREATED))) != 0 ||
+	        json_string_nocheck(blog_db_time(s, BLOG_A_CREATED))) != 0 ||
 	    json_object_set_new(a, "updatedAt",
-	    json_string_nocheck(blog_db_time(s, BLOG_A_UPDATED))) != 0 ||
+	        json_string_nocheck(blog_db_time(s, BLOG_A_UPDATED))) != 0 ||
 	    json_object_set_new(a, "favorited",
-	    json_boolean(blog_db_int(s, BLOG_A_FAVORITED) != 0)) != 0 ||
+	        json_boolean(blog_db_int(s, BLOG_A_FAVORITED) != 0)) != 0 ||
 	    json_object_set_new(a, "favoritesCount",
-	    json_integer(blog_db_int(s, BLOG_A_FAVCOUNT))) != 0)
+	        json_integer(blog_db_int(s, BLOG_A_FAVCOUNT))) != 0)
 		goto fail;
 	if (json_object_set_new(a, "author", author) != 0) {
 		author = NULL;
@@ -84,8 +87,8 @@ blog_articles_reply(struct cm_req *req, int status, long long id)
 	blog_db_arg_int(&a, req->user_id);
 	blog_db_arg_int(&a, req->user_id);
 	blog_db_arg_int(&a, id);
-	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_ARTICLE_BY_ID, &a,
-	    &s)) != CM_OK)
+	if ((rc = blog_db_exec(
+	         db, req->request_id, BLOG_Q_ARTICLE_BY_ID, &a, &s)) != CM_OK)
 		goto out;
 	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
 		/* Deleted between our write and this read. */
@@ -103,8 +106,8 @@ out:
 }
 
 enum cm_err
-blog_articles_head(struct cm_req *req, long long *id, long long *author_id,
-    char **title)
+blog_articles_head(
+    struct cm_req *req, long long *id, long long *author_id, char **title)
 {
 	struct blog_db *db = req->worker;
 	struct blog_db_stmt *s = NULL;
@@ -112,12 +115,14 @@ blog_articles_head(struct cm_req *req, long long *id, long long *author_id,
 	const char *slug = cm_req_param(req, "slug");
 	enum cm_err rc;
 
+	*id = 0;
+	*author_id = 0;
 	if (slug == NULL || !blog_slug_valid(slug))
 		return blog_error_reply(req, 404, "article", "not found");
 	blog_db_args_init(&a);
 	blog_db_arg_str(&a, slug);
-	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_ARTICLE_HEAD, &a,
-	    &s)) != CM_OK)
+	if ((rc = blog_db_exec(
+	         db, req->request_id, BLOG_Q_ARTICLE_HEAD, &a, &s)) != CM_OK)
 		goto out;
 	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
 		rc = blog_error_reply(req, 404, "article", "not found");
@@ -127,8 +132,8 @@ blog_articles_head(struct cm_req *req, long long *id, long long *author_id,
 		goto out;
 	*id = blog_db_int(s, 0);
 	*author_id = blog_db_int(s, 1);
-	if (title != NULL && (*title = cm_req_strdup(req,
-	    blog_db_str(s, 2))) == NULL)
+	if (title != NULL &&
+	    (*title = cm_req_strdup(req, blog_db_str(s, 2))) == NULL)
 		rc = CM_ENOMEM;
 out:
 	blog_db_done(s);
@@ -168,8 +173,8 @@ blog_articles_page(struct cm_req *req, enum blog_q q, struct blog_db_args *a,
 		count = blog_db_int(c, 0);
 	else if (rc != CM_ENOTFOUND)
 		goto out;
-	body = json_pack("{s:O,s:I}", "articles", arr, "articlesCount",
-	    (json_int_t)count);
+	body = json_pack(
+	    "{s:O,s:I}", "articles", arr, "articlesCount", (json_int_t)count);
 	rc = body != NULL ? cm_resp_json(&req->resp, 200, body) : CM_ENOMEM;
 out:
 	json_decref(arr);
@@ -211,8 +216,8 @@ blog_articles_list(struct cm_req *req)
 	author = blog_articles_filter(req, "author");
 	fav = blog_articles_filter(req, "favorited");
 	/* Values that cannot name anything match nothing. */
-	if ((tag != NULL && blog_valid_chars(tag, strlen(tag)) >
-	    BLOG_TAG_MAX) ||
+	if ((tag != NULL &&
+	        blog_valid_chars(tag, strlen(tag)) > BLOG_TAG_MAX) ||
 	    (author != NULL && !blog_valid_username(author, strlen(author))) ||
 	    (fav != NULL && !blog_valid_username(fav, strlen(fav)))) {
 		rc = blog_articles_empty(req);
@@ -239,8 +244,8 @@ blog_articles_list(struct cm_req *req)
 	}
 	blog_db_arg_int(&a, limit);
 	blog_db_arg_int(&a, offset);
-	rc = blog_articles_page(req, BLOG_Q_LIST + mask, &a,
-	    BLOG_Q_LIST_COUNT + mask, &ac);
+	rc = blog_articles_page(
+	    req, BLOG_Q_LIST + mask, &a, BLOG_Q_LIST_COUNT + mask, &ac);
 out:
 	return blog_error_finish(req, rc);
 }
@@ -285,8 +290,8 @@ blog_articles_get(struct cm_req *req)
 	blog_db_arg_int(&a, req->user_id);
 	blog_db_arg_int(&a, req->user_id);
 	blog_db_arg_str(&a, slug);
-	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_ARTICLE_BY_SLUG,
-	    &a, &s)) != CM_OK)
+	if ((rc = blog_db_exec(
+	         db, req->request_id, BLOG_Q_ARTICLE_BY_SLUG, &a, &s)) != CM_OK)
 		goto out;
 	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
 		rc = blog_error_reply(req, 404, "article", "not found");
@@ -304,22 +309,22 @@ out:
 
 /* What a create or update writes, shared with its transaction. */
 struct blog_articles_write {
-	long long	 id;		/* 0 to create */
-	long long	 author_id;
-	const char	*title;		/* NULL: keep (update) */
+	long long id; /* 0 to create */
+	long long author_id;
+	const char *title; /* NULL: keep (update) */
 	struct blog_field description, body;
-	int		 new_slug;
-	char		 slug[BLOG_SLUG_MAX + 1];
-	int		 set_tags;
-	const char	**tags;
-	size_t		 ntags;
-	char		*joined;
+	int new_slug;
+	char slug[BLOG_SLUG_MAX + 1];
+	int set_tags;
+	const char **tags;
+	size_t ntags;
+	char *joined;
 };
 
 /* Attach the tags to the article, creating the ones that are new. */
 static enum cm_err
-blog_articles_tags(struct blog_db *db, const char *rid,
-    struct blog_articles_write *w)
+blog_articles_tags(
+    struct blog_db *db, const char *rid, struct blog_articles_write *w)
 {
 	struct blog_db_stmt *s;
 	struct blog_db_args a;
@@ -330,15 +335,15 @@ blog_articles_tags(struct blog_db *db, const char *rid,
 	for (i = 0; i < w->ntags; i++) {
 		blog_db_args_init(&a);
 		blog_db_arg_str(&a, w->tags[i]);
-		if ((rc = blog_db_exec(db, rid, BLOG_Q_TAG_UPSERT, &a,
-		    &s)) != CM_OK)
+		if ((rc = blog_db_exec(db, rid, BLOG_Q_TAG_UPSERT, &a, &s)) !=
+		    CM_OK)
 			return rc;
 		tag_id = blog_db_insert_id(s);
 		blog_db_args_init(&a);
 		blog_db_arg_int(&a, w->id);
 		blog_db_arg_int(&a, tag_id);
-		if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_TAG_ADD, &a,
-		    NULL)) != CM_OK)
+		if ((rc = blog_db_exec(
+		         db, rid, BLOG_Q_ARTICLE_TAG_ADD, &a, NULL)) != CM_OK)
 			return rc;
 	}
 	return CM_OK;
@@ -359,8 +364,8 @@ blog_articles_insert_txn(struct blog_db *db, const char *rid, void *ctx)
 	blog_db_arg_strn(&a, w->description.s, w->description.len);
 	blog_db_arg_strn(&a, w->body.s, w->body.len);
 	blog_db_arg_str(&a, w->joined);
-	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_INSERT, &a,
-	    &s)) != CM_OK)
+	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_INSERT, &a, &s)) !=
+	    CM_OK)
 		return rc;
 	w->id = blog_db_insert_id(s);
 	return blog_articles_tags(db, rid, w);
@@ -380,15 +385,15 @@ blog_articles_update_txn(struct blog_db *db, const char *rid, void *ctx)
 	blog_db_arg_strn(&a, w->body.s, w->body.len);
 	blog_db_arg_str(&a, w->set_tags ? w->joined : NULL);
 	blog_db_arg_int(&a, w->id);
-	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_UPDATE, &a,
-	    NULL)) != CM_OK)
+	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_UPDATE, &a, NULL)) !=
+	    CM_OK)
 		return rc;
 	if (!w->set_tags)
 		return CM_OK;
 	blog_db_args_init(&a);
 	blog_db_arg_int(&a, w->id);
-	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_TAGS_CLEAR, &a,
-	    NULL)) != CM_OK)
+	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_TAGS_CLEAR, &a, NULL)) !=
+	    CM_OK)
 		return rc;
 	return blog_articles_tags(db, rid, w);
 }
@@ -398,8 +403,8 @@ blog_articles_update_txn(struct blog_db *db, const char *rid, void *ctx)
  * suffix repeated) is drawn again.
  */
 static enum cm_err
-blog_articles_write(struct cm_req *req, struct blog_articles_write *w,
-    blog_db_txn_fn fn)
+blog_articles_write(
+    struct cm_req *req, struct blog_articles_write *w, blog_db_txn_fn fn)
 {
 	enum cm_err rc;
 	int attempt;
@@ -441,7 +446,7 @@ static enum cm_err
 blog_articles_fields(struct cm_req *req, const json_t *obj, int required,
     struct blog_articles_write *w)
 {
-	static const char *names[] = { "title", "description", "body" };
+	static const char *names[] = {"title", "description", "body"};
 	struct blog_field title, *f[3];
 	json_t *tl;
 	enum cm_err rc;
@@ -450,17 +455,17 @@ blog_articles_fields(struct cm_req *req, const json_t *obj, int required,
 	f[0] = &title;
 	f[1] = &w->description;
 	f[2] = &w->body;
-	if ((rc = blog_valid_field(req, obj, "title", BLOG_TITLE_MAX, 1,
-	    &title)) != CM_OK ||
+	if ((rc = blog_valid_field(
+	         req, obj, "title", BLOG_TITLE_MAX, 1, &title)) != CM_OK ||
 	    (rc = blog_valid_field(req, obj, "description",
-	    BLOG_DESCRIPTION_MAX, 1, &w->description)) != CM_OK ||
-	    (rc = blog_valid_field(req, obj, "body", BLOG_BODY_MAX, 0,
-	    &w->body)) != CM_OK)
+	         BLOG_DESCRIPTION_MAX, 1, &w->description)) != CM_OK ||
+	    (rc = blog_valid_field(
+	         req, obj, "body", BLOG_BODY_MAX, 0, &w->body)) != CM_OK)
 		return rc;
 	for (i = 0; i < 3; i++)
 		if ((required || f[i]->present) && blog_articles_blank(f[i]))
-			return blog_error_reply(req, 422, names[i],
-			    "can't be blank");
+			return blog_error_reply(
+			    req, 422, names[i], "can't be blank");
 	w->title = title.s;
 	tl = json_object_get(obj, "tagList");
 	if (tl == NULL || (required && json_is_null(tl))) {
@@ -512,8 +517,8 @@ blog_articles_update(struct cm_req *req)
 	enum cm_err rc;
 
 	memset(&w, 0, sizeof(w));
-	if ((rc = blog_articles_head(req, &w.id, &author_id,
-	    &old_title)) != CM_OK)
+	if ((rc = blog_articles_head(req, &w.id, &author_id, &old_title)) !=
+	    CM_OK)
 		goto out;
 	if (author_id != req->user_id) {
 		rc = blog_error_reply(req, 403, "article", "forbidden");
@@ -523,7 +528,8 @@ blog_articles_update(struct cm_req *req)
 	    (rc = blog_articles_fields(req, obj, 0, &w)) != CM_OK)
 		goto out;
 	/* The slug follows the title, and only when the title changes. */
-	w.new_slug = w.title != NULL && strcmp(w.title, old_title) != 0;
+	w.new_slug = w.title != NULL &&
+	    (old_title == NULL || strcmp(w.title, old_title) != 0);
 	rc = blog_articles_write(req, &w, blog_articles_update_txn);
 	if (rc != CM_OK)
 		goto out;
@@ -549,7 +555,7 @@ blog_articles_delete(struct cm_req *req)
 	blog_db_args_init(&a);
 	blog_db_arg_int(&a, id);
 	if ((rc = blog_db_exec(req->worker, req->request_id,
-	    BLOG_Q_ARTICLE_DELETE, &a, NULL)) != CM_OK)
+	         BLOG_Q_ARTICLE_DELETE, &a, NULL)) != CM_OK)
 		goto out;
 	cm_resp_empty(&req->resp, 204);
 out:
@@ -557,10 +563,10 @@ out:
 }
 
 struct blog_articles_fav {
-	const char	*slug;
-	long long	 user_id;
-	int		 add;
-	long long	 id;		/* 0: no such article */
+	const char *slug;
+	long long user_id;
+	int add;
+	long long id; /* 0: no such article */
 };
 
 /*
@@ -590,15 +596,15 @@ blog_articles_fav_txn(struct blog_db *db, const char *rid, void *ctx)
 	blog_db_args_init(&a);
 	blog_db_arg_int(&a, f->user_id);
 	blog_db_arg_int(&a, f->id);
-	if ((rc = blog_db_exec(db, rid, f->add ? BLOG_Q_FAV_ADD :
-	    BLOG_Q_FAV_DEL, &a, &s)) != CM_OK)
+	if ((rc = blog_db_exec(db, rid,
+	         f->add ? BLOG_Q_FAV_ADD : BLOG_Q_FAV_DEL, &a, &s)) != CM_OK)
 		return rc;
 	if (blog_db_affected(s) != 1)
 		return CM_OK;
 	blog_db_args_init(&a);
 	blog_db_arg_int(&a, f->id);
-	return blog_db_exec(db, rid, f->add ? BLOG_Q_FAV_INC : BLOG_Q_FAV_DEC,
-	    &a, NULL);
+	return blog_db_exec(
+	    db, rid, f->add ? BLOG_Q_FAV_INC : BLOG_Q_FAV_DEC, &a, NULL);
 }
 
 static enum cm_err
@@ -615,8 +621,8 @@ blog_articles_fav(struct cm_req *req, int add)
 		rc = blog_error_reply(req, 404, "article", "not found");
 		goto out;
 	}
-	rc = blog_db_txn(req->worker, req->request_id, blog_articles_fav_txn,
-	    &f);
+	rc = blog_db_txn(
+	    req->worker, req->request_id, blog_articles_fav_txn, &f);
 	if (rc == CM_ENOTFOUND && f.id == 0) {
 		rc = blog_error_reply(req, 404, "article", "not found");
 		goto out;

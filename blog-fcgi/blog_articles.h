@@ -14,15 +14,15 @@
  * The article object of the current row of an article query (columns of
  * enum blog_acol); with_body 0 for list items. NULL on ENOMEM.
  */
-json_t	*blog_articles_json(struct blog_db_stmt *s, int with_body);
+json_t *blog_articles_json(struct blog_db_stmt *s, int with_body);
 
 /*
  * Look up the article of the route's :slug: *id and *author_id on CM_OK;
  * answers 404 "article" itself. title (may be NULL) receives a request
  * copy of the title.
  */
-enum cm_err blog_articles_head(struct cm_req *req, long long *id,
-    long long *author_id, char **title);
+enum cm_err blog_articles_head(
+    struct cm_req *req, long long *id, long long *author_id, char **title);
 
 enum cm_err blog_articles_list(struct cm_req *req);
 enum cm_err blog_articles_feed(struct cm_req *req);

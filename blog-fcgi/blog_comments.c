@@ -22,11 +22,10 @@ blog_comments_json(struct blog_db_stmt *s)
 	    blog_db_len(s, 6), blog_db_int(s, 7) != 0);
 	if (author == NULL)
 		return NULL;
-	return json_pack("{s:I,s:s,s:s,s:o,s:o}",
-	    "id", (json_int_t)blog_db_int(s, 0),
-	    "createdAt", blog_db_time(s, 1),
-	    "updatedAt", blog_db_time(s, 2),
-	    "body", json_stringn_nocheck(blog_db_str(s, 3), blog_db_len(s, 3)),
+	return json_pack("{s:I,s:s,s:s,s:o,s:o}", "id",
+	    (json_int_t)blog_db_int(s, 0), "createdAt", blog_db_time(s, 1),
+	    "updatedAt", blog_db_time(s, 2), "body",
+	    json_stringn_nocheck(blog_db_str(s, 3), blog_db_len(s, 3)),
 	    "author", author);
 }
 
@@ -43,12 +42,12 @@ blog_comments_create(struct cm_req *req)
 	size_t i;
 	int blank = 1;
 
-	if ((rc = blog_articles_head(req, &article_id, &author_id,
-	    NULL)) != CM_OK)
+	if ((rc = blog_articles_head(req, &article_id, &author_id, NULL)) !=
+	    CM_OK)
 		goto out;
 	if ((rc = blog_valid_root(req, "comment", &obj)) != CM_OK ||
-	    (rc = blog_valid_field(req, obj, "body", BLOG_COMMENT_MAX, 0,
-	    &body)) != CM_OK)
+	    (rc = blog_valid_field(
+	         req, obj, "body", BLOG_COMMENT_MAX, 0, &body)) != CM_OK)
 		goto out;
 	for (i = 0; body.s != NULL && i < body.len; i++)
 		if (body.s[i] != ' ' && body.s[i] != '\t' &&
@@ -75,8 +74,8 @@ blog_comments_create(struct cm_req *req)
 	blog_db_args_init(&a);
 	blog_db_arg_int(&a, req->user_id);
 	blog_db_arg_int(&a, id);
-	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_COMMENT_BY_ID, &a,
-	    &s)) != CM_OK)
+	if ((rc = blog_db_exec(
+	         db, req->request_id, BLOG_Q_COMMENT_BY_ID, &a, &s)) != CM_OK)
 		goto out;
 	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
 		rc = blog_error_reply(req, 404, "comment", "not found");
@@ -102,14 +101,14 @@ blog_comments_list(struct cm_req *req)
 	json_t *arr = NULL, *c, *out;
 	enum cm_err rc;
 
-	if ((rc = blog_articles_head(req, &article_id, &author_id,
-	    NULL)) != CM_OK)
+	if ((rc = blog_articles_head(req, &article_id, &author_id, NULL)) !=
+	    CM_OK)
 		goto out;
 	blog_db_args_init(&a);
 	blog_db_arg_int(&a, req->user_id);
 	blog_db_arg_int(&a, article_id);
-	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_COMMENTS, &a,
-	    &s)) != CM_OK)
+	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_COMMENTS, &a, &s)) !=
+	    CM_OK)
 		goto out;
 	if ((arr = json_array()) == NULL) {
 		rc = CM_ENOMEM;
@@ -141,8 +140,8 @@ blog_comments_delete(struct cm_req *req)
 	long long article_id, author_id, id;
 	enum cm_err rc;
 
-	if ((rc = blog_articles_head(req, &article_id, &author_id,
-	    NULL)) != CM_OK)
+	if ((rc = blog_articles_head(req, &article_id, &author_id, NULL)) !=
+	    CM_OK)
 		goto out;
 	if (idp == NULL || strlen(idp) > 18 ||
 	    blog_valid_uint(idp, 999999999999999999LL, &id) != 0 || id == 0) {
@@ -152,8 +151,8 @@ blog_comments_delete(struct cm_req *req)
 	blog_db_args_init(&a);
 	blog_db_arg_int(&a, id);
 	blog_db_arg_int(&a, article_id);
-	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_COMMENT_HEAD, &a,
-	    &s)) != CM_OK)
+	if ((rc = blog_db_exec(
+	         db, req->request_id, BLOG_Q_COMMENT_HEAD, &a, &s)) != CM_OK)
 		goto out;
 	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
 		rc = blog_error_reply(req, 404, "comment", "not found");
@@ -167,8 +166,8 @@ blog_comments_delete(struct cm_req *req)
 	}
 	blog_db_args_init(&a);
 	blog_db_arg_int(&a, id);
-	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_COMMENT_DELETE,
-	    &a, NULL)) != CM_OK)
+	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_COMMENT_DELETE, &a,
+	         NULL)) != CM_OK)
 		goto out;
 	cm_resp_empty(&req->resp, 204);
 out:

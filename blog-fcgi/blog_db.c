@@ -20,9 +20,9 @@
  * whose kinds are "" returns no rows.
  */
 struct blog_db_query {
-	const char	*sql;
-	const char	*cols;
-	int		 readonly;	/* safe to re-run after a lost connection */
+	const char *sql;
+	const char *cols;
+	int readonly; /* safe to re-run after a lost connection */
 };
 
 /*
@@ -30,15 +30,15 @@ struct blog_db_query {
  * viewer's user id (0 when anonymous, which matches no row): favorited and
  * following are answered in the same query, never per article.
  */
-#define BLOG_A_COLS(body)						\
-	"a.id, a.slug, a.title, a.description, " body ", a.tag_list, "	\
-	"a.created_at, a.updated_at, a.favorites_count, a.author_id, "	\
-	"u.username, u.bio, u.image, "					\
-	"EXISTS (SELECT 1 FROM favorites f WHERE f.user_id = ? "	\
-	"AND f.article_id = a.id), "					\
-	"EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = ? "	\
+#define BLOG_A_COLS(body)                                                      \
+	"a.id, a.slug, a.title, a.description, " body ", a.tag_list, "         \
+	"a.created_at, a.updated_at, a.favorites_count, a.author_id, "         \
+	"u.username, u.bio, u.image, "                                         \
+	"EXISTS (SELECT 1 FROM favorites f WHERE f.user_id = ? "               \
+	"AND f.article_id = a.id), "                                           \
+	"EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = ? "           \
 	"AND fo.followee_id = a.author_id)"
-#define BLOG_A_KINDS	"isssssttiisssii"
+#define BLOG_A_KINDS "isssssttiisssii"
 
 /*
  * The list variants: the filters are joins (tag, favorited) and a WHERE
@@ -47,178 +47,186 @@ struct blog_db_query {
  * joined to the wide columns: sorting the wide rows of every match would
  * need a temporary table with TEXT columns.
  */
-#define BLOG_J_TAG							\
-	" JOIN tags t ON t.name = ?"					\
+#define BLOG_J_TAG                                                             \
+	" JOIN tags t ON t.name = ?"                                           \
 	" JOIN article_tags at ON at.tag_id = t.id AND at.article_id = a.id"
-#define BLOG_J_FAV							\
-	" JOIN users fu ON fu.username = ?"				\
+#define BLOG_J_FAV                                                             \
+	" JOIN users fu ON fu.username = ?"                                    \
 	" JOIN favorites fv ON fv.user_id = fu.id AND fv.article_id = a.id"
-#define BLOG_UJOIN	" JOIN users u ON u.id = a.author_id"
-#define BLOG_W_AUTHOR	" WHERE u.username = ?"
-#define BLOG_ORDER							\
-	" ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?"
-#define BLOG_PAGE(from)							\
-	"SELECT " BLOG_A_COLS("NULL") " FROM (SELECT a.id, a.created_at"	\
-	" FROM " from BLOG_ORDER ") p JOIN articles a ON a.id = p.id"	\
-	" JOIN users u ON u.id = a.author_id"				\
-	" ORDER BY p.created_at DESC, p.id DESC"
+#define BLOG_UJOIN " JOIN users u ON u.id = a.author_id"
+#define BLOG_W_AUTHOR " WHERE u.username = ?"
+#define BLOG_ORDER " ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?"
+#define BLOG_PAGE(from)                                                        \
+	"SELECT " BLOG_A_COLS("NULL") " FROM (SELECT a.id, a.created_at"       \
+	                              " FROM " from BLOG_ORDER                 \
+	                              ") p JOIN articles a ON a.id = p.id"     \
+	                              " JOIN users u ON u.id = a.author_id"    \
+	                              " ORDER BY p.created_at DESC, p.id DESC"
 
-#define BLOG_LIST(tag, fav, ujoin, author)				\
-	{ BLOG_PAGE("articles a" ujoin tag fav author), BLOG_A_KINDS, 1 }
-#define BLOG_LIST_COUNT(tag, fav, ujoin, author)			\
-	{ "SELECT COUNT(*) FROM articles a" ujoin tag fav author, "i", 1 }
+#define BLOG_LIST(tag, fav, ujoin, author)                                     \
+	{                                                                      \
+		BLOG_PAGE("articles a" ujoin tag fav author), BLOG_A_KINDS, 1  \
+	}
+#define BLOG_LIST_COUNT(tag, fav, ujoin, author)                               \
+	{                                                                      \
+		"SELECT COUNT(*) FROM articles a" ujoin tag fav author, "i", 1 \
+	}
 
 static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
-	[BLOG_Q_BEGIN] = { "START TRANSACTION", "", 0 },
-	[BLOG_Q_COMMIT] = { "COMMIT", "", 0 },
-	[BLOG_Q_ROLLBACK] = { "ROLLBACK", "", 0 },
-	[BLOG_Q_PING] = { "SELECT 1", "i", 1 },
-	[BLOG_Q_USER_INSERT] = {
-	    "INSERT INTO users (username, email, password_hash, bio, image,"
-	    " created_at, updated_at) VALUES (?, ?, ?, ?, ?,"
-	    " UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))", "", 0 },
-	[BLOG_Q_USER_BY_ID] = {
-	    "SELECT id, username, email, bio, image FROM users WHERE id = ?",
-	    "issss", 1 },
-	[BLOG_Q_USER_BY_EMAIL] = {
-	    "SELECT id, username, email, bio, image, password_hash FROM users"
-	    " WHERE email = ?", "isssss", 1 },
-	/*
+    [BLOG_Q_BEGIN] = {"START TRANSACTION", "", 0},
+    [BLOG_Q_COMMIT] = {"COMMIT", "", 0},
+    [BLOG_Q_ROLLBACK] = {"ROLLBACK", "", 0},
+    [BLOG_Q_PING] = {"SELECT 1", "i", 1},
+    [BLOG_Q_USER_INSERT] =
+        {"INSERT INTO users (username, email, password_hash, bio, image,"
+         " created_at, updated_at) VALUES (?, ?, ?, ?, ?,"
+         " UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
+            "", 0},
+    [BLOG_Q_USER_BY_ID] =
+        {"SELECT id, username, email, bio, image FROM users WHERE id = ?",
+            "issss", 1},
+    [BLOG_Q_USER_BY_EMAIL] =
+        {"SELECT id, username, email, bio, image, password_hash FROM users"
+         " WHERE email = ?",
+            "isssss", 1},
+    /*
 	 * A partial update in one statement: NULL keeps username, email and
 	 * password; bio and image take a flag because NULL is a value there.
 	 */
-	[BLOG_Q_USER_UPDATE] = {
-	    "UPDATE users SET username = COALESCE(?, username),"
-	    " email = COALESCE(?, email),"
-	    " password_hash = COALESCE(?, password_hash),"
-	    " bio = IF(?, ?, bio), image = IF(?, ?, image),"
-	    " updated_at = UTC_TIMESTAMP(3) WHERE id = ?", "", 0 },
-	[BLOG_Q_PROFILE] = {
-	    "SELECT u.id, u.username, u.bio, u.image, EXISTS (SELECT 1 FROM"
-	    " follows fo WHERE fo.follower_id = ? AND fo.followee_id = u.id)"
-	    " FROM users u WHERE u.username = ?", "isssi", 1 },
-	[BLOG_Q_FOLLOW] = {
-	    "INSERT INTO follows (follower_id, followee_id, created_at)"
-	    " VALUES (?, ?, UTC_TIMESTAMP(3))"
-	    " ON DUPLICATE KEY UPDATE follower_id = follower_id", "", 0 },
-	[BLOG_Q_UNFOLLOW] = {
-	    "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?",
-	    "", 0 },
-	[BLOG_Q_ARTICLE_BY_SLUG] = {
-	    "SELECT " BLOG_A_COLS("a.body") " FROM articles a"
-	    " JOIN users u ON u.id = a.author_id WHERE a.slug = ?",
-	    BLOG_A_KINDS, 1 },
-	[BLOG_Q_ARTICLE_BY_ID] = {
-	    "SELECT " BLOG_A_COLS("a.body") " FROM articles a"
-	    " JOIN users u ON u.id = a.author_id WHERE a.id = ?",
-	    BLOG_A_KINDS, 1 },
-	[BLOG_Q_ARTICLE_HEAD] = {
-	    "SELECT id, author_id, title FROM articles WHERE slug = ?",
-	    "iis", 1 },
-	[BLOG_Q_ARTICLE_LOCK] = {
-	    "SELECT id FROM articles WHERE slug = ? FOR UPDATE", "i", 0 },
-	[BLOG_Q_ARTICLE_INSERT] = {
-	    "INSERT INTO articles (slug, author_id, title, description, body,"
-	    " tag_list, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?,"
-	    " UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))", "", 0 },
-	/*
+    [BLOG_Q_USER_UPDATE] = {"UPDATE users SET username = COALESCE(?, username),"
+                            " email = COALESCE(?, email),"
+                            " password_hash = COALESCE(?, password_hash),"
+                            " bio = IF(?, ?, bio), image = IF(?, ?, image),"
+                            " updated_at = UTC_TIMESTAMP(3) WHERE id = ?",
+        "", 0},
+    [BLOG_Q_PROFILE] =
+        {"SELECT u.id, u.username, u.bio, u.image, EXISTS (SELECT 1 FROM"
+         " follows fo WHERE fo.follower_id = ? AND fo.followee_id = u.id)"
+         " FROM users u WHERE u.username = ?",
+            "isssi", 1},
+    [BLOG_Q_FOLLOW] =
+        {"INSERT INTO follows (follower_id, followee_id, created_at)"
+         " VALUES (?, ?, UTC_TIMESTAMP(3))"
+         " ON DUPLICATE KEY UPDATE follower_id = follower_id",
+            "", 0},
+    [BLOG_Q_UNFOLLOW] =
+        {"DELETE FROM follows WHERE follower_id = ? AND followee_id = ?", "",
+            0},
+    [BLOG_Q_ARTICLE_BY_SLUG] =
+        {"SELECT " BLOG_A_COLS(
+             "a.body") " FROM articles a"
+                       " JOIN users u ON u.id = a.author_id WHERE a.slug = ?",
+            BLOG_A_KINDS, 1},
+    [BLOG_Q_ARTICLE_BY_ID] =
+        {"SELECT " BLOG_A_COLS(
+             "a.body") " FROM articles a"
+                       " JOIN users u ON u.id = a.author_id WHERE a.id = ?",
+            BLOG_A_KINDS, 1},
+    [BLOG_Q_ARTICLE_HEAD] =
+        {"SELECT id, author_id, title FROM articles WHERE slug = ?", "iis", 1},
+    [BLOG_Q_ARTICLE_LOCK] =
+        {"SELECT id FROM articles WHERE slug = ? FOR UPDATE", "i", 0},
+    [BLOG_Q_ARTICLE_INSERT] =
+        {"INSERT INTO articles (slug, author_id, title, description, body,"
+         " tag_list, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?,"
+         " UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
+            "", 0},
+    /*
 	 * updatedAt must change even when the update lands in the same
 	 * millisecond as the previous write.
 	 */
-	[BLOG_Q_ARTICLE_UPDATE] = {
-	    "UPDATE articles SET slug = COALESCE(?, slug),"
-	    " title = COALESCE(?, title),"
-	    " description = COALESCE(?, description),"
-	    " body = COALESCE(?, body), tag_list = COALESCE(?, tag_list),"
-	    " updated_at = GREATEST(UTC_TIMESTAMP(3),"
-	    " updated_at + INTERVAL 1000 MICROSECOND) WHERE id = ?", "", 0 },
-	[BLOG_Q_ARTICLE_DELETE] = {
-	    "DELETE FROM articles WHERE id = ?", "", 0 },
-	/* LAST_INSERT_ID(id) makes the existing tag's id the insert id. */
-	[BLOG_Q_TAG_UPSERT] = {
-	    "INSERT INTO tags (name) VALUES (?)"
-	    " ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)", "", 0 },
-	[BLOG_Q_ARTICLE_TAG_ADD] = {
-	    "INSERT INTO article_tags (article_id, tag_id) VALUES (?, ?)",
-	    "", 0 },
-	[BLOG_Q_ARTICLE_TAGS_CLEAR] = {
-	    "DELETE FROM article_tags WHERE article_id = ?", "", 0 },
-	[BLOG_Q_TAGS] = {
-	    "SELECT t.name FROM tags t WHERE EXISTS (SELECT 1 FROM"
-	    " article_tags at WHERE at.tag_id = t.id) ORDER BY t.name",
-	    "s", 1 },
-	[BLOG_Q_FAV_ADD] = {
-	    "INSERT INTO favorites (user_id, article_id, created_at)"
-	    " VALUES (?, ?, UTC_TIMESTAMP(3))"
-	    " ON DUPLICATE KEY UPDATE user_id = user_id", "", 0 },
-	[BLOG_Q_FAV_DEL] = {
-	    "DELETE FROM favorites WHERE user_id = ? AND article_id = ?",
-	    "", 0 },
-	[BLOG_Q_FAV_INC] = {
-	    "UPDATE articles SET favorites_count = favorites_count + 1"
-	    " WHERE id = ?", "", 0 },
-	[BLOG_Q_FAV_DEC] = {
-	    "UPDATE articles SET favorites_count = favorites_count - 1"
-	    " WHERE id = ? AND favorites_count > 0", "", 0 },
-	[BLOG_Q_COMMENT_INSERT] = {
-	    "INSERT INTO comments (article_id, author_id, body, created_at,"
-	    " updated_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3),"
-	    " UTC_TIMESTAMP(3))", "", 0 },
-	[BLOG_Q_COMMENT_BY_ID] = {
-	    "SELECT c.id, c.created_at, c.updated_at, c.body, u.username,"
-	    " u.bio, u.image, EXISTS (SELECT 1 FROM follows fo WHERE"
-	    " fo.follower_id = ? AND fo.followee_id = c.author_id)"
-	    " FROM comments c JOIN users u ON u.id = c.author_id"
-	    " WHERE c.id = ?", "ittssssi", 1 },
-	[BLOG_Q_COMMENTS] = {
-	    "SELECT c.id, c.created_at, c.updated_at, c.body, u.username,"
-	    " u.bio, u.image, EXISTS (SELECT 1 FROM follows fo WHERE"
-	    " fo.follower_id = ? AND fo.followee_id = c.author_id)"
-	    " FROM comments c JOIN users u ON u.id = c.author_id"
-	    " WHERE c.article_id = ? ORDER BY c.created_at, c.id",
-	    "ittssssi", 1 },
-	[BLOG_Q_COMMENT_HEAD] = {
-	    "SELECT author_id FROM comments WHERE id = ? AND article_id = ?",
-	    "i", 1 },
-	[BLOG_Q_COMMENT_DELETE] = {
-	    "DELETE FROM comments WHERE id = ?", "", 0 },
-	[BLOG_Q_FEED] = {
-	    BLOG_PAGE("follows fd JOIN articles a"
-	    " ON a.author_id = fd.followee_id WHERE fd.follower_id = ?"),
-	    BLOG_A_KINDS, 1 },
-	[BLOG_Q_FEED_COUNT] = {
-	    "SELECT COUNT(*) FROM follows fd JOIN articles a"
-	    " ON a.author_id = fd.followee_id WHERE fd.follower_id = ?",
-	    "i", 1 },
-	[BLOG_Q_LIST + 0] = BLOG_LIST("", "", "", ""),
-	[BLOG_Q_LIST + 1] = BLOG_LIST(BLOG_J_TAG, "", "", ""),
-	[BLOG_Q_LIST + 2] = BLOG_LIST("", BLOG_J_FAV, "", ""),
-	[BLOG_Q_LIST + 3] = BLOG_LIST(BLOG_J_TAG, BLOG_J_FAV, "", ""),
-	[BLOG_Q_LIST + 4] = BLOG_LIST("", "", BLOG_UJOIN, BLOG_W_AUTHOR),
-	[BLOG_Q_LIST + 5] = BLOG_LIST(BLOG_J_TAG, "", BLOG_UJOIN,
-	    BLOG_W_AUTHOR),
-	[BLOG_Q_LIST + 6] = BLOG_LIST("", BLOG_J_FAV, BLOG_UJOIN,
-	    BLOG_W_AUTHOR),
-	[BLOG_Q_LIST + 7] = BLOG_LIST(BLOG_J_TAG, BLOG_J_FAV, BLOG_UJOIN,
-	    BLOG_W_AUTHOR),
-	[BLOG_Q_LIST_COUNT + 0] = BLOG_LIST_COUNT("", "", "", ""),
-	[BLOG_Q_LIST_COUNT + 1] = BLOG_LIST_COUNT(BLOG_J_TAG, "", "", ""),
-	[BLOG_Q_LIST_COUNT + 2] = BLOG_LIST_COUNT("", BLOG_J_FAV, "", ""),
-	[BLOG_Q_LIST_COUNT + 3] = BLOG_LIST_COUNT(BLOG_J_TAG, BLOG_J_FAV,
-	    "", ""),
-	[BLOG_Q_LIST_COUNT + 4] = BLOG_LIST_COUNT("", "", BLOG_UJOIN,
-	    BLOG_W_AUTHOR),
-	[BLOG_Q_LIST_COUNT + 5] = BLOG_LIST_COUNT(BLOG_J_TAG, "", BLOG_UJOIN,
-	    BLOG_W_AUTHOR),
-	[BLOG_Q_LIST_COUNT + 6] = BLOG_LIST_COUNT("", BLOG_J_FAV, BLOG_UJOIN,
-	    BLOG_W_AUTHOR),
-	[BLOG_Q_LIST_COUNT + 7] = BLOG_LIST_COUNT(BLOG_J_TAG, BLOG_J_FAV,
-	    BLOG_UJOIN, BLOG_W_AUTHOR),
+    [BLOG_Q_ARTICLE_UPDATE] =
+        {"UPDATE articles SET slug = COALESCE(?, slug),"
+         " title = COALESCE(?, title),"
+         " description = COALESCE(?, description),"
+         " body = COALESCE(?, body), tag_list = COALESCE(?, tag_list),"
+         " updated_at = GREATEST(UTC_TIMESTAMP(3),"
+         " updated_at + INTERVAL 1000 MICROSECOND) WHERE id = ?",
+            "", 0},
+    [BLOG_Q_ARTICLE_DELETE] = {"DELETE FROM articles WHERE id = ?", "", 0},
+    /* LAST_INSERT_ID(id) makes the existing tag's id the insert id. */
+    [BLOG_Q_TAG_UPSERT] = {"INSERT INTO tags (name) VALUES (?)"
+                           " ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)",
+        "", 0},
+    [BLOG_Q_ARTICLE_TAG_ADD] =
+        {"INSERT INTO article_tags (article_id, tag_id) VALUES (?, ?)", "", 0},
+    [BLOG_Q_ARTICLE_TAGS_CLEAR] =
+        {"DELETE FROM article_tags WHERE article_id = ?", "", 0},
+    [BLOG_Q_TAGS] = {"SELECT t.name FROM tags t WHERE EXISTS (SELECT 1 FROM"
+                     " article_tags at WHERE at.tag_id = t.id) ORDER BY t.name",
+        "s", 1},
+    [BLOG_Q_FAV_ADD] =
+        {"INSERT INTO favorites (user_id, article_id, created_at)"
+         " VALUES (?, ?, UTC_TIMESTAMP(3))"
+         " ON DUPLICATE KEY UPDATE user_id = user_id",
+            "", 0},
+    [BLOG_Q_FAV_DEL] =
+        {"DELETE FROM favorites WHERE user_id = ? AND article_id = ?", "", 0},
+    [BLOG_Q_FAV_INC] =
+        {"UPDATE articles SET favorites_count = favorites_count + 1"
+         " WHERE id = ?",
+            "", 0},
+    [BLOG_Q_FAV_DEC] =
+        {"UPDATE articles SET favorites_count = favorites_count - 1"
+         " WHERE id = ? AND favorites_count > 0",
+            "", 0},
+    [BLOG_Q_COMMENT_INSERT] =
+        {"INSERT INTO comments (article_id, author_id, body, created_at,"
+         " updated_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3),"
+         " UTC_TIMESTAMP(3))",
+            "", 0},
+    [BLOG_Q_COMMENT_BY_ID] =
+        {"SELECT c.id, c.created_at, c.updated_at, c.body, u.username,"
+         " u.bio, u.image, EXISTS (SELECT 1 FROM follows fo WHERE"
+         " fo.follower_id = ? AND fo.followee_id = c.author_id)"
+         " FROM comments c JOIN users u ON u.id = c.author_id"
+         " WHERE c.id = ?",
+            "ittssssi", 1},
+    [BLOG_Q_COMMENTS] =
+        {"SELECT c.id, c.created_at, c.updated_at, c.body, u.username,"
+         " u.bio, u.image, EXISTS (SELECT 1 FROM follows fo WHERE"
+         " fo.follower_id = ? AND fo.followee_id = c.author_id)"
+         " FROM comments c JOIN users u ON u.id = c.author_id"
+         " WHERE c.article_id = ? ORDER BY c.created_at, c.id",
+            "ittssssi", 1},
+    [BLOG_Q_COMMENT_HEAD] =
+        {"SELECT author_id FROM comments WHERE id = ? AND article_id = ?", "i",
+            1},
+    [BLOG_Q_COMMENT_DELETE] = {"DELETE FROM comments WHERE id = ?", "", 0},
+    [BLOG_Q_FEED] =
+        {BLOG_PAGE("follows fd JOIN articles a"
+                   " ON a.author_id = fd.followee_id WHERE fd.follower_id = ?"),
+            BLOG_A_KINDS, 1},
+    [BLOG_Q_FEED_COUNT] =
+        {"SELECT COUNT(*) FROM follows fd JOIN articles a"
+         " ON a.author_id = fd.followee_id WHERE fd.follower_id = ?",
+            "i", 1},
+    [BLOG_Q_LIST + 0] = BLOG_LIST("", "", "", ""),
+    [BLOG_Q_LIST + 1] = BLOG_LIST(BLOG_J_TAG, "", "", ""),
+    [BLOG_Q_LIST + 2] = BLOG_LIST("", BLOG_J_FAV, "", ""),
+    [BLOG_Q_LIST + 3] = BLOG_LIST(BLOG_J_TAG, BLOG_J_FAV, "", ""),
+    [BLOG_Q_LIST + 4] = BLOG_LIST("", "", BLOG_UJOIN, BLOG_W_AUTHOR),
+    [BLOG_Q_LIST + 5] = BLOG_LIST(BLOG_J_TAG, "", BLOG_UJOIN, BLOG_W_AUTHOR),
+    [BLOG_Q_LIST + 6] = BLOG_LIST("", BLOG_J_FAV, BLOG_UJOIN, BLOG_W_AUTHOR),
+    [BLOG_Q_LIST + 7] =
+        BLOG_LIST(BLOG_J_TAG, BLOG_J_FAV, BLOG_UJOIN, BLOG_W_AUTHOR),
+    [BLOG_Q_LIST_COUNT + 0] = BLOG_LIST_COUNT("", "", "", ""),
+    [BLOG_Q_LIST_COUNT + 1] = BLOG_LIST_COUNT(BLOG_J_TAG, "", "", ""),
+    [BLOG_Q_LIST_COUNT + 2] = BLOG_LIST_COUNT("", BLOG_J_FAV, "", ""),
+    [BLOG_Q_LIST_COUNT + 3] = BLOG_LIST_COUNT(BLOG_J_TAG, BLOG_J_FAV, "", ""),
+    [BLOG_Q_LIST_COUNT + 4] =
+        BLOG_LIST_COUNT("", "", BLOG_UJOIN, BLOG_W_AUTHOR),
+    [BLOG_Q_LIST_COUNT + 5] =
+        BLOG_LIST_COUNT(BLOG_J_TAG, "", BLOG_UJOIN, BLOG_W_AUTHOR),
+    [BLOG_Q_LIST_COUNT + 6] =
+        BLOG_LIST_COUNT("", BLOG_J_FAV, BLOG_UJOIN, BLOG_W_AUTHOR),
+    [BLOG_Q_LIST_COUNT + 7] =
+        BLOG_LIST_COUNT(BLOG_J_TAG, BLOG_J_FAV, BLOG_UJOIN, BLOG_W_AUTHOR),
 };
 
-#define BLOG_DB_BACKOFF_MIN	100
-#define BLOG_DB_BACKOFF_MAX	2000
-#define BLOG_DB_STRCAP		256
+#define BLOG_DB_BACKOFF_MIN 100
+#define BLOG_DB_BACKOFF_MAX 2000
+#define BLOG_DB_STRCAP 256
 
 static long long
 blog_db_now_ms(void)
@@ -294,7 +302,7 @@ blog_db_connect(struct blog_db *db, const char *rid)
 	 * read timeout would cut the connection.
 	 */
 	const char *init = "SET time_zone = '+00:00', "
-	    "innodb_lock_wait_timeout = 1";
+	                   "innodb_lock_wait_timeout = 1";
 	MYSQL *c;
 
 	if ((c = mysql_init(NULL)) == NULL)
@@ -304,9 +312,9 @@ blog_db_connect(struct blog_db *db, const char *rid)
 	mysql_options(c, MYSQL_OPT_WRITE_TIMEOUT, &db->rw_timeout);
 	mysql_options(c, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(c, MYSQL_INIT_COMMAND, init);
-	if (mysql_real_connect(c, app->db_socket != NULL ? NULL :
-	    app->db_host, app->db_user, app->db_password, app->db_name,
-	    app->db_port, app->db_socket, db->client_flags) == NULL) {
+	if (mysql_real_connect(c, app->db_socket != NULL ? NULL : app->db_host,
+	        app->db_user, app->db_password, app->db_name, app->db_port,
+	        app->db_socket, db->client_flags) == NULL) {
 		db->last_errno = mysql_errno(c);
 		snprintf(db->last_error, sizeof(db->last_error), "%s",
 		    mysql_error(c));
@@ -338,7 +346,8 @@ blog_db_ready(struct blog_db *db, const char *rid)
 		pfd.events = POLLIN | POLLRDHUP;
 		pfd.revents = 0;
 		if (poll(&pfd, 1, 0) != 0) {
-			cm_log(CM_LOG_INFO, rid, "database connection closed "
+			cm_log(CM_LOG_INFO, rid,
+			    "database connection closed "
 			    "by the server; reconnecting");
 			blog_db_drop(db);
 		}
@@ -410,8 +419,10 @@ blog_db_error(struct blog_db *db, const char *rid, MYSQL_STMT *stmt,
 		    what, (int)q, db->last_error, e);
 		return CM_EDB;
 	}
-	cm_log(CM_LOG_WARN, rid, "database connection lost during %s "
-	    "(query %d): %s (%u)", what, (int)q, db->last_error, e);
+	cm_log(CM_LOG_WARN, rid,
+	    "database connection lost during %s "
+	    "(query %d): %s (%u)",
+	    what, (int)q, db->last_error, e);
 	blog_db_drop(db);
 	return CM_EUNAVAIL;
 }
@@ -503,8 +514,10 @@ blog_db_exec1(struct blog_db *db, const char *rid, enum blog_q q,
 		return rc;
 	mysql_stmt_free_result(s->stmt);
 	if (a != NULL && a->n != mysql_stmt_param_count(s->stmt)) {
-		cm_log(CM_LOG_ERROR, rid, "query %d: %zu arguments, expected "
-		    "%lu", (int)q, a->n, mysql_stmt_param_count(s->stmt));
+		cm_log(CM_LOG_ERROR, rid,
+		    "query %d: %zu arguments, expected "
+		    "%lu",
+		    (int)q, a->n, mysql_stmt_param_count(s->stmt));
 		return CM_EINTERNAL;
 	}
 	if (a != NULL && a->n > 0 && mysql_stmt_bind_param(s->stmt, a->b))
@@ -580,14 +593,14 @@ blog_db_fetch(struct blog_db *db, const char *rid, struct blog_db_stmt *s)
 			c->cap = cap;
 			s->rb[i].buffer = p;
 			s->rb[i].buffer_length = cap - 1;
-			if (mysql_stmt_fetch_column(s->stmt, &s->rb[i],
-			    (unsigned int)i, 0) != 0)
-				return blog_db_error(db, rid, s->stmt,
-				    BLOG_Q_MAX, "fetch");
+			if (mysql_stmt_fetch_column(
+			        s->stmt, &s->rb[i], (unsigned int)i, 0) != 0)
+				return blog_db_error(
+				    db, rid, s->stmt, BLOG_Q_MAX, "fetch");
 		}
 		if (mysql_stmt_bind_result(s->stmt, s->rb) != 0)
-			return blog_db_error(db, rid, s->stmt, BLOG_Q_MAX,
-			    "bind");
+			return blog_db_error(
+			    db, rid, s->stmt, BLOG_Q_MAX, "bind");
 	}
 	for (i = 0; i < s->ncols; i++) {
 		c = &s->col[i];
@@ -745,8 +758,7 @@ blog_db_rollback(struct blog_db *db, const char *rid)
 }
 
 enum cm_err
-blog_db_txn(struct blog_db *db, const char *rid, blog_db_txn_fn fn,
-    void *ctx)
+blog_db_txn(struct blog_db *db, const char *rid, blog_db_txn_fn fn, void *ctx)
 {
 	enum cm_err rc;
 	int attempt;

@@ -24,9 +24,9 @@
 #include "cm_err.h"
 
 /* List filters: a bit set selecting one of the list query variants. */
-#define BLOG_LIST_TAG		0x1
-#define BLOG_LIST_FAVORITED	0x2
-#define BLOG_LIST_AUTHOR	0x4
+#define BLOG_LIST_TAG 0x1
+#define BLOG_LIST_FAVORITED 0x2
+#define BLOG_LIST_AUTHOR 0x4
 
 enum blog_q {
 	BLOG_Q_BEGIN,
@@ -62,7 +62,7 @@ enum blog_q {
 	BLOG_Q_COMMENT_DELETE,
 	BLOG_Q_FEED,
 	BLOG_Q_FEED_COUNT,
-	BLOG_Q_LIST,		/* + filter bits: 8 variants */
+	BLOG_Q_LIST, /* + filter bits: 8 variants */
 	BLOG_Q_LIST_COUNT = BLOG_Q_LIST + 8,
 	BLOG_Q_MAX = BLOG_Q_LIST_COUNT + 8,
 };
@@ -94,49 +94,49 @@ enum blog_acol {
 
 /* Parameters of one execution; lives on the caller's stack. */
 struct blog_db_args {
-	MYSQL_BIND	 b[BLOG_DB_MAXARGS];
-	long long	 i[BLOG_DB_MAXARGS];
-	unsigned long	 len[BLOG_DB_MAXARGS];
-	size_t		 n;
+	MYSQL_BIND b[BLOG_DB_MAXARGS];
+	long long i[BLOG_DB_MAXARGS];
+	unsigned long len[BLOG_DB_MAXARGS];
+	size_t n;
 };
 
 struct blog_db_col {
-	char		*buf;
-	size_t		 cap;
-	unsigned long	 len;
-	my_bool		 null;
-	my_bool		 err;
-	long long	 i;
-	MYSQL_TIME	 t;
-	char		 ts[32];	/* formatted time */
+	char *buf;
+	size_t cap;
+	unsigned long len;
+	my_bool null;
+	my_bool err;
+	long long i;
+	MYSQL_TIME t;
+	char ts[32]; /* formatted time */
 };
 
 struct blog_db_stmt {
-	MYSQL_STMT	*stmt;
-	const char	*cols;		/* result column kinds, see blog_db.c */
-	size_t		 ncols;
-	MYSQL_BIND	*rb;
+	MYSQL_STMT *stmt;
+	const char *cols; /* result column kinds, see blog_db.c */
+	size_t ncols;
+	MYSQL_BIND *rb;
 	struct blog_db_col *col;
 };
 
 struct blog_db {
 	const struct blog_app *app;
-	MYSQL		*conn;		/* NULL when disconnected */
-	int		 in_txn;
-	long long	 retry_at_ms;	/* no reconnect attempt before this */
-	long		 backoff_ms;
-	unsigned int	 last_errno;
-	char		 last_error[256];
-	unsigned int	 connect_timeout;
-	unsigned int	 rw_timeout;
-	unsigned long	 client_flags;	/* CLIENT_MULTI_STATEMENTS for --migrate */
+	MYSQL *conn; /* NULL when disconnected */
+	int in_txn;
+	long long retry_at_ms; /* no reconnect attempt before this */
+	long backoff_ms;
+	unsigned int last_errno;
+	char last_error[256];
+	unsigned int connect_timeout;
+	unsigned int rw_timeout;
+	unsigned long client_flags; /* CLIENT_MULTI_STATEMENTS for --migrate */
 	struct blog_db_stmt st[BLOG_Q_MAX];
 };
 
 /* Worker lifetime. blog_db_new never fails for a down database. */
 struct blog_db *blog_db_new(const struct blog_app *app,
     unsigned int connect_timeout, unsigned int rw_timeout);
-void	 blog_db_free(struct blog_db *db);
+void blog_db_free(struct blog_db *db);
 
 /*
  * Connect now if not connected (respecting the backoff). CM_OK or
@@ -145,13 +145,13 @@ void	 blog_db_free(struct blog_db *db);
 enum cm_err blog_db_ready(struct blog_db *db, const char *rid);
 
 /* The raw connection, for --migrate only (text protocol, DDL). */
-MYSQL	*blog_db_conn(struct blog_db *db);
+MYSQL *blog_db_conn(struct blog_db *db);
 
-void	 blog_db_args_init(struct blog_db_args *a);
-void	 blog_db_arg_int(struct blog_db_args *a, long long v);
+void blog_db_args_init(struct blog_db_args *a);
+void blog_db_arg_int(struct blog_db_args *a, long long v);
 /* s may be NULL (SQL NULL); the string must outlive the execution. */
-void	 blog_db_arg_str(struct blog_db_args *a, const char *s);
-void	 blog_db_arg_strn(struct blog_db_args *a, const char *s, size_t len);
+void blog_db_arg_str(struct blog_db_args *a, const char *s);
+void blog_db_arg_strn(struct blog_db_args *a, const char *s, size_t len);
 
 /*
  * Execute query q with args (may be NULL). On CM_OK *out (may be NULL for
@@ -165,15 +165,15 @@ enum cm_err blog_db_exec(struct blog_db *db, const char *rid, enum blog_q q,
     struct blog_db_args *a, struct blog_db_stmt **out);
 
 /* CM_OK with a row, CM_ENOTFOUND after the last row, or an error. */
-enum cm_err blog_db_fetch(struct blog_db *db, const char *rid,
-    struct blog_db_stmt *s);
+enum cm_err blog_db_fetch(
+    struct blog_db *db, const char *rid, struct blog_db_stmt *s);
 
 /* Release the buffered result; safe on NULL. */
-void	 blog_db_done(struct blog_db_stmt *s);
+void blog_db_done(struct blog_db_stmt *s);
 
 /* Column accessors for the current row. */
 const char *blog_db_str(const struct blog_db_stmt *s, size_t i);
-size_t	 blog_db_len(const struct blog_db_stmt *s, size_t i);
+size_t blog_db_len(const struct blog_db_stmt *s, size_t i);
 long long blog_db_int(const struct blog_db_stmt *s, size_t i);
 const char *blog_db_time(struct blog_db_stmt *s, size_t i);
 long long blog_db_affected(const struct blog_db_stmt *s);
@@ -183,23 +183,23 @@ long long blog_db_insert_id(const struct blog_db_stmt *s);
 enum cm_err blog_db_begin(struct blog_db *db, const char *rid);
 enum cm_err blog_db_commit(struct blog_db *db, const char *rid);
 /* Safe to call when no transaction is open. */
-void	 blog_db_rollback(struct blog_db *db, const char *rid);
+void blog_db_rollback(struct blog_db *db, const char *rid);
 
 /*
  * Run fn inside a transaction: commit when it returns CM_OK, roll back
  * otherwise; a deadlock or lock wait timeout runs it again (a few times).
  */
-typedef enum cm_err (*blog_db_txn_fn)(struct blog_db *db, const char *rid,
-    void *ctx);
-enum cm_err blog_db_txn(struct blog_db *db, const char *rid,
-    blog_db_txn_fn fn, void *ctx);
+typedef enum cm_err (*blog_db_txn_fn)(
+    struct blog_db *db, const char *rid, void *ctx);
+enum cm_err blog_db_txn(
+    struct blog_db *db, const char *rid, blog_db_txn_fn fn, void *ctx);
 
 /* After CM_ECONFLICT: does the duplicate key's name contain name? */
-int	 blog_db_dup_key(const struct blog_db *db, const char *name);
+int blog_db_dup_key(const struct blog_db *db, const char *name);
 /* After CM_EDB: a deadlock or lock wait timeout worth one more try. */
-int	 blog_db_retryable(const struct blog_db *db);
+int blog_db_retryable(const struct blog_db *db);
 
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
-void	 blog_db_format_time(const MYSQL_TIME *t, char out[32]);
+void blog_db_format_time(const MYSQL_TIME *t, char out[32]);
 
 #endif

@@ -4,8 +4,7 @@
 #include "blog_error.h"
 
 void
-blog_error(struct cm_resp *resp, int status, const char *key,
-    const char *msg)
+blog_error(struct cm_resp *resp, int status, const char *key, const char *msg)
 {
 	json_t *body;
 
@@ -45,8 +44,8 @@ blog_error_code(int status)
 }
 
 enum cm_err
-blog_error_reply(struct cm_req *req, int status, const char *key,
-    const char *msg)
+blog_error_reply(
+    struct cm_req *req, int status, const char *key, const char *msg)
 {
 	cm_resp_clear(&req->resp);
 	blog_error(&req->resp, status, key, msg);

@@ -8,15 +8,15 @@
 #include "cm_req.h"
 
 /* The server's cm_error_fn: fill resp with status and the error body. */
-void	 blog_error(struct cm_resp *resp, int status, const char *key,
-    const char *msg);
+void blog_error(
+    struct cm_resp *resp, int status, const char *key, const char *msg);
 
 /*
  * Answer the request with an error and return the matching code (never
  * CM_OK), so that a handler can "rc = blog_error_reply(...); goto out;".
  */
-enum cm_err blog_error_reply(struct cm_req *req, int status, const char *key,
-    const char *msg);
+enum cm_err blog_error_reply(
+    struct cm_req *req, int status, const char *key, const char *msg);
 
 /*
  * A handler's single exit: an error that was already answered becomes

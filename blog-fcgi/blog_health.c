@@ -28,8 +28,9 @@ blog_health_ready(struct cm_req *req)
 	rc = blog_db_exec(db, req->request_id, BLOG_Q_PING, NULL, &s);
 	ok = rc == CM_OK && blog_db_fetch(db, req->request_id, s) == CM_OK;
 	blog_db_done(s);
-	body = json_pack("{s:s,s:s,s:s}", "status", ok ? "ready" :
-	    "unavailable", "service", "blog", "database", ok ? "ok" : "down");
-	return body != NULL ? cm_resp_json(&req->resp, ok ? 200 : 503, body) :
-	    CM_ENOMEM;
+	body =
+	    json_pack("{s:s,s:s,s:s}", "status", ok ? "ready" : "unavailable",
+	        "service", "blog", "database", ok ? "ok" : "down");
+	return body != NULL ? cm_resp_json(&req->resp, ok ? 200 : 503, body)
+	                    : CM_ENOMEM;
 }

@@ -35,49 +35,45 @@
  * within about two seconds, never a hung request. Lock waits (1 s, see
  * blog_db.c) end before the read timeout.
  */
-#define BLOG_DB_CONNECT_TIMEOUT	1
-#define BLOG_DB_RW_TIMEOUT	2
+#define BLOG_DB_CONNECT_TIMEOUT 1
+#define BLOG_DB_RW_TIMEOUT 2
 
 /*
  * The route table. Order matters where patterns overlap: the literal
  * /api/articles/feed comes before /api/articles/:slug.
  */
 static const struct cm_route blog_routes[] = {
-	{ "GET", "/healthz", blog_health_live, CM_AUTH_NONE, 0 },
-	{ "GET", "/readyz", blog_health_ready, CM_AUTH_NONE, 0 },
-	{ "GET", "/api/healthz", blog_health_live, CM_AUTH_NONE, 0 },
-	{ "GET", "/api/readyz", blog_health_ready, CM_AUTH_NONE, 0 },
-	{ "POST", "/api/users/login", blog_users_login, CM_AUTH_NONE, 0 },
-	{ "POST", "/api/users", blog_users_register, CM_AUTH_NONE, 0 },
-	{ "GET", "/api/user", blog_users_current, CM_AUTH_REQUIRED, 0 },
-	{ "PUT", "/api/user", blog_users_update, CM_AUTH_REQUIRED, 0 },
-	{ "GET", "/api/profiles/:username", blog_profiles_get,
-	    CM_AUTH_OPTIONAL, 0 },
-	{ "POST", "/api/profiles/:username/follow", blog_profiles_follow,
-	    CM_AUTH_REQUIRED, 0 },
-	{ "DELETE", "/api/profiles/:username/follow", blog_profiles_unfollow,
-	    CM_AUTH_REQUIRED, 0 },
-	{ "GET", "/api/articles", blog_articles_list, CM_AUTH_OPTIONAL, 0 },
-	{ "POST", "/api/articles", blog_articles_create, CM_AUTH_REQUIRED, 0 },
-	{ "GET", "/api/articles/feed", blog_articles_feed, CM_AUTH_REQUIRED,
-	    0 },
-	{ "GET", "/api/articles/:slug", blog_articles_get, CM_AUTH_OPTIONAL,
-	    0 },
-	{ "PUT", "/api/articles/:slug", blog_articles_update,
-	    CM_AUTH_REQUIRED, 0 },
-	{ "DELETE", "/api/articles/:slug", blog_articles_delete,
-	    CM_AUTH_REQUIRED, 0 },
-	{ "POST", "/api/articles/:slug/favorite", blog_articles_favorite,
-	    CM_AUTH_REQUIRED, 0 },
-	{ "DELETE", "/api/articles/:slug/favorite", blog_articles_unfavorite,
-	    CM_AUTH_REQUIRED, 0 },
-	{ "GET", "/api/articles/:slug/comments", blog_comments_list,
-	    CM_AUTH_OPTIONAL, 0 },
-	{ "POST", "/api/articles/:slug/comments", blog_comments_create,
-	    CM_AUTH_REQUIRED, 0 },
-	{ "DELETE", "/api/articles/:slug/comments/:id", blog_comments_delete,
-	    CM_AUTH_REQUIRED, 0 },
-	{ "GET", "/api/tags", blog_tags_list, CM_AUTH_NONE, 0 },
+    {"GET", "/healthz", blog_health_live, CM_AUTH_NONE, 0},
+    {"GET", "/readyz", blog_health_ready, CM_AUTH_NONE, 0},
+    {"GET", "/api/healthz", blog_health_live, CM_AUTH_NONE, 0},
+    {"GET", "/api/readyz", blog_health_ready, CM_AUTH_NONE, 0},
+    {"POST", "/api/users/login", blog_users_login, CM_AUTH_NONE, 0},
+    {"POST", "/api/users", blog_users_register, CM_AUTH_NONE, 0},
+    {"GET", "/api/user", blog_users_current, CM_AUTH_REQUIRED, 0},
+    {"PUT", "/api/user", blog_users_update, CM_AUTH_REQUIRED, 0},
+    {"GET", "/api/profiles/:username", blog_profiles_get, CM_AUTH_OPTIONAL, 0},
+    {"POST", "/api/profiles/:username/follow", blog_profiles_follow,
+        CM_AUTH_REQUIRED, 0},
+    {"DELETE", "/api/profiles/:username/follow", blog_profiles_unfollow,
+        CM_AUTH_REQUIRED, 0},
+    {"GET", "/api/articles", blog_articles_list, CM_AUTH_OPTIONAL, 0},
+    {"POST", "/api/articles", blog_articles_create, CM_AUTH_REQUIRED, 0},
+    {"GET", "/api/articles/feed", blog_articles_feed, CM_AUTH_REQUIRED, 0},
+    {"GET", "/api/articles/:slug", blog_articles_get, CM_AUTH_OPTIONAL, 0},
+    {"PUT", "/api/articles/:slug", blog_articles_update, CM_AUTH_REQUIRED, 0},
+    {"DELETE", "/api/articles/:slug", blog_articles_delete, CM_AUTH_REQUIRED,
+        0},
+    {"POST", "/api/articles/:slug/favorite", blog_articles_favorite,
+        CM_AUTH_REQUIRED, 0},
+    {"DELETE", "/api/articles/:slug/favorite", blog_articles_unfavorite,
+        CM_AUTH_REQUIRED, 0},
+    {"GET", "/api/articles/:slug/comments", blog_comments_list,
+        CM_AUTH_OPTIONAL, 0},
+    {"POST", "/api/articles/:slug/comments", blog_comments_create,
+        CM_AUTH_REQUIRED, 0},
+    {"DELETE", "/api/articles/:slug/comments/:id", blog_comments_delete,
+        CM_AUTH_REQUIRED, 0},
+    {"GET", "/api/tags", blog_tags_list, CM_AUTH_NONE, 0},
 };
 
 /*
@@ -87,17 +83,17 @@ static const struct cm_route blog_routes[] = {
  */
 
 struct blog_settings {
-	char		*listen;
-	long		 workers;
-	long		 max_body;
-	long		 grace;
-	long		 ttl;
-	char		*log_level;
-	char		*pub_key;
-	char		*priv_key;
-	char		*issuer;
-	char		*audience;
-	long		 db_port;
+	char *listen;
+	long workers;
+	long max_body;
+	long grace;
+	long ttl;
+	char *log_level;
+	char *pub_key;
+	char *priv_key;
+	char *issuer;
+	char *audience;
+	long db_port;
 };
 
 static void *
@@ -122,30 +118,30 @@ blog_worker_close(void *worker)
 }
 
 static void
-blog_settings_load(struct blog_settings *st, struct blog_app *app,
-    int migrate)
+blog_settings_load(struct blog_settings *st, struct blog_app *app, int migrate)
 {
 	char err[256];
 
 	memset(st, 0, sizeof(*st));
 	if (cm_config_str("LOG_LEVEL", "info", 0, &st->log_level, err,
-	    sizeof(err)) != CM_OK)
+	        sizeof(err)) != CM_OK)
 		cm_config_fatal(BLOG_PROG, err);
 	if (cm_log_set_level(st->log_level) != 0)
-		cm_config_fatal(BLOG_PROG, "LOG_LEVEL: must be debug, info, "
+		cm_config_fatal(BLOG_PROG,
+		    "LOG_LEVEL: must be debug, info, "
 		    "warn or error");
 	if (cm_config_str("BLOG_DB_HOST", "127.0.0.1", 0, &app->db_host, err,
-	    sizeof(err)) != CM_OK ||
+	        sizeof(err)) != CM_OK ||
 	    cm_config_long("BLOG_DB_PORT", 3306, 1, 65535, &st->db_port, err,
-	    sizeof(err)) != CM_OK ||
+	        sizeof(err)) != CM_OK ||
 	    cm_config_str("BLOG_DB_SOCKET", NULL, 0, &app->db_socket, err,
-	    sizeof(err)) != CM_OK ||
+	        sizeof(err)) != CM_OK ||
 	    cm_config_str("BLOG_DB_USER", NULL, 1, &app->db_user, err,
-	    sizeof(err)) != CM_OK ||
+	        sizeof(err)) != CM_OK ||
 	    cm_config_str("BLOG_DB_PASSWORD", NULL, 0, &app->db_password, err,
-	    sizeof(err)) != CM_OK ||
+	        sizeof(err)) != CM_OK ||
 	    cm_config_str("BLOG_DB_NAME", "blog", 0, &app->db_name, err,
-	    sizeof(err)) != CM_OK)
+	        sizeof(err)) != CM_OK)
 		cm_config_fatal(BLOG_PROG, err);
 	if (app->db_socket != NULL && *app->db_socket == '\0') {
 		free(app->db_socket);
@@ -155,26 +151,26 @@ blog_settings_load(struct blog_settings *st, struct blog_app *app,
 	if (migrate)
 		return;
 	if (cm_config_str("LISTEN", "127.0.0.1:9001", 0, &st->listen, err,
-	    sizeof(err)) != CM_OK ||
+	        sizeof(err)) != CM_OK ||
 	    cm_config_long("WORKERS", 8, 1, 1024, &st->workers, err,
-	    sizeof(err)) != CM_OK ||
+	        sizeof(err)) != CM_OK ||
 	    cm_config_long("MAX_BODY_BYTES", 1048576, 1024, 64L * 1024 * 1024,
-	    &st->max_body, err, sizeof(err)) != CM_OK ||
+	        &st->max_body, err, sizeof(err)) != CM_OK ||
 	    cm_config_long("SHUTDOWN_GRACE_SECONDS", 20, 0, 3600, &st->grace,
-	    err, sizeof(err)) != CM_OK ||
-	    cm_config_long("JWT_TTL_SECONDS", 86400L * 30, 60,
-	    86400L * 366, &st->ttl, err, sizeof(err)) != CM_OK ||
+	        err, sizeof(err)) != CM_OK ||
+	    cm_config_long("JWT_TTL_SECONDS", 86400L * 30, 60, 86400L * 366,
+	        &st->ttl, err, sizeof(err)) != CM_OK ||
 	    cm_config_str("JWT_PUBLIC_KEY_FILE", NULL, 1, &st->pub_key, err,
-	    sizeof(err)) != CM_OK ||
+	        sizeof(err)) != CM_OK ||
 	    cm_config_str("JWT_PRIVATE_KEY_FILE", NULL, 1, &st->priv_key, err,
-	    sizeof(err)) != CM_OK ||
+	        sizeof(err)) != CM_OK ||
 	    cm_config_str("JWT_ISSUER", "conduit", 0, &st->issuer, err,
-	    sizeof(err)) != CM_OK ||
+	        sizeof(err)) != CM_OK ||
 	    cm_config_str("JWT_AUDIENCE", "conduit", 0, &st->audience, err,
-	    sizeof(err)) != CM_OK)
+	        sizeof(err)) != CM_OK)
 		cm_config_fatal(BLOG_PROG, err);
 	if (cm_jwt_new(&app->jwt, st->priv_key, st->pub_key, st->issuer,
-	    st->audience, st->ttl, err, sizeof(err)) != CM_OK)
+	        st->audience, st->ttl, err, sizeof(err)) != CM_OK)
 		cm_config_fatal(BLOG_PROG, err);
 }
 

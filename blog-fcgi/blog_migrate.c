@@ -67,8 +67,8 @@ blog_migrate_stmt(MYSQL *c, const char *sql, const long long *iv,
 	rc = 0;
 	goto out;
 fail:
-	cm_log(CM_LOG_ERROR, NULL, "migrate: %s: %s", sql,
-	    mysql_stmt_error(st));
+	cm_log(
+	    CM_LOG_ERROR, NULL, "migrate: %s: %s", sql, mysql_stmt_error(st));
 out:
 	mysql_stmt_close(st);
 	return rc;
@@ -119,13 +119,17 @@ blog_migrate_run(const struct blog_app *app, int wait_seconds)
 	for (waited = 0; blog_db_ready(db, NULL) != CM_OK; waited++) {
 		/* Only a database that is not up yet is worth waiting for. */
 		if (db->last_errno < 2000 || db->last_errno >= 3000) {
-			cm_log(CM_LOG_ERROR, NULL, "migrate: cannot connect: "
-			    "%s", db->last_error);
+			cm_log(CM_LOG_ERROR, NULL,
+			    "migrate: cannot connect: "
+			    "%s",
+			    db->last_error);
 			goto out;
 		}
 		if (waited >= wait_seconds) {
-			cm_log(CM_LOG_ERROR, NULL, "migrate: database not "
-			    "reachable after %d s", wait_seconds);
+			cm_log(CM_LOG_ERROR, NULL,
+			    "migrate: database not "
+			    "reachable after %d s",
+			    wait_seconds);
 			goto out;
 		}
 		sleep(1);
@@ -133,10 +137,11 @@ blog_migrate_run(const struct blog_app *app, int wait_seconds)
 	}
 	c = blog_db_conn(db);
 	if (blog_migrate_stmt(c, "SELECT GET_LOCK('blog_migrate', 30)", NULL,
-	    NULL, &got) != 0)
+	        NULL, &got) != 0)
 		goto out;
 	if (got != 1) {
-		cm_log(CM_LOG_ERROR, NULL, "migrate: lock blog_migrate busy "
+		cm_log(CM_LOG_ERROR, NULL,
+		    "migrate: lock blog_migrate busy "
 		    "for 30 s");
 		goto out;
 	}
@@ -147,23 +152,26 @@ blog_migrate_run(const struct blog_app *app, int wait_seconds)
 		const struct cm_migration *m = &blog_migrations[i];
 
 		version = m->version;
-		if (blog_migrate_stmt(c, "SELECT COUNT(*) FROM "
-		    "schema_migrations WHERE version = ?", &version, NULL,
-		    &got) != 0)
+		if (blog_migrate_stmt(c,
+		        "SELECT COUNT(*) FROM "
+		        "schema_migrations WHERE version = ?",
+		        &version, NULL, &got) != 0)
 			goto out;
 		if (got > 0)
 			continue;
 		cm_log(CM_LOG_INFO, NULL, "applying migration %s", m->name);
 		if (blog_migrate_script(c, m->name, m->sql) != 0)
 			goto out;
-		if (blog_migrate_stmt(c, "INSERT INTO schema_migrations "
-		    "(version, name, applied_at) VALUES (?, ?, "
-		    "UTC_TIMESTAMP(3))", &version, m->name, NULL) != 0)
+		if (blog_migrate_stmt(c,
+		        "INSERT INTO schema_migrations "
+		        "(version, name, applied_at) VALUES (?, ?, "
+		        "UTC_TIMESTAMP(3))",
+		        &version, m->name, NULL) != 0)
 			goto out;
 		applied++;
 	}
-	cm_log(CM_LOG_INFO, NULL, "migrations: %d applied, %zu known",
-	    applied, blog_migrations_count);
+	cm_log(CM_LOG_INFO, NULL, "migrations: %d applied, %zu known", applied,
+	    blog_migrations_count);
 	rc = 0;
 out:
 	if (locked)

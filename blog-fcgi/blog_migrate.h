@@ -12,6 +12,6 @@
  * and apply each migration not yet recorded in schema_migrations. Returns 0,
  * or -1 after logging why.
  */
-int	 blog_migrate_run(const struct blog_app *app, int wait_seconds);
+int blog_migrate_run(const struct blog_app *app, int wait_seconds);
 
 #endif

@@ -18,11 +18,10 @@ json_t *
 blog_profiles_json(const char *username, size_t ulen, const char *bio,
     size_t blen, const char *image, size_t ilen, int following)
 {
-	return json_pack("{s:o,s:o,s:o,s:b}",
-	    "username", json_stringn_nocheck(username, ulen),
-	    "bio", blog_profiles_strn(bio, blen),
-	    "image", blog_profiles_strn(image, ilen),
-	    "following", following);
+	return json_pack("{s:o,s:o,s:o,s:b}", "username",
+	    json_stringn_nocheck(username, ulen), "bio",
+	    blog_profiles_strn(bio, blen), "image",
+	    blog_profiles_strn(image, ilen), "following", following);
 }
 
 enum blog_profiles_op {
@@ -54,8 +53,8 @@ blog_profiles_do(struct cm_req *req, enum blog_profiles_op op)
 	blog_db_args_init(&a);
 	blog_db_arg_int(&a, req->user_id);
 	blog_db_arg_str(&a, name);
-	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_PROFILE, &a,
-	    &s)) != CM_OK)
+	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_PROFILE, &a, &s)) !=
+	    CM_OK)
 		goto out;
 	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
 		rc = blog_error_reply(req, 404, "profile", "not found");
@@ -70,11 +69,11 @@ blog_profiles_do(struct cm_req *req, enum blog_profiles_op op)
 		blog_db_arg_int(&a, req->user_id);
 		blog_db_arg_int(&a, id);
 		rc = blog_db_exec(db, req->request_id,
-		    op == BLOG_PROFILES_FOLLOW ? BLOG_Q_FOLLOW :
-		    BLOG_Q_UNFOLLOW, &a, NULL);
+		    op == BLOG_PROFILES_FOLLOW ? BLOG_Q_FOLLOW
+		                               : BLOG_Q_UNFOLLOW,
+		    &a, NULL);
 		if (rc == CM_ENOTFOUND) {
-			rc = blog_error_reply(req, 404, "profile",
-			    "not found");
+			rc = blog_error_reply(req, 404, "profile", "not found");
 			goto out;
 		}
 		if (rc != CM_OK)
@@ -84,8 +83,7 @@ blog_profiles_do(struct cm_req *req, enum blog_profiles_op op)
 	profile = blog_profiles_json(blog_db_str(s, 1), blog_db_len(s, 1),
 	    blog_db_str(s, 2), blog_db_len(s, 2), blog_db_str(s, 3),
 	    blog_db_len(s, 3), following);
-	body = profile != NULL ? json_pack("{s:o}", "profile", profile) :
-	    NULL;
+	body = profile != NULL ? json_pack("{s:o}", "profile", profile) : NULL;
 	rc = body != NULL ? cm_resp_json(&req->resp, 200, body) : CM_ENOMEM;
 out:
 	blog_db_done(s);

@@ -13,12 +13,11 @@
 #include "cm_req.h"
 
 /* {"username", "bio", "image", "following"}; NULL bio/image are null. */
-json_t	*blog_profiles_json(const char *username, size_t ulen,
-    const char *bio, size_t blen, const char *image, size_t ilen,
-    int following);
+json_t *blog_profiles_json(const char *username, size_t ulen, const char *bio,
+    size_t blen, const char *image, size_t ilen, int following);
 
 /* A nullable string column as JSON (null when s is NULL). */
-json_t	*blog_profiles_strn(const char *s, size_t len);
+json_t *blog_profiles_strn(const char *s, size_t len);
 
 enum cm_err blog_profiles_get(struct cm_req *req);
 enum cm_err blog_profiles_follow(struct cm_req *req);

@@ -9,8 +9,8 @@
 #include "blog_slug.h"
 
 void
-blog_slug_make(const char *title, size_t len, uint32_t suffix,
-    char out[BLOG_SLUG_MAX + 1])
+blog_slug_make(
+    const char *title, size_t len, uint32_t suffix, char out[BLOG_SLUG_MAX + 1])
 {
 	size_t i, n = 0;
 	int dash = 0;
@@ -47,7 +47,7 @@ blog_slug_valid(const char *s)
 		if (n >= BLOG_SLUG_MAX)
 			return 0;
 		if (!((s[n] >= 'a' && s[n] <= 'z') ||
-		    (s[n] >= '0' && s[n] <= '9') || s[n] == '-'))
+		        (s[n] >= '0' && s[n] <= '9') || s[n] == '-'))
 			return 0;
 	}
 	return n > 0;

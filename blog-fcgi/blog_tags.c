@@ -30,8 +30,8 @@ blog_tags_parse(struct cm_req *req, const json_t *arr, const char ***tags,
 	*ntags = 0;
 	*joined = NULL;
 	if (!json_is_array(arr))
-		return blog_error_reply(req, 422, "tagList",
-		    "must be an array of strings");
+		return blog_error_reply(
+		    req, 422, "tagList", "must be an array of strings");
 	if (json_array_size(arr) > BLOG_TAGS_MAX * 4) {
 		snprintf(msg, sizeof(msg), "is too long (maximum is %d tags)",
 		    BLOG_TAGS_MAX);
@@ -40,12 +40,13 @@ blog_tags_parse(struct cm_req *req, const json_t *arr, const char ***tags,
 	t = cm_req_alloc(req, (json_array_size(arr) + 1) * sizeof(*t));
 	if (t == NULL)
 		return CM_ENOMEM;
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		const char *s;
 
 		if (!json_is_string(v))
-			return blog_error_reply(req, 422, "tagList",
-			    "must be an array of strings");
+			return blog_error_reply(
+			    req, 422, "tagList", "must be an array of strings");
 		s = json_string_value(v);
 		len = json_string_length(v);
 		if (strlen(s) != len)
@@ -64,8 +65,10 @@ blog_tags_parse(struct cm_req *req, const json_t *arr, const char ***tags,
 				return blog_error_reply(req, 422, "tagList",
 				    "must not contain control characters");
 		if (blog_valid_chars(s, len) > BLOG_TAG_MAX) {
-			snprintf(msg, sizeof(msg), "has a tag that is too long "
-			    "(maximum is %d characters)", BLOG_TAG_MAX);
+			snprintf(msg, sizeof(msg),
+			    "has a tag that is too long "
+			    "(maximum is %d characters)",
+			    BLOG_TAG_MAX);
 			return blog_error_reply(req, 422, "tagList", msg);
 		}
 		if ((copy = cm_req_alloc(req, len + 1)) == NULL)
@@ -116,8 +119,9 @@ blog_tags_json(const char *joined, size_t len)
 	for (p = joined, end = joined + len; p < end; p = sep + 1) {
 		if ((sep = memchr(p, BLOG_TAGS_SEP, (size_t)(end - p))) == NULL)
 			sep = end;
-		if (sep > p && json_array_append_new(arr,
-		    json_stringn_nocheck(p, (size_t)(sep - p))) != 0) {
+		if (sep > p &&
+		    json_array_append_new(
+		        arr, json_stringn_nocheck(p, (size_t)(sep - p))) != 0) {
 			json_decref(arr);
 			return NULL;
 		}
@@ -133,16 +137,17 @@ blog_tags_list(struct cm_req *req)
 	json_t *arr = NULL, *body;
 	enum cm_err rc;
 
-	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_TAGS, NULL,
-	    &s)) != CM_OK)
+	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_TAGS, NULL, &s)) !=
+	    CM_OK)
 		goto out;
 	if ((arr = json_array()) == NULL) {
 		rc = CM_ENOMEM;
 		goto out;
 	}
 	while ((rc = blog_db_fetch(db, req->request_id, s)) == CM_OK)
-		if (json_array_append_new(arr, json_stringn_nocheck(
-		    blog_db_str(s, 0), blog_db_len(s, 0))) != 0) {
+		if (json_array_append_new(arr,
+		        json_stringn_nocheck(
+		            blog_db_str(s, 0), blog_db_len(s, 0))) != 0) {
 			rc = CM_ENOMEM;
 			goto out;
 		}

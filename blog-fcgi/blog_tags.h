@@ -26,7 +26,7 @@ enum cm_err blog_tags_parse(struct cm_req *req, const json_t *arr,
     const char ***tags, size_t *ntags, char **joined);
 
 /* The stored form back to a JSON array (NULL on ENOMEM). */
-json_t	*blog_tags_json(const char *joined, size_t len);
+json_t *blog_tags_json(const char *joined, size_t len);
 
 /* GET /api/tags */
 enum cm_err blog_tags_list(struct cm_req *req);

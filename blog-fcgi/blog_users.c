@@ -25,8 +25,8 @@
  * (id, username, email, bio, image). token NULL issues a fresh one.
  */
 static enum cm_err
-blog_users_reply(struct cm_req *req, int status, struct blog_db_stmt *s,
-    const char *token)
+blog_users_reply(
+    struct cm_req *req, int status, struct blog_db_stmt *s, const char *token)
 {
 	const struct blog_app *app = req->app;
 	char *fresh = NULL;
@@ -43,13 +43,12 @@ blog_users_reply(struct cm_req *req, int status, struct blog_db_stmt *s,
 		}
 		token = fresh;
 	}
-	body = json_pack("{s:{s:o,s:s,s:o,s:o,s:o}}", "user",
-	    "email", json_stringn_nocheck(blog_db_str(s, 2), blog_db_len(s, 2)),
-	    "token", token,
-	    "username", json_stringn_nocheck(blog_db_str(s, 1),
-	    blog_db_len(s, 1)),
-	    "bio", blog_profiles_strn(blog_db_str(s, 3), blog_db_len(s, 3)),
-	    "image", blog_profiles_strn(blog_db_str(s, 4), blog_db_len(s, 4)));
+	body = json_pack("{s:{s:o,s:s,s:o,s:o,s:o}}", "user", "email",
+	    json_stringn_nocheck(blog_db_str(s, 2), blog_db_len(s, 2)), "token",
+	    token, "username",
+	    json_stringn_nocheck(blog_db_str(s, 1), blog_db_len(s, 1)), "bio",
+	    blog_profiles_strn(blog_db_str(s, 3), blog_db_len(s, 3)), "image",
+	    blog_profiles_strn(blog_db_str(s, 4), blog_db_len(s, 4)));
 	free(fresh);
 	if (body == NULL)
 		return CM_ENOMEM;
@@ -66,8 +65,8 @@ blog_users_load(struct cm_req *req, long long id, struct blog_db_stmt **s)
 
 	blog_db_args_init(&a);
 	blog_db_arg_int(&a, id);
-	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_USER_BY_ID, &a,
-	    s)) != CM_OK)
+	if ((rc = blog_db_exec(
+	         db, req->request_id, BLOG_Q_USER_BY_ID, &a, s)) != CM_OK)
 		return rc;
 	return blog_db_fetch(db, req->request_id, *s);
 }
@@ -79,10 +78,9 @@ blog_users_conflict(struct cm_req *req)
 	struct blog_db *db = req->worker;
 
 	if (blog_db_dup_key(db, "uk_users_email"))
-		return blog_error_reply(req, 409, "email",
-		    "has already been taken");
-	return blog_error_reply(req, 409, "username",
-	    "has already been taken");
+		return blog_error_reply(
+		    req, 409, "email", "has already been taken");
+	return blog_error_reply(req, 409, "username", "has already been taken");
 }
 
 static enum cm_err
@@ -131,15 +129,15 @@ blog_users_register(struct cm_req *req)
 
 	if ((rc = blog_valid_root(req, "user", &u)) != CM_OK ||
 	    (rc = blog_valid_field(req, u, "username", BLOG_USERNAME_MAX, 1,
-	    &username)) != CM_OK ||
-	    (rc = blog_valid_field(req, u, "email", BLOG_EMAIL_MAX, 1,
-	    &email)) != CM_OK ||
+	         &username)) != CM_OK ||
+	    (rc = blog_valid_field(
+	         req, u, "email", BLOG_EMAIL_MAX, 1, &email)) != CM_OK ||
 	    (rc = blog_valid_field(req, u, "password", BLOG_PASSWORD_MAX, 0,
-	    &password)) != CM_OK ||
-	    (rc = blog_valid_field(req, u, "bio", BLOG_BIO_MAX, 0,
-	    &bio)) != CM_OK ||
-	    (rc = blog_valid_field(req, u, "image", BLOG_IMAGE_MAX, 0,
-	    &image)) != CM_OK)
+	         &password)) != CM_OK ||
+	    (rc = blog_valid_field(req, u, "bio", BLOG_BIO_MAX, 0, &bio)) !=
+	        CM_OK ||
+	    (rc = blog_valid_field(
+	         req, u, "image", BLOG_IMAGE_MAX, 0, &image)) != CM_OK)
 		goto out;
 	if (blog_valid_blank(&username)) {
 		rc = blog_error_reply(req, 422, "username", "can't be blank");
@@ -197,10 +195,10 @@ blog_users_login(struct cm_req *req)
 	enum cm_err rc;
 
 	if ((rc = blog_valid_root(req, "user", &u)) != CM_OK ||
-	    (rc = blog_valid_field(req, u, "email", BLOG_EMAIL_MAX, 1,
-	    &email)) != CM_OK ||
-	    (rc = blog_valid_field(req, u, "password", BLOG_PASSWORD_MAX, 0,
-	    &password)) != CM_OK)
+	    (rc = blog_valid_field(
+	         req, u, "email", BLOG_EMAIL_MAX, 1, &email)) != CM_OK ||
+	    (rc = blog_valid_field(
+	         req, u, "password", BLOG_PASSWORD_MAX, 0, &password)) != CM_OK)
 		goto out;
 	if (blog_valid_blank(&email)) {
 		rc = blog_error_reply(req, 422, "email", "can't be blank");
@@ -212,8 +210,8 @@ blog_users_login(struct cm_req *req)
 	}
 	blog_db_args_init(&a);
 	blog_db_arg_strn(&a, email.s, email.len);
-	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_USER_BY_EMAIL, &a,
-	    &s)) != CM_OK)
+	if ((rc = blog_db_exec(
+	         db, req->request_id, BLOG_Q_USER_BY_EMAIL, &a, &s)) != CM_OK)
 		goto out;
 	rc = blog_db_fetch(db, req->request_id, s);
 	if (rc != CM_OK && rc != CM_ENOTFOUND)
@@ -222,8 +220,8 @@ blog_users_login(struct cm_req *req)
 	 * An unknown email still costs one full verification (of a dummy
 	 * hash) so that timing does not tell which emails exist.
 	 */
-	if (cm_password_verify(rc == CM_OK ? blog_db_str(s, 5) : NULL,
-	    password.s) != CM_OK) {
+	if (cm_password_verify(
+	        rc == CM_OK ? blog_db_str(s, 5) : NULL, password.s) != CM_OK) {
 		rc = blog_error_reply(req, 401, "credentials", "invalid");
 		goto out;
 	}
@@ -265,21 +263,21 @@ blog_users_update(struct cm_req *req)
 	enum cm_err rc;
 
 	if ((rc = blog_valid_root(req, "user", &u)) != CM_OK ||
-	    (rc = blog_valid_field(req, u, "email", BLOG_EMAIL_MAX, 1,
-	    &email)) != CM_OK ||
+	    (rc = blog_valid_field(
+	         req, u, "email", BLOG_EMAIL_MAX, 1, &email)) != CM_OK ||
 	    (rc = blog_valid_field(req, u, "username", BLOG_USERNAME_MAX, 1,
-	    &username)) != CM_OK ||
+	         &username)) != CM_OK ||
 	    (rc = blog_valid_field(req, u, "password", BLOG_PASSWORD_MAX, 0,
-	    &password)) != CM_OK ||
-	    (rc = blog_valid_field(req, u, "bio", BLOG_BIO_MAX, 0,
-	    &bio)) != CM_OK ||
-	    (rc = blog_valid_field(req, u, "image", BLOG_IMAGE_MAX, 0,
-	    &image)) != CM_OK)
+	         &password)) != CM_OK ||
+	    (rc = blog_valid_field(req, u, "bio", BLOG_BIO_MAX, 0, &bio)) !=
+	        CM_OK ||
+	    (rc = blog_valid_field(
+	         req, u, "image", BLOG_IMAGE_MAX, 0, &image)) != CM_OK)
 		goto out;
 	if (email.present) {
 		if (blog_valid_blank(&email)) {
-			rc = blog_error_reply(req, 422, "email",
-			    "can't be blank");
+			rc = blog_error_reply(
+			    req, 422, "email", "can't be blank");
 			goto out;
 		}
 		if ((rc = blog_users_check_email(req, &email)) != CM_OK)
@@ -287,8 +285,8 @@ blog_users_update(struct cm_req *req)
 	}
 	if (username.present) {
 		if (blog_valid_blank(&username)) {
-			rc = blog_error_reply(req, 422, "username",
-			    "can't be blank");
+			rc = blog_error_reply(
+			    req, 422, "username", "can't be blank");
 			goto out;
 		}
 		if ((rc = blog_users_check_username(req, &username)) != CM_OK)
@@ -296,14 +294,16 @@ blog_users_update(struct cm_req *req)
 	}
 	if (password.present) {
 		if (blog_users_blank_password(&password)) {
-			rc = blog_error_reply(req, 422, "password",
-			    "can't be blank");
+			rc = blog_error_reply(
+			    req, 422, "password", "can't be blank");
 			goto out;
 		}
 		if (blog_valid_chars(password.s, password.len) <
 		    BLOG_PASSWORD_MIN) {
-			snprintf(msg, sizeof(msg), "is too short (minimum is "
-			    "%d characters)", BLOG_PASSWORD_MIN);
+			snprintf(msg, sizeof(msg),
+			    "is too short (minimum is "
+			    "%d characters)",
+			    BLOG_PASSWORD_MIN);
 			rc = blog_error_reply(req, 422, "password", msg);
 			goto out;
 		}
@@ -312,8 +312,8 @@ blog_users_update(struct cm_req *req)
 	}
 
 	blog_db_args_init(&a);
-	blog_db_arg_strn(&a, username.present ? username.s : NULL,
-	    username.len);
+	blog_db_arg_strn(
+	    &a, username.present ? username.s : NULL, username.len);
 	blog_db_arg_strn(&a, email.present ? email.s : NULL, email.len);
 	blog_db_arg_str(&a, password.present ? hash : NULL);
 	/* bio and image: "" and null both clear the field. */

@@ -75,8 +75,8 @@ blog_valid_username(const char *s, size_t len)
 		char c = s[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-		    c == '.'))
+		        (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+		        c == '.'))
 			return 0;
 	}
 	return 1;
@@ -130,18 +130,18 @@ blog_valid_root(struct cm_req *req, const char *root, json_t **out)
 		 * syntax error (400).
 		 */
 		if (!blog_valid_utf8(req->body, req->body_len))
-			return blog_error_reply(req, 422, "body",
-			    "is not valid UTF-8");
+			return blog_error_reply(
+			    req, 422, "body", "is not valid UTF-8");
 		if (cm_json_parse(req->body, req->body_len, &req->json, err,
-		    sizeof(err)) != CM_OK) {
-			snprintf(msg, sizeof(msg), "is not valid JSON (%s)",
-			    err);
+		        sizeof(err)) != CM_OK) {
+			snprintf(
+			    msg, sizeof(msg), "is not valid JSON (%s)", err);
 			return blog_error_reply(req, 400, "body", msg);
 		}
 	}
 	if (!json_is_object(req->json))
-		return blog_error_reply(req, 422, "body",
-		    "must be a JSON object");
+		return blog_error_reply(
+		    req, 422, "body", "must be a JSON object");
 	v = json_object_get(req->json, root);
 	if (v == NULL)
 		return blog_error_reply(req, 422, root, "is missing");
@@ -177,8 +177,8 @@ blog_valid_field(struct cm_req *req, const json_t *obj, const char *key,
 	s = json_string_value(v);
 	len = json_string_length(v);
 	if (strlen(s) != len)
-		return blog_error_reply(req, 422, key,
-		    "must not contain NUL characters");
+		return blog_error_reply(
+		    req, 422, key, "must not contain NUL characters");
 	if (trim) {
 		while (len > 0 && blog_valid_space(*s)) {
 			s++;
@@ -218,12 +218,12 @@ blog_valid_page(struct cm_req *req, long long *limit, long long *offset)
 	v = cm_req_query(req, "limit");
 	if (v != NULL && *v != '\0' &&
 	    blog_valid_uint(v, BLOG_LIMIT_MAX, limit) != 0)
-		return blog_error_reply(req, 422, "limit",
-		    "must be a non-negative integer");
+		return blog_error_reply(
+		    req, 422, "limit", "must be a non-negative integer");
 	v = cm_req_query(req, "offset");
 	if (v != NULL && *v != '\0' &&
 	    blog_valid_uint(v, BLOG_OFFSET_MAX, offset) != 0)
-		return blog_error_reply(req, 422, "offset",
-		    "must be a non-negative integer");
+		return blog_error_reply(
+		    req, 422, "offset", "must be a non-negative integer");
 	return CM_OK;
 }

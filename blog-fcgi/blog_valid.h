@@ -15,29 +15,28 @@
 
 /* A string field of a request object. */
 struct blog_field {
-	int		 present;	/* key was in the object */
-	const char	*s;		/* NULL when the value was null */
-	size_t		 len;		/* bytes */
+	int present; /* key was in the object */
+	const char *s; /* NULL when the value was null */
+	size_t len; /* bytes */
 };
 
 /* Pure predicates. */
-int	 blog_valid_utf8(const char *s, size_t len);
-size_t	 blog_valid_chars(const char *s, size_t len);
-int	 blog_valid_username(const char *s, size_t len);
-int	 blog_valid_email(const char *s, size_t len);
+int blog_valid_utf8(const char *s, size_t len);
+size_t blog_valid_chars(const char *s, size_t len);
+int blog_valid_username(const char *s, size_t len);
+int blog_valid_email(const char *s, size_t len);
 /*
  * A non-negative decimal integer (no sign, no spaces), values above max
  * become max. Returns 0, or -1 when s is not such a number.
  */
-int	 blog_valid_uint(const char *s, long long max, long long *out);
+int blog_valid_uint(const char *s, long long max, long long *out);
 
 /*
  * The request body's root object, e.g. {"user": {...}}: 422 when the body
  * is empty, not UTF-8, not an object or lacks the root key; 400 when it is
  * not JSON.
  */
-enum cm_err blog_valid_root(struct cm_req *req, const char *root,
-    json_t **out);
+enum cm_err blog_valid_root(struct cm_req *req, const char *root, json_t **out);
 
 /*
  * Read key from obj: absent and null are fine (see struct blog_field), a
@@ -48,10 +47,10 @@ enum cm_err blog_valid_field(struct cm_req *req, const json_t *obj,
     const char *key, size_t maxchars, int trim, struct blog_field *f);
 
 /* Absent, null or "". */
-int	 blog_valid_blank(const struct blog_field *f);
+int blog_valid_blank(const struct blog_field *f);
 
 /* limit and offset query parameters (422 when malformed). */
-enum cm_err blog_valid_page(struct cm_req *req, long long *limit,
-    long long *offset);
+enum cm_err blog_valid_page(
+    struct cm_req *req, long long *limit, long long *offset);
 
 #endif

@@ -88,10 +88,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_make),
-		cmocka_unit_test(test_long_title),
-		cmocka_unit_test(test_valid),
-		cmocka_unit_test(test_random),
+	    cmocka_unit_test(test_make),
+	    cmocka_unit_test(test_long_title),
+	    cmocka_unit_test(test_valid),
+	    cmocka_unit_test(test_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,13 +26,13 @@ test_utf8(void **state)
 	assert_true(U8("plain ascii"));
 	assert_true(U8("caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80"));
 	assert_false(U8("\xff"));
-	assert_false(U8("\xc3"));			/* truncated */
-	assert_false(U8("\xc3\x28"));			/* bad continuation */
-	assert_false(U8("\xc0\xaf"));			/* overlong '/' */
-	assert_false(U8("\xe0\x80\xaf"));		/* overlong */
-	assert_false(U8("\xed\xa0\x80"));		/* surrogate */
-	assert_false(U8("\xf4\x90\x80\x80"));		/* > U+10FFFF */
-	assert_false(U8("\xf8\x88\x80\x80\x80"));	/* 5 bytes */
+	assert_false(U8("\xc3")); /* truncated */
+	assert_false(U8("\xc3\x28")); /* bad continuation */
+	assert_false(U8("\xc0\xaf")); /* overlong '/' */
+	assert_false(U8("\xe0\x80\xaf")); /* overlong */
+	assert_false(U8("\xed\xa0\x80")); /* surrogate */
+	assert_false(U8("\xf4\x90\x80\x80")); /* > U+10FFFF */
+	assert_false(U8("\xf8\x88\x80\x80\x80")); /* 5 bytes */
 	assert_int_equal(blog_valid_chars("caf\xc3\xa9", 5), 4);
 	assert_int_equal(blog_valid_chars("\xf0\x9f\x98\x80", 4), 1);
 }
@@ -72,8 +72,8 @@ test_uint(void **state)
 	assert_int_equal(v, 42);
 	assert_int_equal(blog_valid_uint("1000", 100, &v), 0);
 	assert_int_equal(v, 100);
-	assert_int_equal(blog_valid_uint("99999999999999999999999999", 100,
-	    &v), 0);
+	assert_int_equal(
+	    blog_valid_uint("99999999999999999999999999", 100, &v), 0);
 	assert_int_equal(v, 100);
 	assert_int_equal(blog_valid_uint("-1", 100, &v), -1);
 	assert_int_equal(blog_valid_uint("1.5", 100, &v), -1);
@@ -90,8 +90,7 @@ err_msg(struct cm_req *req, const char *key)
 {
 	json_t *errs = json_object_get(req->resp.body, "errors");
 
-	return json_string_value(json_array_get(json_object_get(errs, key),
-	    0));
+	return json_string_value(json_array_get(json_object_get(errs, key), 0));
 }
 
 static void
@@ -104,34 +103,33 @@ test_root_and_field(void **state)
 	(void)state;
 	memset(&req, 0, sizeof(req));
 	req.body = strdup("{\"user\":{\"username\":\"  bob \","
-	    "\"bio\":null,\"n\":5}}");
+	                  "\"bio\":null,\"n\":5}}");
 	req.body_len = strlen(req.body);
 	assert_int_equal(blog_valid_root(&req, "user", &root), CM_OK);
-	assert_int_equal(blog_valid_field(&req, root, "username", 64, 1, &f),
-	    CM_OK);
+	assert_int_equal(
+	    blog_valid_field(&req, root, "username", 64, 1, &f), CM_OK);
 	assert_true(f.present);
 	assert_string_equal(f.s, "bob");
 	assert_int_equal(f.len, 3);
-	assert_int_equal(blog_valid_field(&req, root, "bio", 10, 0, &f),
-	    CM_OK);
+	assert_int_equal(blog_valid_field(&req, root, "bio", 10, 0, &f), CM_OK);
 	assert_true(f.present && f.s == NULL && blog_valid_blank(&f));
-	assert_int_equal(blog_valid_field(&req, root, "email", 10, 0, &f),
-	    CM_OK);
+	assert_int_equal(
+	    blog_valid_field(&req, root, "email", 10, 0, &f), CM_OK);
 	assert_false(f.present);
-	assert_int_equal(blog_valid_field(&req, root, "username", 2, 1, &f),
-	    CM_EVALIDATION);
+	assert_int_equal(
+	    blog_valid_field(&req, root, "username", 2, 1, &f), CM_EVALIDATION);
 	assert_int_equal(req.resp.status, 422);
-	assert_string_equal(err_msg(&req, "username"),
-	    "is too long (maximum is 2 characters)");
-	assert_int_equal(blog_valid_field(&req, root, "n", 2, 1, &f),
-	    CM_EVALIDATION);
+	assert_string_equal(
+	    err_msg(&req, "username"), "is too long (maximum is 2 characters)");
+	assert_int_equal(
+	    blog_valid_field(&req, root, "n", 2, 1, &f), CM_EVALIDATION);
 	assert_string_equal(err_msg(&req, "n"), "must be a string");
 	assert_int_equal(blog_error_finish(&req, CM_EVALIDATION), CM_OK);
 	cm_req_reset(&req);
 
 	memset(&req, 0, sizeof(req));
-	assert_int_equal(blog_valid_root(&req, "article", &root),
-	    CM_EVALIDATION);
+	assert_int_equal(
+	    blog_valid_root(&req, "article", &root), CM_EVALIDATION);
 	assert_string_equal(err_msg(&req, "article"), "is missing");
 	cm_req_reset(&req);
 
@@ -145,8 +143,8 @@ test_root_and_field(void **state)
 	memset(&req, 0, sizeof(req));
 	req.body = strdup("{\"article\":\"\xff\"}");
 	req.body_len = strlen(req.body);
-	assert_int_equal(blog_valid_root(&req, "article", &root),
-	    CM_EVALIDATION);
+	assert_int_equal(
+	    blog_valid_root(&req, "article", &root), CM_EVALIDATION);
 	assert_string_equal(err_msg(&req, "body"), "is not valid UTF-8");
 	cm_req_reset(&req);
 }
@@ -162,19 +160,21 @@ test_tags(void **state)
 
 	(void)state;
 	memset(&req, 0, sizeof(req));
-	arr = json_pack("[s,s,s,s,s]", "training", "dragons", " dragons ", "",
-	    "Zed");
-	assert_int_equal(blog_tags_parse(&req, arr, &tags, &n, &joined),
-	    CM_OK);
+	arr = json_pack(
+	    "[s,s,s,s,s]", "training", "dragons", " dragons ", "", "Zed");
+	assert_int_equal(blog_tags_parse(&req, arr, &tags, &n, &joined), CM_OK);
 	assert_int_equal(n, 3);
 	assert_string_equal(tags[0], "Zed");
 	assert_string_equal(tags[1], "dragons");
 	assert_string_equal(tags[2], "training");
-	assert_string_equal(joined, "Zed\x1f" "dragons\x1f" "training");
+	assert_string_equal(joined,
+	    "Zed\x1f"
+	    "dragons\x1f"
+	    "training");
 	back = blog_tags_json(joined, strlen(joined));
 	assert_int_equal(json_array_size(back), 3);
-	assert_string_equal(json_string_value(json_array_get(back, 1)),
-	    "dragons");
+	assert_string_equal(
+	    json_string_value(json_array_get(back, 1)), "dragons");
 	json_decref(back);
 	json_decref(arr);
 
@@ -183,17 +183,17 @@ test_tags(void **state)
 	json_decref(back);
 
 	arr = json_pack("[s,i]", "ok", 1);
-	assert_int_equal(blog_tags_parse(&req, arr, &tags, &n, &joined),
-	    CM_EVALIDATION);
+	assert_int_equal(
+	    blog_tags_parse(&req, arr, &tags, &n, &joined), CM_EVALIDATION);
 	assert_int_equal(req.resp.status, 422);
 	json_decref(arr);
 	arr = json_pack("[s]", "a\tb\nc");
-	assert_int_equal(blog_tags_parse(&req, arr, &tags, &n, &joined),
-	    CM_EVALIDATION);
+	assert_int_equal(
+	    blog_tags_parse(&req, arr, &tags, &n, &joined), CM_EVALIDATION);
 	json_decref(arr);
 	arr = json_string("x");
-	assert_int_equal(blog_tags_parse(&req, arr, &tags, &n, &joined),
-	    CM_EVALIDATION);
+	assert_int_equal(
+	    blog_tags_parse(&req, arr, &tags, &n, &joined), CM_EVALIDATION);
 	json_decref(arr);
 	cm_req_reset(&req);
 }
@@ -202,11 +202,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_utf8),
-		cmocka_unit_test(test_username_email),
-		cmocka_unit_test(test_uint),
-		cmocka_unit_test(test_root_and_field),
-		cmocka_unit_test(test_tags),
+	    cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_username_email),
+	    cmocka_unit_test(test_uint),
+	    cmocka_unit_test(test_root_and_field),
+	    cmocka_unit_test(test_tags),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
