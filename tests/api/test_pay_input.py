@@ -223,8 +223,8 @@ def test_bad_ids_and_queries(pair):
 # A replica started by the test itself, for configurations the stack does
 # not run: sandbox off, database unreachable.
 
-BIN = os.environ.get("PAY_TEST_BIN", os.path.join(ROOT, "build", "release",
-                                                  "pay-fcgi"))
+BIN = os.environ.get("PAY_TEST_BIN") or os.path.join(
+    ROOT, "build", os.environ.get("VARIANT") or "release", "pay-fcgi")
 
 
 def _replica(tmp_path, **env):
