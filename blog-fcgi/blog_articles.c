@@ -349,6 +349,19 @@ blog_articles_tags(
 	return CM_OK;
 }
 
+/* Move one random slot of the article counter (migration 002) by delta. */
+static enum cm_err
+blog_articles_count(struct blog_db *db, const char *rid, long long delta)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, delta);
+	blog_db_arg_int(
+	    &a, (long long)(blog_slug_random() % BLOG_DB_COUNT_SLOTS));
+	return blog_db_exec(db, rid, BLOG_Q_ARTICLE_COUNT_ADD, &a, NULL);
+}
+
 static enum cm_err
 blog_articles_insert_txn(struct blog_db *db, const char *rid, void *ctx)
 {
@@ -368,6 +381,8 @@ blog_articles_insert_txn(struct blog_db *db, const char *rid, void *ctx)
 	    CM_OK)
 		return rc;
 	w->id = blog_db_insert_id(s);
+	if ((rc = blog_articles_count(db, rid, 1)) != CM_OK)
+		return rc;
 	return blog_articles_tags(db, rid, w);
 }
 
@@ -538,10 +553,29 @@ out:
 	return blog_error_finish(req, rc);
 }
 
+/* The article and its count go together (comments, favourites and tag
+ * links follow by ON DELETE CASCADE). */
+static enum cm_err
+blog_articles_delete_txn(struct blog_db *db, const char *rid, void *ctx)
+{
+	struct blog_db_stmt *s;
+	struct blog_db_args a;
+	enum cm_err rc;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, *(long long *)ctx);
+	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_DELETE, &a, &s)) !=
+	    CM_OK)
+		return rc;
+	/* A concurrent delete already counted it. */
+	if (blog_db_affected(s) != 1)
+		return CM_OK;
+	return blog_articles_count(db, rid, -1);
+}
+
 enum cm_err
 blog_articles_delete(struct cm_req *req)
 {
-	struct blog_db_args a;
 	long long id, author_id;
 	enum cm_err rc;
 
@@ -551,11 +585,8 @@ blog_articles_delete(struct cm_req *req)
 		rc = blog_error_reply(req, 403, "article", "forbidden");
 		goto out;
 	}
-	/* Comments, favourites and tag links go with it (ON DELETE CASCADE). */
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, id);
-	if ((rc = blog_db_exec(req->worker, req->request_id,
-	         BLOG_Q_ARTICLE_DELETE, &a, NULL)) != CM_OK)
+	if ((rc = blog_db_txn(req->worker, req->request_id,
+	         blog_articles_delete_txn, &id)) != CM_OK)
 		goto out;
 	cm_resp_empty(&req->resp, 204);
 out:

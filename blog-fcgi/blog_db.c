@@ -144,6 +144,9 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
          " updated_at + INTERVAL 1000 MICROSECOND) WHERE id = ?",
             "", 0},
     [BLOG_Q_ARTICLE_DELETE] = {"DELETE FROM articles WHERE id = ?", "", 0},
+    [BLOG_Q_ARTICLE_COUNT_ADD] = {"UPDATE article_count SET n = n + ?"
+                                  " WHERE slot = ?",
+        "", 0},
     /* LAST_INSERT_ID(id) makes the existing tag's id the insert id. */
     [BLOG_Q_TAG_UPSERT] = {"INSERT INTO tags (name) VALUES (?)"
                            " ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)",
@@ -210,7 +213,10 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
     [BLOG_Q_LIST + 6] = BLOG_LIST("", BLOG_J_FAV, BLOG_UJOIN, BLOG_W_AUTHOR),
     [BLOG_Q_LIST + 7] =
         BLOG_LIST(BLOG_J_TAG, BLOG_J_FAV, BLOG_UJOIN, BLOG_W_AUTHOR),
-    [BLOG_Q_LIST_COUNT + 0] = BLOG_LIST_COUNT("", "", "", ""),
+    /* All articles: the counter, not a scan (migration 002). */
+    [BLOG_Q_LIST_COUNT + 0] = {"SELECT CAST(COALESCE(SUM(n), 0) AS SIGNED)"
+                               " FROM article_count",
+        "i", 1},
     [BLOG_Q_LIST_COUNT + 1] = BLOG_LIST_COUNT(BLOG_J_TAG, "", "", ""),
     [BLOG_Q_LIST_COUNT + 2] = BLOG_LIST_COUNT("", BLOG_J_FAV, "", ""),
     [BLOG_Q_LIST_COUNT + 3] = BLOG_LIST_COUNT(BLOG_J_TAG, BLOG_J_FAV, "", ""),

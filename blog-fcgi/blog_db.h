@@ -47,6 +47,7 @@ enum blog_q {
 	BLOG_Q_ARTICLE_INSERT,
 	BLOG_Q_ARTICLE_UPDATE,
 	BLOG_Q_ARTICLE_DELETE,
+	BLOG_Q_ARTICLE_COUNT_ADD,
 	BLOG_Q_TAG_UPSERT,
 	BLOG_Q_ARTICLE_TAG_ADD,
 	BLOG_Q_ARTICLE_TAGS_CLEAR,
@@ -89,6 +90,9 @@ enum blog_acol {
 	BLOG_A_FAVORITED,
 	BLOG_A_FOLLOWING,
 };
+
+/* Slots of the article_count table (migration 002). */
+#define BLOG_DB_COUNT_SLOTS 16
 
 #define BLOG_DB_MAXARGS 12
 

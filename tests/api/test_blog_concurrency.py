@@ -121,3 +121,27 @@ def test_concurrent_follow(base_url, api):
     rs = race(base_url, 4, lambda x, i: x.post(path, a["token"]))
     assert [r.status_code for r in rs] == [200] * 4
     assert all(r.json()["profile"]["following"] is True for r in rs)
+
+
+def test_total_count_exact_under_concurrency(base_url, api):
+    """The unfiltered articlesCount (a counter, not a scan) stays exact."""
+    u = api.register("cnt")
+
+    def total():
+        r = api.get("/articles", params={"limit": 1})
+        assert r.status_code == 200
+        return r.json()["articlesCount"]
+
+    before = total()
+    rs = race(base_url, 10, lambda a, i: a.post(
+        "/articles", u["token"], json={"article": {
+            "title": "Count %d" % i, "description": "d", "body": "b"}}))
+    assert [r.status_code for r in rs] == [201] * 10
+    assert total() == before + 10
+    slugs = [r.json()["article"]["slug"] for r in rs]
+    # Each slug deleted twice at once: only one delete counts.
+    rs = race(base_url, 20, lambda a, i: a.delete(
+        "/articles/" + slugs[i // 2], u["token"]))
+    assert sorted(r.status_code for r in rs).count(204) >= 10
+    assert all(r.status_code in (204, 404) for r in rs)
+    assert total() == before
