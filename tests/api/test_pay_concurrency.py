@@ -1,4 +1,5 @@
-"""Many clients moving money among a few hot accounts at once, with
+"""Many clients moving money among a few hot accounts at once (and
+funding them from the system account), with
 duplicates, racing duplicates and responses dropped on purpose; then the
 six ledger invariants, through the API and in SQL."""
 
@@ -23,6 +24,7 @@ class Outcome:
         self.lock = threading.Lock()
         self.keys = {}          # key -> (kind, status, content, json)
         self.payments = []      # (id, payer idx, payee idx, amount, cur)
+        self.deposited = {}     # currency -> sum of deposits made here
         self.errors = []
         self.requests = 0
         self.retries = 0
@@ -64,7 +66,15 @@ def client(seed, users, out, barrier):
         key = newkey()
         with out.lock:
             pays = list(out.payments)
-        if rnd.random() < 0.65 or not pays:
+        dice = rnd.random()
+        if dice < 0.08:
+            # The system funding account is the hottest row of all.
+            a = rnd.randrange(len(mine))
+            cur = "USD" if rnd.random() < 0.8 else "JPY"
+            amount = rnd.randint(1, 1000)
+            body = {"currency": cur, "amount": amount}
+            actor, path, kind = mine[a], "/deposits", "deposit"
+        elif dice < 0.65 or not pays:
             a, b = rnd.sample(range(len(mine)), 2)
             cur = "USD" if rnd.random() < 0.8 else "JPY"
             amount = rnd.randint(1, 4000)
@@ -127,6 +137,8 @@ def client(seed, users, out, barrier):
             out.keys[key] = (kind, r.status_code, r.content, r.json())
             if kind == "payment" and r.status_code == 201:
                 out.payments.append((r.json()["id"], a, b, amount, cur))
+            if kind == "deposit" and r.status_code == 201:
+                out.deposited[cur] = out.deposited.get(cur, 0) + amount
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +196,7 @@ def test_concurrent_payments_and_refunds(hot):
         total = 0
         for u in hot:
             total += check_account_api(u, cur)["balance"]
-        assert total == amount * len(hot)
+        assert total == amount * len(hot) + out.deposited.get(cur, 0)
     refunded = {}
     for v in out.keys.values():
         if v[0] == "refund" and v[1] == 201:
