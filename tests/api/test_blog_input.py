@@ -1,9 +1,10 @@
 """Bad input and bad tokens against the blog API: each is a 4xx in the
 RealWorld error format, and nothing is stored half-way.
 
-Forged tokens need the stack's signing key for the "expired" case: it is
-read from $BLOG_TEST_JWT_PRIVATE_KEY or <STACK_VAR>/keys/jwt-private.pem
-(the case is skipped when neither is readable).
+Forged tokens need the stack's keys: the signing key for the "expired"
+case, from $BLOG_TEST_JWT_PRIVATE_KEY or <STACK_VAR>/keys/jwt-private.pem
+(skipped when unreadable), and the public key for the HS256 confusion case,
+from $BLOG_TEST_JWT_PUBLIC_KEY or <STACK_VAR>/keys/jwt-public.pem.
 """
 
 import base64
