@@ -50,6 +50,9 @@ enum pay_db_outcome {
 	PAY_DB_FAILED, /* anything else: 500, logged */
 };
 
+/* Every operation answers (status, body, replayed); see 002_functions. */
+#define PAY_DB_OP "SELECT r_status, r_body, r_replayed FROM "
+
 static const struct {
 	const char *name;
 	const char *sql;
@@ -58,51 +61,36 @@ static const struct {
     [PAY_STMT_PING] = {"ping", "SELECT 1", 0},
     [PAY_STMT_PRUNE] = {"prune", "SELECT pay_idem_prune($1::int)", 1},
     [PAY_STMT_DEPOSIT] = {"deposit",
-        "SELECT r_status, r_body, "
-        "r_replayed FROM pay_deposit($1::bigint, $2::text, $3::text, "
-        "$4::text, $5::text, $6::bigint)",
+        PAY_DB_OP "pay_deposit($1::bigint, $2::text, $3::text, $4::text, "
+                  "$5::text, $6::bigint)",
         6},
     [PAY_STMT_PAYMENT] = {"payment",
-        "SELECT r_status, r_body, "
-        "r_replayed FROM pay_payment($1::bigint, $2::text, $3::text, "
-        "$4::text, $5::text, $6::text, $7::bigint, $8::text, $9::text)",
+        PAY_DB_OP "pay_payment($1::bigint, $2::text, $3::text, $4::text, "
+                  "$5::text, $6::text, $7::bigint, $8::text, $9::text)",
         9},
     [PAY_STMT_REFUND] = {"refund",
-        "SELECT r_status, r_body, "
-        "r_replayed FROM pay_refund($1::bigint, $2::text, $3::text, "
-        "$4::text, $5::bigint)",
+        PAY_DB_OP "pay_refund($1::bigint, $2::text, $3::text, $4::text, "
+                  "$5::bigint)",
         5},
     [PAY_STMT_ACCOUNT_OPEN] = {"account_open",
-        "SELECT r_status, "
-        "r_body, r_replayed FROM pay_account_open($1::bigint, $2::text, "
-        "$3::text)",
-        3},
+        PAY_DB_OP "pay_account_open($1::bigint, $2::text, $3::text)", 3},
     [PAY_STMT_ACCOUNTS_LIST] = {"accounts_list",
-        "SELECT r_status, "
-        "r_body, r_replayed FROM pay_accounts_list($1::bigint, $2::text)",
-        2},
+        PAY_DB_OP "pay_accounts_list($1::bigint, $2::text)", 2},
     [PAY_STMT_ACCOUNT_GET] = {"account_get",
-        "SELECT r_status, r_body, "
-        "r_replayed FROM pay_account_get($1::bigint, $2::text)",
-        2},
+        PAY_DB_OP "pay_account_get($1::bigint, $2::text)", 2},
     [PAY_STMT_ENTRIES_LIST] = {"entries_list",
-        "SELECT r_status, "
-        "r_body, r_replayed FROM pay_entries_list($1::bigint, $2::text, "
-        "$3::text, $4::int)",
+        PAY_DB_OP "pay_entries_list($1::bigint, $2::text, $3::text, "
+                  "$4::int)",
         4},
     [PAY_STMT_PAYMENTS_LIST] = {"payments_list",
-        "SELECT r_status, "
-        "r_body, r_replayed FROM pay_payments_list($1::bigint, $2::text, "
-        "$3::text, $4::int)",
+        PAY_DB_OP "pay_payments_list($1::bigint, $2::text, $3::text, "
+                  "$4::int)",
         4},
     [PAY_STMT_PAYMENT_GET] = {"payment_get",
-        "SELECT r_status, r_body, "
-        "r_replayed FROM pay_payment_get($1::bigint, $2::text)",
-        2},
+        PAY_DB_OP "pay_payment_get($1::bigint, $2::text)", 2},
     [PAY_STMT_REFUNDS_LIST] = {"refunds_list",
-        "SELECT r_status, "
-        "r_body, r_replayed FROM pay_refunds_list($1::bigint, $2::text, "
-        "$3::text, $4::int)",
+        PAY_DB_OP "pay_refunds_list($1::bigint, $2::text, $3::text, "
+                  "$4::int)",
         4},
 };
 
@@ -247,8 +235,7 @@ pay_db_exec(struct pay_db *db, const char *rid, enum pay_stmt st,
 			left = deadline - pay_db_now_ms();
 			if (left <= 0) {
 				cm_log(CM_LOG_ERROR, rid,
-				    "worker %d: %s: no "
-				    "answer in %d ms",
+				    "worker %d: %s: no answer in %d ms",
 				    db->idx, pay_db_stmts[st].name,
 				    PAY_DB_WAIT_MS);
 				if ((cancel = PQgetCancel(conn)) != NULL) {
@@ -260,7 +247,12 @@ pay_db_exec(struct pay_db *db, const char *rid, enum pay_stmt st,
 				pay_db_drop(db);
 				return PAY_DB_TIMEOUT;
 			}
-			pfd.fd = PQsocket(conn);
+			/* poll() would ignore a closed socket until the end. */
+			if ((pfd.fd = PQsocket(conn)) < 0) {
+				PQclear(res);
+				pay_db_drop(db);
+				return PAY_DB_LOST;
+			}
 			pfd.events = POLLIN;
 			pfd.revents = 0;
 			n = poll(&pfd, 1, (int)left);
@@ -315,9 +307,8 @@ pay_db_run(struct cm_req *req, enum pay_stmt st, const char *const *params,
 			 * movement is safe, its key makes it a replay.
 			 */
 			cm_log(CM_LOG_WARN, req->request_id,
-			    "worker %d: %s: "
-			    "connection lost: %s",
-			    db->idx, pay_db_stmts[st].name,
+			    "worker %d: %s: connection lost: %s", db->idx,
+			    pay_db_stmts[st].name,
 			    db->conn != NULL ? PQerrorMessage(db->conn)
 			                     : "timed out");
 			pay_db_drop(db);
