@@ -40,11 +40,12 @@ BLOG_SQL := $(sort $(wildcard blog-fcgi/migrations/*.sql))
 PAY_SQL := $(sort $(wildcard pay-fcgi/migrations/*.sql))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
-COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
-BLOG_OBJ := $(BLOG_SRC:%.c=$(B)/%.o) $(B)/gen/blog_migrations.o
-PAY_OBJ := $(PAY_SRC:%.c=$(B)/%.o) $(B)/gen/pay_migrations.o
-BLOG_LIBOBJ := $(filter-out $(B)/blog-fcgi/blog_main.o,$(BLOG_OBJ))
-PAY_LIBOBJ := $(filter-out $(B)/pay-fcgi/pay_main.o,$(PAY_OBJ))
+O := $(B)/obj
+COMMON_OBJ := $(COMMON_SRC:%.c=$(O)/%.o)
+BLOG_OBJ := $(BLOG_SRC:%.c=$(O)/%.o) $(O)/gen/blog_migrations.o
+PAY_OBJ := $(PAY_SRC:%.c=$(O)/%.o) $(O)/gen/pay_migrations.o
+BLOG_LIBOBJ := $(filter-out $(O)/blog-fcgi/blog_main.o,$(BLOG_OBJ))
+PAY_LIBOBJ := $(filter-out $(O)/pay-fcgi/pay_main.o,$(PAY_OBJ))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all release debug asan unit unit-asan valgrind deps run up down \
@@ -59,7 +60,7 @@ debug:
 asan:
 	@$(MAKE) --no-print-directory VARIANT=asan all
 
-$(B)/%.o: %.c
+$(O)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
@@ -72,13 +73,13 @@ build/cm_embed: common/embed/cm_embed.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 $< -o $@
 
-$(B)/gen/blog_migrations.c: build/cm_embed $(BLOG_SQL)
+$(O)/gen/blog_migrations.c: build/cm_embed $(BLOG_SQL)
 	@mkdir -p $(@D)
 	build/cm_embed blog $(BLOG_SQL) > $@.tmp && mv $@.tmp $@
-$(B)/gen/pay_migrations.c: build/cm_embed $(PAY_SQL)
+$(O)/gen/pay_migrations.c: build/cm_embed $(PAY_SQL)
 	@mkdir -p $(@D)
 	build/cm_embed pay $(PAY_SQL) > $@.tmp && mv $@.tmp $@
-$(B)/gen/%.o: $(B)/gen/%.c
+$(O)/gen/%.o: $(O)/gen/%.c
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(B)/blog-fcgi: $(BLOG_OBJ) $(B)/libcommon.a
@@ -87,15 +88,15 @@ $(B)/pay-fcgi: $(PAY_OBJ) $(B)/libcommon.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(PAY_OBJ) $(B)/libcommon.a $(LIBS)
 
 # Unit tests: test_blog_* and test_pay_* also link their service's objects.
-$(B)/tests/test_blog_%: $(B)/tests/unit/test_blog_%.o $(BLOG_LIBOBJ) \
+$(B)/tests/test_blog_%: $(O)/tests/unit/test_blog_%.o $(BLOG_LIBOBJ) \
     $(B)/libcommon.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(BLOG_LIBOBJ) $(B)/libcommon.a \
 	    $(LIBS) $(CMOCKA_LIBS)
-$(B)/tests/test_pay_%: $(B)/tests/unit/test_pay_%.o $(PAY_LIBOBJ) \
+$(B)/tests/test_pay_%: $(O)/tests/unit/test_pay_%.o $(PAY_LIBOBJ) \
     $(B)/libcommon.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(PAY_LIBOBJ) $(B)/libcommon.a \
 	    $(LIBS) $(CMOCKA_LIBS)
-$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(B)/libcommon.a
+$(B)/tests/test_%: $(O)/tests/unit/test_%.o $(B)/libcommon.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(B)/libcommon.a $(LIBS) $(CMOCKA_LIBS)
 
 # Password hashing is slow on purpose; tests use a cheap cost.

@@ -254,6 +254,7 @@ cm_req_reset(struct cm_req *req)
 	free(req->body);
 	req->body = NULL;
 	req->body_len = 0;
+	req->body_too_big = 0;
 	req->query = NULL;
 	req->nquery = 0;
 	for (i = 0; i < CM_REQ_MAX_PARAMS; i++) {

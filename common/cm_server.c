@@ -215,6 +215,33 @@ cm_server_read_body(const struct cm_server_conf *conf, FCGX_Request *fr,
 	return CM_OK;
 }
 
+/* Reason phrases, so that clients see "HTTP/1.1 404 Not Found". */
+static const char *
+cm_server_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 402: return "Payment Required";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "";
+	}
+}
+
 static void
 cm_server_write(FCGX_Request *fr, struct cm_req *req)
 {
@@ -240,13 +267,14 @@ cm_server_write(FCGX_Request *fr, struct cm_req *req)
 	if (req->resp.status == 204 || req->resp.status == 304) {
 		body = NULL;
 		blen = 0;
-		n = snprintf(head, sizeof(head), "Status: %d\r\n",
-		    req->resp.status);
+		n = snprintf(head, sizeof(head), "Status: %d %s\r\n",
+		    req->resp.status, cm_server_reason(req->resp.status));
 	} else {
 		n = snprintf(head, sizeof(head),
-		    "Status: %d\r\nContent-Type: application/json; "
+		    "Status: %d %s\r\nContent-Type: application/json; "
 		    "charset=utf-8\r\nContent-Length: %zu\r\n",
-		    req->resp.status, blen);
+		    req->resp.status, cm_server_reason(req->resp.status),
+		    blen);
 	}
 	if (req->request_id != NULL && strpbrk(req->request_id, "\r\n") ==
 	    NULL && strlen(req->request_id) < 128)

@@ -139,6 +139,8 @@ test_too_big_before_auth(void **state)
 	assert_int_equal(req.resp.status, 413);
 	assert_int_equal(handler_calls, 0);
 	cm_req_reset(&req);
+	/* The worker reuses req: the flag must not outlive the request. */
+	assert_int_equal(req.body_too_big, 0);
 }
 
 static void
