@@ -48,6 +48,8 @@ BLOG_LIBOBJ := $(filter-out $(O)/blog-fcgi/blog_main.o,$(BLOG_OBJ))
 PAY_LIBOBJ := $(filter-out $(O)/pay-fcgi/pay_main.o,$(PAY_OBJ))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
+.SECONDARY:
+
 .PHONY: all release debug asan unit unit-asan valgrind deps run up down \
 	restart-rolling test api-test check format clean bench
 
@@ -90,13 +92,16 @@ $(B)/pay-fcgi: $(PAY_OBJ) $(B)/libcommon.a
 # Unit tests: test_blog_* and test_pay_* also link their service's objects.
 $(B)/tests/test_blog_%: $(O)/tests/unit/test_blog_%.o $(BLOG_LIBOBJ) \
     $(B)/libcommon.a
+	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(BLOG_LIBOBJ) $(B)/libcommon.a \
 	    $(LIBS) $(CMOCKA_LIBS)
 $(B)/tests/test_pay_%: $(O)/tests/unit/test_pay_%.o $(PAY_LIBOBJ) \
     $(B)/libcommon.a
+	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(PAY_LIBOBJ) $(B)/libcommon.a \
 	    $(LIBS) $(CMOCKA_LIBS)
 $(B)/tests/test_%: $(O)/tests/unit/test_%.o $(B)/libcommon.a
+	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(B)/libcommon.a $(LIBS) $(CMOCKA_LIBS)
 
 # Password hashing is slow on purpose; tests use a cheap cost.
