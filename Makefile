@@ -13,7 +13,7 @@
 VARIANT ?= release
 CC ?= cc
 PYTHON ?= /usr/bin/python3
-PKGS := jansson libjwt libsodium libmariadb libpq openssl
+PKGS := jansson libjwt libsodium libmariadb libpq openssl libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

@@ -13,6 +13,7 @@
 #include <mysqld_error.h>
 
 #include "blog_db.h"
+#include "cm_metrics.h"
 #include "cm_log.h"
 
 /*
@@ -374,6 +375,9 @@ blog_db_ready(struct blog_db *db, const char *rid)
 	}
 	db->backoff_ms = BLOG_DB_BACKOFF_MIN;
 	db->retry_at_ms = 0;
+	if (db->ever_connected)
+		cm_metrics_db_reconnect();
+	db->ever_connected = 1;
 	return CM_OK;
 }
 
@@ -423,12 +427,14 @@ blog_db_error(struct blog_db *db, const char *rid, MYSQL_STMT *stmt,
 			break;
 		cm_log(CM_LOG_ERROR, rid, "database %s (query %d): %s (%u)",
 		    what, (int)q, db->last_error, e);
+		cm_metrics_db_error();
 		return CM_EDB;
 	}
 	cm_log(CM_LOG_WARN, rid,
 	    "database connection lost during %s "
 	    "(query %d): %s (%u)",
 	    what, (int)q, db->last_error, e);
+	cm_metrics_db_error();
 	blog_db_drop(db);
 	return CM_EUNAVAIL;
 }

@@ -197,6 +197,7 @@ main(int argc, char **argv)
 	struct cm_server_conf conf;
 	struct blog_settings st;
 	struct blog_app app;
+	char err[256], *admin = NULL;
 	int migrate = 0, rc;
 
 	if (argc == 2 && strcmp(argv[1], "--migrate") == 0)
@@ -224,7 +225,12 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	if (cm_config_str("ADMIN_LISTEN", NULL, 0, &admin, err, sizeof(err)) !=
+	    CM_OK)
+		cm_config_fatal(BLOG_PROG, err);
 	memset(&conf, 0, sizeof(conf));
+	conf.service = "blog";
+	conf.admin_listen = admin;
 	conf.listen = st.listen;
 	conf.workers = (int)st.workers;
 	conf.max_body = (size_t)st.max_body;
@@ -238,6 +244,7 @@ main(int argc, char **argv)
 	conf.worker_close = blog_worker_close;
 	rc = cm_server_run(&conf) == 0 ? 0 : 1;
 out:
+	free(admin);
 	mysql_library_end();
 	blog_settings_free(&st, &app);
 	return rc;

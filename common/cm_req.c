@@ -263,6 +263,7 @@ cm_req_reset(struct cm_req *req)
 	}
 	req->nparams = 0;
 	req->route = NULL;
+	req->matched = NULL;
 	req->user_id = 0;
 	req->username[0] = '\0';
 	req->token = NULL;

@@ -63,6 +63,7 @@ struct cm_req {
 	char		*pvalue[CM_REQ_MAX_PARAMS];
 	size_t		 nparams;
 	const char	*route;		/* the matched pattern, for logs */
+	const struct cm_route *matched;	/* NULL when no route matched */
 
 	/* Identity from a verified token; user_id 0 when anonymous. */
 	long long	 user_id;

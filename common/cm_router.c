@@ -96,6 +96,7 @@ cm_router_match(const struct cm_route *routes, size_t n, struct cm_req *req,
 		}
 		match->route = &routes[i];
 		req->route = routes[i].pattern;
+		req->matched = &routes[i];
 		return CM_OK;
 	}
 	if (!path_known)

@@ -24,8 +24,10 @@
 
 #include <fcgiapp.h>
 
+#include "cm_admin.h"
 #include "cm_json.h"
 #include "cm_log.h"
+#include "cm_metrics.h"
 #include "cm_server.h"
 
 #define CM_SERVER_BACKLOG	1024
@@ -41,6 +43,12 @@ struct cm_worker {
 
 static atomic_int cm_server_stopping;
 static atomic_int cm_server_live;	/* workers not yet returned */
+
+int
+cm_server_draining(void)
+{
+	return atomic_load(&cm_server_stopping);
+}
 
 static long long
 cm_server_now_us(void)
@@ -298,7 +306,9 @@ cm_server_handle(const struct cm_server_conf *conf, FCGX_Request *fr,
     struct cm_req *req)
 {
 	const char *v;
-	long long t0 = cm_server_now_us();
+	long long t0 = cm_server_now_us(), dur;
+
+	cm_metrics_worker_busy(1);
 
 	v = FCGX_GetParam("REQUEST_METHOD", fr->envp);
 	req->method = v != NULL && *v != '\0' ? v : "GET";
@@ -321,7 +331,10 @@ cm_server_handle(const struct cm_server_conf *conf, FCGX_Request *fr,
 	else
 		cm_server_dispatch(conf, req);
 	cm_server_write(fr, req);
-	cm_log_access(req, cm_server_now_us() - t0);
+	dur = cm_server_now_us() - t0;
+	cm_log_access(req, dur);
+	cm_metrics_request(req->matched, req->resp.status, dur);
+	cm_metrics_worker_busy(-1);
 	cm_req_reset(req);
 }
 
@@ -389,6 +402,7 @@ cm_server_listen(const char *listen)
 int
 cm_server_run(const struct cm_server_conf *conf)
 {
+	struct cm_admin *admin = NULL;
 	struct cm_worker *ws = NULL;
 	struct timespec tick = { 0, 100 * 1000000L };
 	sigset_t set;
@@ -412,6 +426,14 @@ cm_server_run(const struct cm_server_conf *conf)
 		    conf->listen, strerror(errno));
 		return -1;
 	}
+	if (cm_metrics_init(conf->service != NULL ? conf->service : "-",
+	    conf->routes, conf->nroutes, conf->workers) != 0) {
+		cm_log(CM_LOG_ERROR, NULL, "out of memory");
+		goto out;
+	}
+	if (conf->admin_listen != NULL && *conf->admin_listen != '\0' &&
+	    (admin = cm_admin_start(conf)) == NULL)
+		goto out;
 	if ((ws = calloc((size_t)conf->workers, sizeof(*ws))) == NULL) {
 		cm_log(CM_LOG_ERROR, NULL, "out of memory");
 		goto out;
@@ -471,6 +493,7 @@ cm_server_run(const struct cm_server_conf *conf)
 	cm_log(CM_LOG_INFO, NULL, "stopped");
 	rc = 0;
 out:
+	cm_admin_stop(admin);
 	free(ws);
 	if (fd >= 0)
 		close(fd);

@@ -25,7 +25,9 @@ typedef void (*cm_error_fn)(struct cm_resp *resp, int status,
     const char *key, const char *msg);
 
 struct cm_server_conf {
+	const char	*service;	/* "blog", "pay": metrics label */
 	const char	*listen;	/* "host:port", ":port" or a socket path */
+	const char	*admin_listen;	/* HTTP probes/metrics, NULL for none */
 	int		 workers;
 	size_t		 max_body;
 	int		 shutdown_grace;	/* seconds */
@@ -50,6 +52,9 @@ struct cm_server_conf {
  * and return 0. Returns -1 (logged) when it cannot start.
  */
 int	 cm_server_run(const struct cm_server_conf *conf);
+
+/* True once a shutdown signal was taken (readiness goes false). */
+int	 cm_server_draining(void);
 
 /*
  * Run one request through the pipeline without FastCGI (used by the server

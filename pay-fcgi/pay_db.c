@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "cm_log.h"
+#include "cm_metrics.h"
 #include "pay.h"
 #include "pay_db.h"
 
@@ -35,6 +36,7 @@
 struct pay_db {
 	const struct pay_app *app;
 	int idx;
+	int ever_connected; /* for the reconnect metric */
 	PGconn *conn; /* NULL while disconnected */
 	long long next_try; /* ms: no connect attempt before */
 	long long backoff; /* ms */
@@ -170,6 +172,10 @@ pay_db_get(struct pay_db *db, const char *rid)
 	if (now < db->next_try)
 		return NULL;
 	db->conn = pay_db_connect(db, rid);
+	if (db->conn != NULL && db->ever_connected)
+		cm_metrics_db_reconnect();
+	if (db->conn != NULL)
+		db->ever_connected = 1;
 	if (db->conn == NULL) {
 		db->backoff =
 		    db->backoff == 0 ? PAY_DB_BACKOFF_MIN_MS : db->backoff * 2;
@@ -298,6 +304,8 @@ pay_db_run(struct cm_req *req, enum pay_stmt st, const char *const *params,
 			return CM_OK;
 		if (oc == PAY_DB_TIMEOUT)
 			return CM_EUNAVAIL;
+		if (oc == PAY_DB_FAILED || oc == PAY_DB_LOST)
+			cm_metrics_db_error();
 		if (oc == PAY_DB_FAILED)
 			return CM_EDB;
 		if (oc == PAY_DB_LOST) {

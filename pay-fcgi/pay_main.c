@@ -69,7 +69,7 @@ main(int argc, char **argv)
 {
 	static struct pay_app app;
 	struct cm_server_conf conf;
-	char err[256], *listen, *pubkey, *issuer, *audience, *level;
+	char err[256], *listen, *pubkey, *issuer, *audience, *level, *admin;
 	int migrate = 0;
 
 	if (argc == 2 && strcmp(argv[1], "--migrate") == 0)
@@ -109,7 +109,13 @@ main(int argc, char **argv)
 	        sizeof(err)) != CM_OK)
 		cm_config_fatal(PAY_PROG, err);
 
+	/* Optional: no admin port when unset. */
+	if (cm_config_str("ADMIN_LISTEN", NULL, 0, &admin, err, sizeof(err)) !=
+	    CM_OK)
+		cm_config_fatal(PAY_PROG, err);
 	memset(&conf, 0, sizeof(conf));
+	conf.service = "pay";
+	conf.admin_listen = admin;
 	conf.listen = listen;
 	conf.workers = (int)pay_main_long("WORKERS", 8, 1, 256);
 	conf.max_body = (size_t)pay_main_long(
@@ -130,6 +136,7 @@ main(int argc, char **argv)
 	cm_jwt_free(app.jwt);
 	free(app.db_url);
 	free(listen);
+	free(admin);
 	free(pubkey);
 	free(issuer);
 	free(audience);

@@ -1,0 +1,193 @@
+/*
+ * cm_admin.c: probes and metrics over HTTP with libmicrohttpd.
+ *
+ * libmicrohttpd runs one internal polling thread, so the handler below is
+ * never entered twice at once: the probe's worker context (its own database
+ * connection, opened on first use) needs no lock.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "cm_admin.h"
+#include "cm_json.h"
+#include "cm_log.h"
+#include "cm_metrics.h"
+
+struct cm_admin {
+	const struct cm_server_conf *conf;
+	struct MHD_Daemon *daemon;
+	void		*probe;		/* worker context for /readyz */
+	int		 probe_open;
+};
+
+static enum MHD_Result
+cm_admin_send(struct MHD_Connection *c, unsigned status, const char *ctype,
+    const char *body, size_t len)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body,
+	    MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", ctype);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Run GET /readyz through the service's own pipeline. */
+static enum MHD_Result
+cm_admin_ready(struct cm_admin *a, struct MHD_Connection *c)
+{
+	static const char draining[] = "{\"status\":\"draining\"}";
+	const struct cm_server_conf *conf = a->conf;
+	struct cm_req req;
+	enum MHD_Result ret;
+	size_t len = 0;
+	char *s;
+
+	if (cm_server_draining())
+		return cm_admin_send(c, 503, "application/json", draining,
+		    sizeof(draining) - 1);
+	if (!a->probe_open && conf->worker_open != NULL) {
+		a->probe = conf->worker_open(conf->app, -1);
+		a->probe_open = 1;
+	}
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.path = "/readyz";
+	req.query_string = "";
+	req.request_id = "admin-readyz";
+	req.app = conf->app;
+	req.worker = a->probe;
+	req.worker_idx = -1;
+	cm_server_dispatch(conf, &req);
+	s = req.resp.body != NULL ? cm_json_dump(req.resp.body, &len) : NULL;
+	ret = cm_admin_send(c, (unsigned)req.resp.status, "application/json",
+	    s != NULL ? s : "{}", s != NULL ? len : 2);
+	free(s);
+	cm_req_reset(&req);
+	return ret;
+}
+
+static enum MHD_Result
+cm_admin_handle(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	static const char notfound[] = "{\"error\":\"not found\"}";
+	static const char wedged[] = "{\"status\":\"stalled\"}";
+	static const char alive[] = "{\"status\":\"ok\"}";
+	struct cm_admin *a = cls;
+	enum MHD_Result ret;
+	size_t len = 0;
+	char *s;
+
+	(void)version;
+	(void)upload_data;
+	(void)con_cls;
+	if (*upload_data_size != 0) {
+		*upload_data_size = 0;	/* no endpoint takes a body */
+		return MHD_YES;
+	}
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return cm_admin_send(c, 405, "application/json", notfound,
+		    sizeof(notfound) - 1);
+	if (strcmp(url, "/healthz") == 0) {
+		if (cm_metrics_stalled(30))
+			return cm_admin_send(c, 503, "application/json",
+			    wedged, sizeof(wedged) - 1);
+		return cm_admin_send(c, 200, "application/json", alive,
+		    sizeof(alive) - 1);
+	}
+	if (strcmp(url, "/readyz") == 0)
+		return cm_admin_ready(a, c);
+	if (strcmp(url, "/metrics") == 0) {
+		if ((s = cm_metrics_render(&len)) == NULL)
+			return MHD_NO;
+		ret = cm_admin_send(c, 200, "text/plain; version=0.0.4", s,
+		    len);
+		free(s);
+		return ret;
+	}
+	return cm_admin_send(c, 404, "application/json", notfound,
+	    sizeof(notfound) - 1);
+}
+
+/* Parse "host:port", ":port" or "port" into an IPv4 address. */
+static int
+cm_admin_addr(const char *listen, struct sockaddr_in *sa)
+{
+	char host[64] = "0.0.0.0";
+	const char *colon = strrchr(listen, ':');
+	char *end;
+	long port;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	if (colon != NULL && colon != listen) {
+		if ((size_t)(colon - listen) >= sizeof(host))
+			return -1;
+		memcpy(host, listen, (size_t)(colon - listen));
+		host[colon - listen] = '\0';
+	}
+	port = strtol(colon != NULL ? colon + 1 : listen, &end, 10);
+	if (*end != '\0' || port < 1 || port > 65535)
+		return -1;
+	if (strcmp(host, "*") == 0)
+		strcpy(host, "0.0.0.0");
+	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+		return -1;
+	sa->sin_port = htons((unsigned short)port);
+	return 0;
+}
+
+struct cm_admin *
+cm_admin_start(const struct cm_server_conf *conf)
+{
+	struct sockaddr_in sa;
+	struct cm_admin *a;
+
+	if (cm_admin_addr(conf->admin_listen, &sa) != 0) {
+		cm_log(CM_LOG_ERROR, NULL, "ADMIN_LISTEN=%s is not host:port",
+		    conf->admin_listen);
+		return NULL;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	a->conf = conf;
+	a->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_ERROR_LOG, ntohs(sa.sin_port), NULL, NULL,
+	    cm_admin_handle, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64, MHD_OPTION_END);
+	if (a->daemon == NULL) {
+		cm_log(CM_LOG_ERROR, NULL, "cannot start the admin port on %s",
+		    conf->admin_listen);
+		free(a);
+		return NULL;
+	}
+	cm_log(CM_LOG_INFO, NULL, "admin port on %s", conf->admin_listen);
+	return a;
+}
+
+void
+cm_admin_stop(struct cm_admin *a)
+{
+	if (a == NULL)
+		return;
+	MHD_stop_daemon(a->daemon);
+	if (a->probe_open && a->conf->worker_close != NULL)
+		a->conf->worker_close(a->probe);
+	free(a);
+}
