@@ -1,9 +1,12 @@
 /*
- * cm_jwt.h: ES256 JSON Web Tokens over libjwt 1.10.
+ * cm_jwt.h: ES256 JSON Web Tokens, issued with libjwt 1.10 and verified with
+ * OpenSSL directly.
  *
- * libjwt 1.10 has no validation API and trusts the "alg" of the token's
- * header when it verifies, so this module pins the algorithm itself and checks
- * every claim (exp, nbf, iss, aud) in one place.
+ * libjwt 1.10 has no validation API, trusts the "alg" of the token's header
+ * and parses the PEM public key again on every call, so verification does
+ * not use it: this module pins the algorithm itself, checks the signature
+ * against a key parsed once, and checks every claim (exp, nbf, iss, aud) in
+ * one place.
  */
 #ifndef CM_JWT_H
 #define CM_JWT_H
@@ -12,6 +15,9 @@
 #include <time.h>
 
 #include "cm_err.h"
+
+/* OpenSSL's EVP_PKEY, named by its tag so users need no OpenSSL headers. */
+struct evp_pkey_st;
 
 #define CM_JWT_USERNAME_MAX 128
 
@@ -24,14 +30,15 @@
 /*
  * Process lifetime: loaded at start, immutable afterwards, shared by all
  * workers without locks. priv may be NULL in a service that only verifies.
- * leeway starts as CM_JWT_LEEWAY_DEFAULT and may be changed before the
- * key set is shared.
+ * pub is parsed once here; OpenSSL 3 allows any number of threads to verify
+ * with one EVP_PKEY at a time as long as none modifies it, and each call
+ * has its own contexts. leeway starts as CM_JWT_LEEWAY_DEFAULT and may be
+ * changed before the key set is shared.
  */
 struct cm_jwt {
 	unsigned char	*priv;		/* PEM, EC P-256 private key, or NULL */
 	size_t		 priv_len;
-	unsigned char	*pub;		/* PEM, EC P-256 public key */
-	size_t		 pub_len;
+	struct evp_pkey_st *pub;	/* EC P-256 public key, parsed */
 	char		*issuer;
 	char		*audience;
 	long		 ttl;		/* seconds a new token is valid */
@@ -78,14 +85,17 @@ enum cm_err cm_jwt_issue(const struct cm_jwt *jwt, long long sub,
  * exactly {"alg":"ES256"} (typ JWT optional); "none", HS256 (also HS256 keyed
  * with the public key's bytes) or any other algorithm is rejected before any
  * signature check, as are tokens longer than CM_JWT_TOKEN_MAX, a "crit"
- * header and signatures that are not 64 raw bytes. Then signature, exp
+ * header and signatures that are not 64 raw bytes (r || s; a DER signature
+ * is refused). Then signature, exp
  * (required integer), nbf (integer, if present), iss and aud (both
  * required; aud may be an array containing ours), sub (positive integer,
  * as a number or a decimal string), username (string, 1 to
  * CM_JWT_USERNAME_MAX bytes), iat (integer, if present; 0 when absent).
  * Returns CM_OK and fills *claims, CM_EEXPIRED for an expired but otherwise
- * valid token, CM_ENOMEM when memory runs out, CM_EAUTH for anything else.
- * The reason for a rejection is logged at debug level.
+ * valid token, CM_ENOMEM when memory runs out, CM_EINTERNAL (logged) when
+ * OpenSSL cannot set up a verification with our key, CM_EAUTH for anything
+ * else. The reason for a rejection is logged at debug level. Safe to call
+ * from many threads at once with the same jwt.
  */
 enum cm_err cm_jwt_verify(const struct cm_jwt *jwt, const char *token,
     time_t now, struct cm_jwt_claims *claims);

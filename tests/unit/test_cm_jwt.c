@@ -850,6 +850,142 @@ test_tampered_signature(void **state)
 	free(tok);
 }
 
+/* tok with its signature replaced by the raw r || s in sig, malloc'd. */
+static char *
+t_resign(const char *tok, const unsigned char sig[64])
+{
+	const char *dot = strrchr(tok, '.');
+	char *s64, *out;
+	size_t n;
+
+	s64 = t_b64url(sig, 64);
+	n = (size_t)(dot - tok) + 1 + strlen(s64) + 1;
+	out = malloc(n);
+	assert_non_null(out);
+	snprintf(out, n, "%.*s.%s", (int)(dot - tok), tok, s64);
+	free(s64);
+	return out;
+}
+
+/* Set half (0 for r, 1 for s) of sig to bn, big-endian in 32 bytes. */
+static void
+t_set_scalar(unsigned char sig[64], int half, const BIGNUM *bn)
+{
+	assert_int_equal(BN_bn2binpad(bn, sig + 32 * half, 32), 32);
+}
+
+/*
+ * The scalars of a signature: zero or not below the group order n is never
+ * a signature, whatever the rest says. (r, n - s), the "high s" twin of a
+ * good signature, is pinned as accepted: ECDSA as RFC 7518 specifies it
+ * allows either s, and OpenSSL, which signs what libjwt issues, produces a
+ * high s about half the time.
+ */
+static void
+test_signature_scalars(void **state)
+{
+	struct t_state *st = *state;
+	unsigned char raw[64], bad[64], *dec, *der = NULL;
+	BIGNUM *n = NULL, *r, *s, *twin, *zero;
+	ECDSA_SIG *es;
+	char payload[256], *tok, *forged, *s64;
+	size_t rawlen;
+	int half, derlen;
+
+	snprintf(payload, sizeof(payload),
+	    "{\"sub\":\"42\",\"username\":"
+	    "\"alice\",\"exp\":%ld,\"iss\":\"conduit\",\"aud\":\"conduit\"}",
+	    T_NOW + 60);
+	tok = t_sign_es256(st->key_a, T_HDR, payload, 0);
+	s64 = strrchr(tok, '.') + 1;
+	dec = t_b64url_dec(s64, strlen(s64), &rawlen);
+	assert_int_equal(rawlen, 64);
+	memcpy(raw, dec, 64);
+	free(dec);
+	t_expect_tok(st, CM_OK, tok);
+
+	assert_int_not_equal(BN_hex2bn(&n,
+	                         "FFFFFFFF00000000FFFFFFFFFFFFFFFF"
+	                         "BCE6FAADA7179E84F3B9CAC2FC632551"),
+	    0);
+	r = BN_bin2bn(raw, 32, NULL);
+	s = BN_bin2bn(raw + 32, 32, NULL);
+	twin = BN_new();
+	zero = BN_new();
+	assert_non_null(r);
+	assert_non_null(s);
+	assert_non_null(twin);
+	assert_non_null(zero);
+	BN_zero(zero);
+
+	/* The high s twin verifies and says the same. */
+	assert_int_equal(BN_sub(twin, n, s), 1);
+	memcpy(bad, raw, 64);
+	t_set_scalar(bad, 1, twin);
+	forged = t_resign(tok, bad);
+	assert_string_not_equal(forged, tok);
+	assert_true(t_openssl_verify(st->key_a, forged));
+	t_expect_tok(st, CM_OK, forged);
+	free(forged);
+
+	/* r or s zero, equal to n, or all ones. */
+	for (half = 0; half < 2; half++) {
+		memcpy(bad, raw, 64);
+		t_set_scalar(bad, half, zero);
+		forged = t_resign(tok, bad);
+		t_expect_tok(st, CM_EAUTH, forged);
+		free(forged);
+		t_set_scalar(bad, half, n);
+		forged = t_resign(tok, bad);
+		t_expect_tok(st, CM_EAUTH, forged);
+		free(forged);
+		memset(bad + 32 * half, 0xff, 32);
+		forged = t_resign(tok, bad);
+		t_expect_tok(st, CM_EAUTH, forged);
+		free(forged);
+	}
+	memset(bad, 0, sizeof(bad));
+	forged = t_resign(tok, bad);
+	t_expect_tok(st, CM_EAUTH, forged);
+	free(forged);
+
+	/* r and s swapped, and r negated the way s may be. */
+	t_set_scalar(bad, 0, s);
+	t_set_scalar(bad, 1, r);
+	forged = t_resign(tok, bad);
+	t_expect_tok(st, CM_EAUTH, forged);
+	free(forged);
+	assert_int_equal(BN_sub(twin, n, r), 1);
+	memcpy(bad, raw, 64);
+	t_set_scalar(bad, 0, twin);
+	forged = t_resign(tok, bad);
+	t_expect_tok(st, CM_EAUTH, forged);
+	free(forged);
+
+	/*
+	 * The genuine signature's DER inside a 64-byte segment, cut or
+	 * zero-padded to fit, is neither DER nor r || s to a strict reader.
+	 */
+	es = ECDSA_SIG_new();
+	assert_non_null(es);
+	assert_int_equal(ECDSA_SIG_set0(es, BN_dup(r), BN_dup(s)), 1);
+	derlen = i2d_ECDSA_SIG(es, &der);
+	assert_true(derlen > 64);
+	memcpy(bad, der, 64);
+	forged = t_resign(tok, bad);
+	t_expect_tok(st, CM_EAUTH, forged);
+	free(forged);
+	OPENSSL_free(der);
+	ECDSA_SIG_free(es);
+
+	BN_free(zero);
+	BN_free(twin);
+	BN_free(s);
+	BN_free(r);
+	BN_free(n);
+	free(tok);
+}
+
 /* Hand-built alg none tokens, with and without something in the sig. */
 static void
 test_alg_none(void **state)
@@ -1319,6 +1455,7 @@ main(void)
 	    cmocka_unit_test_setup(test_audience_array, t_reset),
 	    cmocka_unit_test_setup(test_tampered_payload, t_reset),
 	    cmocka_unit_test_setup(test_tampered_signature, t_reset),
+	    cmocka_unit_test_setup(test_signature_scalars, t_reset),
 	    cmocka_unit_test_setup(test_alg_none, t_reset),
 	    cmocka_unit_test_setup(
 	        test_alg_hs256_public_key_as_secret, t_reset),
