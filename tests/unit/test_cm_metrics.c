@@ -1,0 +1,81 @@
+/* Unit tests for cm_metrics: counting and the Prometheus text output. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cm_metrics.h"
+
+static enum cm_err
+h(struct cm_req *req)
+{
+	(void)req;
+	return CM_OK;
+}
+
+static const struct cm_route routes[] = {
+	{ "GET", "/api/articles", h, CM_AUTH_OPTIONAL, 0 },
+	{ "POST", "/api/articles", h, CM_AUTH_REQUIRED, CM_ROUTE_BODY },
+};
+
+static void
+test_render(void **state)
+{
+	size_t len;
+	char *s;
+	int i;
+
+	(void)state;
+	assert_int_equal(cm_metrics_init("blog", routes, 2, 4), 0);
+	for (i = 0; i < 3; i++)
+		cm_metrics_request(&routes[0], 200, 800);
+	cm_metrics_request(&routes[0], 404, 3000000);
+	cm_metrics_request(&routes[1], 422, 100);
+	cm_metrics_request(NULL, 404, 10);
+	cm_metrics_db_error();
+	cm_metrics_db_reconnect();
+	cm_metrics_db_reconnect();
+	cm_metrics_worker_busy(1);
+	s = cm_metrics_render(&len);
+	assert_non_null(s);
+	assert_int_equal(len, strlen(s));
+	assert_non_null(strstr(s, "cm_requests_total{service=\"blog\","
+	    "method=\"GET\",route=\"/api/articles\",status=\"200\"} 3\n"));
+	assert_non_null(strstr(s, "route=\"/api/articles\",status=\"404\"} 1"));
+	assert_non_null(strstr(s, "method=\"POST\",route=\"/api/articles\","
+	    "status=\"422\"} 1"));
+	assert_non_null(strstr(s, "route=\"none\",status=\"404\"} 1"));
+	/* 800 us falls in the 1 ms bucket, cumulative from there on. */
+	assert_non_null(strstr(s, "method=\"GET\",route=\"/api/articles\","
+	    "le=\"0.0005\"} 0\n"));
+	assert_non_null(strstr(s, "method=\"GET\",route=\"/api/articles\","
+	    "le=\"0.001\"} 3\n"));
+	assert_non_null(strstr(s, "method=\"GET\",route=\"/api/articles\","
+	    "le=\"2.5\"} 3\n"));
+	assert_non_null(strstr(s, "method=\"GET\",route=\"/api/articles\","
+	    "le=\"5\"} 4\n"));
+	assert_non_null(strstr(s, "method=\"GET\",route=\"/api/articles\","
+	    "le=\"+Inf\"} 4\n"));
+	assert_non_null(strstr(s, "cm_db_errors_total{service=\"blog\"} 1\n"));
+	assert_non_null(strstr(s,
+	    "cm_db_reconnects_total{service=\"blog\"} 2\n"));
+	assert_non_null(strstr(s, "cm_workers{service=\"blog\"} 4\n"));
+	assert_non_null(strstr(s, "cm_workers_busy{service=\"blog\"} 1\n"));
+	free(s);
+	/* One busy worker of four is not a stall. */
+	assert_false(cm_metrics_stalled(0));
+	cm_metrics_worker_busy(-1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_render),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
