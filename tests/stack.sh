@@ -10,6 +10,10 @@
 #                                   migrate and restart one service's replicas one
 #                                   at a time (blog, pay), or reload nginx
 #   tests/stack.sh restart-rolling  migrate, then restart every replica one at a time
+#   tests/stack.sh db-stop pg|mariadb
+#   tests/stack.sh db-start pg|mariadb
+#                                   stop or start one database only, leaving the
+#                                   replicas and nginx running (outage drills)
 #
 # Everything lives under var/ (git-ignored): MariaDB on 127.0.0.1:3307, PostgreSQL
 # on 127.0.0.1:5433, REPLICAS (default 2) of build/$VARIANT/blog-fcgi and pay-fcgi
@@ -18,7 +22,11 @@
 #
 # Settings (environment): VARIANT (release), REPLICAS (2), STACK_TRANSPORT
 # (unix|tcp), STACK_WAIT_SECONDS (30), SHUTDOWN_GRACE_SECONDS (10), LOG_LEVEL,
-# WORKERS, STACK_VAR (var/). The script never builds: make does.
+# WORKERS, STACK_VAR (var/). The edge (nginx): EDGE_RATE_AUTH (50r/s) and
+# EDGE_BURST_AUTH (200) for login and register, EDGE_RATE_MONEY (500r/s) and
+# EDGE_BURST_MONEY (1000) for payments, deposits and refunds, per client
+# address; EDGE_CORS_ORIGINS (space-separated origins allowed to call the
+# APIs from a browser). The script never builds: make does.
 set -euo pipefail
 
 # Debian packages for building, testing and running the stack. "a|b" means
@@ -44,8 +52,18 @@ MYSQL_PORT=3307
 PG_PORT=5433
 BLOG_TCP_BASE=9000	# replica N listens on BASE+N
 PAY_TCP_BASE=9100
-# nginx takes a replica out for this long after one failed connect.
-FAIL_TIMEOUT=5
+# nginx takes a replica out for this long after one failed connect. Short,
+# because when every replica of a service is out nginx answers 502 without
+# trying any until the first one's time is over.
+FAIL_TIMEOUT=2
+# Rate limits at the edge, per client address. Generous: every test suite
+# runs from 127.0.0.1 and registers users and makes payments as fast as it
+# can (measured peaks: ~35 registrations/s, ~520 payments/s).
+EDGE_RATE_AUTH=${EDGE_RATE_AUTH:-50r/s}
+EDGE_BURST_AUTH=${EDGE_BURST_AUTH:-200}
+EDGE_RATE_MONEY=${EDGE_RATE_MONEY:-500r/s}
+EDGE_BURST_MONEY=${EDGE_BURST_MONEY:-1000}
+EDGE_CORS_ORIGINS=${EDGE_CORS_ORIGINS-http://localhost:3000 http://127.0.0.1:3000 http://localhost:4200 http://localhost:5173}
 
 RUN=$VAR/run
 LOG=$VAR/log
@@ -230,9 +248,28 @@ check_settings()
 	case $VAR in
 	*[[:space:]]*) die "the path $VAR contains a space; use STACK_VAR" ;;
 	esac
+	check_edge_settings
 	# sun_path holds 107 bytes; PostgreSQL's name is the longest.
 	[ "${#RUN}" -le 90 ] ||
 	    die "$RUN is too long for unix sockets; set STACK_VAR to a shorter path"
+}
+
+check_edge_settings()
+{
+	local v o
+	for v in EDGE_RATE_AUTH EDGE_RATE_MONEY; do
+		[[ ${!v} =~ ^[1-9][0-9]*r/[sm]$ ]] ||
+		    die "$v must look like 50r/s or 30r/m, not '${!v}'"
+	done
+	for v in EDGE_BURST_AUTH EDGE_BURST_MONEY; do
+		[[ ${!v} =~ ^[1-9][0-9]*$ ]] ||
+		    die "$v must be a number from 1 up, not '${!v}'"
+	done
+	for o in $EDGE_CORS_ORIGINS; do
+		[[ $o =~ ^https?://[A-Za-z0-9.:-]+$ ]] ||
+		    die "EDGE_CORS_ORIGINS: '$o' is not an origin like http://localhost:3000"
+	done
+	return 0
 }
 
 check_tools()
@@ -860,8 +897,11 @@ replicas_trim()
 
 nginx_render()
 {
-	local out=$1 tmpl blog='' pay='' n user='' listen
+	local out=$1 tmpl blog='' pay='' n user='' listen cors='' o
 	tmpl=$(cat "$ROOT/nginx/nginx.conf.in")
+	for o in $EDGE_CORS_ORIGINS; do
+		cors+="		\"$o\"	1;"$'\n'
+	done
 	for ((n = 1; n <= REPLICAS; n++)); do
 		listen=$(replica_listen blog "$n")
 		[ "$TRANSPORT" = unix ] && listen=unix:$listen
@@ -883,8 +923,20 @@ nginx_render()
 	tmpl=${tmpl//@RESOLVER@/"# No resolver: the local stack lists its replicas statically."}
 	tmpl=${tmpl//@BLOG_SERVERS@/"${blog%$'\n'}"}
 	tmpl=${tmpl//@PAY_SERVERS@/"${pay%$'\n'}"}
-	printf '%s\n' "$tmpl" >"$out"
+	tmpl=${tmpl//@RATE_AUTH@/"$EDGE_RATE_AUTH"}
+	tmpl=${tmpl//@BURST_AUTH@/"$EDGE_BURST_AUTH"}
+	tmpl=${tmpl//@RATE_MONEY@/"$EDGE_RATE_MONEY"}
+	tmpl=${tmpl//@BURST_MONEY@/"$EDGE_BURST_MONEY"}
+	tmpl=${tmpl//@CORS_ORIGINS@/"${cors%$'\n'}"}
+	# The included files' checksums go into the config, so that a change
+	# in them alone also counts as a changed config (and reloads nginx).
+	{
+		printf '%s\n' "$tmpl"
+		printf '# included: %s\n' "$(cd "$ROOT/nginx" &&
+		    cksum fastcgi_params edge_headers | tr '\n' ' ')"
+	} >"$out"
 	cp "$ROOT/nginx/fastcgi_params" "$NGX/fastcgi_params"
+	cp "$ROOT/nginx/edge_headers" "$NGX/edge_headers"
 }
 
 nginx_cmd()
@@ -892,9 +944,20 @@ nginx_cmd()
 	nginx -p "$NGX/" -e "$LOG/nginx-error.log" "$@"
 }
 
+# The worker processes of the nginx master $1.
+nginx_workers()
+{
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(awk '{print $4}' "$p/stat" 2>/dev/null)" = "$1" ] &&
+		    echo "${p#/proc/}"
+	done
+	return 0
+}
+
 nginx_start()
 {
-	local pid new=$NGX/nginx.conf.new
+	local pid old w new=$NGX/nginx.conf.new
 	nginx_render "$new"
 	nginx_cmd -t -q -c "$new" 2>"$LOG/nginx-test.log" || {
 		show_log "$LOG/nginx-test.log"
@@ -906,7 +969,14 @@ nginx_start()
 		else
 			mv "$new" "$NGX/nginx.conf"
 			log "reloading nginx (pid $pid) with a changed config"
+			old=$(nginx_workers "$pid")
 			kill -HUP "$pid"
+			# The old workers keep accepting for a moment after the
+			# HUP; the new config is in force only once they are gone.
+			for w in $old; do
+				wait_exit "$w" 10 ||
+				    log "an old nginx worker ($w) is still draining"
+			done
 		fi
 		return 0
 	fi
@@ -1139,6 +1209,45 @@ do_restart_rolling()
 	log "rolling restart done in $((SECONDS - t0))s"
 }
 
+# Outage drills: stop or start one database while the replicas and nginx
+# keep running; the services must answer 503 meanwhile and recover alone.
+do_db()
+{
+	local action=$1 what=${2:-}
+	check_settings
+	pg_user
+	case $what in
+	pg|postgresql|mariadb|mysql) ;;
+	*) die "usage: tests/stack.sh db-$action pg|mariadb" ;;
+	esac
+	lock
+	case $action:$what in
+	stop:pg|stop:postgresql)
+		pg_bindir
+		pg_stop
+		;;
+	stop:mariadb|stop:mysql)
+		mysql_stop
+		;;
+	start:pg|start:postgresql)
+		[ -f "$VAR/pg.ready" ] || die "no PostgreSQL data yet; use tests/stack.sh up"
+		pg_bindir
+		pg_write_conf
+		pg_start
+		pg_wait
+		log "PostgreSQL is up"
+		;;
+	start:mariadb|start:mysql)
+		[ -f "$VAR/mysql.ready" ] || die "no MariaDB data yet; use tests/stack.sh up"
+		write_my_cnf
+		mysql_start
+		mysql_wait
+		log "MariaDB is up"
+		;;
+	esac
+	unlock
+}
+
 do_status()
 {
 	local rc=0 f name svc pid n
@@ -1203,7 +1312,7 @@ EOF
 
 usage()
 {
-	sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -1215,5 +1324,7 @@ run)			do_run ;;
 status)			do_status ;;
 restart)		do_restart "${2:-}" ;;
 restart-rolling)	do_restart_rolling ;;
+db-stop)		do_db stop "${2:-}" ;;
+db-start)		do_db start "${2:-}" ;;
 *)			usage ;;
 esac

@@ -98,10 +98,17 @@ class Stack:
         os.kill(pid, sig)
         self.wait_dead(pid)
 
-    def sh(self, *args, timeout=180):
-        """Run tests/stack.sh with args (e.g. "up"); raise on failure."""
+    def sh(self, *args, timeout=180, env=None):
+        """Run tests/stack.sh with args (e.g. "up"); raise on failure.
+
+        env: variables to set for this run only (e.g. EDGE_RATE_AUTH).
+        """
+        full = None
+        if env:
+            full = dict(os.environ)
+            full.update(env)
         proc = subprocess.run([self.script, *args], capture_output=True,
-                              text=True, timeout=timeout)
+                              text=True, timeout=timeout, env=full)
         if proc.returncode != 0:
             raise AssertionError("tests/stack.sh %s failed (%d):\n%s%s" % (
                 " ".join(args), proc.returncode, proc.stdout, proc.stderr))
