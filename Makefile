@@ -154,12 +154,13 @@ check:
 	    --inline-suppr --suppress=missingIncludeSystem -Icommon \
 	    common blog-fcgi pay-fcgi
 	clang-tidy --quiet $(COMMON_SRC) $(BLOG_SRC) $(PAY_SRC) -- \
-	    $(BASE_CFLAGS)
+	    -std=gnu11 -D_GNU_SOURCE -Icommon $(PKG_CFLAGS)
 	clang-format --dry-run -Werror $(COMMON_SRC) $(BLOG_SRC) $(PAY_SRC) \
-	    common/*.h
+	    common/*.h blog-fcgi/*.h pay-fcgi/*.h
 
 format:
-	clang-format -i $(COMMON_SRC) $(BLOG_SRC) $(PAY_SRC) common/*.h
+	clang-format -i $(COMMON_SRC) $(BLOG_SRC) $(PAY_SRC) common/*.h \
+	    blog-fcgi/*.h pay-fcgi/*.h
 
 clean:
 	rm -rf build

@@ -124,7 +124,7 @@ struct blog_db_stmt {
 };
 
 struct blog_db {
-	int		 ever_connected;	/* for the reconnect metric */
+	int ever_connected; /* for the reconnect metric */
 	const struct blog_app *app;
 	MYSQL *conn; /* NULL when disconnected */
 	int in_txn;

@@ -32,8 +32,7 @@ blog_slug_make(
 			dash = 1;
 	}
 	if (n == 0) {
-		memcpy(out, "article", 7);
-		n = 7;
+		n = (size_t)snprintf(out, BLOG_SLUG_MAX + 1, "article");
 	}
 	snprintf(out + n, BLOG_SLUG_MAX + 1 - n, "-%08x", (unsigned)suffix);
 }

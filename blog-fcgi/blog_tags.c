@@ -32,7 +32,7 @@ blog_tags_parse(struct cm_req *req, const json_t *arr, const char ***tags,
 	if (!json_is_array(arr))
 		return blog_error_reply(
 		    req, 422, "tagList", "must be an array of strings");
-	if (json_array_size(arr) > BLOG_TAGS_MAX * 4) {
+	if (json_array_size(arr) > (size_t)BLOG_TAGS_MAX * 4) {
 		snprintf(msg, sizeof(msg), "is too long (maximum is %d tags)",
 		    BLOG_TAGS_MAX);
 		return blog_error_reply(req, 422, "tagList", msg);

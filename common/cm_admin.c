@@ -23,8 +23,8 @@
 struct cm_admin {
 	const struct cm_server_conf *conf;
 	struct MHD_Daemon *daemon;
-	void		*probe;		/* worker context for /readyz */
-	int		 probe_open;
+	void *probe; /* worker context for /readyz */
+	int probe_open;
 };
 
 static enum MHD_Result
@@ -34,8 +34,8 @@ cm_admin_send(struct MHD_Connection *c, unsigned status, const char *ctype,
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body,
-	    MHD_RESPMEM_MUST_COPY);
+	r = MHD_create_response_from_buffer(
+	    len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
 	if (r == NULL)
 		return MHD_NO;
 	MHD_add_response_header(r, "Content-Type", ctype);
@@ -57,8 +57,8 @@ cm_admin_ready(struct cm_admin *a, struct MHD_Connection *c)
 	char *s;
 
 	if (cm_server_draining())
-		return cm_admin_send(c, 503, "application/json", draining,
-		    sizeof(draining) - 1);
+		return cm_admin_send(
+		    c, 503, "application/json", draining, sizeof(draining) - 1);
 	if (!a->probe_open && conf->worker_open != NULL) {
 		a->probe = conf->worker_open(conf->app, -1);
 		a->probe_open = 1;
@@ -97,31 +97,31 @@ cm_admin_handle(void *cls, struct MHD_Connection *c, const char *url,
 	(void)upload_data;
 	(void)con_cls;
 	if (*upload_data_size != 0) {
-		*upload_data_size = 0;	/* no endpoint takes a body */
+		*upload_data_size = 0; /* no endpoint takes a body */
 		return MHD_YES;
 	}
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return cm_admin_send(c, 405, "application/json", notfound,
-		    sizeof(notfound) - 1);
+		return cm_admin_send(
+		    c, 405, "application/json", notfound, sizeof(notfound) - 1);
 	if (strcmp(url, "/healthz") == 0) {
 		if (cm_metrics_stalled(30))
-			return cm_admin_send(c, 503, "application/json",
-			    wedged, sizeof(wedged) - 1);
-		return cm_admin_send(c, 200, "application/json", alive,
-		    sizeof(alive) - 1);
+			return cm_admin_send(c, 503, "application/json", wedged,
+			    sizeof(wedged) - 1);
+		return cm_admin_send(
+		    c, 200, "application/json", alive, sizeof(alive) - 1);
 	}
 	if (strcmp(url, "/readyz") == 0)
 		return cm_admin_ready(a, c);
 	if (strcmp(url, "/metrics") == 0) {
 		if ((s = cm_metrics_render(&len)) == NULL)
 			return MHD_NO;
-		ret = cm_admin_send(c, 200, "text/plain; version=0.0.4", s,
-		    len);
+		ret =
+		    cm_admin_send(c, 200, "text/plain; version=0.0.4", s, len);
 		free(s);
 		return ret;
 	}
-	return cm_admin_send(c, 404, "application/json", notfound,
-	    sizeof(notfound) - 1);
+	return cm_admin_send(
+	    c, 404, "application/json", notfound, sizeof(notfound) - 1);
 }
 
 /* Parse "host:port", ":port" or "port" into an IPv4 address. */
@@ -166,9 +166,10 @@ cm_admin_start(const struct cm_server_conf *conf)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
 	a->conf = conf;
-	a->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_ERROR_LOG, ntohs(sa.sin_port), NULL, NULL,
-	    cm_admin_handle, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	a->daemon = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+	    ntohs(sa.sin_port), NULL, NULL, cm_admin_handle, a,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64, MHD_OPTION_END);
 	if (a->daemon == NULL) {

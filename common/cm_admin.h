@@ -24,6 +24,6 @@ struct cm_admin;
 struct cm_admin *cm_admin_start(const struct cm_server_conf *conf);
 
 /* Stop and release; safe on NULL. */
-void	 cm_admin_stop(struct cm_admin *admin);
+void cm_admin_stop(struct cm_admin *admin);
 
 #endif

@@ -9,7 +9,7 @@
 
 #include "cm_config.h"
 
-#define CM_CONFIG_FILE_MAX (64 * 1024)
+#define CM_CONFIG_FILE_MAX ((size_t)64 * 1024)
 
 /*
  * Read the raw value of name: from the environment, or from the file named
@@ -54,8 +54,10 @@ cm_config_raw(const char *name, char **out, char *err, size_t errlen)
 	}
 	n = fread(buf, 1, CM_CONFIG_FILE_MAX + 1, fp);
 	if (ferror(fp) || n > CM_CONFIG_FILE_MAX) {
-		snprintf(err, errlen, "%s: cannot read %s (or larger than "
-		    "%d bytes)", fname, path, CM_CONFIG_FILE_MAX);
+		snprintf(err, errlen,
+		    "%s: cannot read %s (or larger than "
+		    "%zu bytes)",
+		    fname, path, CM_CONFIG_FILE_MAX);
 		goto out;
 	}
 	/* Secrets files usually end with a newline that is not the value. */
@@ -63,7 +65,8 @@ cm_config_raw(const char *name, char **out, char *err, size_t errlen)
 		n--;
 	buf[n] = '\0';
 	if (strlen(buf) != n) {
-		snprintf(err, errlen, "%s: %s contains a NUL byte", fname, path);
+		snprintf(
+		    err, errlen, "%s: %s contains a NUL byte", fname, path);
 		goto out;
 	}
 	*out = buf;
@@ -120,8 +123,10 @@ cm_config_long(const char *name, long def, long min, long max, long *out,
 	errno = 0;
 	n = strtol(v, &end, 10);
 	if (errno != 0 || end == v || *end != '\0' || n < min || n > max) {
-		snprintf(err, errlen, "%s=%.64s is invalid: expected an integer "
-		    "from %ld to %ld", name, v, min, max);
+		snprintf(err, errlen,
+		    "%s=%.64s is invalid: expected an integer "
+		    "from %ld to %ld",
+		    name, v, min, max);
 		free(v);
 		return CM_EINVAL;
 	}
@@ -133,8 +138,8 @@ cm_config_long(const char *name, long def, long min, long max, long *out,
 enum cm_err
 cm_config_bool(const char *name, int def, int *out, char *err, size_t errlen)
 {
-	static const char *const yes[] = { "1", "true", "yes", "on" };
-	static const char *const no[] = { "0", "false", "no", "off" };
+	static const char *const yes[] = {"1", "true", "yes", "on"};
+	static const char *const no[] = {"0", "false", "no", "off"};
 	enum cm_err rc;
 	size_t i;
 	char *v;
@@ -153,8 +158,10 @@ cm_config_bool(const char *name, int def, int *out, char *err, size_t errlen)
 			return CM_OK;
 		}
 	}
-	snprintf(err, errlen, "%s=%.64s is invalid: expected 1/0, true/false, "
-	    "yes/no or on/off", name, v);
+	snprintf(err, errlen,
+	    "%s=%.64s is invalid: expected 1/0, true/false, "
+	    "yes/no or on/off",
+	    name, v);
 	free(v);
 	return CM_EINVAL;
 }

@@ -25,10 +25,10 @@ enum cm_err cm_config_long(const char *name, long def, long min, long max,
     long *out, char *err, size_t errlen);
 
 /* "0/1/true/false/yes/no/on/off"; def when unset. */
-enum cm_err cm_config_bool(const char *name, int def, int *out, char *err,
-    size_t errlen);
+enum cm_err cm_config_bool(
+    const char *name, int def, int *out, char *err, size_t errlen);
 
-void	 cm_config_fatal(const char *prog, const char *err)
+void cm_config_fatal(const char *prog, const char *err)
     __attribute__((noreturn));
 
 #endif

@@ -7,19 +7,19 @@
 
 enum cm_err {
 	CM_OK = 0,
-	CM_EINVAL,	/* client sent something malformed: 400 */
-	CM_EAUTH,	/* missing or invalid credentials: 401 */
-	CM_EEXPIRED,	/* a token that has expired: 401 */
-	CM_EFORBIDDEN,	/* authenticated but not allowed: 403 */
-	CM_ENOTFOUND,	/* 404 */
-	CM_EMETHOD,	/* 405 */
-	CM_ECONFLICT,	/* 409 */
-	CM_ETOOBIG,	/* 413 */
-	CM_EVALIDATION,	/* well-formed but semantically invalid: 422 */
-	CM_ENOMEM,	/* 500 */
-	CM_EDB,		/* unexpected database error: 500 */
-	CM_EUNAVAIL,	/* a dependency is down: 503 */
-	CM_EINTERNAL,	/* 500 */
+	CM_EINVAL, /* client sent something malformed: 400 */
+	CM_EAUTH, /* missing or invalid credentials: 401 */
+	CM_EEXPIRED, /* a token that has expired: 401 */
+	CM_EFORBIDDEN, /* authenticated but not allowed: 403 */
+	CM_ENOTFOUND, /* 404 */
+	CM_EMETHOD, /* 405 */
+	CM_ECONFLICT, /* 409 */
+	CM_ETOOBIG, /* 413 */
+	CM_EVALIDATION, /* well-formed but semantically invalid: 422 */
+	CM_ENOMEM, /* 500 */
+	CM_EDB, /* unexpected database error: 500 */
+	CM_EUNAVAIL, /* a dependency is down: 503 */
+	CM_EINTERNAL, /* 500 */
 };
 
 /* The HTTP status for an error code (CM_OK is 200). */

@@ -8,8 +8,8 @@
 #include "cm_json.h"
 
 enum cm_err
-cm_json_parse(const char *buf, size_t len, json_t **out, char *err,
-    size_t errlen)
+cm_json_parse(
+    const char *buf, size_t len, json_t **out, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *v;
@@ -32,8 +32,7 @@ cm_json_parse(const char *buf, size_t len, json_t **out, char *err,
 }
 
 static enum cm_jget
-cm_json_get(const json_t *obj, const char *key, json_type want,
-    json_t **out)
+cm_json_get(const json_t *obj, const char *key, json_type want, json_t **out)
 {
 	json_t *v;
 
@@ -102,8 +101,7 @@ cm_json_dump(const json_t *v, size_t *len)
 {
 	char *s;
 
-	s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER |
-	    JSON_ENCODE_ANY);
+	s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
 	if (s != NULL && len != NULL)
 		*len = strlen(s);
 	return s;

@@ -482,7 +482,7 @@ cm_jwt_jti(char out[2 * CM_JWT_JTI_BYTES + 1])
 		out[2 * i] = hex[b[i] >> 4];
 		out[2 * i + 1] = hex[b[i] & 0x0f];
 	}
-	out[2 * CM_JWT_JTI_BYTES] = '\0';
+	out[(size_t)2 * CM_JWT_JTI_BYTES] = '\0';
 	return 0;
 }
 

@@ -36,20 +36,20 @@ struct evp_pkey_st;
  * changed before the key set is shared.
  */
 struct cm_jwt {
-	unsigned char	*priv;		/* PEM, EC P-256 private key, or NULL */
-	size_t		 priv_len;
-	struct evp_pkey_st *pub;	/* EC P-256 public key, parsed */
-	char		*issuer;
-	char		*audience;
-	long		 ttl;		/* seconds a new token is valid */
-	long		 leeway;	/* clock skew allowed on exp/nbf */
+	unsigned char *priv; /* PEM, EC P-256 private key, or NULL */
+	size_t priv_len;
+	struct evp_pkey_st *pub; /* EC P-256 public key, parsed */
+	char *issuer;
+	char *audience;
+	long ttl; /* seconds a new token is valid */
+	long leeway; /* clock skew allowed on exp/nbf */
 };
 
 struct cm_jwt_claims {
-	long long	 sub;		/* user id, > 0 */
-	char		 username[CM_JWT_USERNAME_MAX + 1];
-	long		 iat;
-	long		 exp;
+	long long sub; /* user id, > 0 */
+	char username[CM_JWT_USERNAME_MAX + 1];
+	long iat;
+	long exp;
 };
 
 /*
@@ -61,8 +61,8 @@ struct cm_jwt_claims {
  * the keys do not match; CM_ENOMEM when memory runs out.
  */
 enum cm_err cm_jwt_new(struct cm_jwt **out, const char *priv_path,
-    const char *pub_path, const char *issuer, const char *audience,
-    long ttl, char *err, size_t errlen);
+    const char *pub_path, const char *issuer, const char *audience, long ttl,
+    char *err, size_t errlen);
 
 /* Safe on NULL. */
 void cm_jwt_free(struct cm_jwt *jwt);

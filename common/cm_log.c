@@ -19,8 +19,7 @@
 static enum cm_log_level cm_log_level = CM_LOG_INFO;
 static const char *cm_log_service = "-";
 
-static const char *const cm_log_names[] = { "debug", "info", "warn",
-    "error" };
+static const char *const cm_log_names[] = {"debug", "info", "warn", "error"};
 
 int
 cm_log_set_level(const char *name)
@@ -53,8 +52,8 @@ cm_log_time(char *buf, size_t len)
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (long)(tv.tv_usec / 1000) % 1000);
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (long)(tv.tv_usec / 1000) % 1000);
 }
 
 /*
@@ -86,7 +85,7 @@ cm_log_emit(json_t *obj)
 	if (s == NULL)
 		return;
 	n = strlen(s);
-	s[n] = '\n';	/* overwrite the NUL, write exactly n+1 bytes */
+	s[n] = '\n'; /* overwrite the NUL, write exactly n+1 bytes */
 	if (write(STDERR_FILENO, s, n + 1) < 0) {
 		/* Nowhere left to report a failed log write. */
 	}
@@ -94,8 +93,7 @@ cm_log_emit(json_t *obj)
 }
 
 void
-cm_log(enum cm_log_level level, const char *request_id, const char *fmt,
-    ...)
+cm_log(enum cm_log_level level, const char *request_id, const char *fmt, ...)
 {
 	char tbuf[64], msg[2048];
 	va_list ap;
@@ -107,8 +105,8 @@ cm_log(enum cm_log_level level, const char *request_id, const char *fmt,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	cm_log_time(tbuf, sizeof(tbuf));
-	o = json_pack("{s:s, s:s, s:s}", "time", tbuf,
-	    "level", cm_log_names[level], "service", cm_log_service);
+	o = json_pack("{s:s, s:s, s:s}", "time", tbuf, "level",
+	    cm_log_names[level], "service", cm_log_service);
 	if (o == NULL)
 		return;
 	if (request_id != NULL)
@@ -138,7 +136,7 @@ cm_log_access(const struct cm_req *req, long long duration_us)
 	json_object_set_new(o, "status", json_integer(req->resp.status));
 	json_object_set_new(o, "duration_us", json_integer(duration_us));
 	if (req->user_id > 0)
-		json_object_set_new(o, "user_id",
-		    json_integer((json_int_t)req->user_id));
+		json_object_set_new(
+		    o, "user_id", json_integer((json_int_t)req->user_id));
 	cm_log_emit(o);
 }

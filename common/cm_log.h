@@ -12,19 +12,19 @@ enum cm_log_level {
 };
 
 /* Set once at start from LOG_LEVEL ("debug", "info", "warn", "error"). */
-int	 cm_log_set_level(const char *name);
-void	 cm_log_set_service(const char *name);
+int cm_log_set_level(const char *name);
+void cm_log_set_service(const char *name);
 
 /*
  * One line: {"time":..., "level":..., "service":..., "request_id":...,
  * "msg":...}. request_id may be NULL.
  */
-void	 cm_log(enum cm_log_level level, const char *request_id,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void cm_log(enum cm_log_level level, const char *request_id, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
 
 struct cm_req;
 
 /* The access-log line for a finished request. */
-void	 cm_log_access(const struct cm_req *req, long long duration_us);
+void cm_log_access(const struct cm_req *req, long long duration_us);
 
 #endif

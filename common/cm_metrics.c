@@ -19,29 +19,29 @@
 #define CM_METRICS_NBUCKETS 14
 
 /* Upper bounds of the latency buckets, in microseconds. */
-static const long long cm_metrics_bounds[CM_METRICS_NBUCKETS] = {
-	250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
-	500000, 1000000, 2500000, 5000000 };
+static const long long cm_metrics_bounds[CM_METRICS_NBUCKETS] = {250, 500, 1000,
+    2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
+    5000000};
 
 struct cm_metrics_route {
-	atomic_int	 status[CM_METRICS_STATUS_SLOTS];	/* 0 = free */
-	atomic_ulong	 count[CM_METRICS_STATUS_SLOTS];
-	atomic_ulong	 bucket[CM_METRICS_NBUCKETS];	/* not cumulative */
-	atomic_ulong	 total;
-	atomic_ullong	 sum_us;
+	atomic_int status[CM_METRICS_STATUS_SLOTS]; /* 0 = free */
+	atomic_ulong count[CM_METRICS_STATUS_SLOTS];
+	atomic_ulong bucket[CM_METRICS_NBUCKETS]; /* not cumulative */
+	atomic_ulong total;
+	atomic_ullong sum_us;
 };
 
 static struct {
-	const char	*service;
+	const char *service;
 	const struct cm_route *routes;
-	size_t		 nroutes;
-	int		 workers;
-	struct cm_metrics_route *r;	/* nroutes + 1: the last is "none" */
-	atomic_int	 busy;
-	atomic_ullong	 busy_us;
-	atomic_ulong	 db_errors;
-	atomic_ulong	 db_reconnects;
-	atomic_llong	 last_done_us;	/* CLOCK_MONOTONIC */
+	size_t nroutes;
+	int workers;
+	struct cm_metrics_route *r; /* nroutes + 1: the last is "none" */
+	atomic_int busy;
+	atomic_ullong busy_us;
+	atomic_ulong db_errors;
+	atomic_ulong db_reconnects;
+	atomic_llong last_done_us; /* CLOCK_MONOTONIC */
 } cm_metrics;
 
 static long long
@@ -80,8 +80,8 @@ cm_metrics_init(const char *service, const struct cm_route *routes,
 }
 
 void
-cm_metrics_request(const struct cm_route *route, int status,
-    long long duration_us)
+cm_metrics_request(
+    const struct cm_route *route, int status, long long duration_us)
 {
 	struct cm_metrics_route *m;
 	size_t i, idx;
@@ -99,12 +99,13 @@ cm_metrics_request(const struct cm_route *route, int status,
 	/* Find the status's slot, claiming a free one the first time. */
 	for (i = 0; i < CM_METRICS_STATUS_SLOTS; i++) {
 		expect = 0;
-		if (atomic_load_explicit(&m->status[i],
-		    memory_order_relaxed) == status ||
-		    atomic_compare_exchange_strong(&m->status[i], &expect,
-		    status) || expect == status) {
-			atomic_fetch_add_explicit(&m->count[i], 1,
-			    memory_order_relaxed);
+		if (atomic_load_explicit(&m->status[i], memory_order_relaxed) ==
+		        status ||
+		    atomic_compare_exchange_strong(
+		        &m->status[i], &expect, status) ||
+		    expect == status) {
+			atomic_fetch_add_explicit(
+			    &m->count[i], 1, memory_order_relaxed);
 			break;
 		}
 	}
@@ -112,11 +113,12 @@ cm_metrics_request(const struct cm_route *route, int status,
 		if (duration_us <= cm_metrics_bounds[i])
 			break;
 	if (i < CM_METRICS_NBUCKETS)
-		atomic_fetch_add_explicit(&m->bucket[i], 1,
-		    memory_order_relaxed);
+		atomic_fetch_add_explicit(
+		    &m->bucket[i], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&m->total, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&m->sum_us, (unsigned long long)
-	    (duration_us > 0 ? duration_us : 0), memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->sum_us,
+	    (unsigned long long)(duration_us > 0 ? duration_us : 0),
+	    memory_order_relaxed);
 }
 
 void
@@ -128,34 +130,35 @@ cm_metrics_worker_busy(int delta)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (delta < 0)
 		atomic_fetch_add_explicit(&cm_metrics.busy_us,
-		    (unsigned long long)((now.tv_sec - since.tv_sec) * 1000000LL
-		    + (now.tv_nsec - since.tv_nsec) / 1000),
+		    (unsigned long long)((now.tv_sec - since.tv_sec) *
+		            1000000LL +
+		        (now.tv_nsec - since.tv_nsec) / 1000),
 		    memory_order_relaxed);
 	else
 		since = now;
-	atomic_fetch_add_explicit(&cm_metrics.busy, delta,
-	    memory_order_relaxed);
+	atomic_fetch_add_explicit(
+	    &cm_metrics.busy, delta, memory_order_relaxed);
 }
 
 void
 cm_metrics_db_error(void)
 {
-	atomic_fetch_add_explicit(&cm_metrics.db_errors, 1,
-	    memory_order_relaxed);
+	atomic_fetch_add_explicit(
+	    &cm_metrics.db_errors, 1, memory_order_relaxed);
 }
 
 void
 cm_metrics_db_reconnect(void)
 {
-	atomic_fetch_add_explicit(&cm_metrics.db_reconnects, 1,
-	    memory_order_relaxed);
+	atomic_fetch_add_explicit(
+	    &cm_metrics.db_reconnects, 1, memory_order_relaxed);
 }
 
 /* A growable text buffer; on ENOMEM it stays failed and render says so. */
 struct cm_metrics_buf {
-	char	*s;
-	size_t	 len, cap;
-	int	 failed;
+	char *s;
+	size_t len, cap;
+	int failed;
 };
 
 static void __attribute__((format(printf, 2, 3)))
@@ -194,19 +197,22 @@ static void
 cm_metrics_labels(struct cm_metrics_buf *b, size_t idx)
 {
 	if (idx < cm_metrics.nroutes)
-		cm_metrics_printf(b, "service=\"%s\",method=\"%s\","
-		    "route=\"%s\"", cm_metrics.service,
-		    cm_metrics.routes[idx].method,
+		cm_metrics_printf(b,
+		    "service=\"%s\",method=\"%s\","
+		    "route=\"%s\"",
+		    cm_metrics.service, cm_metrics.routes[idx].method,
 		    cm_metrics.routes[idx].pattern);
 	else
-		cm_metrics_printf(b, "service=\"%s\",method=\"\","
-		    "route=\"none\"", cm_metrics.service);
+		cm_metrics_printf(b,
+		    "service=\"%s\",method=\"\","
+		    "route=\"none\"",
+		    cm_metrics.service);
 }
 
 char *
 cm_metrics_render(size_t *len)
 {
-	struct cm_metrics_buf b = { NULL, 0, 0, 0 };
+	struct cm_metrics_buf b = {NULL, 0, 0, 0};
 	struct cm_metrics_route *m;
 	unsigned long cum, c;
 	size_t i, k;
@@ -216,7 +222,8 @@ cm_metrics_render(size_t *len)
 		return NULL;
 	b.cap = 8192;
 	b.s[0] = '\0';
-	cm_metrics_printf(&b, "# HELP cm_requests_total Requests answered, "
+	cm_metrics_printf(&b,
+	    "# HELP cm_requests_total Requests answered, "
 	    "by route and status.\n# TYPE cm_requests_total counter\n");
 	for (i = 0; cm_metrics.r != NULL && i <= cm_metrics.nroutes; i++) {
 		m = &cm_metrics.r[i];
@@ -229,7 +236,8 @@ cm_metrics_render(size_t *len)
 			    atomic_load(&m->count[k]));
 		}
 	}
-	cm_metrics_printf(&b, "# HELP cm_request_duration_seconds Time from "
+	cm_metrics_printf(&b,
+	    "# HELP cm_request_duration_seconds Time from "
 	    "accept to response written.\n"
 	    "# TYPE cm_request_duration_seconds histogram\n");
 	for (i = 0; cm_metrics.r != NULL && i <= cm_metrics.nroutes; i++) {
@@ -238,8 +246,8 @@ cm_metrics_render(size_t *len)
 			continue;
 		for (k = 0, cum = 0; k < CM_METRICS_NBUCKETS; k++) {
 			cum += atomic_load(&m->bucket[k]);
-			cm_metrics_printf(&b,
-			    "cm_request_duration_seconds_bucket{");
+			cm_metrics_printf(
+			    &b, "cm_request_duration_seconds_bucket{");
 			cm_metrics_labels(&b, i);
 			cm_metrics_printf(&b, ",le=\"%g\"} %lu\n",
 			    (double)cm_metrics_bounds[k] / 1e6, cum);
@@ -249,8 +257,8 @@ cm_metrics_render(size_t *len)
 		cm_metrics_printf(&b, ",le=\"+Inf\"} %lu\n", c);
 		cm_metrics_printf(&b, "cm_request_duration_seconds_sum{");
 		cm_metrics_labels(&b, i);
-		cm_metrics_printf(&b, "} %.6f\n",
-		    (double)atomic_load(&m->sum_us) / 1e6);
+		cm_metrics_printf(
+		    &b, "} %.6f\n", (double)atomic_load(&m->sum_us) / 1e6);
 		cm_metrics_printf(&b, "cm_request_duration_seconds_count{");
 		cm_metrics_labels(&b, i);
 		cm_metrics_printf(&b, "} %lu\n", c);
@@ -274,9 +282,8 @@ cm_metrics_render(size_t *len)
 	    "cm_worker_busy_seconds_total{service=\"%s\"} %.6f\n",
 	    cm_metrics.service, atomic_load(&cm_metrics.db_errors),
 	    cm_metrics.service, atomic_load(&cm_metrics.db_reconnects),
-	    cm_metrics.service, cm_metrics.workers,
-	    cm_metrics.service, atomic_load(&cm_metrics.busy),
-	    cm_metrics.service,
+	    cm_metrics.service, cm_metrics.workers, cm_metrics.service,
+	    atomic_load(&cm_metrics.busy), cm_metrics.service,
 	    (double)atomic_load(&cm_metrics.busy_us) / 1e6);
 	if (b.failed) {
 		free(b.s);

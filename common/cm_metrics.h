@@ -12,24 +12,24 @@
 #include "cm_router.h"
 
 /* Once at start, before the workers: size the tables for the routes. */
-int	 cm_metrics_init(const char *service, const struct cm_route *routes,
+int cm_metrics_init(const char *service, const struct cm_route *routes,
     size_t nroutes, int workers);
 
 /* One finished request; route NULL when no route matched. */
-void	 cm_metrics_request(const struct cm_route *route, int status,
-    long long duration_us);
+void cm_metrics_request(
+    const struct cm_route *route, int status, long long duration_us);
 
-void	 cm_metrics_worker_busy(int delta);
+void cm_metrics_worker_busy(int delta);
 
 /*
  * True when every worker has been busy and no request has finished for
  * more than seconds: the pool is wedged (liveness fails).
  */
-int	 cm_metrics_stalled(int seconds);
-void	 cm_metrics_db_error(void);
-void	 cm_metrics_db_reconnect(void);
+int cm_metrics_stalled(int seconds);
+void cm_metrics_db_error(void);
+void cm_metrics_db_reconnect(void);
 
 /* Render everything; malloc'd text the caller frees, NULL on ENOMEM. */
-char	*cm_metrics_render(size_t *len);
+char *cm_metrics_render(size_t *len);
 
 #endif

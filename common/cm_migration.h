@@ -11,9 +11,9 @@
 #include <stddef.h>
 
 struct cm_migration {
-	int		 version;	/* NNN from the file name */
-	const char	*name;		/* the file name */
-	const char	*sql;		/* the whole file, NUL-terminated */
+	int version; /* NNN from the file name */
+	const char *name; /* the file name */
+	const char *sql; /* the whole file, NUL-terminated */
 };
 
 extern const struct cm_migration blog_migrations[];

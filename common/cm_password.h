@@ -29,8 +29,8 @@ enum cm_err cm_password_init(void);
  * than CM_PASSWORD_MAX bytes; CM_ENOMEM when the memory cost cannot be
  * allocated; CM_EINTERNAL before cm_password_init.
  */
-enum cm_err cm_password_hash(const char *password,
-    char out[CM_PASSWORD_HASH_MAX]);
+enum cm_err cm_password_hash(
+    const char *password, char out[CM_PASSWORD_HASH_MAX]);
 
 /*
  * CM_OK when password matches hash, CM_EAUTH otherwise (also for a NULL

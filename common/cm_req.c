@@ -9,7 +9,7 @@
 #include "cm_req.h"
 
 #define CM_ARENA_CHUNK 4096
-#define CM_QUERY_MAX 64		/* parameters kept from one query string */
+#define CM_QUERY_MAX 64 /* parameters kept from one query string */
 
 /*
  * A chunk list: small allocations are carved from the newest chunk, larger
@@ -18,8 +18,8 @@
  */
 struct cm_arena_chunk {
 	struct cm_arena_chunk *next;
-	size_t		 size;
-	size_t		 used;
+	size_t size;
+	size_t used;
 	_Alignas(max_align_t) unsigned char data[];
 };
 
@@ -73,8 +73,8 @@ cm_req_hex(int c)
 }
 
 enum cm_err
-cm_req_decode(struct cm_req *req, const char *src, size_t len,
-    int plus_space, char **out)
+cm_req_decode(
+    struct cm_req *req, const char *src, size_t len, int plus_space, char **out)
 {
 	char *dst;
 	size_t i, j = 0;
@@ -128,13 +128,13 @@ cm_req_parse_query(struct cm_req *req, const char *qs)
 		}
 		eq = memchr(p, '=', (size_t)(amp - p));
 		if (eq == NULL) {
-			rc = cm_req_decode(req, p, (size_t)(amp - p), 1,
-			    &q[n].key);
+			rc = cm_req_decode(
+			    req, p, (size_t)(amp - p), 1, &q[n].key);
 			if (rc == CM_OK)
 				q[n].value = cm_req_strdup(req, "");
 		} else {
-			rc = cm_req_decode(req, p, (size_t)(eq - p), 1,
-			    &q[n].key);
+			rc = cm_req_decode(
+			    req, p, (size_t)(eq - p), 1, &q[n].key);
 			if (rc == CM_OK)
 				rc = cm_req_decode(req, eq + 1,
 				    (size_t)(amp - eq - 1), 1, &q[n].value);

@@ -22,65 +22,65 @@
 #define CM_RESP_MAX_HEADERS 8
 
 struct cm_qparam {
-	char		*key;		/* percent-decoded */
-	char		*value;		/* percent-decoded, "" when absent */
+	char *key; /* percent-decoded */
+	char *value; /* percent-decoded, "" when absent */
 };
 
 struct cm_resp {
-	int		 status;	/* 0 until set */
-	json_t		*body;		/* owned; NULL for an empty body */
-	char		*raw;		/* owned; pre-serialised JSON, wins over body */
-	size_t		 raw_len;
-	const char	*hname[CM_RESP_MAX_HEADERS];	/* static strings */
-	char		*hvalue[CM_RESP_MAX_HEADERS];	/* owned */
-	size_t		 nheaders;
+	int status; /* 0 until set */
+	json_t *body; /* owned; NULL for an empty body */
+	char *raw; /* owned; pre-serialised JSON, wins over body */
+	size_t raw_len;
+	const char *hname[CM_RESP_MAX_HEADERS]; /* static strings */
+	char *hvalue[CM_RESP_MAX_HEADERS]; /* owned */
+	size_t nheaders;
 };
 
 struct cm_arena_chunk;
 
 struct cm_req {
 	/* From FastCGI params; borrowed, valid for the request. */
-	const char	*method;
-	const char	*path;		/* DOCUMENT_URI, else SCRIPT_NAME+PATH_INFO */
-	const char	*query_string;	/* raw, "" when absent */
-	const char	*content_type;	/* NULL when absent */
-	const char	*authorization;	/* NULL when absent */
-	const char	*idempotency_key; /* NULL when absent */
-	const char	*request_id;	/* "-" when absent */
-	const char	*remote_addr;
+	const char *method;
+	const char *path; /* DOCUMENT_URI, else SCRIPT_NAME+PATH_INFO */
+	const char *query_string; /* raw, "" when absent */
+	const char *content_type; /* NULL when absent */
+	const char *authorization; /* NULL when absent */
+	const char *idempotency_key; /* NULL when absent */
+	const char *request_id; /* "-" when absent */
+	const char *remote_addr;
 
 	/* Body: read by the server, NUL-terminated, body_len excludes NUL. */
-	char		*body;
-	size_t		 body_len;
-	json_t		*json;		/* parsed body, NULL when empty */
-	int		 body_too_big;	/* over max_body: answered 413 */
+	char *body;
+	size_t body_len;
+	json_t *json; /* parsed body, NULL when empty */
+	int body_too_big; /* over max_body: answered 413 */
 
 	struct cm_qparam *query;
-	size_t		 nquery;
+	size_t nquery;
 
 	/* Route parameters, percent-decoded, in pattern order. */
-	const char	*pname[CM_REQ_MAX_PARAMS];
-	char		*pvalue[CM_REQ_MAX_PARAMS];
-	size_t		 nparams;
-	const char	*route;		/* the matched pattern, for logs */
-	const struct cm_route *matched;	/* NULL when no route matched */
+	const char *pname[CM_REQ_MAX_PARAMS];
+	char *pvalue[CM_REQ_MAX_PARAMS];
+	size_t nparams;
+	const char *route; /* the matched pattern, for logs */
+	const struct cm_route *matched; /* NULL when no route matched */
 
 	/* Identity from a verified token; user_id 0 when anonymous. */
-	long long	 user_id;
-	char		 username[CM_JWT_USERNAME_MAX + 1];
-	const char	*token;		/* the raw token, NULL when anonymous */
+	long long user_id;
+	char username[CM_JWT_USERNAME_MAX + 1];
+	const char *token; /* the raw token, NULL when anonymous */
 
-	void		*worker;	/* per-worker context (DB connection) */
-	void		*app;		/* process-wide context of the service */
-	int		 worker_idx;
+	void *worker; /* per-worker context (DB connection) */
+	void *app; /* process-wide context of the service */
+	int worker_idx;
 
-	struct cm_resp	 resp;
+	struct cm_resp resp;
 	struct cm_arena_chunk *arena;
 };
 
 /* Request-lifetime allocation; NULL on out of memory. */
-void	*cm_req_alloc(struct cm_req *req, size_t size);
-char	*cm_req_strdup(struct cm_req *req, const char *s);
+void *cm_req_alloc(struct cm_req *req, size_t size);
+char *cm_req_strdup(struct cm_req *req, const char *s);
 
 /* First value of query key, or NULL when absent. */
 const char *cm_req_query(const struct cm_req *req, const char *key);
@@ -102,18 +102,18 @@ enum cm_err cm_req_decode(struct cm_req *req, const char *src, size_t len,
     int plus_space, char **out);
 
 /* Release everything the request owns (arena, query, json, response). */
-void	 cm_req_reset(struct cm_req *req);
+void cm_req_reset(struct cm_req *req);
 
 /*
  * Response builders. The json variants take ownership of body (also on
  * failure). Each returns CM_OK or CM_ENOMEM.
  */
 enum cm_err cm_resp_json(struct cm_resp *resp, int status, json_t *body);
-enum cm_err cm_resp_raw(struct cm_resp *resp, int status, char *raw,
-    size_t len);
-void	 cm_resp_empty(struct cm_resp *resp, int status);
-enum cm_err cm_resp_header(struct cm_resp *resp, const char *name,
-    const char *value);
-void	 cm_resp_clear(struct cm_resp *resp);
+enum cm_err cm_resp_raw(
+    struct cm_resp *resp, int status, char *raw, size_t len);
+void cm_resp_empty(struct cm_resp *resp, int status);
+enum cm_err cm_resp_header(
+    struct cm_resp *resp, const char *name, const char *value);
+void cm_resp_clear(struct cm_resp *resp);
 
 #endif

@@ -14,8 +14,8 @@
  * Returns 0 on mismatch, -1 on out of memory.
  */
 static int
-cm_router_try(const char *pat, const char *path, struct cm_req *req,
-    int capture)
+cm_router_try(
+    const char *pat, const char *path, struct cm_req *req, int capture)
 {
 	const char *pe, *se;
 	size_t np = 0, plen, slen;
@@ -61,7 +61,7 @@ cm_router_match(const struct cm_route *routes, size_t n, struct cm_req *req,
     struct cm_router_match *match)
 {
 	size_t i, k;
-	int path_known = 0, r;
+	int path_known = 0;
 	char *name;
 
 	match->route = NULL;
@@ -69,13 +69,12 @@ cm_router_match(const struct cm_route *routes, size_t n, struct cm_req *req,
 	if (req->path == NULL || req->path[0] != '/')
 		return CM_ENOTFOUND;
 	for (i = 0; i < n; i++) {
-		if ((r = cm_router_try(routes[i].pattern, req->path, req, 0))
-		    == 0)
+		if (cm_router_try(routes[i].pattern, req->path, req, 0) == 0)
 			continue;
 		path_known = 1;
 		if (strcmp(routes[i].method, req->method) != 0 &&
 		    !(strcmp(req->method, "HEAD") == 0 &&
-		    strcmp(routes[i].method, "GET") == 0))
+		        strcmp(routes[i].method, "GET") == 0))
 			continue;
 		if (cm_router_try(routes[i].pattern, req->path, req, 1) < 0)
 			return CM_ENOMEM;
@@ -85,8 +84,8 @@ cm_router_match(const struct cm_route *routes, size_t n, struct cm_req *req,
 		 */
 		for (k = 0; k < req->nparams; k++) {
 			const char *e = strchr(req->pname[k], '/');
-			size_t len = e ? (size_t)(e - req->pname[k]) :
-			    strlen(req->pname[k]);
+			size_t len = e ? (size_t)(e - req->pname[k])
+			               : strlen(req->pname[k]);
 
 			if ((name = cm_req_alloc(req, len + 1)) == NULL)
 				return CM_ENOMEM;
@@ -108,10 +107,10 @@ cm_router_match(const struct cm_route *routes, size_t n, struct cm_req *req,
 		if (strstr(match->allow, routes[i].method) != NULL)
 			continue;
 		if (match->allow[0] != '\0')
-			strncat(match->allow, ", ", sizeof(match->allow) -
-			    strlen(match->allow) - 1);
-		strncat(match->allow, routes[i].method, sizeof(match->allow) -
-		    strlen(match->allow) - 1);
+			strncat(match->allow, ", ",
+			    sizeof(match->allow) - strlen(match->allow) - 1);
+		strncat(match->allow, routes[i].method,
+		    sizeof(match->allow) - strlen(match->allow) - 1);
 	}
 	return CM_EMETHOD;
 }

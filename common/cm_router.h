@@ -15,9 +15,9 @@
 #include "cm_req.h"
 
 enum cm_auth {
-	CM_AUTH_NONE = 0,	/* token ignored */
-	CM_AUTH_OPTIONAL,	/* token used when present; a bad one is 401 */
-	CM_AUTH_REQUIRED,	/* no token is 401 */
+	CM_AUTH_NONE = 0, /* token ignored */
+	CM_AUTH_OPTIONAL, /* token used when present; a bad one is 401 */
+	CM_AUTH_REQUIRED, /* no token is 401 */
 };
 
 /*
@@ -28,19 +28,19 @@ enum cm_auth {
  */
 typedef enum cm_err (*cm_handler)(struct cm_req *req);
 
-#define CM_ROUTE_BODY	0x1	/* parse a JSON body (400 when malformed) */
+#define CM_ROUTE_BODY 0x1 /* parse a JSON body (400 when malformed) */
 
 struct cm_route {
-	const char	*method;	/* "GET", "POST", ... */
-	const char	*pattern;
-	cm_handler	 handler;
-	enum cm_auth	 auth;
-	unsigned	 flags;
+	const char *method; /* "GET", "POST", ... */
+	const char *pattern;
+	cm_handler handler;
+	enum cm_auth auth;
+	unsigned flags;
 };
 
 struct cm_router_match {
-	const struct cm_route *route;	/* NULL when no route matched */
-	char		 allow[64];	/* for 405: "GET, POST" */
+	const struct cm_route *route; /* NULL when no route matched */
+	char allow[64]; /* for 405: "GET, POST" */
 };
 
 /*

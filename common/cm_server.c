@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,19 +31,19 @@
 #include "cm_metrics.h"
 #include "cm_server.h"
 
-#define CM_SERVER_BACKLOG	1024
-#define CM_SERVER_DRAIN_MAX	(4 * 1024 * 1024)
+#define CM_SERVER_BACKLOG 1024
+#define CM_SERVER_DRAIN_MAX ((size_t)4 * 1024 * 1024)
 
 struct cm_worker {
 	const struct cm_server_conf *conf;
-	pthread_t	 thread;
-	int		 idx;
-	int		 listen_fd;
-	int		 started;
+	pthread_t thread;
+	int idx;
+	int listen_fd;
+	int started;
 };
 
 static atomic_int cm_server_stopping;
-static atomic_int cm_server_live;	/* workers not yet returned */
+static atomic_int cm_server_live; /* workers not yet returned */
 
 int
 cm_server_draining(void)
@@ -61,8 +62,8 @@ cm_server_now_us(void)
 
 /* Generic error bodies for codes a handler returns instead of a response. */
 static void
-cm_server_fail(const struct cm_server_conf *conf, struct cm_req *req,
-    enum cm_err err)
+cm_server_fail(
+    const struct cm_server_conf *conf, struct cm_req *req, enum cm_err err)
 {
 	int status = cm_err_status(err);
 
@@ -83,8 +84,8 @@ cm_server_fail(const struct cm_server_conf *conf, struct cm_req *req,
  * CM_OK (identity filled when a valid token was sent) or fills a 401.
  */
 static enum cm_err
-cm_server_auth(const struct cm_server_conf *conf, struct cm_req *req,
-    enum cm_auth auth)
+cm_server_auth(
+    const struct cm_server_conf *conf, struct cm_req *req, enum cm_auth auth)
 {
 	struct cm_jwt_claims claims;
 	const char *h = req->authorization, *tok = NULL;
@@ -157,11 +158,11 @@ cm_server_dispatch(const struct cm_server_conf *conf, struct cm_req *req)
 		return;
 	if ((m.route->flags & CM_ROUTE_BODY) && req->body_len > 0) {
 		if (cm_json_parse(req->body, req->body_len, &req->json, err,
-		    sizeof(err)) != CM_OK) {
+		        sizeof(err)) != CM_OK) {
 			char msg[300];
 
-			snprintf(msg, sizeof(msg), "is not valid JSON (%s)",
-			    err);
+			snprintf(
+			    msg, sizeof(msg), "is not valid JSON (%s)", err);
 			conf->error(&req->resp, 400, "body", msg);
 			return;
 		}
@@ -186,8 +187,8 @@ cm_server_dispatch(const struct cm_server_conf *conf, struct cm_req *req)
  * a 413 rather than a connection reset.
  */
 static enum cm_err
-cm_server_read_body(const struct cm_server_conf *conf, FCGX_Request *fr,
-    struct cm_req *req)
+cm_server_read_body(
+    const struct cm_server_conf *conf, FCGX_Request *fr, struct cm_req *req)
 {
 	const char *cl = FCGX_GetParam("CONTENT_LENGTH", fr->envp);
 	char *end, sink[4096];
@@ -203,7 +204,7 @@ cm_server_read_body(const struct cm_server_conf *conf, FCGX_Request *fr,
 	}
 	if (n == 0)
 		return CM_OK;
-	if (n > conf->max_body) {
+	if (n > conf->max_body || n >= SIZE_MAX) {
 		req->body_too_big = 1;
 		for (got = 0; got < CM_SERVER_DRAIN_MAX; got += (size_t)r)
 			if ((r = FCGX_GetStr(sink, sizeof(sink), fr->in)) <= 0)
@@ -228,25 +229,44 @@ static const char *
 cm_server_reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 402: return "Payment Required";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Content Too Large";
-	case 422: return "Unprocessable Content";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 204:
+		return "No Content";
+	case 304:
+		return "Not Modified";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 402:
+		return "Payment Required";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Content Too Large";
+	case 422:
+		return "Unprocessable Content";
+	case 429:
+		return "Too Many Requests";
+	case 500:
+		return "Internal Server Error";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "";
 	}
 }
 
@@ -281,16 +301,16 @@ cm_server_write(FCGX_Request *fr, struct cm_req *req)
 		n = snprintf(head, sizeof(head),
 		    "Status: %d %s\r\nContent-Type: application/json; "
 		    "charset=utf-8\r\nContent-Length: %zu\r\n",
-		    req->resp.status, cm_server_reason(req->resp.status),
-		    blen);
+		    req->resp.status, cm_server_reason(req->resp.status), blen);
 	}
-	if (req->request_id != NULL && strpbrk(req->request_id, "\r\n") ==
-	    NULL && strlen(req->request_id) < 128)
+	if (req->request_id != NULL &&
+	    strpbrk(req->request_id, "\r\n") == NULL &&
+	    strlen(req->request_id) < 128)
 		n += snprintf(head + n, sizeof(head) - (size_t)n,
 		    "X-Request-ID: %s\r\n", req->request_id);
 	for (i = 0; i < req->resp.nheaders && (size_t)n < sizeof(head); i++)
-		n += snprintf(head + n, sizeof(head) - (size_t)n,
-		    "%s: %s\r\n", req->resp.hname[i], req->resp.hvalue[i]);
+		n += snprintf(head + n, sizeof(head) - (size_t)n, "%s: %s\r\n",
+		    req->resp.hname[i], req->resp.hvalue[i]);
 	if ((size_t)n >= sizeof(head) - 3)
 		n = (int)sizeof(head) - 3;
 	memcpy(head + n, "\r\n", 3);
@@ -302,8 +322,8 @@ cm_server_write(FCGX_Request *fr, struct cm_req *req)
 }
 
 static void
-cm_server_handle(const struct cm_server_conf *conf, FCGX_Request *fr,
-    struct cm_req *req)
+cm_server_handle(
+    const struct cm_server_conf *conf, FCGX_Request *fr, struct cm_req *req)
 {
 	const char *v;
 	long long t0 = cm_server_now_us(), dur;
@@ -320,8 +340,7 @@ cm_server_handle(const struct cm_server_conf *conf, FCGX_Request *fr,
 	req->query_string = v != NULL ? v : "";
 	req->content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
 	req->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
-	req->idempotency_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY",
-	    fr->envp);
+	req->idempotency_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", fr->envp);
 	v = FCGX_GetParam("REQUEST_ID", fr->envp);
 	req->request_id = v != NULL && *v != '\0' ? v : "-";
 	req->remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
@@ -404,7 +423,7 @@ cm_server_run(const struct cm_server_conf *conf)
 {
 	struct cm_admin *admin = NULL;
 	struct cm_worker *ws = NULL;
-	struct timespec tick = { 0, 100 * 1000000L };
+	struct timespec tick = {0, 100 * 1000000L};
 	sigset_t set;
 	long long deadline = 0;
 	int fd = -1, i, sig, rc = -1;
@@ -427,7 +446,7 @@ cm_server_run(const struct cm_server_conf *conf)
 		return -1;
 	}
 	if (cm_metrics_init(conf->service != NULL ? conf->service : "-",
-	    conf->routes, conf->nroutes, conf->workers) != 0) {
+	        conf->routes, conf->nroutes, conf->workers) != 0) {
 		cm_log(CM_LOG_ERROR, NULL, "out of memory");
 		goto out;
 	}
@@ -444,8 +463,8 @@ cm_server_run(const struct cm_server_conf *conf)
 		ws[i].idx = i;
 		ws[i].listen_fd = fd;
 		atomic_fetch_add(&cm_server_live, 1);
-		if (pthread_create(&ws[i].thread, NULL, cm_server_worker,
-		    &ws[i]) != 0) {
+		if (pthread_create(
+		        &ws[i].thread, NULL, cm_server_worker, &ws[i]) != 0) {
 			atomic_fetch_sub(&cm_server_live, 1);
 			cm_log(CM_LOG_ERROR, NULL, "cannot start worker %d", i);
 			atomic_store(&cm_server_stopping, 1);
@@ -461,15 +480,19 @@ cm_server_run(const struct cm_server_conf *conf)
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig > 0) {
 			if (deadline != 0) {
-				cm_log(CM_LOG_WARN, NULL, "second signal %d: "
-				    "exiting now", sig);
+				cm_log(CM_LOG_WARN, NULL,
+				    "second signal %d: "
+				    "exiting now",
+				    sig);
 				_exit(1);
 			}
-			cm_log(CM_LOG_INFO, NULL, "signal %d: draining (grace "
-			    "%d s)", sig, conf->shutdown_grace);
+			cm_log(CM_LOG_INFO, NULL,
+			    "signal %d: draining (grace "
+			    "%d s)",
+			    sig, conf->shutdown_grace);
 		}
-		if (deadline == 0 && (sig > 0 ||
-		    atomic_load(&cm_server_stopping))) {
+		if (deadline == 0 &&
+		    (sig > 0 || atomic_load(&cm_server_stopping))) {
 			atomic_store(&cm_server_stopping, 1);
 			deadline = cm_server_now_us() +
 			    (long long)conf->shutdown_grace * 1000000;
@@ -479,9 +502,10 @@ cm_server_run(const struct cm_server_conf *conf)
 		if (deadline != 0 && atomic_load(&cm_server_live) == 0)
 			break;
 		if (deadline != 0 && cm_server_now_us() > deadline) {
-			cm_log(CM_LOG_WARN, NULL, "grace period over with %d "
-			    "workers busy: exiting", atomic_load(
-			    &cm_server_live));
+			cm_log(CM_LOG_WARN, NULL,
+			    "grace period over with %d "
+			    "workers busy: exiting",
+			    atomic_load(&cm_server_live));
 			_exit(1);
 		}
 	}

@@ -21,28 +21,28 @@
  * resource ("token", "body", "route"), msg a sentence fragment for the
  * client ("is missing"). status is the HTTP status.
  */
-typedef void (*cm_error_fn)(struct cm_resp *resp, int status,
-    const char *key, const char *msg);
+typedef void (*cm_error_fn)(
+    struct cm_resp *resp, int status, const char *key, const char *msg);
 
 struct cm_server_conf {
-	const char	*service;	/* "blog", "pay": metrics label */
-	const char	*listen;	/* "host:port", ":port" or a socket path */
-	const char	*admin_listen;	/* HTTP probes/metrics, NULL for none */
-	int		 workers;
-	size_t		 max_body;
-	int		 shutdown_grace;	/* seconds */
+	const char *service; /* "blog", "pay": metrics label */
+	const char *listen; /* "host:port", ":port" or a socket path */
+	const char *admin_listen; /* HTTP probes/metrics, NULL for none */
+	int workers;
+	size_t max_body;
+	int shutdown_grace; /* seconds */
 	const struct cm_route *routes;
-	size_t		 nroutes;
-	const struct cm_jwt *jwt;	/* for CM_AUTH_* routes */
-	cm_error_fn	 error;
-	void		*app;		/* passed to every request */
+	size_t nroutes;
+	const struct cm_jwt *jwt; /* for CM_AUTH_* routes */
+	cm_error_fn error;
+	void *app; /* passed to every request */
 	/*
 	 * Called once in each worker thread before it serves; the result is
 	 * req->worker. May return NULL (e.g. the database is down: the service
 	 * reconnects lazily). close is called at thread exit.
 	 */
-	void		*(*worker_open)(void *app, int idx);
-	void		 (*worker_close)(void *worker);
+	void *(*worker_open)(void *app, int idx);
+	void (*worker_close)(void *worker);
 };
 
 /*
@@ -51,16 +51,15 @@ struct cm_server_conf {
  * shutdown_grace seconds (a second signal or the deadline forces the exit)
  * and return 0. Returns -1 (logged) when it cannot start.
  */
-int	 cm_server_run(const struct cm_server_conf *conf);
+int cm_server_run(const struct cm_server_conf *conf);
 
 /* True once a shutdown signal was taken (readiness goes false). */
-int	 cm_server_draining(void);
+int cm_server_draining(void);
 
 /*
  * Run one request through the pipeline without FastCGI (used by the server
  * and by unit tests): req must have method, path, query_string, body set.
  */
-void	 cm_server_dispatch(const struct cm_server_conf *conf,
-    struct cm_req *req);
+void cm_server_dispatch(const struct cm_server_conf *conf, struct cm_req *req);
 
 #endif

@@ -30,7 +30,7 @@
 #define PAY_DB_WAIT_MS 8000 /* > statement_timeout below */
 #define PAY_DB_BACKOFF_MIN_MS 100
 #define PAY_DB_BACKOFF_MAX_MS 5000
-#define PAY_DB_PRUNE_EVERY_MS (10 * 60 * 1000)
+#define PAY_DB_PRUNE_EVERY_MS (10LL * 60 * 1000)
 #define PAY_DB_ATTEMPTS 4
 
 struct pay_db {
@@ -124,10 +124,11 @@ pay_db_connect(struct pay_db *db, const char *rid)
 	static const char *const keys[] = {"dbname", "connect_timeout",
 	    "options", "application_name", "keepalives", "keepalives_idle",
 	    "keepalives_interval", "keepalives_count", NULL};
-	const char *vals[] = {db->app->db_url, "3",
+	static const char options[] =
 	    "-c statement_timeout=5000 -c lock_timeout=2000 "
-	    "-c idle_in_transaction_session_timeout=10000",
-	    "pay-fcgi", "1", "10", "5", "3", NULL};
+	    "-c idle_in_transaction_session_timeout=10000";
+	const char *vals[] = {db->app->db_url, "3", options, "pay-fcgi", "1",
+	    "10", "5", "3", NULL};
 	PGconn *conn;
 	PGresult *res;
 	int i;
