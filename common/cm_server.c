@@ -26,9 +26,11 @@
 #include <fcgiapp.h>
 
 #include "cm_admin.h"
+#include "cm_config.h"
 #include "cm_json.h"
 #include "cm_log.h"
 #include "cm_metrics.h"
+#include "cm_poller.h"
 #include "cm_server.h"
 
 #define CM_SERVER_BACKLOG 1024
@@ -40,6 +42,7 @@ struct cm_worker {
 	int idx;
 	int listen_fd;
 	int started;
+	struct cm_poller *poller; /* NULL: the worker accepts itself */
 };
 
 static atomic_int cm_server_stopping;
@@ -397,6 +400,53 @@ out:
 	return NULL;
 }
 
+/*
+ * A worker fed by the poller: it never blocks on a connection that has no
+ * request. libfcgi's protocol handling is kept by giving FCGX_Accept_r an
+ * open descriptor (ipcFd) and no listening socket, so it reads the request
+ * from that connection and never accepts by itself.
+ */
+static void *
+cm_server_worker_polled(void *arg)
+{
+	struct cm_worker *w = arg;
+	const struct cm_server_conf *conf = w->conf;
+	struct cm_req req;
+	FCGX_Request fr;
+	int fd;
+
+	memset(&req, 0, sizeof(req));
+	req.app = conf->app;
+	req.worker_idx = w->idx;
+	if (conf->worker_open != NULL)
+		req.worker = conf->worker_open(conf->app, w->idx);
+	FCGX_InitRequest(&fr, -1, 0);
+	while ((fd = cm_poller_next(w->poller)) >= 0) {
+		fr.ipcFd = fd;
+		/*
+		 * FCGX_Accept_r first finishes the previous request and would
+		 * close the descriptor unless the connection is marked kept.
+		 */
+		fr.keepConnection = 1;
+		if (FCGX_Accept_r(&fr) < 0) {
+			/* Closed by the peer or not FastCGI: libfcgi closed it. */
+			fr.ipcFd = -1;
+			continue;
+		}
+		cm_server_handle(conf, &fr, &req);
+		FCGX_Finish_r(&fr);
+		if (fr.ipcFd >= 0) {
+			cm_poller_keep(w->poller, fr.ipcFd);
+			fr.ipcFd = -1;
+		}
+	}
+	FCGX_Free(&fr, 1);
+	if (conf->worker_close != NULL)
+		conf->worker_close(req.worker);
+	atomic_fetch_sub(&cm_server_live, 1);
+	return NULL;
+}
+
 static int
 cm_server_listen(const char *listen)
 {
@@ -422,7 +472,10 @@ int
 cm_server_run(const struct cm_server_conf *conf)
 {
 	struct cm_admin *admin = NULL;
+	struct cm_poller *poller = NULL;
 	struct cm_worker *ws = NULL;
+	char err[256];
+	int in_workers = 0;
 	struct timespec tick = {0, 100 * 1000000L};
 	sigset_t set;
 	long long deadline = 0;
@@ -453,6 +506,18 @@ cm_server_run(const struct cm_server_conf *conf)
 	if (conf->admin_listen != NULL && *conf->admin_listen != '\0' &&
 	    (admin = cm_admin_start(conf)) == NULL)
 		goto out;
+	/*
+	 * SERVER_ACCEPT_IN_WORKERS=1 restores libfcgi's classic loop (every
+	 * worker accepts and owns its connection); it is only safe without
+	 * upstream keepalive and is kept for measurement.
+	 */
+	if (cm_config_bool("SERVER_ACCEPT_IN_WORKERS", 0, &in_workers, err,
+	        sizeof(err)) != CM_OK) {
+		cm_log(CM_LOG_ERROR, NULL, "%s", err);
+		goto out;
+	}
+	if (!in_workers && (poller = cm_poller_start(fd)) == NULL)
+		goto out;
 	if ((ws = calloc((size_t)conf->workers, sizeof(*ws))) == NULL) {
 		cm_log(CM_LOG_ERROR, NULL, "out of memory");
 		goto out;
@@ -462,9 +527,12 @@ cm_server_run(const struct cm_server_conf *conf)
 		ws[i].conf = conf;
 		ws[i].idx = i;
 		ws[i].listen_fd = fd;
+		ws[i].poller = poller;
 		atomic_fetch_add(&cm_server_live, 1);
-		if (pthread_create(
-		        &ws[i].thread, NULL, cm_server_worker, &ws[i]) != 0) {
+		if (pthread_create(&ws[i].thread, NULL,
+		        poller != NULL ? cm_server_worker_polled
+		                       : cm_server_worker,
+		        &ws[i]) != 0) {
 			atomic_fetch_sub(&cm_server_live, 1);
 			cm_log(CM_LOG_ERROR, NULL, "cannot start worker %d", i);
 			atomic_store(&cm_server_stopping, 1);
@@ -473,8 +541,10 @@ cm_server_run(const struct cm_server_conf *conf)
 		ws[i].started = 1;
 	}
 	if (!atomic_load(&cm_server_stopping))
-		cm_log(CM_LOG_INFO, NULL, "listening on %s with %d workers",
-		    conf->listen, conf->workers);
+		cm_log(CM_LOG_INFO, NULL,
+		    "listening on %s with %d workers (%s)", conf->listen,
+		    conf->workers,
+		    poller != NULL ? "poller" : "accept in workers");
 
 	for (;;) {
 		sig = sigtimedwait(&set, NULL, &tick);
@@ -498,6 +568,8 @@ cm_server_run(const struct cm_server_conf *conf)
 			    (long long)conf->shutdown_grace * 1000000;
 			/* Wakes every worker blocked in accept(). */
 			shutdown(fd, SHUT_RDWR);
+			if (poller != NULL)
+				cm_poller_drain(poller);
 		}
 		if (deadline != 0 && atomic_load(&cm_server_live) == 0)
 			break;
@@ -512,11 +584,17 @@ cm_server_run(const struct cm_server_conf *conf)
 	for (i = 0; i < conf->workers; i++)
 		if (ws[i].started)
 			pthread_join(ws[i].thread, NULL);
+	cm_poller_free(poller);
+	poller = NULL;
 	if (strchr(conf->listen, ':') == NULL)
 		unlink(conf->listen);
 	cm_log(CM_LOG_INFO, NULL, "stopped");
 	rc = 0;
 out:
+	if (poller != NULL) {
+		/* Start-up failed after the poller started: no workers run. */
+		cm_poller_free(poller);
+	}
 	cm_admin_stop(admin);
 	free(ws);
 	if (fd >= 0)

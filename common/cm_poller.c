@@ -1,0 +1,244 @@
+/*
+ * cm_poller.c: the connection poller and the ready queue (see cm_poller.h).
+ *
+ * Every connection is in exactly one place: being accepted, in the ready
+ * queue, owned by a worker, or idle in epoll (armed with EPOLLONESHOT, so
+ * that one readiness event hands it to exactly one worker). The idle table
+ * and the queue share one mutex; it is held for a few instructions per
+ * request.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cm_log.h"
+#include "cm_poller.h"
+
+#define CM_POLLER_EVENTS 128
+
+struct cm_poller {
+	int listen_fd;
+	int epfd;
+	pthread_t thread;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int draining;
+	int nfd; /* size of idle[] and of the queue */
+	unsigned char *idle; /* idle[fd]: armed in epoll */
+	int *q; /* ring of ready descriptors */
+	int qhead, qlen;
+};
+
+static void
+cm_poller_push_locked(struct cm_poller *p, int fd)
+{
+	/* Each descriptor is queued at most once, so nfd slots suffice. */
+	p->q[(p->qhead + p->qlen) % p->nfd] = fd;
+	p->qlen++;
+	pthread_cond_signal(&p->cv);
+}
+
+static void
+cm_poller_accept(struct cm_poller *p)
+{
+	static atomic_int warned;
+	int fd;
+
+	for (;;) {
+		fd = accept4(p->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    atomic_exchange(&warned, 1) == 0)
+				cm_log(CM_LOG_WARN, NULL, "accept: %s",
+				    strerror(errno));
+			return;
+		}
+		if (fd >= p->nfd) {
+			/* Beyond the descriptor limit we sized for. */
+			close(fd);
+			continue;
+		}
+		pthread_mutex_lock(&p->mu);
+		if (p->draining)
+			close(fd);
+		else
+			/* A new connection carries its first request. */
+			cm_poller_push_locked(p, fd);
+		pthread_mutex_unlock(&p->mu);
+	}
+}
+
+static void *
+cm_poller_loop(void *arg)
+{
+	struct epoll_event ev[CM_POLLER_EVENTS];
+	struct cm_poller *p = arg;
+	int i, n, fd;
+
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		n = p->draining;
+		pthread_mutex_unlock(&p->mu);
+		if (n)
+			break;
+		n = epoll_wait(p->epfd, ev, CM_POLLER_EVENTS, 100);
+		for (i = 0; i < n; i++) {
+			fd = ev[i].data.fd;
+			if (fd == p->listen_fd) {
+				cm_poller_accept(p);
+				continue;
+			}
+			pthread_mutex_lock(&p->mu);
+			/*
+			 * A descriptor closed by drain may have an event
+			 * fetched already: only an armed one is handed on.
+			 */
+			if (fd < p->nfd && p->idle[fd]) {
+				p->idle[fd] = 0;
+				cm_poller_push_locked(p, fd);
+			}
+			pthread_mutex_unlock(&p->mu);
+		}
+	}
+	return NULL;
+}
+
+struct cm_poller *
+cm_poller_start(int listen_fd)
+{
+	struct epoll_event ev;
+	struct cm_poller *p;
+	struct rlimit rl;
+	int flags;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->listen_fd = listen_fd;
+	p->epfd = -1;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->nfd = 65536;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)p->nfd)
+		p->nfd = (int)rl.rlim_cur;
+	p->idle = calloc((size_t)p->nfd, 1);
+	p->q = calloc((size_t)p->nfd, sizeof(*p->q));
+	if (p->idle == NULL || p->q == NULL)
+		goto fail;
+	flags = fcntl(listen_fd, F_GETFL);
+	if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		goto fail;
+	if ((p->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		goto fail;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = listen_fd;
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, listen_fd, &ev) < 0)
+		goto fail;
+	if (pthread_create(&p->thread, NULL, cm_poller_loop, p) != 0)
+		goto fail;
+	p->started = 1;
+	return p;
+fail:
+	cm_log(
+	    CM_LOG_ERROR, NULL, "cannot start the poller: %s", strerror(errno));
+	cm_poller_free(p);
+	return NULL;
+}
+
+int
+cm_poller_next(struct cm_poller *p)
+{
+	int fd = -1;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->qlen == 0 && !p->draining)
+		pthread_cond_wait(&p->cv, &p->mu);
+	if (p->qlen > 0) {
+		fd = p->q[p->qhead];
+		p->qhead = (p->qhead + 1) % p->nfd;
+		p->qlen--;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return fd;
+}
+
+void
+cm_poller_keep(struct cm_poller *p, int fd)
+{
+	struct epoll_event ev;
+	int rc;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+	ev.data.fd = fd;
+	pthread_mutex_lock(&p->mu);
+	if (p->draining || fd >= p->nfd) {
+		pthread_mutex_unlock(&p->mu);
+		close(fd);
+		return;
+	}
+	p->idle[fd] = 1;
+	rc = epoll_ctl(p->epfd, EPOLL_CTL_MOD, fd, &ev);
+	if (rc < 0 && errno == ENOENT)
+		rc = epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev);
+	if (rc < 0) {
+		p->idle[fd] = 0;
+		close(fd);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+void
+cm_poller_drain(struct cm_poller *p)
+{
+	int fd;
+
+	pthread_mutex_lock(&p->mu);
+	if (!p->draining) {
+		p->draining = 1;
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->listen_fd, NULL);
+		/*
+		 * Idle kept-alive connections are closed now: nginx notices
+		 * the close of a cached connection and stops using it, rather
+		 * than sending a request that would find the process gone.
+		 */
+		for (fd = 0; fd < p->nfd; fd++) {
+			if (!p->idle[fd])
+				continue;
+			p->idle[fd] = 0;
+			epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, NULL);
+			close(fd);
+		}
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+void
+cm_poller_free(struct cm_poller *p)
+{
+	if (p == NULL)
+		return;
+	if (p->started) {
+		cm_poller_drain(p);
+		pthread_join(p->thread, NULL);
+	}
+	if (p->epfd >= 0)
+		close(p->epfd);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p->idle);
+	free(p->q);
+	free(p);
+}
