@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# render-nginx.sh: render nginx/nginx.conf.in for the Kubernetes edge image,
+# the same template and the same placeholders as tests/stack.sh uses for the
+# local stack; only the values differ.
+#
+#   render-nginx.sh TEMPLATE OUT_DIR
+#
+# Settings (build arguments of k8s/images/edge.Dockerfile), with the local
+# stack's defaults: EDGE_RATE_AUTH (50r/s), EDGE_BURST_AUTH (200),
+# EDGE_RATE_MONEY (500r/s), EDGE_BURST_MONEY (1000), EDGE_CORS_ORIGINS
+# (space-separated origins; none by default: the site and the APIs share
+# the Ingress's origin).
+#
+# Writes OUT_DIR/nginx.conf.k8s and copies beside it the files the config
+# includes (every file beside the template). The pod's namespace is not known at build
+# time, so the upstream names keep the token @POD_NAMESPACE@, which
+# k8s/edge/entrypoint.sh replaces at start. Fails when any other @NAME@
+# placeholder is left, so a placeholder added to the template is noticed.
+set -euo pipefail
+
+tmpl_file=${1:?usage: render-nginx.sh TEMPLATE OUT_DIR}
+out_dir=${2:?usage: render-nginx.sh TEMPLATE OUT_DIR}
+
+# nginx >= 1.27.3 re-resolves "server ... resolve" in an upstream with a
+# zone; kube-dns answers the headless Services with every ready pod. A short
+# "valid" so that a new or gone pod is seen within seconds.
+resolver="resolver kube-dns.kube-system.svc.cluster.local valid=5s ipv6=off;
+	resolver_timeout 2s;"
+svc_line()
+{
+	printf '\t\tserver %s.@POD_NAMESPACE@.svc.cluster.local:9000 resolve max_fails=1 fail_timeout=2s;' "$1"
+}
+
+rate_auth=${EDGE_RATE_AUTH:-50r/s}
+burst_auth=${EDGE_BURST_AUTH:-200}
+rate_money=${EDGE_RATE_MONEY:-500r/s}
+burst_money=${EDGE_BURST_MONEY:-1000}
+for v in "$rate_auth" "$rate_money"; do
+	[[ $v =~ ^[0-9]+r/[sm]$ ]] || { echo "render-nginx.sh: '$v' is not a rate like 50r/s" >&2; exit 1; }
+done
+for v in "$burst_auth" "$burst_money"; do
+	[[ $v =~ ^[0-9]+$ ]] || { echo "render-nginx.sh: '$v' is not a burst count" >&2; exit 1; }
+done
+cors=''
+for o in ${EDGE_CORS_ORIGINS:-}; do
+	[[ $o =~ ^https?://[A-Za-z0-9.-]+(:[0-9]+)?$ ]] ||
+	    { echo "render-nginx.sh: '$o' is not an origin like https://app.example.com" >&2; exit 1; }
+	cors+="		\"$o\"	1;"$'\n'
+done
+[ -n "$cors" ] || cors="		# No cross-origin callers: set EDGE_CORS_ORIGINS at build."
+
+tmpl=$(cat "$tmpl_file")
+tmpl=${tmpl//@USER_DIRECTIVE@/"# Not root: the pod runs as uid 10001."}
+tmpl=${tmpl//@PID_FILE@/"/tmp/nginx/nginx.pid"}
+tmpl=${tmpl//@ERROR_LOG@/"stderr"}
+tmpl=${tmpl//@ACCESS_LOG@/"/dev/stdout"}
+tmpl=${tmpl//@TEMP_DIR@/"/tmp/nginx"}
+tmpl=${tmpl//@LISTEN@/"8080"}
+tmpl=${tmpl//@SITE_ROOT@/"/usr/share/conduit/site"}
+tmpl=${tmpl//@RESOLVER@/"$resolver"}
+tmpl=${tmpl//@BLOG_SERVERS@/"$(svc_line blog-fcgi)"}
+tmpl=${tmpl//@PAY_SERVERS@/"$(svc_line pay-fcgi)"}
+tmpl=${tmpl//@RATE_AUTH@/"$rate_auth"}
+tmpl=${tmpl//@BURST_AUTH@/"$burst_auth"}
+tmpl=${tmpl//@RATE_MONEY@/"$rate_money"}
+tmpl=${tmpl//@BURST_MONEY@/"$burst_money"}
+tmpl=${tmpl//@CORS_ORIGINS@/"${cors%$'\n'}"}
+
+left=$(printf '%s\n' "$tmpl" | grep -o '@[A-Z_][A-Z_]*@' | grep -v '^@POD_NAMESPACE@$' |
+    sort -u || true)
+if [ -n "$left" ]; then
+	echo "render-nginx.sh: placeholders with no value: $left" >&2
+	exit 1
+fi
+mkdir -p "$out_dir"
+printf '%s\n' "$tmpl" >"$out_dir/nginx.conf.k8s"
+for f in "$(dirname "$tmpl_file")"/*; do
+	[ -f "$f" ] && [ "$f" != "$tmpl_file" ] && cp "$f" "$out_dir/"
+done
+exit 0
