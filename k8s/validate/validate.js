@@ -735,7 +735,7 @@ function main(argv) {
 				console.log(`caught ${check} (${what}): ${found[0]}`);
 		}
 	}
-	console.log(`k8s: ${nobjs} objects valid in ${sets.length} overlays (${sets.map((s) => `${s.name} ${s.objs.length}`).join(", ")}), ` +
+	console.log(`k8s: ${nobjs} objects ${failures ? "checked" : "valid"} in ${sets.length} overlays (${sets.map((s) => `${s.name} ${s.objs.length}`).join(", ")}), ` +
 	    `${nchecks} policy checks (${Object.keys(POLICIES).length} rules x ${sets.length}), ` +
 	    `${caught}/${NEGATIVES.length} negative cases caught` + (failures ? `, ${failures} FAILURES` : ""));
 	return failures === 0 ? 0 : 1;
