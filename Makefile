@@ -51,7 +51,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 .SECONDARY:
 
 .PHONY: all release debug asan unit unit-asan valgrind deps run up down \
-	restart-rolling test api-test check format clean bench
+	restart-rolling test api-test check format clean bench k8s-validate
 
 all: $(B)/blog-fcgi $(B)/pay-fcgi
 
@@ -145,9 +145,15 @@ test: deps
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory unit-asan
 	$(MAKE) --no-print-directory valgrind
+	k8s/validate.sh
 	tests/stack.sh up
 	rc=0; $(PYTHON) -m pytest -q tests/api || rc=$$?; \
 	    tests/stack.sh down; exit $$rc
+
+# Render the Kubernetes overlays and check them offline (schemas, policy,
+# nginx -t); also part of make test.
+k8s-validate:
+	k8s/validate.sh
 
 check:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
