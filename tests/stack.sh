@@ -799,6 +799,7 @@ replica_probe()
 replica_start()
 {
 	local svc=$1 n=$2 pidfile=$RUN/$1-$2.pid logfile=$LOG/$1-$2.log listen
+	local admin
 	listen=$(replica_listen "$svc" "$n")
 	if pid_of "$pidfile" "$svc-fcgi" >/dev/null; then
 		# Running, but maybe on the other transport (STACK_TRANSPORT
@@ -810,9 +811,13 @@ replica_start()
 	fi
 	[ "$TRANSPORT" = unix ] && rm -f "$listen"
 	echo "$listen" >"$RUN/$svc-$n.listen"
+	# The admin port (probes, /metrics): blog 9201.., pay 9301..
+	[ "$svc" = blog ] && admin=127.0.0.1:$((9200 + n)) ||
+	    admin=127.0.0.1:$((9300 + n))
+	echo "$admin" >"$RUN/$svc-$n.admin"
 	service_env "$svc" app
 	spawn "$pidfile" "$logfile" "${SVC_ENV[@]}" LISTEN="$listen" \
-	    "$BUILD/$svc-fcgi"
+	    ADMIN_LISTEN="$admin" "$BUILD/$svc-fcgi"
 	STARTED+=("$svc-$n")
 }
 
