@@ -63,6 +63,7 @@ EDGE_RATE_AUTH=${EDGE_RATE_AUTH:-50r/s}
 EDGE_BURST_AUTH=${EDGE_BURST_AUTH:-200}
 EDGE_RATE_MONEY=${EDGE_RATE_MONEY:-500r/s}
 EDGE_BURST_MONEY=${EDGE_BURST_MONEY:-1000}
+EDGE_MICROCACHE_TTL=${EDGE_MICROCACHE_TTL:-0}
 EDGE_CORS_ORIGINS=${EDGE_CORS_ORIGINS-http://localhost:3000 http://127.0.0.1:3000 http://localhost:4200 http://localhost:5173}
 
 RUN=$VAR/run
@@ -265,6 +266,8 @@ check_edge_settings()
 		[[ ${!v} =~ ^[1-9][0-9]*$ ]] ||
 		    die "$v must be a number from 1 up, not '${!v}'"
 	done
+	[[ $EDGE_MICROCACHE_TTL =~ ^[0-9]{1,4}$ ]] ||
+	    die "EDGE_MICROCACHE_TTL must be seconds (0 = off), not '$EDGE_MICROCACHE_TTL'"
 	for o in $EDGE_CORS_ORIGINS; do
 		[[ $o =~ ^https?://[A-Za-z0-9.:-]+$ ]] ||
 		    die "EDGE_CORS_ORIGINS: '$o' is not an origin like http://localhost:3000"
@@ -942,6 +945,45 @@ nginx_render()
 	} >"$out"
 	cp "$ROOT/nginx/fastcgi_params" "$NGX/fastcgi_params"
 	cp "$ROOT/nginx/edge_headers" "$NGX/edge_headers"
+	microcache_render
+	printf '# microcache ttl: %s\n' "$EDGE_MICROCACHE_TTL" >>"$out"
+}
+
+# Micro-caching of anonymous blog GETs (EDGE_MICROCACHE_TTL seconds, 0 =
+# off): only GET/HEAD without an Authorization header, only 200s, never
+# /pay/. Anonymous readers may see a write up to one TTL late; a request
+# with a token always reaches a replica, so an author sees a write at once.
+microcache_render()
+{
+	rm -f "$NGX/edge-cache-http.conf" "$NGX/edge-cache-api.conf"
+	[ "$EDGE_MICROCACHE_TTL" -gt 0 ] || return 0
+	mkdir -p "$NGX/microcache"
+	cat >"$NGX/edge-cache-http.conf" <<-EOF
+	fastcgi_cache_path $NGX/microcache levels=1:2 keys_zone=edge_microcache:10m
+	    max_size=256m inactive=60s use_temp_path=off;
+	map "\$request_method:\$http_authorization" \$edge_cache_skip {
+		"GET:"		0;
+		"HEAD:"		0;
+		default		1;
+	}
+	EOF
+	cat >"$NGX/edge-cache-api.conf" <<-EOF
+	fastcgi_cache edge_microcache;
+	fastcgi_cache_key "\$request_method|\$request_uri";
+	fastcgi_cache_valid 200 ${EDGE_MICROCACHE_TTL}s;
+	fastcgi_cache_bypass \$edge_cache_skip;
+	fastcgi_no_cache \$edge_cache_skip;
+	# One request refreshes an expired entry; the others get the stale one.
+	fastcgi_cache_lock on;
+	fastcgi_cache_lock_timeout 2s;
+	fastcgi_cache_use_stale updating;
+	fastcgi_cache_background_update on;
+	# The stored X-Request-ID belongs to the request that filled the
+	# cache: answer with this request's id instead.
+	fastcgi_hide_header X-Request-ID;
+	add_header X-Request-ID \$request_id always;
+	add_header X-Cache \$upstream_cache_status always;
+	EOF
 }
 
 nginx_cmd()
