@@ -77,7 +77,14 @@ cm_server_fail(
 	else if (status >= 500)
 		conf->error(&req->resp, status, "server", "internal error");
 	else
-		conf->error(&req->resp, status, "request", cm_err_name(err));
+		/* A fallback only: handlers answer client errors themselves. */
+		conf->error(&req->resp, status, "request",
+		    status == 404       ? "not found"
+		        : status == 403 ? "is forbidden"
+		        : status == 409 ? "conflicts with the current state"
+		        : status == 413 ? "is too large"
+		        : status == 401 ? "is not authenticated"
+		                        : "is invalid");
 	if (req->resp.status == 0)
 		req->resp.status = status;
 }
