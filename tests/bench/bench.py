@@ -1,0 +1,490 @@
+#!/usr/bin/env python3
+"""bench.py: the measurements of `make bench` (tests/bench/run.sh starts the
+private nginx and the Flask reference, then runs this).
+
+Seeds, logs the bench users in, runs wrk (tests/bench/bench.lua) and pgbench
+point by point, prints one table with every figure next to its reference
+measured in the same run, writes var/bench/results-<time>.json and
+latest.json, and draws var/bench/bench.png with gnuplot.
+
+Settings (environment, defaults in brackets): BENCH_SCALE [1] multiplies the
+articles (50: 1M); BENCH_SECONDS [7] per point; BENCH_WARMUP [2] seconds per
+endpoint before its first point; BENCH_CONNS [16,64]; BENCH_SWEEP
+[1,4,16,64,256] for the plot; BENCH_TOKENS [64] users logged in;
+BENCH_PORT [8081] the private nginx; PGBENCH_SCALE [64].
+"""
+import concurrent.futures
+import datetime
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import requests
+
+ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+VAR = os.path.join(ROOT, "var")
+RUN = os.path.join(VAR, "run")
+OUT = os.path.join(VAR, "bench")
+DATA = os.path.join(OUT, "data")
+LUA = os.path.join(ROOT, "tests", "bench", "bench.lua")
+SEED = os.path.join(ROOT, "tests", "bench", "seed.py")
+PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
+PASSWORD = "benchpass123"
+
+
+def env_int(name, d):
+    return int(os.environ.get(name, d))
+
+
+def env_list(name, d):
+    return [int(x) for x in os.environ.get(name, d).replace(",", " ").split()]
+
+
+SCALE = env_int("BENCH_SCALE", 1)
+SECONDS = env_int("BENCH_SECONDS", 7)
+WARMUP = env_int("BENCH_WARMUP", 2)
+CONNS = env_list("BENCH_CONNS", "16 64")
+SWEEP = env_list("BENCH_SWEEP", "1 4 16 64 256")
+NTOKENS = env_int("BENCH_TOKENS", 64)
+PORT = env_int("BENCH_PORT", 8081)
+PGSCALE = env_int("PGBENCH_SCALE", 64)
+BASE = "http://127.0.0.1:%d" % PORT
+IS_ROOT = os.geteuid() == 0
+
+# name, wrk mode, fixed path, reference row, kind (for the targets).
+ENDPOINTS = [
+    ("static return 200", "get", "/static", None, "ceiling"),
+    ("GET /api/healthz", "get", "/api/healthz", "static return 200",
+     "ceiling"),
+    ("GET /api/articles", "list", None, "GET /api/healthz", "list"),
+    ("GET /api/articles (auth)", "list_auth", None, "GET /api/healthz",
+     "list"),
+    ("GET /api/articles?tag=", "tag", None, "GET /api/healthz", "list"),
+    ("GET /api/articles/feed", "feed", None, "GET /api/healthz", "list"),
+    ("GET /api/articles/:slug", "slug", None, "GET /api/healthz", "slug"),
+    ("GET /api/articles/:slug (auth)", "slug_auth", None,
+     "GET /api/healthz", "slug"),
+    ("Flask GET /api/articles/:slug", "flask_slug", None,
+     "GET /api/healthz", "flask"),
+    ("POST /api/articles", "create", None, "GET /api/healthz", "write"),
+    ("POST /api/articles/:slug/comments", "comment", None,
+     "GET /api/healthz", "write"),
+    ("GET /pay/v1/accounts", "accounts", None, "GET /api/healthz", "read"),
+    ("POST /pay/v1/payments", "pay", None, "pgbench tpcb-like", "pay"),
+]
+# The endpoints swept over SWEEP for the plot (the others: CONNS only).
+SWEPT = {"static return 200", "GET /api/healthz", "GET /api/articles",
+         "GET /api/articles/:slug (auth)", "Flask GET /api/articles/:slug",
+         "POST /pay/v1/payments", "pgbench tpcb-like"}
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+def secret(name):
+    with open(os.path.join(VAR, "secrets", name)) as f:
+        return f.read().strip()
+
+
+def mariadb(sql, extra=()):
+    return subprocess.run(
+        ["mariadb", "--defaults-file=" + os.path.join(VAR, "my.cnf"),
+         "-u", "blog_owner", "-p" + secret("blog_owner.password"), *extra,
+         "blog"], input=sql, text=True, capture_output=True, check=True
+    ).stdout
+
+
+def psql(conninfo, sql):
+    return subprocess.run(
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", conninfo],
+        input=sql, text=True, capture_output=True, check=True).stdout
+
+
+# PostgreSQL's superuser, for the pgbench database: the postgres system user
+# when we are root (the stack runs the server as postgres), else ourselves.
+def pg_super(args, cwd=None):
+    cmd = list(args)
+    if IS_ROOT:
+        cmd = ["runuser", "-u", "postgres", "--"] + cmd
+    return subprocess.run(cmd, text=True, capture_output=True, cwd=cwd)
+
+
+def pg_conn_args(db):
+    user = "postgres" if IS_ROOT else os.environ.get("USER", "postgres")
+    return ["-h", RUN, "-p", "5433", "-U", user, "-d", db]
+
+
+def seed():
+    t0 = time.time()
+    h = subprocess.run([sys.executable, os.path.join(
+        os.path.dirname(SEED), "pwhash.py"), PASSWORD], text=True,
+        capture_output=True, check=True).stdout.strip()
+    sql = subprocess.run([sys.executable, SEED, "blog-sql", str(SCALE), h],
+                         text=True, capture_output=True, check=True).stdout
+    out = mariadb(sql)
+    counts = out.strip().splitlines()[-2:]
+    blog = dict(zip(counts[0].split("\t"), map(int, counts[1].split("\t"))))
+    users = mariadb("SELECT id, username FROM users WHERE username LIKE "
+                    "'bench\\_%' ORDER BY id", ["-N"])
+    sql = subprocess.run([sys.executable, SEED, "pay-sql"], input=users,
+                         text=True, capture_output=True, check=True).stdout
+    out = psql(secret("pay_owner.url"), sql)
+    m = re.search(r"accounts \| min_balance\s*\n-+\+-+\n\s*(\d+) \|\s*(\d+)",
+                  out)
+    pay = {"accounts": int(m.group(1)), "min_balance": int(m.group(2))}
+    names = [l.split("\t")[1] for l in users.splitlines() if "\t" in l]
+    slugs = mariadb("SELECT slug FROM articles WHERE slug LIKE "
+                    "'bench-seed-%' ORDER BY RAND() LIMIT 100000",
+                    ["-N"]).split()
+    os.makedirs(DATA, exist_ok=True)
+    with open(os.path.join(DATA, "users.txt"), "w") as f:
+        f.write("\n".join(names) + "\n")
+    with open(os.path.join(DATA, "slugs.txt"), "w") as f:
+        f.write("\n".join(slugs) + "\n")
+    log("seeded in %.1f s: blog %s, pay %s" % (time.time() - t0, blog, pay))
+    return {"seconds": round(time.time() - t0, 1), "blog": blog, "pay": pay,
+            "scale": SCALE}, names
+
+
+def login_all(names):
+    """Log NTOKENS users in through the API (the Argon2id cost included)."""
+    pick = names[:: max(1, len(names) // NTOKENS)][:NTOKENS]
+
+    def one(n):
+        r = requests.post(BASE + "/api/users/login", json={"user": {
+            "email": n + "@bench.invalid", "password": PASSWORD}}, timeout=30)
+        r.raise_for_status()
+        return n, r.json()["user"]["token"]
+
+    t0 = time.time()
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        toks = list(ex.map(one, pick))
+    with open(os.path.join(DATA, "tokens.txt"), "w") as f:
+        for n, t in toks:
+            f.write("%s\t%s\n" % (n, t))
+    log("logged in %d users in %.1f s" % (len(toks), time.time() - t0))
+
+
+def rss():
+    out = {}
+    for f in sorted(os.listdir(RUN)):
+        if not re.match(r"(blog|pay)-\d+\.pid$", f):
+            continue
+        try:
+            with open(os.path.join(RUN, f)) as p:
+                pid = int(p.read().strip())
+            with open("/proc/%d/status" % pid) as s:
+                kb = int(re.search(r"VmRSS:\s+(\d+)", s.read()).group(1))
+            out[f[:-4]] = {"pid": pid, "rss_kb": kb}
+        except (OSError, ValueError, AttributeError):
+            out[f[:-4]] = None
+    return out
+
+
+def wrk(mode, conns, seconds, path=None):
+    fd, res = tempfile.mkstemp(prefix="wrk-", suffix=".json", dir=OUT)
+    os.close(fd)
+    env = dict(os.environ, BENCH_MODE=mode, BENCH_DATA=DATA,
+               BENCH_PATH=path or "/", BENCH_OUT=res,
+               BENCH_PASSWORD=PASSWORD)
+    threads = min(2, conns)
+    p = subprocess.run(["wrk", "-t%d" % threads, "-c%d" % conns,
+                        "-d%ds" % seconds, "--timeout", "5s", "-s", LUA, BASE],
+                       env=env, text=True, capture_output=True)
+    try:
+        with open(res) as f:
+            r = json.loads(f.read())
+    except (OSError, ValueError):
+        raise SystemExit("bench: wrk failed (%s %d): %s %s" % (
+            mode, conns, p.stdout, p.stderr))
+    finally:
+        os.unlink(res)
+    secs = r["duration_us"] / 1e6
+    return {"rps": r["requests"] / secs, "requests": r["requests"],
+            "p50_ms": r["p50_us"] / 1000, "p99_ms": r["p99_us"] / 1000,
+            "max_ms": r["max_us"] / 1000, "non2xx": r["non2xx"],
+            "socket_errors": r["connect"] + r["read"] + r["write"] +
+            r["timeout"], "errors_detail": {k: r[k] for k in (
+                "non2xx", "connect", "read", "write", "timeout")}}
+
+
+def pgbench_init():
+    pg_super([PG_BIN + "/psql", "-X", "-q", *pg_conn_args("postgres"), "-c",
+              "CREATE DATABASE pgbench"])
+    p = pg_super([PG_BIN + "/psql", "-X", "-At", *pg_conn_args("pgbench"),
+                  "-c", "SELECT count(*) FROM pgbench_branches"])
+    if p.returncode == 0 and p.stdout.strip() == str(PGSCALE):
+        return
+    log("pgbench: initialising scale %d (once)" % PGSCALE)
+    p = pg_super([PG_BIN + "/pgbench", "-i", "-q", "-s", str(PGSCALE),
+                  *pg_conn_args("pgbench")])
+    if p.returncode != 0:
+        raise SystemExit("bench: pgbench -i failed: " + p.stderr)
+
+
+def pgbench(conns, seconds):
+    """tpcb-like, -M prepared; percentiles from its per-transaction log."""
+    d = tempfile.mkdtemp(prefix="pgbench-")
+    if IS_ROOT:
+        shutil.chown(d, "postgres")
+    p = pg_super([PG_BIN + "/pgbench", "-M", "prepared", "-c", str(conns),
+                  "-j", str(min(2, conns)), "-T", str(seconds), "-n", "-l",
+                  "--log-prefix=" + d + "/tx", *pg_conn_args("pgbench")],
+                 cwd=d)
+    try:
+        if p.returncode != 0:
+            raise SystemExit("bench: pgbench failed: " + p.stderr)
+        tps = float(re.search(r"tps = ([\d.]+) \(without initial",
+                              p.stdout).group(1))
+        failed = int(re.search(r"number of failed transactions: (\d+)",
+                               p.stdout).group(1)) if "failed transactions" \
+            in p.stdout else 0
+        lat = []
+        for f in os.listdir(d):
+            with open(os.path.join(d, f)) as fh:
+                lat += [int(l.split()[2]) for l in fh if l.strip()]
+        lat.sort()
+        pct = (lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] / 1000
+               ) if lat else (lambda q: 0)
+        return {"rps": tps, "requests": len(lat), "p50_ms": pct(0.5),
+                "p99_ms": pct(0.99), "max_ms": lat[-1] / 1000 if lat else 0,
+                "non2xx": failed, "socket_errors": 0}
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def run_points(points):
+    rows = []
+    by_name = {e[0]: e for e in ENDPOINTS}
+    by_name["pgbench tpcb-like"] = ("pgbench tpcb-like", None, None, None,
+                                    "pgbench")
+    warmed = set()
+    total = len(points)
+    for i, (name, c) in enumerate(points, 1):
+        _, mode, path, ref, kind = by_name[name]
+        if mode is None:
+            r = pgbench(c, SECONDS)
+        else:
+            if name not in warmed and WARMUP > 0:
+                wrk(mode, 16, WARMUP, path)
+                warmed.add(name)
+            r = wrk(mode, c, SECONDS, path)
+        r.update(endpoint=name, conns=c, ref=ref, kind=kind)
+        rows.append(r)
+        log("[%d/%d] %-34s c=%-3d %9.0f req/s p50 %6.2f ms p99 %7.2f ms "
+            "errors %d/%d" % (i, total, name, c, r["rps"], r["p50_ms"],
+                              r["p99_ms"], r["non2xx"], r["socket_errors"]))
+    return rows
+
+
+def login_rate(names):
+    r = wrk("login", 4, SECONDS)
+    r.update(endpoint="POST /api/users/login", conns=4, ref=None,
+             kind="login")
+    return r
+
+
+def ratios(rows):
+    idx = {(r["endpoint"], r["conns"]): r for r in rows}
+    for r in rows:
+        r["ratio"] = None
+        if r["ref"] and (r["ref"], r["conns"]) in idx:
+            r["ratio"] = r["rps"] / idx[(r["ref"], r["conns"])]["rps"]
+        if r["kind"] == "slug":
+            f = idx.get(("Flask GET /api/articles/:slug", r["conns"]))
+            r["ratio_flask"] = r["rps"] / f["rps"] if f else None
+    return idx
+
+
+def targets(rows, idx, rss0, rss1):
+    res = []
+
+    def add(what, ok, detail):
+        res.append({"target": what, "met": bool(ok), "detail": detail})
+
+    for c in CONNS:
+        s = idx.get(("GET /api/articles/:slug (auth)", c))
+        if s:
+            add("auth GET slug >= 0.5x FastCGI ceiling (c=%d)" % c,
+                s["ratio"] >= 0.5, "%.2fx" % s["ratio"])
+            if s.get("ratio_flask"):
+                add("auth GET slug >= 5x Flask (c=%d)" % c,
+                    s["ratio_flask"] >= 5, "%.1fx" % s["ratio_flask"])
+        for n in ("GET /api/articles", "GET /api/articles (auth)",
+                  "GET /api/articles?tag=", "GET /api/articles/feed"):
+            r = idx.get((n, c))
+            if r:
+                add("%s >= 0.4x FastCGI ceiling (c=%d)" % (n, c),
+                    r["ratio"] >= 0.4, "%.2fx" % r["ratio"])
+        p = idx.get(("POST /pay/v1/payments", c))
+        if p and p["ratio"] is not None:
+            add("payments >= 0.8x pgbench tpcb-like TPS (c=%d; aim 1x)" % c,
+                p["ratio"] >= 0.8, "%.2fx (%.0f vs %.0f)" % (
+                    p["ratio"], p["rps"],
+                    idx[("pgbench tpcb-like", c)]["rps"]))
+    for r in rows:
+        if r["conns"] == 64 and r["kind"] in ("list", "slug", "read"):
+            add("p99 <= 10 ms at 64 conns: " + r["endpoint"],
+                r["p99_ms"] <= 10, "%.2f ms" % r["p99_ms"])
+    errs = [(r["endpoint"], r["conns"], r["non2xx"], r["socket_errors"])
+            for r in rows if r["non2xx"] or r["socket_errors"]]
+    add("zero errors in every run", not errs,
+        "none" if not errs else "; ".join("%s c=%d: %d non-2xx, %d socket"
+                                          % e for e in errs))
+    grow = []
+    for k, v in rss0.items():
+        w = rss1.get(k)
+        if v and w and w["pid"] == v["pid"]:
+            grow.append("%s %d->%d KiB" % (k, v["rss_kb"], w["rss_kb"]))
+    flat = all(rss1.get(k) and v and rss1[k]["rss_kb"] <= v["rss_kb"] * 1.2
+               + 2048 for k, v in rss0.items())
+    add("replica RSS flat over the run (< 20% + 2 MiB growth)", flat,
+        ", ".join(grow))
+    return res
+
+
+def fmt_table(rows):
+    hdr = ("endpoint", "conns", "req/s", "p50 ms", "p99 ms", "errors",
+           "ratio to reference")
+    lines = []
+    for r in rows:
+        ratio = ""
+        if r["ratio"] is not None:
+            ratio = "%.2f× %s" % (r["ratio"], {
+                "static return 200": "static",
+                "GET /api/healthz": "FastCGI ceiling",
+                "pgbench tpcb-like": "pgbench TPS"}.get(r["ref"], r["ref"]))
+        if r.get("ratio_flask"):
+            ratio += ", %.1f× Flask" % r["ratio_flask"]
+        lines.append((r["endpoint"], str(r["conns"]), "%.0f" % r["rps"],
+                      "%.2f" % r["p50_ms"], "%.2f" % r["p99_ms"],
+                      "%d" % (r["non2xx"] + r["socket_errors"]), ratio))
+    w = [max(len(x[i]) for x in lines + [hdr]) for i in range(len(hdr))]
+    out = ["| " + " | ".join(h.ljust(w[i]) for i, h in enumerate(hdr)) + " |",
+           "|" + "|".join("-" * (x + 2) for x in w) + "|"]
+    for x in lines:
+        out.append("| " + " | ".join(
+            v.rjust(w[i]) if i in (1, 2, 3, 4, 5) else v.ljust(w[i])
+            for i, v in enumerate(x)) + " |")
+    return "\n".join(out)
+
+
+def plot(rows):
+    if shutil.which("gnuplot") is None:
+        log("gnuplot missing: no plot")
+        return None
+    series = [n for n in ["static return 200", "GET /api/healthz",
+                          "GET /api/articles/:slug (auth)",
+                          "GET /api/articles",
+                          "Flask GET /api/articles/:slug",
+                          "POST /pay/v1/payments", "pgbench tpcb-like"]
+              if any(r["endpoint"] == n for r in rows)]
+    d = os.path.join(OUT, "plot")
+    os.makedirs(d, exist_ok=True)
+    files = []
+    for i, n in enumerate(series):
+        pts = sorted((r["conns"], r["rps"], r["p99_ms"]) for r in rows
+                     if r["endpoint"] == n)
+        f = os.path.join(d, "s%d.dat" % i)
+        with open(f, "w") as fh:
+            for c, rps, p99 in pts:
+                fh.write("%d %.1f %.3f\n" % (c, rps, p99))
+        files.append((f, n))
+    png = os.path.join(OUT, "bench.png")
+    tp = ", ".join("'%s' using 1:2 with linespoints lw 2 title '%s'" % (f, n)
+                   for f, n in files)
+    lp = ", ".join("'%s' using 1:3 with linespoints lw 2 title '%s'" % (f, n)
+                   for f, n in files)
+    script = """
+set terminal pngcairo size 1400,600 font ',10'
+set output '%s'
+set multiplot layout 1,2 title 'make bench: %s (2 cores, loopback, wrk on the same machine)'
+set logscale x 2
+set xlabel 'connections'
+set grid
+set key top left font ',9'
+set ylabel 'requests/s (pgbench: TPS)'
+set logscale y 10
+plot %s
+set ylabel 'p99 latency (ms)'
+set key top left
+plot %s
+unset multiplot
+""" % (png, datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), tp, lp)
+    p = subprocess.run(["gnuplot"], input=script, text=True,
+                       capture_output=True)
+    if p.returncode != 0:
+        log("gnuplot failed: " + p.stderr)
+        return None
+    return png
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    t0 = time.time()
+    seed_info, names = seed()
+    login_all(names)
+    pgbench_init()
+    rss0 = rss()
+    points = []
+    for name, *_ in ENDPOINTS + [("pgbench tpcb-like",)]:
+        cs = sorted(set(CONNS) | (set(SWEEP) if name in SWEPT else set()))
+        points += [(name, c) for c in cs]
+    rows = run_points(points)
+    lg = login_rate(names)
+    log("login: %.1f req/s at 4 conns, p99 %.0f ms" % (lg["rps"],
+                                                      lg["p99_ms"]))
+    rss1 = rss()
+    idx = ratios(rows)
+    # The table: every endpoint at CONNS, the sweep stays in the JSON/plot.
+    table_rows = [r for r in rows if r["conns"] in CONNS]
+    tg = targets(rows, idx, rss0, rss1)
+    m = re.search(r"m=(\d+),t=(\d+),p=(\d+)", subprocess.run(
+        [sys.executable, os.path.join(os.path.dirname(SEED), "pwhash.py"),
+         "x"], text=True, capture_output=True).stdout)
+    login = {"rps": lg["rps"], "conns": 4, "p50_ms": lg["p50_ms"],
+             "p99_ms": lg["p99_ms"], "errors": lg["non2xx"] +
+             lg["socket_errors"], "argon2id_memory_kib": int(m.group(1)),
+             "argon2id_passes": int(m.group(2)),
+             "argon2id_lanes": int(m.group(3))}
+    png = plot(rows)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    doc = {"time": stamp, "host_cpus": os.cpu_count(), "seconds": SECONDS,
+           "warmup": WARMUP, "seed": seed_info, "rows": rows,
+           "login": login, "rss_before": rss0, "rss_after": rss1,
+           "targets": tg, "plot": png,
+           "elapsed_s": round(time.time() - t0, 1)}
+    path = os.path.join(OUT, "results-%s.json" % stamp)
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1)
+    shutil.copyfile(path, os.path.join(OUT, "latest.json"))
+    print()
+    print(fmt_table(table_rows))
+    print()
+    print("login (Argon2id, m=%d MiB, t=%d): %.1f logins/s at 4 conns, "
+          "p50 %.0f ms, p99 %.0f ms, errors %d" % (
+              login["argon2id_memory_kib"] // 1024, login["argon2id_passes"],
+              login["rps"], login["p50_ms"], login["p99_ms"],
+              login["errors"]))
+    print("replica RSS before -> after: " + ", ".join(
+        "%s %s->%s KiB" % (k, (v or {}).get("rss_kb"),
+                           (rss1.get(k) or {}).get("rss_kb"))
+        for k, v in rss0.items()))
+    print()
+    for t in tg:
+        print("%-4s %s: %s" % ("MET" if t["met"] else "MISS", t["target"],
+                               t["detail"]))
+    print()
+    print("results: %s (and latest.json); plot: %s; %.0f s" % (
+        path, png, time.time() - t0))
+    return 0 if all(t["met"] for t in tg if "errors" in t["target"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
