@@ -11,7 +11,8 @@ Settings (environment, defaults in brackets): BENCH_SCALE [1] multiplies the
 articles (50: 1M); BENCH_SECONDS [7] per point; BENCH_WARMUP [2] seconds per
 endpoint before its first point; BENCH_CONNS [16,64]; BENCH_SWEEP
 [1,4,16,64,256] for the plot; BENCH_TOKENS [64] users logged in;
-BENCH_PORT [8081] the private nginx; PGBENCH_SCALE [64].
+BENCH_PORT [8081] the private nginx; PGBENCH_SCALE [64]; BENCH_RESEED=1
+writes the seed again even when it is present.
 """
 import concurrent.futures
 import datetime
@@ -125,7 +126,9 @@ def seed():
     h = subprocess.run([sys.executable, os.path.join(
         os.path.dirname(SEED), "pwhash.py"), PASSWORD], text=True,
         capture_output=True, check=True).stdout.strip()
-    sql = subprocess.run([sys.executable, SEED, "blog-sql", str(SCALE), h],
+    force = ["force"] if os.environ.get("BENCH_RESEED") == "1" else []
+    sql = subprocess.run([sys.executable, SEED, "blog-sql", str(SCALE), h,
+                          *force],
                          text=True, capture_output=True, check=True).stdout
     out = mariadb(sql)
     counts = out.strip().splitlines()[-2:]
@@ -284,7 +287,27 @@ def run_points(points):
 
 
 def login_rate(names):
-    r = wrk("login", 4, SECONDS)
+    """Logins at 4 connections, sampling the blog replicas' RSS meanwhile:
+    each Argon2id hash in flight holds its 64 MiB."""
+    import threading
+    peak = {}
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            for k, v in rss().items():
+                if v and k.startswith("blog"):
+                    peak[k] = max(peak.get(k, 0), v["rss_kb"])
+            stop.wait(0.05)
+
+    th = threading.Thread(target=sample)
+    th.start()
+    try:
+        r = wrk("login", 4, SECONDS)
+    finally:
+        stop.set()
+        th.join()
+    r["rss_peak_kb"] = peak
     r.update(endpoint="POST /api/users/login", conns=4, ref=None,
              kind="login")
     return r
@@ -431,16 +454,23 @@ def main():
     seed_info, names = seed()
     login_all(names)
     pgbench_init()
+    # Every worker thread allocates its buffers and prepares its statements
+    # on its first requests: warm all of them before the "before" RSS.
+    for mode in ("slug_auth", "list_auth", "feed", "comment", "pay",
+                 "accounts"):
+        wrk(mode, 64, WARMUP)
     rss0 = rss()
     points = []
     for name, *_ in ENDPOINTS + [("pgbench tpcb-like",)]:
         cs = sorted(set(CONNS) | (set(SWEEP) if name in SWEPT else set()))
         points += [(name, c) for c in cs]
     rows = run_points(points)
+    rss1 = rss()
     lg = login_rate(names)
     log("login: %.1f req/s at 4 conns, p99 %.0f ms" % (lg["rps"],
                                                       lg["p99_ms"]))
-    rss1 = rss()
+    time.sleep(1)
+    rss2 = rss()
     idx = ratios(rows)
     # The table: every endpoint at CONNS, the sweep stays in the JSON/plot.
     table_rows = [r for r in rows if r["conns"] in CONNS]
@@ -452,12 +482,17 @@ def main():
              "p99_ms": lg["p99_ms"], "errors": lg["non2xx"] +
              lg["socket_errors"], "argon2id_memory_kib": int(m.group(1)),
              "argon2id_passes": int(m.group(2)),
-             "argon2id_lanes": int(m.group(3))}
+             "argon2id_lanes": int(m.group(3)),
+             "blog_rss_peak_kb": lg["rss_peak_kb"],
+             "blog_rss_after_kb": {k: (v or {}).get("rss_kb")
+                                   for k, v in rss2.items()
+                                   if k.startswith("blog")}}
     png = plot(rows)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     doc = {"time": stamp, "host_cpus": os.cpu_count(), "seconds": SECONDS,
            "warmup": WARMUP, "seed": seed_info, "rows": rows,
            "login": login, "rss_before": rss0, "rss_after": rss1,
+           "rss_after_login": rss2,
            "targets": tg, "plot": png,
            "elapsed_s": round(time.time() - t0, 1)}
     path = os.path.join(OUT, "results-%s.json" % stamp)
@@ -468,11 +503,13 @@ def main():
     print(fmt_table(table_rows))
     print()
     print("login (Argon2id, m=%d MiB, t=%d): %.1f logins/s at 4 conns, "
-          "p50 %.0f ms, p99 %.0f ms, errors %d" % (
+          "p50 %.0f ms, p99 %.0f ms, errors %d; blog RSS peak during "
+          "logins %s KiB, 1 s after %s KiB" % (
               login["argon2id_memory_kib"] // 1024, login["argon2id_passes"],
               login["rps"], login["p50_ms"], login["p99_ms"],
-              login["errors"]))
-    print("replica RSS before -> after: " + ", ".join(
+              login["errors"], login["blog_rss_peak_kb"],
+              login["blog_rss_after_kb"]))
+    print("replica RSS before -> after the wrk points: " + ", ".join(
         "%s %s->%s KiB" % (k, (v or {}).get("rss_kb"),
                            (rss1.get(k) or {}).get("rss_kb"))
         for k, v in rss0.items()))

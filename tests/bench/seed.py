@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """seed.py: the bench data set, written with bulk SQL, never through the API.
 
-    seed.py blog-sql SCALE HASH   print the MariaDB script (stdin of mariadb)
+    seed.py blog-sql SCALE HASH [force]
+                                  print the MariaDB script (stdin of mariadb);
+                                  force: write everything again
     seed.py pay-sql               print the PostgreSQL script; reads
                                   "id<TAB>username" lines of the bench users
 
@@ -28,7 +30,7 @@ FAVORITES = 100000
 FOLLOWS = 10000
 
 
-def blog_sql(scale, pwhash):
+def blog_sql(scale, pwhash, force=False):
     a = ARTICLES * scale
     # A body of about 1 KB, like the row DESIGN.md's measurements used.
     body = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do "
@@ -39,7 +41,8 @@ SET @want_users = {USERS}, @want_articles = {a};
 SELECT COUNT(*) INTO @have_users FROM users WHERE username LIKE 'bench\\_%';
 SELECT COUNT(*) INTO @have_articles FROM articles
     WHERE slug LIKE 'bench-seed-%';
-SET @fresh = NOT (@have_users = @want_users AND @have_articles = @want_articles);
+SET @fresh = {int(force)} OR
+    NOT (@have_users = @want_users AND @have_articles = @want_articles);
 SELECT IF(@fresh, 'seeding', 'seed present: cleaning up') AS seed;
 
 -- What earlier bench runs wrote through the API.
@@ -178,7 +181,8 @@ def main():
         h = sys.argv[3]
         if not h.startswith("$argon2") or "'" in h or "\\" in h:
             sys.exit("seed.py: not an Argon2 hash string: %r" % h)
-        sys.stdout.write(blog_sql(int(sys.argv[2]), h))
+        sys.stdout.write(blog_sql(int(sys.argv[2]), h,
+                                  len(sys.argv) > 4 and sys.argv[4] == "force"))
     elif len(sys.argv) == 2 and sys.argv[1] == "pay-sql":
         rows = [l.rstrip("\n").split("\t") for l in sys.stdin if "\t" in l]
         sys.stdout.write(pay_sql(rows))
