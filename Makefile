@@ -150,6 +150,12 @@ test: deps
 	rc=0; $(PYTHON) -m pytest -q tests/api || rc=$$?; \
 	    tests/stack.sh down; exit $$rc
 
+# Benchmarks against references measured in the same run (~7 min, not part
+# of make test): table, var/bench/latest.json, var/bench/bench.png.
+bench: deps all
+	tests/stack.sh up
+	tests/bench/run.sh
+
 # Render the Kubernetes overlays and check them offline (schemas, policy,
 # nginx -t); also part of make test.
 k8s-validate:
