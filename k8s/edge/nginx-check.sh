@@ -59,15 +59,18 @@ want=$(grep -c ' resolve ' "$out/edge/nginx.conf.k8s" || true)
 
 printf '127.0.0.1\tlocalhost\n127.0.0.1\tkube-dns.kube-system.svc.cluster.local blog-fcgi.%s.svc.cluster.local pay-fcgi.%s.svc.cluster.local\n' \
     "$ns" "$ns" >"$out/hosts"
+# The checkout itself may live under /tmp (CI clones anywhere), which the
+# tmpfs below hides: reach it through a bind mount on /mnt first.
 unshare -m --propagation private bash -euc '
-	mount --bind "$1/hosts" /etc/hosts
+	mount --bind "$1" /mnt
+	mount --bind /mnt/hosts /etc/hosts
 	mount -t tmpfs -o size=16m tmpfs /tmp
 	mkdir -p /tmp/nginx
-	cp "$1/edge-122"/* /tmp/nginx/
+	cp /mnt/edge-122/* /tmp/nginx/
 	nginx -t -q -e stderr -c /tmp/nginx/nginx.conf
-	if [ -d "$1/edge-local" ]; then
+	if [ -d /mnt/edge-local ]; then
 		mkdir -p /tmp/local
-		cp "$1/edge-local"/* /tmp/local/
+		cp /mnt/edge-local/* /tmp/local/
 		nginx -t -q -e stderr -c /tmp/local/nginx.conf
 	fi
 ' _ "$out"
