@@ -32,6 +32,7 @@
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <sodium.h>
 
 #include "cm_jwt.h"
 #include "cm_log.h"
@@ -801,4 +802,44 @@ cm_jwt_free(struct cm_jwt *jwt)
 	free(jwt->issuer);
 	free(jwt->audience);
 	free(jwt);
+}
+
+#define CM_JWT_CACHE_SLOTS 256
+
+struct cm_jwt_cache_ent {
+	const struct cm_jwt *jwt; /* NULL: empty slot */
+	unsigned char digest[crypto_generichash_BYTES];
+	struct cm_jwt_claims claims;
+};
+
+/* Per thread, so no lock: each worker keeps the tokens it saw. */
+static _Thread_local struct cm_jwt_cache_ent cm_jwt_cache[CM_JWT_CACHE_SLOTS];
+
+enum cm_err
+cm_jwt_verify_cached(const struct cm_jwt *jwt, const char *token, time_t now,
+    struct cm_jwt_claims *claims)
+{
+	unsigned char d[crypto_generichash_BYTES];
+	struct cm_jwt_cache_ent *e;
+	size_t len;
+	enum cm_err rc;
+
+	if (jwt == NULL || token == NULL ||
+	    (len = strnlen(token, CM_JWT_TOKEN_MAX + 1)) > CM_JWT_TOKEN_MAX)
+		return cm_jwt_verify(jwt, token, now, claims);
+	crypto_generichash(
+	    d, sizeof(d), (const unsigned char *)token, len, NULL, 0);
+	e = &cm_jwt_cache[d[0]];
+	if (e->jwt == jwt && sodium_memcmp(e->digest, d, sizeof(d)) == 0 &&
+	    (long long)now - jwt->leeway < (long long)e->claims.exp) {
+		*claims = e->claims;
+		return CM_OK;
+	}
+	rc = cm_jwt_verify(jwt, token, now, claims);
+	if (rc == CM_OK) {
+		e->jwt = jwt;
+		memcpy(e->digest, d, sizeof(d));
+		e->claims = *claims;
+	}
+	return rc;
 }

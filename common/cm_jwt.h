@@ -100,4 +100,15 @@ enum cm_err cm_jwt_issue(const struct cm_jwt *jwt, long long sub,
 enum cm_err cm_jwt_verify(const struct cm_jwt *jwt, const char *token,
     time_t now, struct cm_jwt_claims *claims);
 
+/*
+ * cm_jwt_verify with a small per-thread cache of tokens that verified: a
+ * client sends the same token on every request, and the ES256 check is most
+ * of an authenticated request's CPU. A hit is a token byte-for-byte equal
+ * (by its BLAKE2b-256 digest) to one this thread verified with the same
+ * key set and that has not expired since; anything else, and every failure,
+ * goes through the full check. Answers exactly as cm_jwt_verify does.
+ */
+enum cm_err cm_jwt_verify_cached(const struct cm_jwt *jwt, const char *token,
+    time_t now, struct cm_jwt_claims *claims);
+
 #endif

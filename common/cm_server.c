@@ -119,7 +119,7 @@ cm_server_auth(
 		conf->error(&req->resp, 401, "token", "is invalid");
 		return CM_EAUTH;
 	}
-	rc = cm_jwt_verify(conf->jwt, tok, time(NULL), &claims);
+	rc = cm_jwt_verify_cached(conf->jwt, tok, time(NULL), &claims);
 	if (rc == CM_EEXPIRED) {
 		conf->error(&req->resp, 401, "token", "has expired");
 		return rc;

@@ -515,6 +515,46 @@ test_roundtrip(void **state)
 	free(tok);
 }
 
+/* The per-thread cache answers exactly as the full check would. */
+static void
+test_verify_cached(void **state)
+{
+	struct t_state *st = *state;
+	struct cm_jwt_claims claims;
+	long exp = T_NOW + T_TTL;
+	char *tok, *bad;
+	size_t n;
+
+	assert_int_equal(
+	    cm_jwt_issue(st->jwt, 77, "carol", T_NOW, &tok), CM_OK);
+	assert_int_equal(
+	    cm_jwt_verify_cached(st->jwt, tok, T_NOW, &claims), CM_OK);
+	memset(&claims, 0, sizeof(claims));
+	assert_int_equal(
+	    cm_jwt_verify_cached(st->jwt, tok, T_NOW + 1, &claims), CM_OK);
+	assert_int_equal(claims.sub, 77);
+	assert_string_equal(claims.username, "carol");
+	/* Another key set does not reuse this one's entry. */
+	assert_int_equal(
+	    cm_jwt_verify_cached(st->verifier, tok, T_NOW, &claims), CM_OK);
+	/* A tampered copy of a cached token is checked in full. */
+	bad = strdup(tok);
+	assert_non_null(bad);
+	n = strlen(bad);
+	bad[n - 2] = bad[n - 2] == 'A' ? 'B' : 'A';
+	assert_int_equal(
+	    cm_jwt_verify_cached(st->jwt, bad, T_NOW, &claims), CM_EAUTH);
+	/* Expiry is checked on a hit too, leeway included. */
+	assert_int_equal(
+	    cm_jwt_verify_cached(st->jwt, tok, exp + 59, &claims), CM_OK);
+	assert_int_equal(
+	    cm_jwt_verify_cached(st->jwt, tok, exp + 60, &claims), CM_EEXPIRED);
+	assert_int_equal(cm_jwt_verify_cached(st->jwt, "x.y.z", T_NOW, &claims),
+	    CM_EAUTH);
+	free(bad);
+	free(tok);
+}
+
 static void
 test_roundtrip_unicode_and_long_username(void **state)
 {
@@ -1443,6 +1483,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_roundtrip, t_reset),
+	    cmocka_unit_test_setup(test_verify_cached, t_reset),
 	    cmocka_unit_test_setup(
 	        test_roundtrip_unicode_and_long_username, t_reset),
 	    cmocka_unit_test_setup(test_issue_signature_is_jose, t_reset),
