@@ -213,7 +213,21 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
          " ON a.author_id = fd.followee_id WHERE fd.follower_id = ?",
             "i", 1},
     [BLOG_Q_LIST + 0] = BLOG_LIST("", "", "", ""),
-    [BLOG_Q_LIST + 1] = BLOG_LIST(BLOG_J_TAG, "", "", ""),
+    /*
+     * By tag alone (the common filter): the page is an ordered range of
+     * article_tags' (tag_id, created_at, article_id) index, see migration 003.
+     */
+    [BLOG_Q_LIST + 1] = {"SELECT " BLOG_A_COLS(
+                             "NULL") " FROM (SELECT at.article_id AS id,"
+                                     " at.created_at FROM tags t"
+                                     " JOIN article_tags at ON at.tag_id = t.id"
+                                     " WHERE t.name = ?"
+                                     " ORDER BY at.created_at DESC,"
+                                     " at.article_id DESC LIMIT ? OFFSET ?) p"
+                                     " JOIN articles a ON a.id = p.id"
+                                     " JOIN users u ON u.id = a.author_id"
+                                     " ORDER BY p.created_at DESC, p.id DESC",
+        BLOG_A_KINDS, 1},
     [BLOG_Q_LIST + 2] = BLOG_LIST("", BLOG_J_FAV, "", ""),
     [BLOG_Q_LIST + 3] = BLOG_LIST(BLOG_J_TAG, BLOG_J_FAV, "", ""),
     [BLOG_Q_LIST + 4] = BLOG_LIST("", "", BLOG_UJOIN, BLOG_W_AUTHOR),
@@ -225,7 +239,9 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
     [BLOG_Q_LIST_COUNT + 0] = {"SELECT CAST(COALESCE(SUM(n), 0) AS SIGNED)"
                                " FROM article_count",
         "i", 1},
-    [BLOG_Q_LIST_COUNT + 1] = BLOG_LIST_COUNT(BLOG_J_TAG, "", "", ""),
+    [BLOG_Q_LIST_COUNT + 1] = {"SELECT COUNT(*) FROM tags t JOIN article_tags"
+                               " at ON at.tag_id = t.id WHERE t.name = ?",
+        "i", 1},
     [BLOG_Q_LIST_COUNT + 2] = BLOG_LIST_COUNT("", BLOG_J_FAV, "", ""),
     [BLOG_Q_LIST_COUNT + 3] = BLOG_LIST_COUNT(BLOG_J_TAG, BLOG_J_FAV, "", ""),
     [BLOG_Q_LIST_COUNT + 4] =

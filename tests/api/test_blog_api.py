@@ -652,3 +652,38 @@ def test_tags(api):
     assert len(tags) == len(set(tags))
     # Optional-auth and no-auth endpoints ignore a missing token.
     assert api.get("/tags", headers=auth(u["token"])).status_code == 200
+
+
+def test_tag_list_order_paging_and_retag(api):
+    """The tag-only list reads its own index (migration 003): same order,
+    paging and count as every other list, and it follows tag updates."""
+    u = api.register("tg")
+    tag = name("tg")
+    slugs = [api.article(u["token"], tags=[tag, "other" + tag])["slug"]
+             for _ in range(3)]
+    r = api.get("/articles?tag=" + tag)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["articlesCount"] == 3
+    assert [a["slug"] for a in body["articles"]] == slugs[::-1]
+    r = api.get("/articles?tag=%s&limit=1&offset=1" % tag)
+    assert [a["slug"] for a in r.json()["articles"]] == [slugs[1]]
+    assert r.json()["articlesCount"] == 3
+    # Clearing the newest article's tags takes it out of the tag's list.
+    r = api.put("/articles/" + slugs[2], u["token"],
+                json={"article": {"tagList": []}})
+    assert r.status_code == 200
+    body = api.get("/articles?tag=" + tag).json()
+    assert body["articlesCount"] == 2
+    assert [a["slug"] for a in body["articles"]] == [slugs[1], slugs[0]]
+    # Re-tagging puts it back in its original place (created_at is kept).
+    r = api.put("/articles/" + slugs[2], u["token"],
+                json={"article": {"tagList": [tag]}})
+    assert r.status_code == 200
+    body = api.get("/articles?tag=" + tag).json()
+    assert [a["slug"] for a in body["articles"]] == slugs[::-1]
+    # Deleting an article removes it from the tag's list and count.
+    assert api.delete("/articles/" + slugs[0], u["token"]).status_code == 204
+    body = api.get("/articles?tag=" + tag).json()
+    assert body["articlesCount"] == 2
+    assert [a["slug"] for a in body["articles"]] == [slugs[2], slugs[1]]
