@@ -51,7 +51,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 .SECONDARY:
 
 .PHONY: all release debug asan unit unit-asan valgrind deps run up down \
-	restart-rolling test api-test check format clean bench k8s-validate
+	restart-rolling test api-test check format clean bench k8s-validate test-asan
 
 all: $(B)/blog-fcgi $(B)/pay-fcgi
 
@@ -160,6 +160,16 @@ bench: deps all
 # nginx -t); also part of make test.
 k8s-validate:
 	k8s/validate.sh
+
+# The whole API suite against the ASan/UBSan binaries; any sanitizer report
+# in a replica's log fails the run (not part of make test: it takes longer).
+test-asan: deps
+	$(MAKE) --no-print-directory VARIANT=asan all
+	VARIANT=asan tests/stack.sh up
+	rc=0; $(PYTHON) -m pytest -q tests/api || rc=$$?; \
+	    VARIANT=asan tests/stack.sh down; \
+	    if grep -l 'ERROR: AddressSanitizer\|runtime error:\|ERROR: LeakSanitizer' \
+	        var/log/blog-*.log var/log/pay-*.log; then rc=1; fi; exit $$rc
 
 check:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
