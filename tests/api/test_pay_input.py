@@ -229,7 +229,7 @@ BIN = os.environ.get("PAY_TEST_BIN") or os.path.join(
 
 def _replica(tmp_path, **env):
     if not os.path.isfile(BIN):
-        pytest.skip("no pay-fcgi binary at " + BIN)
+        pytest.fail("no pay-fcgi binary at " + BIN + " (run make)")
     sock = str(tmp_path / "pay.sock")
     e = {"PATH": os.environ["PATH"], "LISTEN": sock, "WORKERS": "2",
          "JWT_PUBLIC_KEY_FILE": os.path.join(VAR, "keys", "jwt-public.pem"),
@@ -327,7 +327,7 @@ def test_backend_body_limit(tmp_path):
 
 def test_bad_configuration_stops_at_start(tmp_path):
     if not os.path.isfile(BIN):
-        pytest.skip("no pay-fcgi binary")
+        pytest.fail("no pay-fcgi binary at " + BIN + " (run make)")
     env = {"PATH": os.environ["PATH"], "PAY_DB_URL": "x",
            "JWT_PUBLIC_KEY_FILE": os.path.join(VAR, "keys",
                                                "jwt-public.pem"),

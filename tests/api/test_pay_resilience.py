@@ -26,7 +26,7 @@ def superuser_psql(sql):
     p = subprocess.run(argv + ["-X", "-q", "-A", "-t"], capture_output=True,
                        text=True, timeout=30)
     if p.returncode != 0:
-        pytest.skip("no superuser access to PostgreSQL: " + p.stderr)
+        pytest.fail("no superuser access to PostgreSQL: " + p.stderr)
     return p.stdout
 
 
