@@ -14,6 +14,7 @@
 #include <mysql.h>
 
 #include "blog.h"
+#include "blog_dburl.h"
 #include "blog_articles.h"
 #include "blog_comments.h"
 #include "blog_db.h"
@@ -117,6 +118,46 @@ blog_worker_close(void *worker)
 	blog_db_free(worker);
 }
 
+/*
+ * BLOG_DB_URL (or BLOG_DB_URL_FILE) instead of the BLOG_DB_* variables.
+ * Returns 0 when it was set and filled app, -1 when it is not set; exits
+ * with one line when it is invalid or mixed with the separate variables.
+ */
+static int
+blog_settings_url(struct blog_app *app)
+{
+	static const char *const parts[] = {"BLOG_DB_HOST", "BLOG_DB_PORT",
+	    "BLOG_DB_SOCKET", "BLOG_DB_USER", "BLOG_DB_PASSWORD",
+	    "BLOG_DB_PASSWORD_FILE", "BLOG_DB_NAME"};
+	struct blog_dburl u;
+	char err[256], *url;
+	size_t i;
+
+	if (cm_config_str("BLOG_DB_URL", NULL, 0, &url, err, sizeof(err)) !=
+	    CM_OK)
+		cm_config_fatal(BLOG_PROG, err);
+	if (url == NULL)
+		return -1;
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (getenv(parts[i]) != NULL) {
+			snprintf(err, sizeof(err),
+			    "BLOG_DB_URL and %s are both set; use one form",
+			    parts[i]);
+			cm_config_fatal(BLOG_PROG, err);
+		}
+	}
+	if (blog_dburl_parse(url, &u, err, sizeof(err)) != CM_OK)
+		cm_config_fatal(BLOG_PROG, err);
+	free(url);
+	app->db_host = u.host;
+	app->db_port = u.port;
+	app->db_socket = u.socket;
+	app->db_user = u.user;
+	app->db_password = u.password;
+	app->db_name = u.name;
+	return 0;
+}
+
 static void
 blog_settings_load(struct blog_settings *st, struct blog_app *app, int migrate)
 {
@@ -130,6 +171,8 @@ blog_settings_load(struct blog_settings *st, struct blog_app *app, int migrate)
 		cm_config_fatal(BLOG_PROG,
 		    "LOG_LEVEL: must be debug, info, "
 		    "warn or error");
+	if (blog_settings_url(app) == 0)
+		goto db_done;
 	if (cm_config_str("BLOG_DB_HOST", "127.0.0.1", 0, &app->db_host, err,
 	        sizeof(err)) != CM_OK ||
 	    cm_config_long("BLOG_DB_PORT", 3306, 1, 65535, &st->db_port, err,
@@ -148,6 +191,7 @@ blog_settings_load(struct blog_settings *st, struct blog_app *app, int migrate)
 		app->db_socket = NULL;
 	}
 	app->db_port = (unsigned int)st->db_port;
+db_done:
 	if (migrate)
 		return;
 	if (cm_config_str("LISTEN", "127.0.0.1:9001", 0, &st->listen, err,
