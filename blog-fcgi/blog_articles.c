@@ -73,9 +73,14 @@ fail:
 	return NULL;
 }
 
-/* Answer status with {"article": ...} for the article with this id. */
+/*
+ * Answer status with {"article": ...} for the one article that query q
+ * (BLOG_Q_ARTICLE_BY_ID or _BY_SLUG) finds with key (an id or a slug), as
+ * the requesting user sees it; 404 when there is none.
+ */
 static enum cm_err
-blog_articles_reply(struct cm_req *req, int status, long long id)
+blog_articles_answer(struct cm_req *req, int status, enum blog_q q,
+    long long id, const char *slug)
 {
 	struct blog_db *db = req->worker;
 	struct blog_db_stmt *s = NULL;
@@ -86,12 +91,14 @@ blog_articles_reply(struct cm_req *req, int status, long long id)
 	blog_db_args_init(&a);
 	blog_db_arg_int(&a, req->user_id);
 	blog_db_arg_int(&a, req->user_id);
-	blog_db_arg_int(&a, id);
-	if ((rc = blog_db_exec(
-	         db, req->request_id, BLOG_Q_ARTICLE_BY_ID, &a, &s)) != CM_OK)
+	if (slug != NULL)
+		blog_db_arg_str(&a, slug);
+	else
+		blog_db_arg_int(&a, id);
+	if ((rc = blog_db_exec(db, req->request_id, q, &a, &s)) != CM_OK)
 		goto out;
 	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
-		/* Deleted between our write and this read. */
+		/* Unknown, or deleted between a write and this read. */
 		rc = blog_error_reply(req, 404, "article", "not found");
 		goto out;
 	}
@@ -103,6 +110,14 @@ blog_articles_reply(struct cm_req *req, int status, long long id)
 out:
 	blog_db_done(s);
 	return rc;
+}
+
+/* Answer status with {"article": ...} for the article with this id. */
+static enum cm_err
+blog_articles_reply(struct cm_req *req, int status, long long id)
+{
+	return blog_articles_answer(
+	    req, status, BLOG_Q_ARTICLE_BY_ID, id, NULL);
 }
 
 enum cm_err
@@ -275,35 +290,14 @@ out:
 enum cm_err
 blog_articles_get(struct cm_req *req)
 {
-	struct blog_db *db = req->worker;
-	struct blog_db_stmt *s = NULL;
-	struct blog_db_args a;
 	const char *slug = cm_req_param(req, "slug");
-	json_t *art, *body;
 	enum cm_err rc;
 
-	if (slug == NULL || !blog_slug_valid(slug)) {
+	if (slug == NULL || !blog_slug_valid(slug))
 		rc = blog_error_reply(req, 404, "article", "not found");
-		goto out;
-	}
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, req->user_id);
-	blog_db_arg_int(&a, req->user_id);
-	blog_db_arg_str(&a, slug);
-	if ((rc = blog_db_exec(
-	         db, req->request_id, BLOG_Q_ARTICLE_BY_SLUG, &a, &s)) != CM_OK)
-		goto out;
-	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
-		rc = blog_error_reply(req, 404, "article", "not found");
-		goto out;
-	}
-	if (rc != CM_OK)
-		goto out;
-	art = blog_articles_json(s, 1);
-	body = art != NULL ? json_pack("{s:o}", "article", art) : NULL;
-	rc = body != NULL ? cm_resp_json(&req->resp, 200, body) : CM_ENOMEM;
-out:
-	blog_db_done(s);
+	else
+		rc = blog_articles_answer(
+		    req, 200, BLOG_Q_ARTICLE_BY_SLUG, 0, slug);
 	return blog_error_finish(req, rc);
 }
 
