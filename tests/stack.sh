@@ -22,7 +22,8 @@
 #
 # Settings (environment): VARIANT (release), REPLICAS (2), STACK_TRANSPORT
 # (unix|tcp), STACK_WAIT_SECONDS (30), SHUTDOWN_GRACE_SECONDS (10), LOG_LEVEL,
-# WORKERS, STACK_VAR (var/). The edge (nginx): EDGE_RATE_AUTH (50r/s) and
+# WORKERS, STACK_VAR (var/), STACK_PORT_OFFSET (0; added to every port).
+# The edge (nginx): EDGE_RATE_AUTH (50r/s) and
 # EDGE_BURST_AUTH (200) for login and register, EDGE_RATE_MONEY (500r/s) and
 # EDGE_BURST_MONEY (1000) for payments, deposits and refunds, per client
 # address; EDGE_CORS_ORIGINS (space-separated origins allowed to call the
@@ -47,11 +48,20 @@ TRANSPORT=${STACK_TRANSPORT:-unix}
 WAIT_SECONDS=${STACK_WAIT_SECONDS:-30}
 GRACE=${SHUTDOWN_GRACE_SECONDS:-10}
 
-HTTP_ADDR=127.0.0.1:8080
-MYSQL_PORT=3307
-PG_PORT=5433
-BLOG_TCP_BASE=9000	# replica N listens on BASE+N
-PAY_TCP_BASE=9100
+# STACK_PORT_OFFSET moves every port of the stack at once, so that two
+# checkouts (worktrees) can each run a stack on one machine.
+PORT_OFFSET=${STACK_PORT_OFFSET:-0}
+[[ $PORT_OFFSET =~ ^[0-9]+$ ]] && [ "$PORT_OFFSET" -le 50000 ] || {
+	printf 'stack: error: STACK_PORT_OFFSET must be a number from 0 to 50000\n' >&2
+	exit 1
+}
+HTTP_ADDR=127.0.0.1:$((8080 + PORT_OFFSET))
+MYSQL_PORT=$((3307 + PORT_OFFSET))
+PG_PORT=$((5433 + PORT_OFFSET))
+BLOG_TCP_BASE=$((9000 + PORT_OFFSET))	# replica N listens on BASE+N
+PAY_TCP_BASE=$((9100 + PORT_OFFSET))
+BLOG_ADMIN_BASE=$((9200 + PORT_OFFSET))
+PAY_ADMIN_BASE=$((9300 + PORT_OFFSET))
 # nginx takes a replica out for this long after one failed connect. Short,
 # because when every replica of a service is out nginx answers 502 without
 # trying any until the first one's time is over.
@@ -815,8 +825,8 @@ replica_start()
 	[ "$TRANSPORT" = unix ] && rm -f "$listen"
 	echo "$listen" >"$RUN/$svc-$n.listen"
 	# The admin port (probes, /metrics): blog 9201.., pay 9301..
-	[ "$svc" = blog ] && admin=127.0.0.1:$((9200 + n)) ||
-	    admin=127.0.0.1:$((9300 + n))
+	[ "$svc" = blog ] && admin=127.0.0.1:$((BLOG_ADMIN_BASE + n)) ||
+	    admin=127.0.0.1:$((PAY_ADMIN_BASE + n))
 	echo "$admin" >"$RUN/$svc-$n.admin"
 	service_env "$svc" app
 	spawn "$pidfile" "$logfile" "${SVC_ENV[@]}" LISTEN="$listen" \

@@ -5,7 +5,8 @@ start it with `make up` (tests/stack.sh up) and run
 `/usr/bin/python3 -m pytest tests/api`.
 
 Environment:
-  BASE_URL    the edge (default http://127.0.0.1:8080)
+  BASE_URL    the edge (default http://127.0.0.1:8080, plus
+              STACK_PORT_OFFSET as tests/stack.sh adds it)
   STACK_VAR   the stack's var/ folder (default <repo>/var), for pid files,
               keys, secrets and logs
 """
@@ -23,6 +24,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 STACK_SH = os.path.join(ROOT, "tests", "stack.sh")
 DEFAULT_TIMEOUT = 10
+# tests/stack.sh moves every port by STACK_PORT_OFFSET.
+PORT_OFFSET = int(os.environ.get("STACK_PORT_OFFSET") or 0)
+DEFAULT_BASE_URL = "http://127.0.0.1:%d" % (8080 + PORT_OFFSET)
 
 
 class TimeoutSession(requests.Session):
@@ -124,7 +128,7 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def base_url():
-    return os.environ.get("BASE_URL", "http://127.0.0.1:8080").rstrip("/")
+    return os.environ.get("BASE_URL", DEFAULT_BASE_URL).rstrip("/")
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,9 @@ import time
 import pytest
 import requests
 
-PORT = 8095
+from conftest import PORT_OFFSET
+
+PORT = 8095 + PORT_OFFSET
 WRK_SECONDS = 4
 CONNECTIONS = 256
 
@@ -30,7 +32,7 @@ def _upstreams(var_dir):
         return ["unix:" + s for s in socks]
     # STACK_TRANSPORT=tcp: replicas on 9001, 9002, ...
     pids = sorted(glob.glob(os.path.join(var_dir, "run", "blog-*.pid")))
-    return ["127.0.0.1:%d" % (9000 + i + 1) for i in range(len(pids))]
+    return ["127.0.0.1:%d" % (9000 + PORT_OFFSET + i + 1) for i in range(len(pids))]
 
 
 def _config(tmp, var_dir, params):

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from test_pay_support import (VAR, check_invariants_sql, db_url, err,
+from test_pay_support import (PORT_OFFSET, VAR, check_invariants_sql, db_url, err,
                               new_user, newkey, psql)
 
 
@@ -19,7 +19,7 @@ def superuser_psql(sql):
     if cmd:
         argv = cmd.split() + ["-c", sql]
     else:
-        argv = ["psql", "-h", os.path.join(VAR, "run"), "-p", "5433",
+        argv = ["psql", "-h", os.path.join(VAR, "run"), "-p", str(5433 + PORT_OFFSET),
                 "-d", "pay", "-c", sql]
         if os.geteuid() == 0:
             argv = ["runuser", "-u", "postgres", "--"] + argv

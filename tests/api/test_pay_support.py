@@ -22,12 +22,14 @@ import time
 
 import requests
 
+PORT_OFFSET = int(os.environ.get("STACK_PORT_OFFSET") or 0)
+DEFAULT_BASE_URL = "http://127.0.0.1:%d" % (8080 + PORT_OFFSET)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 VAR = os.environ.get("PAY_TEST_VAR") or os.environ.get("STACK_VAR") or \
     os.path.join(ROOT, "var")
 BASE = (os.environ.get("PAY_TEST_BASE_URL") or
-        os.environ.get("BASE_URL") or "http://127.0.0.1:8080").rstrip("/")
+        os.environ.get("BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
 PAY = BASE + "/pay/v1"
 RESTART = os.environ.get("PAY_TEST_RESTART",
                          os.path.join(ROOT, "tests", "stack.sh") +

@@ -62,10 +62,11 @@ check_stack()
 	done
 	[ "$n" -ge 2 ] && [ -S "$RUN/mysqld.sock" ] ||
 	    die "the local stack is not running; start it with make up"
-	curl -fsS -o /dev/null http://127.0.0.1:8080/api/readyz ||
-	    die "blog is not ready (http://127.0.0.1:8080/api/readyz); make up"
-	curl -fsS -o /dev/null http://127.0.0.1:8080/pay/v1/readyz ||
-	    die "pay is not ready (http://127.0.0.1:8080/pay/v1/readyz); make up"
+	local edge=http://127.0.0.1:$((8080 + ${STACK_PORT_OFFSET:-0}))
+	curl -fsS -o /dev/null "$edge/api/readyz" ||
+	    die "blog is not ready ($edge/api/readyz); make up"
+	curl -fsS -o /dev/null "$edge/pay/v1/readyz" ||
+	    die "pay is not ready ($edge/pay/v1/readyz); make up"
 }
 
 servers()
