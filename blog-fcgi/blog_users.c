@@ -17,6 +17,7 @@
 #include "blog_profiles.h"
 #include "blog_users.h"
 #include "blog_valid.h"
+#include "cm_ident.h"
 #include "cm_log.h"
 #include "cm_password.h"
 
@@ -92,6 +93,19 @@ blog_users_check_username(struct cm_req *req, const struct blog_field *f)
 	return CM_OK;
 }
 
+/*
+ * The platform's own names (cm_ident_reserved) are nobody's username: in
+ * payment statements "system" is the platform, and a user called that
+ * would be paid what others meant for it.
+ */
+static enum cm_err
+blog_users_check_reserved(struct cm_req *req, const struct blog_field *f)
+{
+	if (cm_ident_reserved(f->s, f->len))
+		return blog_error_reply(req, 422, "username", "is reserved");
+	return CM_OK;
+}
+
 static enum cm_err
 blog_users_check_email(struct cm_req *req, const struct blog_field *f)
 {
@@ -152,6 +166,7 @@ blog_users_register(struct cm_req *req)
 		goto out;
 	}
 	if ((rc = blog_users_check_username(req, &username)) != CM_OK ||
+	    (rc = blog_users_check_reserved(req, &username)) != CM_OK ||
 	    (rc = blog_users_check_email(req, &email)) != CM_OK)
 		goto out;
 	if ((rc = cm_password_hash(password.s, hash)) != CM_OK)
@@ -289,7 +304,8 @@ blog_users_update(struct cm_req *req)
 			    req, 422, "username", "can't be blank");
 			goto out;
 		}
-		if ((rc = blog_users_check_username(req, &username)) != CM_OK)
+		if ((rc = blog_users_check_username(req, &username)) != CM_OK ||
+		    (rc = blog_users_check_reserved(req, &username)) != CM_OK)
 			goto out;
 	}
 	if (password.present) {

@@ -148,11 +148,13 @@ out:
 }
 
 /*
- * The header must pin ES256. typ, when present, must say JWT; crit names
- * extensions a recipient must understand, and we understand none.
+ * The header must pin ES256. For a token (want NULL) typ, when present,
+ * must say JWT; for any other message typ must be present and name it, so
+ * that a token is never taken for a message nor the other way round. crit
+ * names extensions a recipient must understand, and we understand none.
  */
 static int
-cm_jwt_header_ok(const json_t *hdr, const char **why)
+cm_jwt_header_ok(const json_t *hdr, const char *want, const char **why)
 {
 	const json_t *alg, *typ;
 
@@ -166,10 +168,16 @@ cm_jwt_header_ok(const json_t *hdr, const char **why)
 		return 0;
 	}
 	typ = json_object_get(hdr, "typ");
-	if (typ != NULL &&
+	if (want == NULL && typ != NULL &&
 	    (!json_is_string(typ) ||
 	        strcasecmp(json_string_value(typ), "JWT") != 0)) {
 		*why = "header typ is not JWT";
+		return 0;
+	}
+	if (want != NULL &&
+	    (typ == NULL || !json_is_string(typ) ||
+	        strcasecmp(json_string_value(typ), want) != 0)) {
+		*why = "header typ is not the expected one";
 		return 0;
 	}
 	if (json_object_get(hdr, "crit") != NULL) {
@@ -272,6 +280,14 @@ cm_jwt_claims_check(const struct cm_jwt *jwt, const json_t *c, time_t now,
 	}
 	memcpy(claims->username, json_string_value(v), json_string_length(v));
 	claims->username[json_string_length(v)] = '\0';
+	claims->ver = 1;
+	if ((v = json_object_get(c, "ver")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1) {
+			*why = "ver is not a positive integer";
+			return CM_EAUTH;
+		}
+		claims->ver = json_integer_value(v);
+	}
 	if ((v = json_object_get(c, "iat")) != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 		    json_integer_value(v) > LONG_MAX) {
@@ -381,26 +397,28 @@ out:
 	return rc;
 }
 
-enum cm_err
-cm_jwt_verify(const struct cm_jwt *jwt, const char *token, time_t now,
-    struct cm_jwt_claims *claims)
+/*
+ * Everything of a verification but the claims: shape, header (typ as
+ * cm_jwt_header_ok says), signature, then the payload as a JSON object.
+ */
+static enum cm_err
+cm_jwt_open(const struct cm_jwt *jwt, const char *token, const char *typ,
+    json_t **out, const char **why)
 {
 	unsigned char sig[CM_JWT_SIG_BYTES + 3];
 	const char *dot1 = NULL, *dot2 = NULL, *p, *s64;
-	const char *why = "malformed token";
-	json_t *hdr = NULL, *payload = NULL;
+	json_t *hdr = NULL;
 	size_t siglen;
 	enum cm_err rc = CM_EAUTH;
 
-	if (claims != NULL)
-		memset(claims, 0, sizeof(*claims));
-	if (jwt == NULL || jwt->pub == NULL || token == NULL ||
-	    claims == NULL) {
-		why = "no token or no key";
+	*out = NULL;
+	*why = "malformed token";
+	if (jwt == NULL || jwt->pub == NULL || token == NULL) {
+		*why = "no token or no key";
 		goto out;
 	}
 	if (strnlen(token, CM_JWT_TOKEN_MAX + 1) > CM_JWT_TOKEN_MAX) {
-		why = "token too long";
+		*why = "token too long";
 		goto out;
 	}
 
@@ -421,11 +439,11 @@ cm_jwt_verify(const struct cm_jwt *jwt, const char *token, time_t now,
 
 	rc = cm_jwt_segment_json(token, (size_t)(dot1 - token), &hdr);
 	if (rc != CM_OK) {
-		why = "header is not a base64url JSON object";
+		*why = "header is not a base64url JSON object";
 		goto out;
 	}
 	rc = CM_EAUTH;
-	if (!cm_jwt_header_ok(hdr, &why))
+	if (!cm_jwt_header_ok(hdr, typ, why))
 		goto out;
 
 	/*
@@ -436,21 +454,38 @@ cm_jwt_verify(const struct cm_jwt *jwt, const char *token, time_t now,
 	s64 = dot2 + 1;
 	if (strlen(s64) != CM_JWT_SIG_CHARS ||
 	    cm_jwt_b64url_decode(s64, CM_JWT_SIG_CHARS, sig, &siglen) != 0) {
-		why = "signature is not 64 bytes of base64url";
+		*why = "signature is not 64 bytes of base64url";
 		goto out;
 	}
 	assert(siglen == CM_JWT_SIG_BYTES);
 
 	/* The signature covers "header.payload", the token up to dot2. */
-	rc = cm_jwt_sig_check(jwt, token, (size_t)(dot2 - token), sig, &why);
+	rc = cm_jwt_sig_check(jwt, token, (size_t)(dot2 - token), sig, why);
 	if (rc != CM_OK)
 		goto out;
 
-	rc = cm_jwt_segment_json(dot1 + 1, (size_t)(dot2 - dot1 - 1), &payload);
-	if (rc != CM_OK) {
-		why = "payload is not a base64url JSON object";
+	rc = cm_jwt_segment_json(dot1 + 1, (size_t)(dot2 - dot1 - 1), out);
+	if (rc != CM_OK)
+		*why = "payload is not a base64url JSON object";
+out:
+	json_decref(hdr);
+	return rc;
+}
+
+enum cm_err
+cm_jwt_verify(const struct cm_jwt *jwt, const char *token, time_t now,
+    struct cm_jwt_claims *claims)
+{
+	const char *why = "no claims";
+	json_t *payload = NULL;
+	enum cm_err rc = CM_EAUTH;
+
+	if (claims == NULL)
 		goto out;
-	}
+	memset(claims, 0, sizeof(*claims));
+	rc = cm_jwt_open(jwt, token, NULL, &payload, &why);
+	if (rc != CM_OK)
+		goto out;
 	rc = cm_jwt_claims_check(jwt, payload, now, claims, &why);
 out:
 	if (rc != CM_OK) {
@@ -465,7 +500,26 @@ out:
 		ERR_clear_error();
 	}
 	json_decref(payload);
-	json_decref(hdr);
+	return rc;
+}
+
+enum cm_err
+cm_jwt_verify_typed(const struct cm_jwt *jwt, const char *token,
+    const char *typ, json_t **payload)
+{
+	const char *why = "no typ";
+	enum cm_err rc = CM_EAUTH;
+
+	if (payload == NULL)
+		return CM_EINVAL;
+	*payload = NULL;
+	if (typ != NULL && *typ != '\0')
+		rc = cm_jwt_open(jwt, token, typ, payload, &why);
+	if (rc != CM_OK) {
+		cm_log(CM_LOG_DEBUG, NULL, "jws rejected (%s): %s",
+		    cm_err_name(rc), why);
+		ERR_clear_error();
+	}
 	return rc;
 }
 
@@ -491,6 +545,13 @@ enum cm_err
 cm_jwt_issue(const struct cm_jwt *jwt, long long sub, const char *username,
     time_t now, char **out)
 {
+	return cm_jwt_issue_ver(jwt, sub, username, 0, now, out);
+}
+
+enum cm_err
+cm_jwt_issue_ver(const struct cm_jwt *jwt, long long sub, const char *username,
+    long long ver, time_t now, char **out)
+{
 	char subbuf[24], jti[2 * CM_JWT_JTI_BYTES + 1];
 	const char *what;
 	jwt_t *jw = NULL;
@@ -503,7 +564,7 @@ cm_jwt_issue(const struct cm_jwt *jwt, long long sub, const char *username,
 		return CM_EINVAL;
 	*out = NULL;
 	if (jwt == NULL || jwt->priv == NULL || jwt->priv_len > INT_MAX ||
-	    sub <= 0 || username == NULL)
+	    sub <= 0 || username == NULL || ver < 0 || ver > LONG_MAX)
 		goto out;
 	ulen = strlen(username);
 	if (ulen == 0 || ulen > CM_JWT_USERNAME_MAX)
@@ -530,7 +591,8 @@ cm_jwt_issue(const struct cm_jwt *jwt, long long sub, const char *username,
 	    (e = jwt_add_grant_int(jw, "exp", iat + jwt->ttl)) != 0 ||
 	    (e = jwt_add_grant(jw, "iss", jwt->issuer)) != 0 ||
 	    (e = jwt_add_grant(jw, "aud", jwt->audience)) != 0 ||
-	    (e = jwt_add_grant(jw, "jti", jti)) != 0)
+	    (e = jwt_add_grant(jw, "jti", jti)) != 0 ||
+	    (ver > 0 && (e = jwt_add_grant_int(jw, "ver", (long)ver)) != 0))
 		goto fail;
 	what = "jwt_set_alg";
 	if ((e = jwt_set_alg(
@@ -562,6 +624,116 @@ fail:
 	ERR_clear_error();
 out:
 	jwt_free(jw);
+	return rc;
+}
+
+/* base64url without padding, in a new string; NULL on out of memory. */
+static char *
+cm_jwt_b64url_new(const void *b, size_t n)
+{
+	const int v = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+	size_t cap = sodium_base64_ENCODED_LEN(n, v);
+	char *s;
+
+	if ((s = malloc(cap)) == NULL)
+		return NULL;
+	sodium_bin2base64(s, cap, b, n, v);
+	return s;
+}
+
+/*
+ * ECDSA P-256 over SHA-256 of input with our private key, as JOSE wants it:
+ * r || s, 32 bytes each (OpenSSL produces DER).
+ */
+static enum cm_err
+cm_jwt_sign_raw(const struct cm_jwt *jwt, const char *input, size_t len,
+    unsigned char raw[CM_JWT_SIG_BYTES])
+{
+	unsigned char der[CM_JWT_DER_MAX + 8];
+	const unsigned char *dp = der;
+	const BIGNUM *r, *s;
+	ECDSA_SIG *es = NULL;
+	EVP_MD_CTX *ctx = NULL;
+	size_t derlen = sizeof(der);
+	enum cm_err rc = CM_ENOMEM;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		goto out;
+	rc = CM_EINTERNAL;
+	if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, jwt->privkey) !=
+	        1 ||
+	    EVP_DigestSign(
+	        ctx, der, &derlen, (const unsigned char *)input, len) != 1 ||
+	    (es = d2i_ECDSA_SIG(NULL, &dp, (long)derlen)) == NULL)
+		goto out;
+	ECDSA_SIG_get0(es, &r, &s);
+	if (BN_bn2binpad(r, raw, CM_JWT_SIG_BYTES / 2) !=
+	        CM_JWT_SIG_BYTES / 2 ||
+	    BN_bn2binpad(s, raw + CM_JWT_SIG_BYTES / 2, CM_JWT_SIG_BYTES / 2) !=
+	        CM_JWT_SIG_BYTES / 2)
+		goto out;
+	rc = CM_OK;
+out:
+	if (rc == CM_EINTERNAL)
+		cm_log(CM_LOG_ERROR, NULL, "jws sign: OpenSSL failed: %s",
+		    ERR_reason_error_string(ERR_peek_last_error()) != NULL
+		        ? ERR_reason_error_string(ERR_peek_last_error())
+		        : "no OpenSSL error");
+	ERR_clear_error();
+	ECDSA_SIG_free(es);
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+enum cm_err
+cm_jwt_sign_typed(const struct cm_jwt *jwt, const char *typ,
+    const json_t *payload, char **out)
+{
+	unsigned char raw[CM_JWT_SIG_BYTES];
+	char *hdr = NULL, *body = NULL, *h64 = NULL, *p64 = NULL, *s64 = NULL;
+	char *tok = NULL;
+	json_t *h = NULL;
+	size_t len;
+	enum cm_err rc = CM_EINVAL;
+
+	if (out == NULL)
+		return CM_EINVAL;
+	*out = NULL;
+	if (jwt == NULL || jwt->privkey == NULL || typ == NULL ||
+	    *typ == '\0' || strcasecmp(typ, "JWT") == 0 ||
+	    !json_is_object(payload))
+		goto out;
+	rc = CM_ENOMEM;
+	/* Sorted keys: the same message always signs the same bytes. */
+	if ((h = json_pack("{s:s,s:s}", "alg", "ES256", "typ", typ)) == NULL ||
+	    (hdr = json_dumps(h, JSON_COMPACT | JSON_SORT_KEYS)) == NULL ||
+	    (body = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS)) ==
+	        NULL ||
+	    (h64 = cm_jwt_b64url_new(hdr, strlen(hdr))) == NULL ||
+	    (p64 = cm_jwt_b64url_new(body, strlen(body))) == NULL)
+		goto out;
+	len = strlen(h64) + 1 + strlen(p64);
+	if ((tok = malloc(len + 1 + CM_JWT_SIG_CHARS + 1)) == NULL)
+		goto out;
+	snprintf(tok, len + 1, "%s.%s", h64, p64);
+	if ((rc = cm_jwt_sign_raw(jwt, tok, len, raw)) != CM_OK)
+		goto out;
+	rc = CM_ENOMEM;
+	if ((s64 = cm_jwt_b64url_new(raw, sizeof(raw))) == NULL)
+		goto out;
+	tok[len] = '.';
+	memcpy(tok + len + 1, s64, CM_JWT_SIG_CHARS + 1);
+	*out = tok;
+	tok = NULL;
+	rc = CM_OK;
+out:
+	free(tok);
+	free(s64);
+	free(p64);
+	free(h64);
+	free(body);
+	free(hdr);
+	json_decref(h);
 	return rc;
 }
 
@@ -778,6 +950,9 @@ cm_jwt_new(struct cm_jwt **out, const char *priv_path, const char *pub_path,
 			ERR_clear_error();
 			goto out;
 		}
+		/* Kept for cm_jwt_sign_typed, which signs without libjwt. */
+		jwt->privkey = privkey;
+		privkey = NULL;
 	}
 	*out = jwt;
 	jwt = NULL;
@@ -799,6 +974,7 @@ cm_jwt_free(struct cm_jwt *jwt)
 		free(jwt->priv);
 	}
 	EVP_PKEY_free(jwt->pub);
+	EVP_PKEY_free(jwt->privkey);
 	free(jwt->issuer);
 	free(jwt->audience);
 	free(jwt);

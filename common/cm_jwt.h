@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "cm_err.h"
 
 /* OpenSSL's EVP_PKEY, named by its tag so users need no OpenSSL headers. */
@@ -41,12 +43,20 @@ struct cm_jwt {
 	struct evp_pkey_st *pub; /* EC P-256 public key, parsed */
 	char *issuer;
 	char *audience;
+	struct evp_pkey_st *privkey; /* the same private key, parsed, or NULL */
 	long ttl; /* seconds a new token is valid */
 	long leeway; /* clock skew allowed on exp/nbf */
 };
 
 struct cm_jwt_claims {
 	long long sub; /* user id, > 0 */
+	/*
+	 * The user's identity version when the token was issued (claim "ver");
+	 * 1 for tokens issued before versions existed, which is the version
+	 * every user had then. A token is revoked once the user's current
+	 * version is higher (see cm_server_conf.auth_check).
+	 */
+	long long ver;
 	char username[CM_JWT_USERNAME_MAX + 1];
 	long iat;
 	long exp;
@@ -79,6 +89,33 @@ void cm_jwt_free(struct cm_jwt *jwt);
  */
 enum cm_err cm_jwt_issue(const struct cm_jwt *jwt, long long sub,
     const char *username, time_t now, char **out);
+
+/*
+ * cm_jwt_issue with the claim "ver" (the user's identity version, >= 1)
+ * added; ver 0 omits it, as cm_jwt_issue does.
+ */
+enum cm_err cm_jwt_issue_ver(const struct cm_jwt *jwt, long long sub,
+    const char *username, long long ver, time_t now, char **out);
+
+/*
+ * Sign payload (a JSON object) as a compact JWS with ES256 and the header
+ * {"alg":"ES256","typ":typ}. typ must not be "JWT": a message signed here is
+ * never a token (RFC 8725, section 3.11, explicit typing). On CM_OK *out is
+ * a malloc'd string the caller frees. CM_EINVAL without a private key or
+ * with a bad typ; CM_ENOMEM; CM_EINTERNAL (logged) when signing fails.
+ */
+enum cm_err cm_jwt_sign_typed(const struct cm_jwt *jwt, const char *typ,
+    const json_t *payload, char **out);
+
+/*
+ * Verify a compact JWS whose header is exactly alg ES256 with typ equal to
+ * typ (case-insensitive, required), with the same strictness as
+ * cm_jwt_verify (shape, length, 64-byte signature, no crit). On CM_OK
+ * *payload is the signed JSON object (the caller decrefs); the caller checks
+ * its claims. CM_EAUTH for anything wrong, CM_ENOMEM, CM_EINTERNAL.
+ */
+enum cm_err cm_jwt_verify_typed(const struct cm_jwt *jwt, const char *token,
+    const char *typ, json_t **payload);
 
 /*
  * Verify a compact token with the public key only. The header must say

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cm_ident.h"
 #include "pay.h"
 #include "pay_check.h"
 #include "pay_db.h"
@@ -47,6 +48,16 @@ pay_payments_create(struct cm_req *req)
 	    pay_check_text(req->json, "reference", PAY_REFERENCE_MAX, 0,
 	        &reference, &e) != CM_OK)
 		return pay_error_check(&req->resp, &e);
+	/*
+	 * Reserved names belong to the platform (the system funding accounts
+	 * appear as "system" in statements), never to a payee: refused before
+	 * any lookup, so no directory entry can ever make them resolve.
+	 */
+	if (cm_ident_reserved(to, strlen(to)))
+		return pay_error(&req->resp, 400, "invalid_request_error",
+		    "parameter_invalid",
+		    "to names the platform (a reserved name), not a user.",
+		    "to");
 	if (strcmp(to, req->username) == 0)
 		return pay_error(&req->resp, 400, "invalid_request_error",
 		    "parameter_invalid", "You cannot pay yourself.", "to");
