@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from test_blog_support import ISO_MS, Api, auth, errors, name
+from blog_support import ISO_MS, Api, auth, errors, name
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from test_blog_support import Api, name
+from blog_support import Api, name
 
 
 @pytest.fixture

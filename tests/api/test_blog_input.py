@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from test_blog_support import Api, errors, four_xx, name
+from blog_support import Api, errors, four_xx, name
 
 # python3-jwt and python3-cryptography (Debian; make deps installs them).
 import jwt as pyjwt

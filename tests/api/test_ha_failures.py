@@ -32,7 +32,7 @@ import uuid
 
 import requests
 
-from test_pay_support import check_invariants_sql, psql
+from pay_support import check_invariants_sql, psql
 
 READERS = 2
 PAYERS = 4

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from test_pay_support import (PAY, User, db_url, err, new_user, newkey,
+from pay_support import (PAY, User, db_url, err, new_user, newkey,
                               psql, check_account_api, rename)
 
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from test_pay_support import (User, check_account_api, check_invariants_sql,
+from pay_support import (User, check_account_api, check_invariants_sql,
                               new_user, newkey, psql)
 
 CLIENTS = 32

@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from test_pay_support import (RESTART, VAR, User, check_account_api,
+from pay_support import (RESTART, VAR, User, check_account_api,
                               check_invariants_sql, new_user, newkey, psql)
 
 CLIENTS = 16

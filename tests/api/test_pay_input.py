@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from test_pay_support import (PAY, ROOT, VAR, User, b64, err, mint,
+from pay_support import (PAY, ROOT, VAR, User, b64, err, mint,
                               new_user, newkey, private_key)
 
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from test_pay_support import (PORT_OFFSET, VAR, check_invariants_sql, db_url, err,
+from pay_support import (PORT_OFFSET, VAR, check_invariants_sql, db_url, err,
                               new_user, newkey, psql)
 
 
