@@ -14,6 +14,8 @@ VARIANT ?= release
 CC ?= cc
 PYTHON ?= /usr/bin/python3
 PKGS := jansson libjwt libsodium libmariadb libpq openssl libmicrohttpd
+# Quiet here so that `make deps` can run on a machine without them; every
+# compile first goes through pkgs-present, which names what is missing.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -51,7 +53,16 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 .SECONDARY:
 
 .PHONY: all release debug asan unit unit-asan valgrind deps run up down \
-	restart-rolling test api-test check format clean bench k8s-validate test-asan
+	restart-rolling test api-test check format clean bench k8s-validate \
+	test-asan pkgs-present
+
+# A missing library fails here with its pkg-config name, not later with a
+# header the compiler cannot find.
+pkgs-present:
+	@missing=; for p in $(PKGS) cmocka; do \
+	    pkg-config --exists $$p || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "pkg-config cannot find:$$missing" \
+	    "(make deps installs them)" >&2; exit 1; fi
 
 all: $(B)/blog-fcgi $(B)/pay-fcgi
 
@@ -62,7 +73,7 @@ debug:
 asan:
 	@$(MAKE) --no-print-directory VARIANT=asan all
 
-$(O)/%.o: %.c
+$(O)/%.o: %.c | pkgs-present
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
@@ -81,7 +92,7 @@ $(O)/gen/blog_migrations.c: build/cm_embed $(BLOG_SQL)
 $(O)/gen/pay_migrations.c: build/cm_embed $(PAY_SQL)
 	@mkdir -p $(@D)
 	build/cm_embed pay $(PAY_SQL) > $@.tmp && mv $@.tmp $@
-$(O)/gen/%.o: $(O)/gen/%.c
+$(O)/gen/%.o: $(O)/gen/%.c | pkgs-present
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(B)/blog-fcgi: $(BLOG_OBJ) $(B)/libcommon.a
