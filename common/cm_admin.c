@@ -28,8 +28,8 @@ struct cm_admin {
 };
 
 static enum MHD_Result
-cm_admin_send(struct MHD_Connection *c, unsigned status, const char *ctype,
-    const char *body, size_t len)
+cm_admin_send_allow(struct MHD_Connection *c, unsigned status,
+    const char *ctype, const char *body, size_t len, const char *allow)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -40,9 +40,18 @@ cm_admin_send(struct MHD_Connection *c, unsigned status, const char *ctype,
 		return MHD_NO;
 	MHD_add_response_header(r, "Content-Type", ctype);
 	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (allow != NULL)
+		MHD_add_response_header(r, "Allow", allow);
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static enum MHD_Result
+cm_admin_send(struct MHD_Connection *c, unsigned status, const char *ctype,
+    const char *body, size_t len)
+{
+	return cm_admin_send_allow(c, status, ctype, body, len, NULL);
 }
 
 /* Run GET /readyz through the service's own pipeline. */
@@ -86,6 +95,7 @@ cm_admin_handle(void *cls, struct MHD_Connection *c, const char *url,
     size_t *upload_data_size, void **con_cls)
 {
 	static const char notfound[] = "{\"error\":\"not found\"}";
+	static const char badmethod[] = "{\"error\":\"method not allowed\"}";
 	static const char wedged[] = "{\"status\":\"stalled\"}";
 	static const char alive[] = "{\"status\":\"ok\"}";
 	struct cm_admin *a = cls;
@@ -101,8 +111,8 @@ cm_admin_handle(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return cm_admin_send(
-		    c, 405, "application/json", notfound, sizeof(notfound) - 1);
+		return cm_admin_send_allow(c, 405, "application/json",
+		    badmethod, sizeof(badmethod) - 1, "GET, HEAD");
 	if (strcmp(url, "/healthz") == 0) {
 		if (cm_metrics_stalled(30))
 			return cm_admin_send(c, 503, "application/json", wedged,

@@ -2,8 +2,10 @@
  * cm_migration.h: SQL migrations embedded in a binary at build time.
  *
  * The Makefile turns <binary>/migrations/NNN_name.sql into a generated C
- * file that defines <prefix>_migrations[] in ascending version order (see
- * common/cm_embed.c). Each binary applies them with its own database driver.
+ * file that defines <prefix>_migrations[] and <prefix>_migrations_count in
+ * ascending version order (see common/embed/cm_embed.c). Each binary
+ * declares its own array beside its migration code, so common names none
+ * of its clients.
  */
 #ifndef CM_MIGRATION_H
 #define CM_MIGRATION_H
@@ -15,10 +17,5 @@ struct cm_migration {
 	const char *name; /* the file name */
 	const char *sql; /* the whole file, NUL-terminated */
 };
-
-extern const struct cm_migration blog_migrations[];
-extern const size_t blog_migrations_count;
-extern const struct cm_migration pay_migrations[];
-extern const size_t pay_migrations_count;
 
 #endif

@@ -1,13 +1,17 @@
 /*
  * cm_server.c: the FastCGI worker pool and the request pipeline.
  *
- * Every worker thread calls FCGX_Accept_r on the shared listening socket;
- * accept() is thread-safe on Linux, so no accept mutex is taken (DESIGN.md
- * measured a mutex collapsing throughput). Signals are blocked in every
- * thread and taken synchronously by the main thread with sigtimedwait.
- * Shutdown: shutdown(2) on the listening socket wakes the workers blocked in
- * accept(), requests in flight finish, the main thread joins the workers
- * until the grace deadline.
+ * By default the poller (cm_poller.c) owns the listening socket and every
+ * idle connection, and workers take from it only connections that carry a
+ * request, so an idle kept-alive connection never pins a worker. With
+ * SERVER_ACCEPT_IN_WORKERS=1 every worker calls FCGX_Accept_r on the shared
+ * listening socket instead; accept() is thread-safe on Linux, so no accept
+ * mutex is taken (DESIGN.md measured a mutex collapsing throughput).
+ * Signals are blocked in every thread and taken synchronously by the main
+ * thread with sigtimedwait. Shutdown: the listening socket is shut down
+ * (waking workers blocked in accept()), the poller drains (closing idle
+ * connections), requests in flight finish, and the main thread joins the
+ * workers until the grace deadline.
  */
 #include <errno.h>
 #include <pthread.h>

@@ -1,11 +1,13 @@
 /*
  * cm_server.h: the multi-threaded FastCGI server both binaries run.
  *
- * WORKERS threads each accept on the shared listening socket (accept() is
- * thread-safe, no mutex), and each owns a worker context opened at start
- * (one database connection). A request goes: route (404/405), body size
- * (413), token (401), body read and JSON parse (400), handler, response,
- * access log, release.
+ * One poller thread (cm_poller.c) accepts connections and watches the idle
+ * kept-alive ones; WORKERS threads take connections that carry a request
+ * from it, and each owns a worker context opened at start (one database
+ * connection). SERVER_ACCEPT_IN_WORKERS=1 instead has every worker accept
+ * on the shared listening socket, libfcgi's classic loop. A request goes:
+ * route (404/405), body size (413), token (401), body read and JSON parse
+ * (400), handler, response, access log, release.
  */
 #ifndef CM_SERVER_H
 #define CM_SERVER_H

@@ -524,8 +524,8 @@ mysql_wait()
 	die "MariaDB did not answer within ${WAIT_SECONDS}s"
 }
 
-# Database and users, as the brief says. Run on every start: cheap, and
-# it repairs a half-made setup. Passwords go on stdin, not on a command line.
+# Database and users: blog_owner runs the migrations, blog_app serves. Run on
+# every start: cheap, and it repairs a half-made setup. Passwords go on stdin, not on a command line.
 mysql_setup()
 {
 	local owner app h
@@ -681,7 +681,7 @@ pg_admin()
 	    -U "$PG_USER" "$@"
 }
 
-# Roles and database, as the brief says: pay owned by pay_owner, pay_app
+# Roles and database: pay owned by pay_owner, pay_app
 # may only connect; pay's migrations grant it the rest.
 pg_setup()
 {
@@ -746,7 +746,7 @@ replica_listen()
 	fi
 }
 
-# The environment of the service (DESIGN.md, the brief's runtime contract).
+# The environment of the service (DESIGN.md's configuration section).
 # A variable and its _FILE twin together are an error for the services, so
 # the inherited plain ones are dropped.
 service_env()

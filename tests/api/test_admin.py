@@ -49,6 +49,8 @@ def test_probes(stack, svc):
         assert r.status_code == 404
         r = requests.post(url + "/healthz", timeout=5)
         assert r.status_code == 405
+        assert r.json() == {"error": "method not allowed"}
+        assert r.headers["Allow"] == "GET, HEAD"
 
 
 def test_metrics_count_requests_by_route_and_status(stack, base_url):
