@@ -8,7 +8,7 @@ platform's names are nobody's username and nobody's payee.
 
 import requests
 
-from test_pay_support import BASE, PAY, User, err, newkey
+from pay_support import BASE, PAY, User, err, newkey
 
 TIMEOUT = 15
 
