@@ -2,8 +2,9 @@
  * cm_admin.c: probes and metrics over HTTP with libmicrohttpd.
  *
  * libmicrohttpd runs one internal polling thread, so the handler below is
- * never entered twice at once: the probe's worker context (its own database
- * connection, opened on first use) needs no lock.
+ * never entered twice at once: the ready callback (which may use a worker
+ * context of its own) needs no lock. The admin port knows nothing of the
+ * server; the server hands it a callback.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,10 +22,9 @@
 #include "cm_metrics.h"
 
 struct cm_admin {
-	const struct cm_server_conf *conf;
 	struct MHD_Daemon *daemon;
-	void *probe; /* worker context for /readyz */
-	int probe_open;
+	cm_admin_ready_fn ready;
+	void *arg;
 };
 
 static enum MHD_Result
@@ -54,33 +54,21 @@ cm_admin_send(struct MHD_Connection *c, unsigned status, const char *ctype,
 	return cm_admin_send_allow(c, status, ctype, body, len, NULL);
 }
 
-/* Run GET /readyz through the service's own pipeline. */
 static enum MHD_Result
 cm_admin_ready(struct cm_admin *a, struct MHD_Connection *c)
 {
-	static const char draining[] = "{\"status\":\"draining\"}";
-	const struct cm_server_conf *conf = a->conf;
 	struct cm_req req;
 	enum MHD_Result ret;
 	size_t len = 0;
 	char *s;
 
-	if (cm_server_draining())
-		return cm_admin_send(
-		    c, 503, "application/json", draining, sizeof(draining) - 1);
-	if (!a->probe_open && conf->worker_open != NULL) {
-		a->probe = conf->worker_open(conf->app, -1);
-		a->probe_open = 1;
-	}
 	memset(&req, 0, sizeof(req));
 	req.method = "GET";
 	req.path = "/readyz";
 	req.query_string = "";
 	req.request_id = "admin-readyz";
-	req.app = conf->app;
-	req.worker = a->probe;
 	req.worker_idx = -1;
-	cm_server_dispatch(conf, &req);
+	a->ready(a->arg, &req);
 	s = req.resp.body != NULL ? cm_json_dump(req.resp.body, &len) : NULL;
 	ret = cm_admin_send(c, (unsigned)req.resp.status, "application/json",
 	    s != NULL ? s : "{}", s != NULL ? len : 2);
@@ -163,19 +151,20 @@ cm_admin_addr(const char *listen, struct sockaddr_in *sa)
 }
 
 struct cm_admin *
-cm_admin_start(const struct cm_server_conf *conf)
+cm_admin_start(const char *listen, cm_admin_ready_fn ready, void *arg)
 {
 	struct sockaddr_in sa;
 	struct cm_admin *a;
 
-	if (cm_admin_addr(conf->admin_listen, &sa) != 0) {
+	if (cm_admin_addr(listen, &sa) != 0) {
 		cm_log(CM_LOG_ERROR, NULL, "ADMIN_LISTEN=%s is not host:port",
-		    conf->admin_listen);
+		    listen);
 		return NULL;
 	}
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
-	a->conf = conf;
+	a->ready = ready;
+	a->arg = arg;
 	a->daemon = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
 	    ntohs(sa.sin_port), NULL, NULL, cm_admin_handle, a,
@@ -184,11 +173,11 @@ cm_admin_start(const struct cm_server_conf *conf)
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64, MHD_OPTION_END);
 	if (a->daemon == NULL) {
 		cm_log(CM_LOG_ERROR, NULL, "cannot start the admin port on %s",
-		    conf->admin_listen);
+		    listen);
 		free(a);
 		return NULL;
 	}
-	cm_log(CM_LOG_INFO, NULL, "admin port on %s", conf->admin_listen);
+	cm_log(CM_LOG_INFO, NULL, "admin port on %s", listen);
 	return a;
 }
 
@@ -198,7 +187,5 @@ cm_admin_stop(struct cm_admin *a)
 	if (a == NULL)
 		return;
 	MHD_stop_daemon(a->daemon);
-	if (a->probe_open && a->conf->worker_close != NULL)
-		a->conf->worker_close(a->probe);
 	free(a);
 }

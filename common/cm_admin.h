@@ -5,23 +5,30 @@
  *
  *   GET /healthz  liveness: the process answers and its worker pool is not
  *                 wedged; never depends on the database
- *   GET /readyz   readiness: runs the service's own GET /readyz route
- *                 through the request pipeline (database reachable); 503
- *                 while draining after SIGTERM
+ *   GET /readyz   readiness: whatever the server's ready callback answers
+ *                 (cm_server runs the service's own GET /readyz route
+ *                 through the request pipeline; 503 while draining)
  *   GET /metrics  Prometheus text format (cm_metrics)
  */
 #ifndef CM_ADMIN_H
 #define CM_ADMIN_H
 
-#include "cm_server.h"
+#include "cm_req.h"
 
 struct cm_admin;
 
 /*
- * Start serving on conf->admin_listen ("host:port", ":port" or "port") in
- * a thread of libmicrohttpd's. NULL (logged) when it cannot start.
+ * Fill req->resp with the answer to GET /readyz. Called on the admin
+ * thread only, never twice at once, so arg needs no lock.
  */
-struct cm_admin *cm_admin_start(const struct cm_server_conf *conf);
+typedef void (*cm_admin_ready_fn)(void *arg, struct cm_req *req);
+
+/*
+ * Start serving on listen ("host:port", ":port" or "port") in a thread of
+ * libmicrohttpd's. NULL (logged) when it cannot start.
+ */
+struct cm_admin *cm_admin_start(
+    const char *listen, cm_admin_ready_fn ready, void *arg);
 
 /* Stop and release; safe on NULL. */
 void cm_admin_stop(struct cm_admin *admin);

@@ -371,6 +371,48 @@ cm_server_handle(
 	cm_req_reset(req);
 }
 
+/*
+ * Wait for the next request and read its head. With the poller, a worker
+ * never blocks on a connection that has no request: libfcgi's protocol
+ * handling is kept by giving FCGX_Accept_r an open descriptor (ipcFd) and
+ * no listening socket, so it reads the request from that connection and
+ * never accepts by itself. Without it, FCGX_Accept_r accepts on the shared
+ * socket. Returns 0 with a request, -1 once the server stops.
+ */
+static int
+cm_server_next(struct cm_worker *w, FCGX_Request *fr)
+{
+	int fd, rc;
+
+	for (;;) {
+		if (w->poller != NULL) {
+			if ((fd = cm_poller_next(w->poller)) < 0)
+				return -1;
+			fr->ipcFd = fd;
+			/*
+			 * FCGX_Accept_r first finishes the previous request
+			 * and would close the descriptor unless the connection
+			 * is marked kept.
+			 */
+			fr->keepConnection = 1;
+			if (FCGX_Accept_r(fr) == 0)
+				return 0;
+			/* Closed by the peer or not FastCGI: libfcgi closed it. */
+			fr->ipcFd = -1;
+			continue;
+		}
+		if (atomic_load(&cm_server_stopping))
+			return -1;
+		if ((rc = FCGX_Accept_r(fr)) == 0)
+			return 0;
+		if (atomic_load(&cm_server_stopping))
+			return -1;
+		cm_log(CM_LOG_WARN, NULL, "worker %d: accept: %s", w->idx,
+		    strerror(-rc));
+		usleep(10000);
+	}
+}
+
 static void *
 cm_server_worker(void *arg)
 {
@@ -378,80 +420,29 @@ cm_server_worker(void *arg)
 	const struct cm_server_conf *conf = w->conf;
 	struct cm_req req;
 	FCGX_Request fr;
-	int rc;
 
 	memset(&req, 0, sizeof(req));
 	req.app = conf->app;
 	req.worker_idx = w->idx;
 	if (conf->worker_open != NULL)
 		req.worker = conf->worker_open(conf->app, w->idx);
-	if (FCGX_InitRequest(&fr, w->listen_fd, 0) != 0) {
+	if (FCGX_InitRequest(&fr, w->poller != NULL ? -1 : w->listen_fd, 0) !=
+	    0) {
 		cm_log(CM_LOG_ERROR, NULL, "worker %d: FCGX_InitRequest failed",
 		    w->idx);
 		goto out;
 	}
-	while (!atomic_load(&cm_server_stopping)) {
-		rc = FCGX_Accept_r(&fr);
-		if (rc < 0) {
-			if (atomic_load(&cm_server_stopping))
-				break;
-			cm_log(CM_LOG_WARN, NULL, "worker %d: accept: %s",
-			    w->idx, strerror(-rc));
-			usleep(10000);
-			continue;
-		}
+	while (cm_server_next(w, &fr) == 0) {
 		cm_server_handle(conf, &fr, &req);
 		FCGX_Finish_r(&fr);
-	}
-	FCGX_Free(&fr, 1);
-out:
-	if (conf->worker_close != NULL)
-		conf->worker_close(req.worker);
-	atomic_fetch_sub(&cm_server_live, 1);
-	return NULL;
-}
-
-/*
- * A worker fed by the poller: it never blocks on a connection that has no
- * request. libfcgi's protocol handling is kept by giving FCGX_Accept_r an
- * open descriptor (ipcFd) and no listening socket, so it reads the request
- * from that connection and never accepts by itself.
- */
-static void *
-cm_server_worker_polled(void *arg)
-{
-	struct cm_worker *w = arg;
-	const struct cm_server_conf *conf = w->conf;
-	struct cm_req req;
-	FCGX_Request fr;
-	int fd;
-
-	memset(&req, 0, sizeof(req));
-	req.app = conf->app;
-	req.worker_idx = w->idx;
-	if (conf->worker_open != NULL)
-		req.worker = conf->worker_open(conf->app, w->idx);
-	FCGX_InitRequest(&fr, -1, 0);
-	while ((fd = cm_poller_next(w->poller)) >= 0) {
-		fr.ipcFd = fd;
-		/*
-		 * FCGX_Accept_r first finishes the previous request and would
-		 * close the descriptor unless the connection is marked kept.
-		 */
-		fr.keepConnection = 1;
-		if (FCGX_Accept_r(&fr) < 0) {
-			/* Closed by the peer or not FastCGI: libfcgi closed it. */
-			fr.ipcFd = -1;
-			continue;
-		}
-		cm_server_handle(conf, &fr, &req);
-		FCGX_Finish_r(&fr);
-		if (fr.ipcFd >= 0) {
+		/* A kept-alive connection goes back to the poller to idle. */
+		if (w->poller != NULL && fr.ipcFd >= 0) {
 			cm_poller_keep(w->poller, fr.ipcFd);
 			fr.ipcFd = -1;
 		}
 	}
 	FCGX_Free(&fr, 1);
+out:
 	if (conf->worker_close != NULL)
 		conf->worker_close(req.worker);
 	atomic_fetch_sub(&cm_server_live, 1);
@@ -479,32 +470,71 @@ cm_server_listen(const char *listen)
 	return fd;
 }
 
-int
-cm_server_run(const struct cm_server_conf *conf)
+/* Everything cm_server_run starts, so that teardown can undo any prefix. */
+struct cm_server_run {
+	const struct cm_server_conf *conf;
+	sigset_t signals;
+	int fd;
+	struct cm_admin *admin;
+	struct cm_poller *poller;
+	struct cm_worker *ws;
+	void *probe; /* worker context for /readyz, opened on first use */
+	int probe_open;
+};
+
+/*
+ * The admin port's readiness: the service's own GET /readyz through the
+ * pipeline, with a worker context of its own (the admin thread is never
+ * in here twice at once), or 503 once draining.
+ */
+static void
+cm_server_ready(void *arg, struct cm_req *req)
 {
-	struct cm_admin *admin = NULL;
-	struct cm_poller *poller = NULL;
-	struct cm_worker *ws = NULL;
+	struct cm_server_run *r = arg;
+	const struct cm_server_conf *conf = r->conf;
+	json_t *body;
+
+	if (cm_server_draining()) {
+		body = json_pack("{s:s}", "status", "draining");
+		if (body == NULL ||
+		    cm_resp_json(&req->resp, 503, body) != CM_OK)
+			req->resp.status = 503;
+		return;
+	}
+	if (!r->probe_open && conf->worker_open != NULL) {
+		r->probe = conf->worker_open(conf->app, -1);
+		r->probe_open = 1;
+	}
+	req->app = conf->app;
+	req->worker = r->probe;
+	cm_server_dispatch(conf, req);
+}
+
+/*
+ * Block the shutdown signals (taken by cm_server_wait), open the listening
+ * socket, metrics, the admin port and the poller, and start the workers.
+ * Returns 0, or -1 (logged) with whatever started left for teardown.
+ */
+static int
+cm_server_start(struct cm_server_run *r)
+{
+	const struct cm_server_conf *conf = r->conf;
 	char err[256];
-	int in_workers = 0;
-	struct timespec tick = {0, 100 * 1000000L};
-	sigset_t set;
-	long long deadline = 0;
-	int fd = -1, i, sig, rc = -1;
+	int in_workers = 0, i;
 
 	if (FCGX_Init() != 0) {
 		cm_log(CM_LOG_ERROR, NULL, "FCGX_Init failed");
 		return -1;
 	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGQUIT);
+	sigemptyset(&r->signals);
+	sigaddset(&r->signals, SIGTERM);
+	sigaddset(&r->signals, SIGINT);
+	sigaddset(&r->signals, SIGQUIT);
 	/* A client that goes away must not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_sigmask(SIG_BLOCK, &r->signals, NULL);
 
-	if ((fd = cm_server_listen(conf->listen)) < 0) {
+	if ((r->fd = cm_server_listen(conf->listen)) < 0) {
 		cm_log(CM_LOG_ERROR, NULL, "cannot listen on %s: %s",
 		    conf->listen, strerror(errno));
 		return -1;
@@ -512,11 +542,12 @@ cm_server_run(const struct cm_server_conf *conf)
 	if (cm_metrics_init(conf->service != NULL ? conf->service : "-",
 	        conf->routes, conf->nroutes, conf->workers) != 0) {
 		cm_log(CM_LOG_ERROR, NULL, "out of memory");
-		goto out;
+		return -1;
 	}
 	if (conf->admin_listen != NULL && *conf->admin_listen != '\0' &&
-	    (admin = cm_admin_start(conf)) == NULL)
-		goto out;
+	    (r->admin = cm_admin_start(
+	         conf->admin_listen, cm_server_ready, r)) == NULL)
+		return -1;
 	/*
 	 * SERVER_ACCEPT_IN_WORKERS=1 restores libfcgi's classic loop (every
 	 * worker accepts and owns its connection); it is only safe without
@@ -525,90 +556,119 @@ cm_server_run(const struct cm_server_conf *conf)
 	if (cm_config_bool("SERVER_ACCEPT_IN_WORKERS", 0, &in_workers, err,
 	        sizeof(err)) != CM_OK) {
 		cm_log(CM_LOG_ERROR, NULL, "%s", err);
-		goto out;
+		return -1;
 	}
-	if (!in_workers && (poller = cm_poller_start(fd)) == NULL)
-		goto out;
-	if ((ws = calloc((size_t)conf->workers, sizeof(*ws))) == NULL) {
+	if (!in_workers && (r->poller = cm_poller_start(r->fd)) == NULL)
+		return -1;
+	if ((r->ws = calloc((size_t)conf->workers, sizeof(*r->ws))) == NULL) {
 		cm_log(CM_LOG_ERROR, NULL, "out of memory");
-		goto out;
+		return -1;
 	}
 	atomic_store(&cm_server_stopping, 0);
 	for (i = 0; i < conf->workers; i++) {
-		ws[i].conf = conf;
-		ws[i].idx = i;
-		ws[i].listen_fd = fd;
-		ws[i].poller = poller;
+		r->ws[i].conf = conf;
+		r->ws[i].idx = i;
+		r->ws[i].listen_fd = r->fd;
+		r->ws[i].poller = r->poller;
 		atomic_fetch_add(&cm_server_live, 1);
-		if (pthread_create(&ws[i].thread, NULL,
-		        poller != NULL ? cm_server_worker_polled
-		                       : cm_server_worker,
-		        &ws[i]) != 0) {
+		if (pthread_create(&r->ws[i].thread, NULL, cm_server_worker,
+		        &r->ws[i]) != 0) {
 			atomic_fetch_sub(&cm_server_live, 1);
 			cm_log(CM_LOG_ERROR, NULL, "cannot start worker %d", i);
+			/* cm_server_wait drains the ones that started. */
 			atomic_store(&cm_server_stopping, 1);
-			break;
+			return 0;
 		}
-		ws[i].started = 1;
+		r->ws[i].started = 1;
 	}
-	if (!atomic_load(&cm_server_stopping))
-		cm_log(CM_LOG_INFO, NULL,
-		    "listening on %s with %d workers (%s)", conf->listen,
-		    conf->workers,
-		    poller != NULL ? "poller" : "accept in workers");
+	cm_log(CM_LOG_INFO, NULL, "listening on %s with %d workers (%s)",
+	    conf->listen, conf->workers,
+	    r->poller != NULL ? "poller" : "accept in workers");
+	return 0;
+}
+
+/*
+ * Serve until a shutdown signal (or a worker that failed to start), then
+ * stop accepting and wait for the workers until the grace deadline. A
+ * second signal or the deadline exits the process at once.
+ */
+static void
+cm_server_wait(struct cm_server_run *r)
+{
+	struct timespec tick = {0, 100 * 1000000L};
+	long long deadline = 0;
+	int sig;
 
 	for (;;) {
-		sig = sigtimedwait(&set, NULL, &tick);
+		sig = sigtimedwait(&r->signals, NULL, &tick);
 		if (sig > 0) {
 			if (deadline != 0) {
 				cm_log(CM_LOG_WARN, NULL,
-				    "second signal %d: "
-				    "exiting now",
-				    sig);
+				    "second signal %d: exiting now", sig);
 				_exit(1);
 			}
 			cm_log(CM_LOG_INFO, NULL,
-			    "signal %d: draining (grace "
-			    "%d s)",
-			    sig, conf->shutdown_grace);
+			    "signal %d: draining (grace %d s)", sig,
+			    r->conf->shutdown_grace);
 		}
 		if (deadline == 0 &&
 		    (sig > 0 || atomic_load(&cm_server_stopping))) {
 			atomic_store(&cm_server_stopping, 1);
 			deadline = cm_server_now_us() +
-			    (long long)conf->shutdown_grace * 1000000;
+			    (long long)r->conf->shutdown_grace * 1000000;
 			/* Wakes every worker blocked in accept(). */
-			shutdown(fd, SHUT_RDWR);
-			if (poller != NULL)
-				cm_poller_drain(poller);
+			shutdown(r->fd, SHUT_RDWR);
+			if (r->poller != NULL)
+				cm_poller_drain(r->poller);
 		}
 		if (deadline != 0 && atomic_load(&cm_server_live) == 0)
-			break;
+			return;
 		if (deadline != 0 && cm_server_now_us() > deadline) {
 			cm_log(CM_LOG_WARN, NULL,
-			    "grace period over with %d "
-			    "workers busy: exiting",
+			    "grace period over with %d workers busy: exiting",
 			    atomic_load(&cm_server_live));
 			_exit(1);
 		}
 	}
-	for (i = 0; i < conf->workers; i++)
-		if (ws[i].started)
-			pthread_join(ws[i].thread, NULL);
-	cm_poller_free(poller);
-	poller = NULL;
-	if (strchr(conf->listen, ':') == NULL)
-		unlink(conf->listen);
-	cm_log(CM_LOG_INFO, NULL, "stopped");
-	rc = 0;
-out:
-	if (poller != NULL) {
-		/* Start-up failed after the poller started: no workers run. */
-		cm_poller_free(poller);
+}
+
+/* Undo whatever cm_server_start did; the workers have returned. */
+static void
+cm_server_teardown(struct cm_server_run *r)
+{
+	int i;
+
+	if (r->ws != NULL)
+		for (i = 0; i < r->conf->workers; i++)
+			if (r->ws[i].started)
+				pthread_join(r->ws[i].thread, NULL);
+	cm_poller_free(r->poller);
+	cm_admin_stop(r->admin);
+	if (r->probe_open && r->conf->worker_close != NULL)
+		r->conf->worker_close(r->probe);
+	free(r->ws);
+	if (r->fd >= 0) {
+		close(r->fd);
+		if (strchr(r->conf->listen, ':') == NULL)
+			unlink(r->conf->listen);
 	}
-	cm_admin_stop(admin);
-	free(ws);
-	if (fd >= 0)
-		close(fd);
+}
+
+int
+cm_server_run(const struct cm_server_conf *conf)
+{
+	struct cm_server_run r;
+	int rc = -1;
+
+	memset(&r, 0, sizeof(r));
+	r.conf = conf;
+	r.fd = -1;
+	if (cm_server_start(&r) == 0) {
+		cm_server_wait(&r);
+		rc = 0;
+	}
+	cm_server_teardown(&r);
+	if (rc == 0)
+		cm_log(CM_LOG_INFO, NULL, "stopped");
 	return rc;
 }
