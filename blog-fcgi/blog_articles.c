@@ -431,21 +431,6 @@ blog_articles_write(
 	return rc;
 }
 
-/* Only white space. */
-static int
-blog_articles_blank(const struct blog_field *f)
-{
-	size_t i;
-
-	if (blog_valid_blank(f))
-		return 1;
-	for (i = 0; i < f->len; i++)
-		if (f->s[i] != ' ' && f->s[i] != '\t' && f->s[i] != '\r' &&
-		    f->s[i] != '\n')
-			return 0;
-	return 1;
-}
-
 /*
  * Read title, description, body and tagList of an article object.
  * required: create (all three non-blank); otherwise each may be absent but
@@ -472,7 +457,7 @@ blog_articles_fields(struct cm_req *req, const json_t *obj, int required,
 	         req, obj, "body", BLOG_BODY_MAX, 0, &w->body)) != CM_OK)
 		return rc;
 	for (i = 0; i < 3; i++)
-		if ((required || f[i]->present) && blog_articles_blank(f[i]))
+		if ((required || f[i]->present) && blog_valid_blank_text(f[i]))
 			return blog_error_reply(
 			    req, 422, names[i], "can't be blank");
 	w->title = title.s;

@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <errmsg.h>
 #include <mysqld_error.h>
 
 #include "blog_db.h"
+#include "cm_clock.h"
 #include "cm_metrics.h"
 #include "cm_log.h"
 
@@ -258,15 +258,6 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
 #define BLOG_DB_BACKOFF_MAX 2000
 #define BLOG_DB_STRCAP 256
 
-static long long
-blog_db_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 blog_db_stmt_clear(struct blog_db_stmt *s)
 {
@@ -386,11 +377,11 @@ blog_db_ready(struct blog_db *db, const char *rid)
 		return CM_OK;
 	if (db->in_txn)
 		return CM_EUNAVAIL;
-	now = blog_db_now_ms();
+	now = cm_clock_ms();
 	if (now < db->retry_at_ms)
 		return CM_EUNAVAIL;
 	if (blog_db_connect(db, rid) != CM_OK) {
-		db->retry_at_ms = blog_db_now_ms() + db->backoff_ms;
+		db->retry_at_ms = cm_clock_ms() + db->backoff_ms;
 		db->backoff_ms *= 2;
 		if (db->backoff_ms > BLOG_DB_BACKOFF_MAX)
 			db->backoff_ms = BLOG_DB_BACKOFF_MAX;

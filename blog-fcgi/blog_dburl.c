@@ -6,48 +6,20 @@
 #include <stdio.h>
 
 #include "blog_dburl.h"
-
-static int
-blog_dburl_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "cm_url.h"
 
 /* A percent-decoded copy of s[0..len); NULL on a bad escape or ENOMEM. */
 static char *
 blog_dburl_decode(const char *s, size_t len)
 {
-	char *out, *o;
-	size_t i;
-	int hi, lo;
+	char *out;
 
 	if ((out = malloc(len + 1)) == NULL)
 		return NULL;
-	for (i = 0, o = out; i < len; i++) {
-		if (s[i] != '%') {
-			*o++ = s[i];
-			continue;
-		}
-		if (i + 2 >= len) {
-			free(out);
-			return NULL;
-		}
-		hi = blog_dburl_hex((unsigned char)s[i + 1]);
-		lo = blog_dburl_hex((unsigned char)s[i + 2]);
-		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-			free(out);
-			return NULL;
-		}
-		*o++ = (char)(hi << 4 | lo);
-		i += 2;
+	if (cm_url_decode(s, len, 0, out) < 0) {
+		free(out);
+		return NULL;
 	}
-	*o = '\0';
 	return out;
 }
 

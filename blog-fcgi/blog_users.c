@@ -114,21 +114,6 @@ blog_users_check_email(struct cm_req *req, const struct blog_field *f)
 	return CM_OK;
 }
 
-/* A password is blank when it is only white space. */
-static int
-blog_users_blank_password(const struct blog_field *f)
-{
-	size_t i;
-
-	if (blog_valid_blank(f))
-		return 1;
-	for (i = 0; i < f->len; i++)
-		if (f->s[i] != ' ' && f->s[i] != '\t' && f->s[i] != '\r' &&
-		    f->s[i] != '\n')
-			return 0;
-	return 1;
-}
-
 enum cm_err
 blog_users_register(struct cm_req *req)
 {
@@ -161,7 +146,7 @@ blog_users_register(struct cm_req *req)
 		rc = blog_error_reply(req, 422, "email", "can't be blank");
 		goto out;
 	}
-	if (blog_users_blank_password(&password)) {
+	if (blog_valid_blank_text(&password)) {
 		rc = blog_error_reply(req, 422, "password", "can't be blank");
 		goto out;
 	}
@@ -219,7 +204,7 @@ blog_users_login(struct cm_req *req)
 		rc = blog_error_reply(req, 422, "email", "can't be blank");
 		goto out;
 	}
-	if (blog_users_blank_password(&password)) {
+	if (blog_valid_blank_text(&password)) {
 		rc = blog_error_reply(req, 422, "password", "can't be blank");
 		goto out;
 	}
@@ -309,7 +294,7 @@ blog_users_update(struct cm_req *req)
 			goto out;
 	}
 	if (password.present) {
-		if (blog_users_blank_password(&password)) {
+		if (blog_valid_blank_text(&password)) {
 			rc = blog_error_reply(
 			    req, 422, "password", "can't be blank");
 			goto out;

@@ -208,6 +208,20 @@ blog_valid_blank(const struct blog_field *f)
 	return !f->present || f->s == NULL || f->len == 0;
 }
 
+int
+blog_valid_blank_text(const struct blog_field *f)
+{
+	size_t i;
+
+	if (blog_valid_blank(f))
+		return 1;
+	for (i = 0; i < f->len; i++)
+		if (f->s[i] != ' ' && f->s[i] != '\t' && f->s[i] != '\r' &&
+		    f->s[i] != '\n')
+			return 0;
+	return 1;
+}
+
 enum cm_err
 blog_valid_page(struct cm_req *req, long long *limit, long long *offset)
 {

@@ -49,6 +49,9 @@ enum cm_err blog_valid_field(struct cm_req *req, const json_t *obj,
 /* Absent, null or "". */
 int blog_valid_blank(const struct blog_field *f);
 
+/* Blank, or nothing but spaces, tabs and line breaks. */
+int blog_valid_blank_text(const struct blog_field *f);
+
 /* limit and offset query parameters (422 when malformed). */
 enum cm_err blog_valid_page(
     struct cm_req *req, long long *limit, long long *offset);

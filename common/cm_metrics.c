@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "cm_clock.h"
 #include "cm_metrics.h"
 
 #define CM_METRICS_STATUS_SLOTS 16
@@ -44,15 +44,6 @@ static struct {
 	atomic_llong last_done_us; /* CLOCK_MONOTONIC */
 } cm_metrics;
 
-static long long
-cm_metrics_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 int
 cm_metrics_stalled(int seconds)
 {
@@ -60,7 +51,7 @@ cm_metrics_stalled(int seconds)
 
 	return cm_metrics.workers > 0 &&
 	    atomic_load(&cm_metrics.busy) >= cm_metrics.workers &&
-	    cm_metrics_now_us() - last > (long long)seconds * 1000000;
+	    cm_clock_us() - last > (long long)seconds * 1000000;
 }
 
 int
@@ -75,7 +66,7 @@ cm_metrics_init(const char *service, const struct cm_route *routes,
 	cm_metrics.routes = routes;
 	cm_metrics.nroutes = nroutes;
 	cm_metrics.workers = workers;
-	atomic_store(&cm_metrics.last_done_us, cm_metrics_now_us());
+	atomic_store(&cm_metrics.last_done_us, cm_clock_us());
 	return 0;
 }
 
@@ -89,8 +80,8 @@ cm_metrics_request(
 
 	if (cm_metrics.r == NULL)
 		return;
-	atomic_store_explicit(&cm_metrics.last_done_us, cm_metrics_now_us(),
-	    memory_order_relaxed);
+	atomic_store_explicit(
+	    &cm_metrics.last_done_us, cm_clock_us(), memory_order_relaxed);
 	idx = cm_metrics.nroutes;
 	if (route != NULL && route >= cm_metrics.routes &&
 	    route < cm_metrics.routes + cm_metrics.nroutes)
@@ -124,16 +115,12 @@ cm_metrics_request(
 void
 cm_metrics_worker_busy(int delta)
 {
-	static _Thread_local struct timespec since;
-	struct timespec now;
+	static _Thread_local long long since;
+	long long now = cm_clock_us();
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (delta < 0)
 		atomic_fetch_add_explicit(&cm_metrics.busy_us,
-		    (unsigned long long)((now.tv_sec - since.tv_sec) *
-		            1000000LL +
-		        (now.tv_nsec - since.tv_nsec) / 1000),
-		    memory_order_relaxed);
+		    (unsigned long long)(now - since), memory_order_relaxed);
 	else
 		since = now;
 	atomic_fetch_add_explicit(

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cm_req.h"
+#include "cm_url.h"
 
 #define CM_ARENA_CHUNK 4096
 #define CM_QUERY_MAX 64 /* parameters kept from one query string */
@@ -60,46 +61,17 @@ cm_req_strdup(struct cm_req *req, const char *s)
 	return p;
 }
 
-static int
-cm_req_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 enum cm_err
 cm_req_decode(
     struct cm_req *req, const char *src, size_t len, int plus_space, char **out)
 {
 	char *dst;
-	size_t i, j = 0;
-	int hi, lo;
 
 	*out = NULL;
 	if ((dst = cm_req_alloc(req, len + 1)) == NULL)
 		return CM_ENOMEM;
-	for (i = 0; i < len; i++) {
-		if (src[i] == '%') {
-			if (i + 2 >= len)
-				return CM_EINVAL;
-			hi = cm_req_hex((unsigned char)src[i + 1]);
-			lo = cm_req_hex((unsigned char)src[i + 2]);
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-				return CM_EINVAL;
-			dst[j++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else if (src[i] == '+' && plus_space) {
-			dst[j++] = ' ';
-		} else {
-			dst[j++] = src[i];
-		}
-	}
-	dst[j] = '\0';
+	if (cm_url_decode(src, len, plus_space, dst) < 0)
+		return CM_EINVAL;
 	*out = dst;
 	return CM_OK;
 }

@@ -30,6 +30,7 @@
 #include <fcgiapp.h>
 
 #include "cm_admin.h"
+#include "cm_clock.h"
 #include "cm_config.h"
 #include "cm_json.h"
 #include "cm_log.h"
@@ -56,15 +57,6 @@ int
 cm_server_draining(void)
 {
 	return atomic_load(&cm_server_stopping);
-}
-
-static long long
-cm_server_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Generic error bodies for codes a handler returns instead of a response. */
@@ -340,7 +332,7 @@ cm_server_handle(
     const struct cm_server_conf *conf, FCGX_Request *fr, struct cm_req *req)
 {
 	const char *v;
-	long long t0 = cm_server_now_us(), dur;
+	long long t0 = cm_clock_us(), dur;
 
 	cm_metrics_worker_busy(1);
 
@@ -364,7 +356,7 @@ cm_server_handle(
 	else
 		cm_server_dispatch(conf, req);
 	cm_server_write(fr, req);
-	dur = cm_server_now_us() - t0;
+	dur = cm_clock_us() - t0;
 	cm_log_access(req, dur);
 	cm_metrics_request(req->matched, req->resp.status, dur);
 	cm_metrics_worker_busy(-1);
@@ -614,7 +606,7 @@ cm_server_wait(struct cm_server_run *r)
 		if (deadline == 0 &&
 		    (sig > 0 || atomic_load(&cm_server_stopping))) {
 			atomic_store(&cm_server_stopping, 1);
-			deadline = cm_server_now_us() +
+			deadline = cm_clock_us() +
 			    (long long)r->conf->shutdown_grace * 1000000;
 			/* Wakes every worker blocked in accept(). */
 			shutdown(r->fd, SHUT_RDWR);
@@ -623,7 +615,7 @@ cm_server_wait(struct cm_server_run *r)
 		}
 		if (deadline != 0 && atomic_load(&cm_server_live) == 0)
 			return;
-		if (deadline != 0 && cm_server_now_us() > deadline) {
+		if (deadline != 0 && cm_clock_us() > deadline) {
 			cm_log(CM_LOG_WARN, NULL,
 			    "grace period over with %d workers busy: exiting",
 			    atomic_load(&cm_server_live));

@@ -40,20 +40,13 @@ pay_accounts_open(struct cm_req *req)
 	return pay_db_call(req, PAY_STMT_ACCOUNT_OPEN, params);
 }
 
-/* An id no object can have is unknown without asking the database. */
-static int
-pay_accounts_id_ok(const char *id)
-{
-	return id != NULL && *id != '\0' && strlen(id) <= PAY_ID_MAX;
-}
-
 enum cm_err
 pay_accounts_get(struct cm_req *req)
 {
 	const char *params[2], *id = cm_req_param(req, "id");
 	char uid[24];
 
-	if (!pay_accounts_id_ok(id))
+	if (!pay_check_id_ok(id))
 		return pay_error(&req->resp, 404, "not_found_error",
 		    "no_such_account", "No such account.", NULL);
 	snprintf(uid, sizeof(uid), "%lld", req->user_id);
@@ -71,7 +64,7 @@ pay_accounts_entries(struct cm_req *req)
 	char uid[24], lim[8];
 	int limit;
 
-	if (!pay_accounts_id_ok(id))
+	if (!pay_check_id_ok(id))
 		return pay_error(&req->resp, 404, "not_found_error",
 		    "no_such_account", "No such account.", NULL);
 	if (pay_check_limit(cm_req_query(req, "limit"), &limit, &e) != CM_OK ||

@@ -245,3 +245,9 @@ pay_check_id_format(const char *s, const char *prefix)
 	}
 	return s[n + 32] == '\0';
 }
+
+int
+pay_check_id_ok(const char *id)
+{
+	return id != NULL && *id != '\0' && strlen(id) <= PAY_ID_MAX;
+}

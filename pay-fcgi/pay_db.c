@@ -16,12 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
 #include <sodium.h>
 
+#include "cm_clock.h"
 #include "cm_log.h"
 #include "cm_metrics.h"
 #include "pay.h"
@@ -96,15 +96,6 @@ static const struct {
         4},
 };
 
-static long long
-pay_db_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 pay_db_drop(struct pay_db *db)
 {
@@ -164,7 +155,7 @@ fail:
 static PGconn *
 pay_db_get(struct pay_db *db, const char *rid)
 {
-	long long now = pay_db_now_ms();
+	long long now = cm_clock_ms();
 
 	if (db->conn != NULL && PQstatus(db->conn) != CONNECTION_OK)
 		pay_db_drop(db);
@@ -182,7 +173,7 @@ pay_db_get(struct pay_db *db, const char *rid)
 		    db->backoff == 0 ? PAY_DB_BACKOFF_MIN_MS : db->backoff * 2;
 		if (db->backoff > PAY_DB_BACKOFF_MAX_MS)
 			db->backoff = PAY_DB_BACKOFF_MAX_MS;
-		db->next_try = pay_db_now_ms() + db->backoff;
+		db->next_try = cm_clock_ms() + db->backoff;
 		return NULL;
 	}
 	db->backoff = 0;
@@ -228,7 +219,7 @@ pay_db_exec(struct pay_db *db, const char *rid, enum pay_stmt st,
 	PGresult *res = NULL, *r;
 	enum pay_db_outcome oc;
 	struct pollfd pfd;
-	long long deadline = pay_db_now_ms() + PAY_DB_WAIT_MS, left;
+	long long deadline = cm_clock_ms() + PAY_DB_WAIT_MS, left;
 	char buf[256];
 	PGcancel *cancel;
 	int n;
@@ -239,7 +230,7 @@ pay_db_exec(struct pay_db *db, const char *rid, enum pay_stmt st,
 		return pay_db_classify(db, rid, st, NULL);
 	for (;;) {
 		while (PQisBusy(conn)) {
-			left = deadline - pay_db_now_ms();
+			left = deadline - cm_clock_ms();
 			if (left <= 0) {
 				cm_log(CM_LOG_ERROR, rid,
 				    "worker %d: %s: no answer in %d ms",
@@ -339,7 +330,7 @@ pay_db_prune(struct cm_req *req)
 	const char *params[1];
 	char hours[24];
 	PGresult *res;
-	long long now = pay_db_now_ms();
+	long long now = cm_clock_ms();
 
 	if (db == NULL || db->conn == NULL || now < db->next_prune)
 		return;
@@ -413,7 +404,7 @@ pay_db_open(void *app, int idx)
 	db->app = app;
 	db->idx = idx;
 	/* Stagger the workers' pruning so they do not all run at once. */
-	db->next_prune = pay_db_now_ms() + 1000LL * 7 * idx;
+	db->next_prune = cm_clock_ms() + 1000LL * 7 * idx;
 	(void)pay_db_get(db, NULL);
 	return db;
 }

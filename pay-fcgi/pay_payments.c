@@ -22,12 +22,6 @@ pay_payments_not_found(struct cm_req *req)
 	    "No such payment.", NULL);
 }
 
-static int
-pay_payments_id_ok(const char *id)
-{
-	return id != NULL && *id != '\0' && strlen(id) <= PAY_ID_MAX;
-}
-
 enum cm_err
 pay_payments_create(struct cm_req *req)
 {
@@ -114,7 +108,7 @@ pay_payments_get(struct cm_req *req)
 	const char *params[2], *id = cm_req_param(req, "id");
 	char uid[24];
 
-	if (!pay_payments_id_ok(id))
+	if (!pay_check_id_ok(id))
 		return pay_payments_not_found(req);
 	snprintf(uid, sizeof(uid), "%lld", req->user_id);
 	params[0] = uid;
@@ -132,7 +126,7 @@ pay_payments_refund(struct cm_req *req)
 
 	if (pay_check_key(req->idempotency_key, &e) != CM_OK)
 		return pay_error_check(&req->resp, &e);
-	if (!pay_payments_id_ok(id))
+	if (!pay_check_id_ok(id))
 		return pay_payments_not_found(req);
 	if (pay_check_object(req->json, &e) != CM_OK ||
 	    pay_check_amount(
@@ -160,7 +154,7 @@ pay_payments_refunds(struct cm_req *req)
 	char uid[24], lim[8];
 	int limit;
 
-	if (!pay_payments_id_ok(id))
+	if (!pay_check_id_ok(id))
 		return pay_payments_not_found(req);
 	if (pay_check_limit(cm_req_query(req, "limit"), &limit, &e) != CM_OK ||
 	    pay_check_cursor(after, &e) != CM_OK)
