@@ -9,6 +9,11 @@
 #   make run        deps, build, whole local stack in the foreground
 #   make up / down  the same stack in the background / stop it
 #   make check      cppcheck, clang-tidy, clang-format
+#   make images     the three container images (podman or docker), sizes
+#   make test-containers  the images run as the dev overlay says (part of
+#                   make test)
+#   make install    binaries, systemd units, nginx snippet under
+#                   DESTDIR/PREFIX (plain hosts behind your own nginx)
 
 VARIANT ?= release
 CC ?= cc
@@ -54,7 +59,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all release debug asan unit unit-asan valgrind deps run up down \
 	restart-rolling test api-test check format clean bench k8s-validate \
-	test-asan pkgs-present
+	test-asan pkgs-present images test-containers containers-check install deb
 
 # A missing library fails here with its pkg-config name, not later with a
 # header the compiler cannot find.
@@ -160,6 +165,35 @@ test: deps
 	tests/stack.sh up
 	rc=0; $(PYTHON) -m pytest -q tests/api || rc=$$?; \
 	    tests/stack.sh down; exit $$rc
+
+# Container images from k8s/images/*.Dockerfile, tagged
+# $(IMAGE_REPO)/NAME:$(IMAGE_TAG) (default localhost/conduit/NAME:dev):
+# docker when its engine answers, otherwise podman with the project-local
+# configuration under var/containers/ (k8s/images/engine.sh).
+images:
+	k8s/images/images.sh
+
+# The images built from this checkout run as the rendered dev overlay says,
+# beside the local stack's databases (tests/containers/run.py). Leaves the
+# local stack up, as make up does.
+test-containers: all
+	tests/stack.sh up
+	$(MAKE) --no-print-directory containers-check
+
+containers-check:
+	CONTAINER_ENGINE=podman k8s/images/images.sh
+	$(PYTHON) -m pytest -q tests/containers
+	$(PYTHON) tests/containers/run.py
+
+# Plain hosts behind your own nginx: binaries, hardened systemd units,
+# example settings and the nginx snippet (dist/install.sh lists the paths).
+# make install PREFIX=/usr/local DESTDIR=/tmp/stage
+install: all
+	dist/install.sh
+
+# A Debian package of the same tree (PREFIX=/usr): build/deb/conduit_*.deb.
+deb: all
+	dist/deb.sh
 
 # Benchmarks against references measured in the same run (~7 min, not part
 # of make test): table, var/bench/latest.json, var/bench/bench.png.

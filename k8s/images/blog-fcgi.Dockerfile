@@ -1,9 +1,14 @@
 # blog-fcgi: built on Debian 12 with the -dev packages, run on Debian 12 slim
 # with only the runtime libraries, as uid 10001. Build from the repository
-# root:
+# root (or `make images`, which builds all three with podman or docker):
 #   docker build -f k8s/images/blog-fcgi.Dockerfile -t REGISTRY/conduit/blog-fcgi:TAG .
 # The runtime package list is checked against the binary's shared libraries
 # by k8s/validate.sh (dpkg -S of what ldd prints).
+#
+# The binary is stripped: the runtime image carries no debug information.
+# Its symbols stay in the build stage, matched by a GNU debuglink:
+#   docker build --target build -f k8s/images/blog-fcgi.Dockerfile -t blog-fcgi-build .
+#   docker run --rm blog-fcgi-build cat /src/blog-fcgi.debug >blog-fcgi.debug
 FROM debian:12 AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
@@ -15,17 +20,22 @@ WORKDIR /src
 COPY Makefile ./
 COPY common/ common/
 COPY blog-fcgi/ blog-fcgi/
-COPY pay-fcgi/ pay-fcgi/
-RUN make VARIANT=release build/release/blog-fcgi
+RUN make VARIANT=release build/release/blog-fcgi \
+ && objcopy --only-keep-debug build/release/blog-fcgi blog-fcgi.debug \
+ && strip --strip-unneeded build/release/blog-fcgi \
+ && objcopy --add-gnu-debuglink=blog-fcgi.debug build/release/blog-fcgi
 
 FROM debian:12-slim
+# A regular (not --system) account: uid 10001 is above SYS_UID_MAX, which
+# useradd --system warns about. No home, no lastlog/faillog entries.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
 	libfcgi0ldbl libjansson4 libjwt0 libsodium23 libmariadb3 libpq5 \
 	libssl3 libmicrohttpd12 ca-certificates \
- && rm -rf /var/lib/apt/lists/* \
- && groupadd --system --gid 10001 conduit \
- && useradd --system --uid 10001 --gid 10001 --no-create-home \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
+ && groupadd --gid 10001 conduit \
+ && useradd --uid 10001 --gid 10001 --no-create-home --no-log-init \
+	-K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 \
 	--home-dir /nonexistent --shell /usr/sbin/nologin conduit
 COPY --from=build /src/build/release/blog-fcgi /usr/local/bin/blog-fcgi
 USER 10001:10001

@@ -2,6 +2,7 @@
 # nginx/nginx.conf.in rendered at build time for Kubernetes and the static
 # site. Build from the repository root:
 #   docker build -f k8s/images/edge.Dockerfile -t REGISTRY/conduit/edge:TAG .
+# (or `make images`, which builds all three with podman or docker).
 # Build arguments: EDGE_RATE_AUTH, EDGE_BURST_AUTH, EDGE_RATE_MONEY,
 # EDGE_BURST_MONEY, EDGE_CORS_ORIGINS (see k8s/edge/render-nginx.sh).
 FROM debian:12-slim AS render
@@ -17,9 +18,12 @@ RUN rm -rf /src/nginx/site \
 
 FROM nginx:1.28.0-bookworm
 # The stock entrypoint and config are not used; nothing runs as root.
-RUN rm -f /etc/nginx/conf.d/default.conf \
- && groupadd --system --gid 10001 conduit \
- && useradd --system --uid 10001 --gid 10001 --no-create-home \
+# A regular (not --system) account: uid 10001 is above SYS_UID_MAX, which
+# useradd --system warns about.
+RUN rm -f /etc/nginx/conf.d/default.conf /etc/nginx/sites-enabled/default \
+ && groupadd --gid 10001 conduit \
+ && useradd --uid 10001 --gid 10001 --no-create-home --no-log-init \
+	-K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 \
 	--home-dir /nonexistent --shell /usr/sbin/nologin conduit
 COPY --from=render /out/ /etc/conduit/nginx/
 COPY nginx/site/ /usr/share/conduit/site/
