@@ -10,11 +10,13 @@
 #   docker build --target build -f k8s/images/blog-fcgi.Dockerfile -t blog-fcgi-build .
 #   docker run --rm blog-fcgi-build cat /src/blog-fcgi.debug >blog-fcgi.debug
 FROM debian:12 AS build
+# libcmocka-dev: the Makefile checks every library it may link, tests
+# included, before compiling anything.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
 	build-essential pkg-config \
 	libfcgi-dev libjansson-dev libjwt-dev libsodium-dev libmariadb-dev \
-	libpq-dev libssl-dev libmicrohttpd-dev \
+	libpq-dev libssl-dev libmicrohttpd-dev libcmocka-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
