@@ -12,7 +12,7 @@
 #include <mysqld_error.h>
 
 #include "blog_db.h"
-#include "cm_clock.h"
+#include "cm_reconnect.h"
 #include "cm_metrics.h"
 #include "cm_log.h"
 
@@ -256,6 +256,19 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
 
 #define BLOG_DB_BACKOFF_MIN 100
 #define BLOG_DB_BACKOFF_MAX 2000
+
+struct blog_db {
+	const struct blog_app *app;
+	MYSQL *conn; /* NULL when disconnected */
+	int in_txn;
+	struct cm_reconnect reconnect;
+	unsigned int last_errno;
+	char last_error[256];
+	unsigned int connect_timeout;
+	unsigned int rw_timeout;
+	unsigned long client_flags; /* CLIENT_MULTI_STATEMENTS for --migrate */
+	struct blog_db_stmt st[BLOG_Q_MAX];
+};
 #define BLOG_DB_STRCAP 256
 
 static void
@@ -301,7 +314,8 @@ blog_db_new(const struct blog_app *app, unsigned int connect_timeout,
 	db->app = app;
 	db->connect_timeout = connect_timeout;
 	db->rw_timeout = rw_timeout;
-	db->backoff_ms = BLOG_DB_BACKOFF_MIN;
+	db->reconnect.min_ms = BLOG_DB_BACKOFF_MIN;
+	db->reconnect.max_ms = BLOG_DB_BACKOFF_MAX;
 	return db;
 }
 
@@ -315,8 +329,9 @@ blog_db_free(struct blog_db *db)
 }
 
 static enum cm_err
-blog_db_connect(struct blog_db *db, const char *rid)
+blog_db_connect(void *arg, const char *rid)
 {
+	struct blog_db *db = arg;
 	const struct blog_app *app = db->app;
 	/*
 	 * Sessions work in UTC; lock waits give up well before the client's
@@ -352,7 +367,6 @@ enum cm_err
 blog_db_ready(struct blog_db *db, const char *rid)
 {
 	struct pollfd pfd;
-	long long now;
 
 	if (db == NULL)
 		return CM_EUNAVAIL;
@@ -377,22 +391,31 @@ blog_db_ready(struct blog_db *db, const char *rid)
 		return CM_OK;
 	if (db->in_txn)
 		return CM_EUNAVAIL;
-	now = cm_clock_ms();
-	if (now < db->retry_at_ms)
-		return CM_EUNAVAIL;
-	if (blog_db_connect(db, rid) != CM_OK) {
-		db->retry_at_ms = cm_clock_ms() + db->backoff_ms;
-		db->backoff_ms *= 2;
-		if (db->backoff_ms > BLOG_DB_BACKOFF_MAX)
-			db->backoff_ms = BLOG_DB_BACKOFF_MAX;
-		return CM_EUNAVAIL;
-	}
-	db->backoff_ms = BLOG_DB_BACKOFF_MIN;
-	db->retry_at_ms = 0;
-	if (db->ever_connected)
-		cm_metrics_db_reconnect();
-	db->ever_connected = 1;
-	return CM_OK;
+	return cm_reconnect(&db->reconnect, blog_db_connect, db, rid);
+}
+
+void
+blog_db_set_migrating(struct blog_db *db)
+{
+	db->client_flags = CLIENT_MULTI_STATEMENTS;
+}
+
+void
+blog_db_retry_now(struct blog_db *db)
+{
+	cm_reconnect_now(&db->reconnect);
+}
+
+unsigned int
+blog_db_last_errno(const struct blog_db *db)
+{
+	return db->last_errno;
+}
+
+const char *
+blog_db_last_error(const struct blog_db *db)
+{
+	return db->last_error;
 }
 
 MYSQL *
@@ -583,7 +606,7 @@ blog_db_exec(struct blog_db *db, const char *rid, enum blog_q q,
 	if (rc == CM_EUNAVAIL && had_conn && !in_txn &&
 	    blog_db_queries[q].readonly && db->conn == NULL &&
 	    db->last_errno == CR_SERVER_GONE_ERROR) {
-		db->retry_at_ms = 0;
+		cm_reconnect_now(&db->reconnect);
 		rc = blog_db_exec1(db, rid, q, a, &s);
 	}
 	if (rc == CM_OK && out != NULL)

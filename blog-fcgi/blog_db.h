@@ -123,20 +123,8 @@ struct blog_db_stmt {
 	struct blog_db_col *col;
 };
 
-struct blog_db {
-	int ever_connected; /* for the reconnect metric */
-	const struct blog_app *app;
-	MYSQL *conn; /* NULL when disconnected */
-	int in_txn;
-	long long retry_at_ms; /* no reconnect attempt before this */
-	long backoff_ms;
-	unsigned int last_errno;
-	char last_error[256];
-	unsigned int connect_timeout;
-	unsigned int rw_timeout;
-	unsigned long client_flags; /* CLIENT_MULTI_STATEMENTS for --migrate */
-	struct blog_db_stmt st[BLOG_Q_MAX];
-};
+/* A worker's connection and its statements; opaque. */
+struct blog_db;
 
 /* Worker lifetime. blog_db_new never fails for a down database. */
 struct blog_db *blog_db_new(const struct blog_app *app,
@@ -148,6 +136,18 @@ void blog_db_free(struct blog_db *db);
  * CM_EUNAVAIL.
  */
 enum cm_err blog_db_ready(struct blog_db *db, const char *rid);
+
+/*
+ * For --migrate only: let the next connection run multi-statement scripts
+ * (trusted migration text), and connect at the next blog_db_ready whatever
+ * the backoff says (the caller waits by itself).
+ */
+void blog_db_set_migrating(struct blog_db *db);
+void blog_db_retry_now(struct blog_db *db);
+
+/* The last error from the server or client library, for --migrate. */
+unsigned int blog_db_last_errno(const struct blog_db *db);
+const char *blog_db_last_error(const struct blog_db *db);
 
 /* The raw connection, for --migrate only (text protocol, DDL). */
 MYSQL *blog_db_conn(struct blog_db *db);

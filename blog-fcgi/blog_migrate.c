@@ -98,8 +98,34 @@ fail:
 	return -1;
 }
 
-int
-blog_migrate_run(const struct blog_app *app, int wait_seconds)
+/* The MariaDB driver for cm_migration_run; db is a struct blog_db. */
+static int
+blog_migrate_lock(void *db)
+{
+	long long got = 0;
+
+	if (blog_migrate_stmt(blog_db_conn(db),
+	        "SELECT GET_LOCK('blog_migrate', 30)", NULL, NULL, &got) != 0)
+		return -1;
+	if (got != 1) {
+		cm_log(CM_LOG_ERROR, NULL,
+		    "migrate: lock blog_migrate busy for 30 s");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+blog_migrate_unlock(void *db)
+{
+	long long got;
+
+	(void)blog_migrate_stmt(blog_db_conn(db),
+	    "SELECT RELEASE_LOCK('blog_migrate')", NULL, NULL, &got);
+}
+
+static int
+blog_migrate_prepare(void *db)
 {
 	static const char create[] =
 	    "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -107,76 +133,77 @@ blog_migrate_run(const struct blog_app *app, int wait_seconds)
 	    " name VARCHAR(255) NOT NULL,"
 	    " applied_at DATETIME(3) NOT NULL"
 	    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+
+	return blog_migrate_script(
+	    blog_db_conn(db), "schema_migrations", create);
+}
+
+static int
+blog_migrate_applied(void *db, const struct cm_migration *m, int *yes)
+{
+	long long version = m->version, got = 0;
+
+	if (blog_migrate_stmt(blog_db_conn(db),
+	        "SELECT COUNT(*) FROM schema_migrations WHERE version = ?",
+	        &version, NULL, &got) != 0)
+		return -1;
+	*yes = got > 0;
+	return 0;
+}
+
+/* MariaDB commits DDL implicitly: run, then record (see the top). */
+static int
+blog_migrate_apply(void *db, const struct cm_migration *m)
+{
+	long long version = m->version;
+
+	if (blog_migrate_script(blog_db_conn(db), m->name, m->sql) != 0)
+		return -1;
+	return blog_migrate_stmt(blog_db_conn(db),
+	    "INSERT INTO schema_migrations (version, name, applied_at) "
+	    "VALUES (?, ?, UTC_TIMESTAMP(3))",
+	    &version, m->name, NULL);
+}
+
+static const struct cm_migration_driver blog_migrate_driver = {
+    .lock = blog_migrate_lock,
+    .unlock = blog_migrate_unlock,
+    .prepare = blog_migrate_prepare,
+    .applied = blog_migrate_applied,
+    .apply = blog_migrate_apply,
+};
+
+int
+blog_migrate_run(const struct blog_app *app, int wait_seconds)
+{
 	struct blog_db *db;
-	MYSQL *c;
-	long long got = 0, version;
-	size_t i;
-	int waited, rc = -1, locked = 0, applied = 0;
+	unsigned int e;
+	int waited, rc = -1;
 
 	if ((db = blog_db_new(app, 5, 120)) == NULL)
 		return -1;
-	db->client_flags = CLIENT_MULTI_STATEMENTS;
+	blog_db_set_migrating(db);
 	for (waited = 0; blog_db_ready(db, NULL) != CM_OK; waited++) {
 		/* Only a database that is not up yet is worth waiting for. */
-		if (db->last_errno < 2000 || db->last_errno >= 3000) {
+		e = blog_db_last_errno(db);
+		if (e < 2000 || e >= 3000) {
 			cm_log(CM_LOG_ERROR, NULL,
-			    "migrate: cannot connect: "
-			    "%s",
-			    db->last_error);
+			    "migrate: cannot connect: %s",
+			    blog_db_last_error(db));
 			goto out;
 		}
 		if (waited >= wait_seconds) {
 			cm_log(CM_LOG_ERROR, NULL,
-			    "migrate: database not "
-			    "reachable after %d s",
+			    "migrate: database not reachable after %d s",
 			    wait_seconds);
 			goto out;
 		}
 		sleep(1);
-		db->retry_at_ms = 0;
+		blog_db_retry_now(db);
 	}
-	c = blog_db_conn(db);
-	if (blog_migrate_stmt(c, "SELECT GET_LOCK('blog_migrate', 30)", NULL,
-	        NULL, &got) != 0)
-		goto out;
-	if (got != 1) {
-		cm_log(CM_LOG_ERROR, NULL,
-		    "migrate: lock blog_migrate busy "
-		    "for 30 s");
-		goto out;
-	}
-	locked = 1;
-	if (blog_migrate_script(c, "schema_migrations", create) != 0)
-		goto out;
-	for (i = 0; i < blog_migrations_count; i++) {
-		const struct cm_migration *m = &blog_migrations[i];
-
-		version = m->version;
-		if (blog_migrate_stmt(c,
-		        "SELECT COUNT(*) FROM "
-		        "schema_migrations WHERE version = ?",
-		        &version, NULL, &got) != 0)
-			goto out;
-		if (got > 0)
-			continue;
-		cm_log(CM_LOG_INFO, NULL, "applying migration %s", m->name);
-		if (blog_migrate_script(c, m->name, m->sql) != 0)
-			goto out;
-		if (blog_migrate_stmt(c,
-		        "INSERT INTO schema_migrations "
-		        "(version, name, applied_at) VALUES (?, ?, "
-		        "UTC_TIMESTAMP(3))",
-		        &version, m->name, NULL) != 0)
-			goto out;
-		applied++;
-	}
-	cm_log(CM_LOG_INFO, NULL, "migrations: %d applied, %zu known", applied,
-	    blog_migrations_count);
-	rc = 0;
+	rc = cm_migration_run(
+	    &blog_migrate_driver, db, blog_migrations, blog_migrations_count);
 out:
-	if (locked)
-		(void)blog_migrate_stmt(blog_db_conn(db),
-		    "SELECT RELEASE_LOCK('blog_migrate')", NULL, NULL, &got);
 	blog_db_free(db);
 	return rc;
 }

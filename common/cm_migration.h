@@ -5,7 +5,9 @@
  * file that defines <prefix>_migrations[] and <prefix>_migrations_count in
  * ascending version order (see common/embed/cm_embed.c). Each binary
  * declares its own array beside its migration code, so common names none
- * of its clients.
+ * of its clients, and applies it with cm_migration_run and a driver for its
+ * database. A migration of version 0 is repeatable: applied again whenever
+ * the driver says its text changed.
  */
 #ifndef CM_MIGRATION_H
 #define CM_MIGRATION_H
@@ -17,5 +19,30 @@ struct cm_migration {
 	const char *name; /* the file name */
 	const char *sql; /* the whole file, NUL-terminated */
 };
+
+/*
+ * What a database must do for the runner. Each returns 0, or -1 after
+ * logging why; db is the driver's connection.
+ */
+struct cm_migration_driver {
+	/* Take a lock held across processes, so that replicas and jobs
+	 * starting together apply each migration exactly once. */
+	int (*lock)(void *db);
+	void (*unlock)(void *db);
+	/* Create the bookkeeping tables when missing. */
+	int (*prepare)(void *db);
+	/* Whether m is recorded (a repeatable one: with this very text). */
+	int (*applied)(void *db, const struct cm_migration *m, int *yes);
+	/* Run m and record it (in one transaction where the database can). */
+	int (*apply)(void *db, const struct cm_migration *m);
+};
+
+/*
+ * Under the driver's lock: every numbered migration not yet recorded, in
+ * order, then every repeatable one whose text changed. Stops at the first
+ * failure. Returns 0, or -1 (logged).
+ */
+int cm_migration_run(const struct cm_migration_driver *d, void *db,
+    const struct cm_migration *ms, size_t n);
 
 #endif

@@ -23,6 +23,7 @@
 
 #include "cm_clock.h"
 #include "cm_log.h"
+#include "cm_reconnect.h"
 #include "cm_metrics.h"
 #include "pay.h"
 #include "pay_db.h"
@@ -36,10 +37,8 @@
 struct pay_db {
 	const struct pay_app *app;
 	int idx;
-	int ever_connected; /* for the reconnect metric */
 	PGconn *conn; /* NULL while disconnected */
-	long long next_try; /* ms: no connect attempt before */
-	long long backoff; /* ms */
+	struct cm_reconnect reconnect;
 	long long next_prune; /* ms */
 };
 
@@ -109,9 +108,10 @@ pay_db_drop(struct pay_db *db)
  * Connect and prepare every statement. The session timeouts travel in the
  * startup packet (options), so they hold from the first statement on.
  */
-static PGconn *
-pay_db_connect(struct pay_db *db, const char *rid)
+static enum cm_err
+pay_db_connect(void *arg, const char *rid)
 {
+	struct pay_db *db = arg;
 	static const char *const keys[] = {"dbname", "connect_timeout",
 	    "options", "application_name", "keepalives", "keepalives_idle",
 	    "keepalives_interval", "keepalives_count", NULL};
@@ -142,10 +142,11 @@ pay_db_connect(struct pay_db *db, const char *rid)
 		}
 		PQclear(res);
 	}
-	return conn;
+	db->conn = conn;
+	return CM_OK;
 fail:
 	PQfinish(conn);
-	return NULL;
+	return CM_EUNAVAIL;
 }
 
 /*
@@ -155,29 +156,10 @@ fail:
 static PGconn *
 pay_db_get(struct pay_db *db, const char *rid)
 {
-	long long now = cm_clock_ms();
-
 	if (db->conn != NULL && PQstatus(db->conn) != CONNECTION_OK)
 		pay_db_drop(db);
-	if (db->conn != NULL)
-		return db->conn;
-	if (now < db->next_try)
-		return NULL;
-	db->conn = pay_db_connect(db, rid);
-	if (db->conn != NULL && db->ever_connected)
-		cm_metrics_db_reconnect();
-	if (db->conn != NULL)
-		db->ever_connected = 1;
-	if (db->conn == NULL) {
-		db->backoff =
-		    db->backoff == 0 ? PAY_DB_BACKOFF_MIN_MS : db->backoff * 2;
-		if (db->backoff > PAY_DB_BACKOFF_MAX_MS)
-			db->backoff = PAY_DB_BACKOFF_MAX_MS;
-		db->next_try = cm_clock_ms() + db->backoff;
-		return NULL;
-	}
-	db->backoff = 0;
-	db->next_try = 0;
+	if (db->conn == NULL)
+		(void)cm_reconnect(&db->reconnect, pay_db_connect, db, rid);
 	return db->conn;
 }
 
@@ -403,6 +385,8 @@ pay_db_open(void *app, int idx)
 		return NULL;
 	db->app = app;
 	db->idx = idx;
+	db->reconnect.min_ms = PAY_DB_BACKOFF_MIN_MS;
+	db->reconnect.max_ms = PAY_DB_BACKOFF_MAX_MS;
 	/* Stagger the workers' pruning so they do not all run at once. */
 	db->next_prune = cm_clock_ms() + 1000LL * 7 * idx;
 	(void)pay_db_get(db, NULL);

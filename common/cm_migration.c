@@ -1,0 +1,53 @@
+/*
+ * cm_migration.c: the one migration runner (see cm_migration.h).
+ */
+#include "cm_log.h"
+#include "cm_migration.h"
+
+/* Apply the migrations of one kind (numbered or repeatable) not yet in. */
+static int
+cm_migration_pass(const struct cm_migration_driver *d, void *db,
+    const struct cm_migration *ms, size_t n, int repeatable, int *applied,
+    int *version)
+{
+	size_t i;
+	int done;
+
+	for (i = 0; i < n; i++) {
+		if ((ms[i].version == 0) != repeatable)
+			continue;
+		if (d->applied(db, &ms[i], &done) != 0)
+			return -1;
+		if (!repeatable)
+			*version = ms[i].version;
+		if (done)
+			continue;
+		cm_log(CM_LOG_INFO, NULL, "migrate: applying %s", ms[i].name);
+		if (d->apply(db, &ms[i]) != 0)
+			return -1;
+		(*applied)++;
+	}
+	return 0;
+}
+
+int
+cm_migration_run(const struct cm_migration_driver *d, void *db,
+    const struct cm_migration *ms, size_t n)
+{
+	int applied = 0, version = 0, rc = -1;
+
+	if (d->lock(db) != 0)
+		return -1;
+	if (d->prepare(db) != 0)
+		goto out;
+	/* Numbered first: repeatable ones may use what they create. */
+	if (cm_migration_pass(d, db, ms, n, 0, &applied, &version) != 0 ||
+	    cm_migration_pass(d, db, ms, n, 1, &applied, &version) != 0)
+		goto out;
+	cm_log(CM_LOG_INFO, NULL, "migrate: %d applied, schema at version %d",
+	    applied, version);
+	rc = 0;
+out:
+	d->unlock(db);
+	return rc;
+}
