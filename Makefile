@@ -59,15 +59,20 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all release debug asan unit unit-asan valgrind deps run up down \
 	restart-rolling test api-test check format clean bench k8s-validate \
-	test-asan pkgs-present images test-containers containers-check install deb
+	test-asan pkgs-present unit-pkgs-present images test-containers containers-check install deb
 
 # A missing library fails here with its pkg-config name, not later with a
-# header the compiler cannot find.
-pkgs-present:
-	@missing=; for p in $(PKGS) cmocka; do \
+# header the compiler cannot find. cmocka is needed by the unit tests only.
+define pkgs_check
+	@missing=; for p in $(1); do \
 	    pkg-config --exists $$p || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "pkg-config cannot find:$$missing" \
 	    "(make deps installs them)" >&2; exit 1; fi
+endef
+pkgs-present:
+	$(call pkgs_check,$(PKGS))
+unit-pkgs-present:
+	$(call pkgs_check,cmocka)
 
 all: $(B)/blog-fcgi $(B)/pay-fcgi
 
@@ -79,6 +84,9 @@ asan:
 	@$(MAKE) --no-print-directory VARIANT=asan all
 
 $(O)/%.o: %.c | pkgs-present
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+$(O)/tests/unit/%.o: tests/unit/%.c | pkgs-present unit-pkgs-present
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
