@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pay.h"
+#include "pay_accounts.h"
 #include "pay_check.h"
 #include "pay_db.h"
 #include "pay_error.h"

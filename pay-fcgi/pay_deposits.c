@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "pay.h"
+#include "pay_deposits.h"
 #include "pay_check.h"
 #include "pay_db.h"
 #include "pay_error.h"

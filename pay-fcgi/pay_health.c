@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "pay.h"
+#include "pay_health.h"
 #include "pay_db.h"
 
 enum cm_err

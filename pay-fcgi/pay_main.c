@@ -14,10 +14,14 @@
 #include "cm_log.h"
 #include "cm_server.h"
 #include "pay.h"
+#include "pay_accounts.h"
 #include "pay_check.h"
 #include "pay_db.h"
+#include "pay_deposits.h"
 #include "pay_error.h"
+#include "pay_health.h"
 #include "pay_migrate.h"
+#include "pay_payments.h"
 
 #define PAY_PROG "pay-fcgi"
 

@@ -11,6 +11,7 @@
 
 #include "cm_ident.h"
 #include "pay.h"
+#include "pay_payments.h"
 #include "pay_check.h"
 #include "pay_db.h"
 #include "pay_error.h"
