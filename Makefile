@@ -172,6 +172,7 @@ test: deps
 	k8s/validate.sh
 	tests/stack.sh up
 	rc=0; $(PYTHON) -m pytest -q tests/api || rc=$$?; \
+	    $(MAKE) --no-print-directory containers-check || rc=$$?; \
 	    tests/stack.sh down; exit $$rc
 
 # Container images from k8s/images/*.Dockerfile, tagged
