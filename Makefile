@@ -19,10 +19,13 @@ VARIANT ?= release
 CC ?= cc
 PYTHON ?= /usr/bin/python3
 PKGS := jansson libjwt libsodium libmariadb libpq openssl libmicrohttpd
+# ICU (Unicode slugs and usernames) is the blog's alone: pay does not link it.
+BLOG_PKGS := icu-uc icu-i18n
 # Quiet here so that `make deps` can run on a machine without them; every
 # compile first goes through pkgs-present, which names what is missing.
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(BLOG_PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+BLOG_PKG_LIBS := $(shell pkg-config --libs $(BLOG_PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -70,7 +73,7 @@ define pkgs_check
 	    "(make deps installs them)" >&2; exit 1; fi
 endef
 pkgs-present:
-	$(call pkgs_check,$(PKGS))
+	$(call pkgs_check,$(PKGS) $(BLOG_PKGS))
 unit-pkgs-present:
 	$(call pkgs_check,cmocka)
 
@@ -109,7 +112,8 @@ $(O)/gen/%.o: $(O)/gen/%.c | pkgs-present
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(B)/blog-fcgi: $(BLOG_OBJ) $(B)/libcommon.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $(BLOG_OBJ) $(B)/libcommon.a $(LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(BLOG_OBJ) $(B)/libcommon.a $(LIBS) \
+	    $(BLOG_PKG_LIBS)
 $(B)/pay-fcgi: $(PAY_OBJ) $(B)/libcommon.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(PAY_OBJ) $(B)/libcommon.a $(LIBS)
 
@@ -118,7 +122,7 @@ $(B)/tests/test_blog_%: $(O)/tests/unit/test_blog_%.o $(BLOG_LIBOBJ) \
     $(B)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(BLOG_LIBOBJ) $(B)/libcommon.a \
-	    $(LIBS) $(CMOCKA_LIBS)
+	    $(LIBS) $(BLOG_PKG_LIBS) $(CMOCKA_LIBS)
 $(B)/tests/test_pay_%: $(O)/tests/unit/test_pay_%.o $(PAY_LIBOBJ) \
     $(B)/libcommon.a
 	@mkdir -p $(@D)

@@ -9,6 +9,14 @@
 
 /* Field limits (characters, not bytes); the 422 messages name them. */
 #define BLOG_USERNAME_MAX 64
+/*
+ * Usernames are also bounded in bytes (a token and every payments row carry
+ * them): 128 bytes is 42 Chinese characters. Their canonical key may be
+ * longer than the name (NFKC turns "㍿" into four characters, case folding
+ * "ß" into "ss"); users.username_key holds 255.
+ */
+#define BLOG_USERNAME_BYTES_MAX 128
+#define BLOG_USERNAME_KEY_MAX 255
 #define BLOG_EMAIL_MAX 254
 #define BLOG_PASSWORD_MIN 8
 #define BLOG_PASSWORD_MAX 256

@@ -233,9 +233,13 @@ blog_articles_list(struct cm_req *req)
 	/* Values that cannot name anything match nothing. */
 	if ((tag != NULL &&
 	        blog_valid_chars(tag, strlen(tag)) > BLOG_TAG_MAX) ||
-	    (author != NULL && !blog_valid_username(author, strlen(author))) ||
-	    (fav != NULL && !blog_valid_username(fav, strlen(fav)))) {
-		rc = blog_articles_empty(req);
+	    (author != NULL &&
+	        (rc = blog_valid_username_lookup(req, author, &author)) !=
+	            CM_OK) ||
+	    (fav != NULL &&
+	        (rc = blog_valid_username_lookup(req, fav, &fav)) != CM_OK)) {
+		if (rc == CM_OK || rc == CM_ENOTFOUND)
+			rc = blog_articles_empty(req);
 		goto out;
 	}
 	blog_db_args_init(&a);

@@ -79,8 +79,8 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
     [BLOG_Q_ROLLBACK] = {"ROLLBACK", "", 0},
     [BLOG_Q_PING] = {"SELECT 1", "i", 1},
     [BLOG_Q_USER_INSERT] =
-        {"INSERT INTO users (username, email, password_hash, bio, image,"
-         " created_at, updated_at) VALUES (?, ?, ?, ?, ?,"
+        {"INSERT INTO users (username, username_key, email, password_hash,"
+         " bio, image, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?,"
          " UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
             "", 0},
     [BLOG_Q_USER_BY_ID] =
@@ -91,10 +91,12 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
          " WHERE email = ?",
             "isssss", 1},
     /*
-	 * A partial update in one statement: NULL keeps username, email and
-	 * password; bio and image take a flag because NULL is a value there.
+	 * A partial update in one statement: NULL keeps username (and its
+	 * key), email and password; bio and image take a flag because NULL is
+	 * a value there.
 	 */
     [BLOG_Q_USER_UPDATE] = {"UPDATE users SET username = COALESCE(?, username),"
+                            " username_key = COALESCE(?, username_key),"
                             " email = COALESCE(?, email),"
                             " password_hash = COALESCE(?, password_hash),"
                             " bio = IF(?, ?, bio), image = IF(?, ?, image),"

@@ -21,6 +21,7 @@
 #include "blog_error.h"
 #include "blog_health.h"
 #include "blog_migrate.h"
+#include "blog_unicode.h"
 #include "blog_profiles.h"
 #include "blog_tags.h"
 #include "blog_users.h"
@@ -265,6 +266,13 @@ main(int argc, char **argv)
 	}
 	if (cm_password_init() != CM_OK) {
 		fprintf(stderr, "%s: cannot initialise password hashing\n",
+		    BLOG_PROG);
+		rc = 1;
+		goto out;
+	}
+	/* Missing ICU data stops the start, not every later register. */
+	if (blog_unicode_init() != CM_OK) {
+		fprintf(stderr, "%s: cannot initialise ICU (libicu72 data)\n",
 		    BLOG_PROG);
 		rc = 1;
 		goto out;

@@ -46,10 +46,14 @@ blog_profiles_do(struct cm_req *req, enum blog_profiles_op op)
 	int following;
 	enum cm_err rc;
 
-	if (name == NULL || !blog_valid_username(name, strlen(name))) {
+	if (name == NULL ||
+	    (rc = blog_valid_username_lookup(req, name, &name)) ==
+	        CM_ENOTFOUND) {
 		rc = blog_error_reply(req, 404, "profile", "not found");
 		goto out;
 	}
+	if (rc != CM_OK)
+		goto out;
 	blog_db_args_init(&a);
 	blog_db_arg_int(&a, req->user_id);
 	blog_db_arg_str(&a, name);

@@ -7,33 +7,18 @@
 #include <time.h>
 
 #include "blog_slug.h"
+#include "blog_unicode.h"
+#include "blog_valid.h"
 
 void
 blog_slug_make(
     const char *title, size_t len, uint32_t suffix, char out[BLOG_SLUG_MAX + 1])
 {
-	size_t i, n = 0;
-	int dash = 0;
+	size_t n;
 
-	for (i = 0; i < len && n < BLOG_SLUG_BASE_MAX; i++) {
-		unsigned char c = (unsigned char)title[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a');
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-			if (dash && n > 0) {
-				if (n + 2 > BLOG_SLUG_BASE_MAX)
-					break;
-				out[n++] = '-';
-			}
-			dash = 0;
-			out[n++] = (char)c;
-		} else
-			dash = 1;
-	}
-	if (n == 0) {
+	n = blog_unicode_slug(title, len, out, BLOG_SLUG_BASE_MAX + 1);
+	if (n == 0)
 		n = (size_t)snprintf(out, BLOG_SLUG_MAX + 1, "article");
-	}
 	snprintf(out + n, BLOG_SLUG_MAX + 1 - n, "-%08x", (unsigned)suffix);
 }
 
@@ -42,14 +27,21 @@ blog_slug_valid(const char *s)
 {
 	size_t n;
 
+	/*
+	 * Cheap on purpose (every article URL passes here): the ASCII a
+	 * slug can hold, and well-formed UTF-8 for the rest. The database
+	 * lookup is exact, so anything else simply finds nothing.
+	 */
 	for (n = 0; s[n] != '\0'; n++) {
 		if (n >= BLOG_SLUG_MAX)
 			return 0;
+		if ((unsigned char)s[n] >= 0x80)
+			continue;
 		if (!((s[n] >= 'a' && s[n] <= 'z') ||
 		        (s[n] >= '0' && s[n] <= '9') || s[n] == '-'))
 			return 0;
 	}
-	return n > 0;
+	return n > 0 && blog_valid_utf8(s, n);
 }
 
 uint32_t

@@ -84,24 +84,28 @@ blog_users_conflict(struct cm_req *req)
 	return blog_error_reply(req, 409, "username", "has already been taken");
 }
 
+/*
+ * The username rules: name gets the display form that is stored and shown
+ * and the key whose unique index makes "ｂｏｂ", "BOB" and "bob" one name.
+ */
 static enum cm_err
-blog_users_check_username(struct cm_req *req, const struct blog_field *f)
+blog_users_check_username(struct cm_req *req, const struct blog_field *f,
+    struct blog_unicode_name *name)
 {
-	if (!blog_valid_username(f->s, f->len))
-		return blog_error_reply(req, 422, "username",
-		    "is invalid (use letters, digits, '_', '-' or '.')");
-	return CM_OK;
+	return blog_valid_username_rules(req, f, name);
 }
 
 /*
  * The platform's own names (cm_ident_reserved) are nobody's username: in
  * payment statements "system" is the platform, and a user called that
- * would be paid what others meant for it.
+ * would be paid what others meant for it. Checked on the canonical key, so
+ * "ＳＹＳＴＥＭ" is reserved too.
  */
 static enum cm_err
-blog_users_check_reserved(struct cm_req *req, const struct blog_field *f)
+blog_users_check_reserved(
+    struct cm_req *req, const struct blog_unicode_name *name)
 {
-	if (cm_ident_reserved(f->s, f->len))
+	if (cm_ident_reserved(name->key, name->key_len))
 		return blog_error_reply(req, 422, "username", "is reserved");
 	return CM_OK;
 }
@@ -120,6 +124,7 @@ blog_users_register(struct cm_req *req)
 	struct blog_db *db = req->worker;
 	struct blog_db_stmt *s = NULL;
 	struct blog_field username, email, password, bio, image;
+	struct blog_unicode_name name;
 	struct blog_db_args a;
 	char hash[CM_PASSWORD_HASH_MAX];
 	json_t *u;
@@ -150,15 +155,16 @@ blog_users_register(struct cm_req *req)
 		rc = blog_error_reply(req, 422, "password", "can't be blank");
 		goto out;
 	}
-	if ((rc = blog_users_check_username(req, &username)) != CM_OK ||
-	    (rc = blog_users_check_reserved(req, &username)) != CM_OK ||
+	if ((rc = blog_users_check_username(req, &username, &name)) != CM_OK ||
+	    (rc = blog_users_check_reserved(req, &name)) != CM_OK ||
 	    (rc = blog_users_check_email(req, &email)) != CM_OK)
 		goto out;
 	if ((rc = cm_password_hash(password.s, hash)) != CM_OK)
 		goto out;
 
 	blog_db_args_init(&a);
-	blog_db_arg_strn(&a, username.s, username.len);
+	blog_db_arg_strn(&a, name.display, name.display_len);
+	blog_db_arg_strn(&a, name.key, name.key_len);
 	blog_db_arg_strn(&a, email.s, email.len);
 	blog_db_arg_str(&a, hash);
 	/* "" is stored as null, like PUT /user does. */
@@ -257,6 +263,7 @@ blog_users_update(struct cm_req *req)
 	struct blog_db *db = req->worker;
 	struct blog_db_stmt *s = NULL;
 	struct blog_field username, email, password, bio, image;
+	struct blog_unicode_name name;
 	struct blog_db_args a;
 	char hash[CM_PASSWORD_HASH_MAX], msg[64];
 	json_t *u;
@@ -289,8 +296,9 @@ blog_users_update(struct cm_req *req)
 			    req, 422, "username", "can't be blank");
 			goto out;
 		}
-		if ((rc = blog_users_check_username(req, &username)) != CM_OK ||
-		    (rc = blog_users_check_reserved(req, &username)) != CM_OK)
+		if ((rc = blog_users_check_username(req, &username, &name)) !=
+		        CM_OK ||
+		    (rc = blog_users_check_reserved(req, &name)) != CM_OK)
 			goto out;
 	}
 	if (password.present) {
@@ -313,8 +321,10 @@ blog_users_update(struct cm_req *req)
 	}
 
 	blog_db_args_init(&a);
-	blog_db_arg_strn(
-	    &a, username.present ? username.s : NULL, username.len);
+	blog_db_arg_strn(&a, username.present ? name.display : NULL,
+	    username.present ? name.display_len : 0);
+	blog_db_arg_strn(&a, username.present ? name.key : NULL,
+	    username.present ? name.key_len : 0);
 	blog_db_arg_strn(&a, email.present ? email.s : NULL, email.len);
 	blog_db_arg_str(&a, password.present ? hash : NULL);
 	/* bio and image: "" and null both clear the field. */

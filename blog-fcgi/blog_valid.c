@@ -6,6 +6,7 @@
 
 #include "blog.h"
 #include "blog_error.h"
+#include "blog_unicode.h"
 #include "blog_valid.h"
 #include "cm_json.h"
 
@@ -64,22 +65,71 @@ blog_valid_chars(const char *s, size_t len)
 	return n;
 }
 
+/*
+ * Only a quick filter for lookups (profiles, ?author=, ?favorited=): the
+ * rules proper are blog_valid_username_rules, at register and rename.
+ * Names from before the Unicode rules are ASCII of this same set.
+ */
 int
 blog_valid_username(const char *s, size_t len)
 {
 	size_t i;
 
-	if (len == 0 || len > BLOG_USERNAME_MAX)
+	if (len == 0 || len > BLOG_USERNAME_BYTES_MAX)
 		return 0;
 	for (i = 0; i < len; i++) {
 		char c = s[i];
 
+		if ((unsigned char)c >= 0x80)
+			continue;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		        (c >= '0' && c <= '9') || c == '_' || c == '-' ||
 		        c == '.'))
 			return 0;
 	}
-	return 1;
+	return blog_valid_utf8(s, len) &&
+	    blog_valid_chars(s, len) <= BLOG_USERNAME_MAX;
+}
+
+enum cm_err
+blog_valid_username_lookup(struct cm_req *req, const char *s, const char **out)
+{
+	size_t len = strlen(s), i, n;
+	char *nfc;
+	enum cm_err rc;
+
+	*out = NULL;
+	if (!blog_valid_username(s, len))
+		return CM_ENOTFOUND;
+	for (i = 0; i < len && (unsigned char)s[i] < 0x80; i++)
+		;
+	if (i == len) {
+		*out = s;
+		return CM_OK;
+	}
+	/* Stored names are NFC: a decomposed "é" in a URL finds "é". */
+	if ((nfc = cm_req_alloc(req, BLOG_USERNAME_BYTES_MAX + 1)) == NULL)
+		return CM_ENOMEM;
+	rc = blog_unicode_nfc(s, len, nfc, BLOG_USERNAME_BYTES_MAX + 1, &n);
+	if (rc == CM_ETOOBIG || rc == CM_EINVAL)
+		return CM_ENOTFOUND;
+	if (rc != CM_OK)
+		return rc;
+	*out = nfc;
+	return CM_OK;
+}
+
+enum cm_err
+blog_valid_username_rules(struct cm_req *req, const struct blog_field *f,
+    struct blog_unicode_name *name)
+{
+	const char *why = NULL;
+	enum cm_err rc;
+
+	rc = blog_unicode_username(f->s, f->len, name, &why);
+	if (rc == CM_EVALIDATION)
+		return blog_error_reply(req, 422, "username", why);
+	return rc;
 }
 
 int

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "blog_unicode.h"
 #include "cm_err.h"
 #include "cm_req.h"
 
@@ -23,6 +24,7 @@ struct blog_field {
 /* Pure predicates. */
 int blog_valid_utf8(const char *s, size_t len);
 size_t blog_valid_chars(const char *s, size_t len);
+/* Could s (len bytes) name a user? A quick filter for lookups only. */
 int blog_valid_username(const char *s, size_t len);
 int blog_valid_email(const char *s, size_t len);
 /*
@@ -45,6 +47,22 @@ enum cm_err blog_valid_root(struct cm_req *req, const char *root, json_t **out);
  */
 enum cm_err blog_valid_field(struct cm_req *req, const json_t *obj,
     const char *key, size_t maxchars, int trim, struct blog_field *f);
+
+/*
+ * The form of a looked-up username (a path or query value) to match the
+ * stored display forms: itself when ASCII, else its NFC form (a
+ * request-lifetime copy). CM_ENOTFOUND when it cannot name anyone.
+ */
+enum cm_err blog_valid_username_lookup(
+    struct cm_req *req, const char *s, const char **out);
+
+/*
+ * The username rules (blog_unicode_username) for a register or rename:
+ * fills name with the display form and the canonical key, or answers 422
+ * with the rule that failed.
+ */
+enum cm_err blog_valid_username_rules(struct cm_req *req,
+    const struct blog_field *f, struct blog_unicode_name *name);
 
 /* Absent, null or "". */
 int blog_valid_blank(const struct blog_field *f);

@@ -37,7 +37,7 @@ PACKAGES="build-essential pkg-config libfcgi-dev libfcgi-bin libjansson-dev
 libjwt-dev libsodium-dev libmariadb-dev libpq-dev libssl-dev libcmocka-dev
 mariadb-server mariadb-client postgresql postgresql-client|postgresql-client-15
 nginx-light openssl python3 python3-pytest python3-requests python3-jwt python3-cryptography valgrind cppcheck
-clang-tidy clang-format wrk libmicrohttpd-dev curl procps iproute2 util-linux
+clang-tidy clang-format wrk libmicrohttpd-dev libicu-dev curl procps iproute2 util-linux
 podman runc netavark aardvark-dns iptables mmdebstrap python3-yaml systemd"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)

@@ -10,13 +10,14 @@
 #   docker build --target build -f k8s/images/pay-fcgi.Dockerfile -t pay-fcgi-build .
 #   docker run --rm pay-fcgi-build cat /src/pay-fcgi.debug >pay-fcgi.debug
 FROM debian:12 AS build
-# libcmocka-dev: the Makefile checks every library it may link, tests
-# included, before compiling anything.
+# libcmocka-dev and libicu-dev (the blog's, not linked into pay): the
+# Makefile checks every library it may link, tests included, before
+# compiling anything.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
 	build-essential pkg-config \
 	libfcgi-dev libjansson-dev libjwt-dev libsodium-dev libmariadb-dev \
-	libpq-dev libssl-dev libmicrohttpd-dev libcmocka-dev \
+	libpq-dev libssl-dev libmicrohttpd-dev libcmocka-dev libicu-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./

@@ -54,9 +54,9 @@ DELETE c FROM comments c JOIN users u ON u.id = c.author_id
 -- A different scale (or a half-written seed): start again.
 DELETE FROM users WHERE @fresh AND username LIKE 'bench\\_%';
 
-INSERT INTO users (username, email, password_hash, bio, image,
+INSERT INTO users (username, username_key, email, password_hash, bio, image,
     created_at, updated_at)
-SELECT CONCAT('bench_', LPAD(seq, 4, '0')),
+SELECT CONCAT('bench_', LPAD(seq, 4, '0')), CONCAT('bench_', LPAD(seq, 4, '0')),
     CONCAT('bench_', LPAD(seq, 4, '0'), '@bench.invalid'), '{pwhash}',
     CONCAT('Bench user ', seq), NULL,
     '2024-01-01 00:00:00.000', '2024-01-01 00:00:00.000'
