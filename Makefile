@@ -64,6 +64,9 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 	restart-rolling test api-test check format clean bench k8s-validate \
 	test-asan pkgs-present unit-pkgs-present images test-containers containers-check install deb
 
+# pkgs-present comes first in the file, so say which goal plain make means.
+.DEFAULT_GOAL := all
+
 # A missing library fails here with its pkg-config name, not later with a
 # header the compiler cannot find. cmocka is needed by the unit tests only.
 define pkgs_check

@@ -27,7 +27,7 @@ import pytest
 import requests
 
 from conftest import ROOT
-from test_blog_support import Api, errors
+from blog_support import Api, errors
 
 SUFFIX = re.compile(r"-[0-9a-f]{8}$")
 
