@@ -10,9 +10,9 @@
 #   docker build --target build -f k8s/images/pay-fcgi.Dockerfile -t pay-fcgi-build .
 #   docker run --rm pay-fcgi-build cat /src/pay-fcgi.debug >pay-fcgi.debug
 FROM debian:12 AS build
-# libcmocka-dev and libicu-dev (the blog's, not linked into pay): the
-# Makefile checks every library it may link, tests included, before
-# compiling anything.
+# libcmocka-dev: the Makefile checks every library it may link, tests
+# included, before compiling anything. libicu-dev is the blog's (pay does
+# not link it), but that check covers both binaries.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
 	build-essential pkg-config \
