@@ -14,6 +14,8 @@
 #                   make test)
 #   make install    binaries, systemd units, nginx snippet under
 #                   DESTDIR/PREFIX (plain hosts behind your own nginx)
+#   make site       the web site (web/, npm ci + vite) into build/site/
+#   make web-test   browser tests of the site against the running stack
 
 VARIANT ?= release
 CC ?= cc
@@ -62,7 +64,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all release debug asan unit unit-asan valgrind deps run up down \
 	restart-rolling test api-test check format clean bench k8s-validate \
-	test-asan pkgs-present unit-pkgs-present images test-containers containers-check install deb
+	test-asan pkgs-present unit-pkgs-present images test-containers containers-check install deb \
+	site web-test
 
 # pkgs-present comes first in the file, so say which goal plain make means.
 .DEFAULT_GOAL := all
@@ -80,7 +83,28 @@ pkgs-present:
 unit-pkgs-present:
 	$(call pkgs_check,cmocka)
 
-all: $(B)/blog-fcgi $(B)/pay-fcgi
+all: $(B)/blog-fcgi $(B)/pay-fcgi site
+
+# The web site: npm ci installs exactly what web/package-lock.json pins
+# (again only when the lockfile changes), vite builds into build/site/,
+# which the edge serves at /.
+WEB_SRC := web/index.html web/vite.config.js $(shell find web/src web/public -type f 2>/dev/null)
+
+site: build/site/index.html
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("node >= 20.19 is needed for the web site, found "+process.version); process.exit(1) }'
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+build/site/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run --silent build
+
+# Browser tests (Debian's chromium driven by playwright-core) against the
+# stack on STACK_PORT_OFFSET; screenshots and budgets under var/web/.
+web-test: site
+	cd web && STACK_PORT_OFFSET=$${STACK_PORT_OFFSET:-0} WEB_ARTIFACTS=$(CURDIR)/var/web \
+	    node --test --test-concurrency=1 --test-reporter=spec tests/
 
 release:
 	@$(MAKE) --no-print-directory VARIANT=release all
@@ -180,13 +204,14 @@ test: deps
 	tests/stack.sh up
 	rc=0; $(PYTHON) -m pytest -q tests/api || rc=$$?; \
 	    $(MAKE) --no-print-directory containers-check || rc=$$?; \
+	    $(MAKE) --no-print-directory web-test || rc=$$?; \
 	    tests/stack.sh down; exit $$rc
 
 # Container images from k8s/images/*.Dockerfile, tagged
 # $(IMAGE_REPO)/NAME:$(IMAGE_TAG) (default localhost/conduit/NAME:dev):
 # docker when its engine answers, otherwise podman with the project-local
 # configuration under var/containers/ (k8s/images/engine.sh).
-images:
+images: site
 	k8s/images/images.sh
 
 # The images built from this checkout run as the rendered dev overlay says,

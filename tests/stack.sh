@@ -38,7 +38,8 @@ libjwt-dev libsodium-dev libmariadb-dev libpq-dev libssl-dev libcmocka-dev
 mariadb-server mariadb-client postgresql postgresql-client|postgresql-client-15
 nginx-light openssl python3 python3-pytest python3-requests python3-jwt python3-cryptography valgrind cppcheck
 clang-tidy clang-format wrk libmicrohttpd-dev libicu-dev curl procps iproute2 util-linux
-podman runc netavark aardvark-dns iptables mmdebstrap python3-yaml systemd"
+podman runc netavark aardvark-dns iptables mmdebstrap python3-yaml systemd
+nodejs chromium fonts-wqy-microhei"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 VAR=$(realpath -m "${STACK_VAR:-$ROOT/var}")
@@ -308,6 +309,8 @@ check_binaries()
 			die "$BUILD/$b not found; build it first (make)"
 		fi
 	done
+	[ -f "$ROOT/build/site/index.html" ] ||
+	    die "$ROOT/build/site/index.html not found; build the web site first (make site)"
 }
 
 # PostgreSQL's server programs are not on PATH on Debian. An existing data
@@ -938,7 +941,7 @@ nginx_render()
 	tmpl=${tmpl//@ACCESS_LOG@/"$LOG/nginx-access.log"}
 	tmpl=${tmpl//@TEMP_DIR@/"$NGX/tmp"}
 	tmpl=${tmpl//@LISTEN@/"$HTTP_ADDR"}
-	tmpl=${tmpl//@SITE_ROOT@/"$ROOT/nginx/site"}
+	tmpl=${tmpl//@SITE_ROOT@/"$ROOT/build/site"}
 	tmpl=${tmpl//@RESOLVER@/"# No resolver: the local stack lists its replicas statically."}
 	tmpl=${tmpl//@BLOG_SERVERS@/"${blog%$'\n'}"}
 	tmpl=${tmpl//@PAY_SERVERS@/"${pay%$'\n'}"}

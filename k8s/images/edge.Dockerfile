@@ -1,6 +1,6 @@
 # edge: nginx >= 1.28 (upstream "server ... resolve" needs >= 1.27.3) with
-# nginx/nginx.conf.in rendered at build time for Kubernetes and the static
-# site. Build from the repository root:
+# nginx/nginx.conf.in rendered at build time for Kubernetes and the web site
+# (build/site/, made by `make site`). Build from the repository root:
 #   docker build -f k8s/images/edge.Dockerfile -t REGISTRY/conduit/edge:TAG .
 # (or `make images`, which builds all three with podman or docker).
 # Build arguments: EDGE_RATE_AUTH, EDGE_BURST_AUTH, EDGE_RATE_MONEY,
@@ -26,7 +26,7 @@ RUN rm -f /etc/nginx/conf.d/default.conf /etc/nginx/sites-enabled/default \
 	-K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 \
 	--home-dir /nonexistent --shell /usr/sbin/nologin conduit
 COPY --from=render /out/ /etc/conduit/nginx/
-COPY nginx/site/ /usr/share/conduit/site/
+COPY build/site/ /usr/share/conduit/site/
 COPY k8s/edge/entrypoint.sh /usr/local/bin/conduit-edge
 USER 10001:10001
 EXPOSE 8080

@@ -73,10 +73,22 @@ def test_healthz_through_nginx(http, base_url, service):
 
 
 def test_site_served(http, base_url):
+    # The web site's shell: revalidated HTML that loads hashed assets.
     r = http.get(base_url + "/")
     assert r.status_code == 200
     assert r.headers["Content-Type"].startswith("text/html")
-    assert "/pay/v1/" in r.text and "/api/" in r.text
+    assert r.headers["Cache-Control"] == "no-cache"
+    assert '<div id="app">' in r.text
+    assets = re.findall(r'(?:src|href)="(/assets/[^"]+)"', r.text)
+    assert assets, r.text
+    for a in assets:
+        ra = http.get(base_url + a)
+        assert ra.status_code == 200, a
+        assert ra.headers["Cache-Control"] == \
+            "public, max-age=31536000, immutable", a
+    # A page of the site is the same shell; anything else is a 404.
+    assert http.get(base_url + "/article/x").text == r.text
+    assert http.get(base_url + "/assets/nope.js").status_code == 404
 
 
 def test_unknown_path_under_blog_is_json_404(http, base_url):

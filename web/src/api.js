@@ -1,0 +1,122 @@
+// The two APIs, seen from the browser: the blog (RealWorld, /api) and the
+// payments (/pay/v1). Same origin as the site, so no CORS and no cookie: the
+// token lives in localStorage and travels only in the Authorization header,
+// never in a URL.
+import { signal } from './state.js';
+
+const TOKEN_KEY = 'conduit.token';
+
+export const session = signal(loadUser());
+
+function loadUser() {
+  try {
+    return JSON.parse(localStorage.getItem('conduit.user') || 'null');
+  } catch {
+    return null;
+  }
+}
+
+export function setUser(user) {
+  if (user) {
+    localStorage.setItem(TOKEN_KEY, user.token);
+    const { token, ...rest } = user;
+    localStorage.setItem('conduit.user', JSON.stringify(rest));
+    session.set(rest);
+  } else {
+    localStorage.removeItem(TOKEN_KEY);
+    localStorage.removeItem('conduit.user');
+    session.set(null);
+  }
+}
+
+function token() {
+  return localStorage.getItem(TOKEN_KEY);
+}
+
+// An API failure, with what the site needs to say it in words: the HTTP
+// status, the pay error code (or the blog's first field and message) and
+// every blog field message.
+export class ApiError extends Error {
+  constructor(status, body, api) {
+    super(`HTTP ${status}`);
+    this.status = status;
+    this.api = api;
+    this.code = null;
+    this.fields = [];
+    if (api === 'pay' && body && body.error) {
+      this.code = body.error.code || null;
+      this.param = body.error.param || null;
+      this.serverMessage = body.error.message || '';
+    } else if (body && body.errors && typeof body.errors === 'object') {
+      for (const [field, msgs] of Object.entries(body.errors)) {
+        for (const m of [].concat(msgs)) this.fields.push([field, String(m)]);
+      }
+    }
+  }
+}
+
+// Random, unguessable, printable ASCII: what Idempotency-Key accepts.
+export function newKey() {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return 'web-' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+async function call(api, method, path, { body, key, auth = true } = {}) {
+  const headers = { Accept: 'application/json' };
+  const t = auth ? token() : null;
+  if (t) headers.Authorization = (api === 'pay' ? 'Bearer ' : 'Token ') + t;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (key) headers['Idempotency-Key'] = key;
+  let res;
+  try {
+    res = await fetch((api === 'pay' ? '/pay/v1' : '/api') + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(0, null, api);
+  }
+  if (res.status === 204) return null;
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const err = new ApiError(res.status, data, api);
+    // A token the services refuse (expired, revoked) is of no more use.
+    if (res.status === 401 && t) setUser(null);
+    throw err;
+  }
+  return data;
+}
+
+export const blog = {
+  get: (p, o) => call('blog', 'GET', p, o),
+  post: (p, body, key) => call('blog', 'POST', p, { body, key }),
+  put: (p, body, key) => call('blog', 'PUT', p, { body, key }),
+  del: (p, key) => call('blog', 'DELETE', p, { key }),
+};
+
+export const pay = {
+  get: (p) => call('pay', 'GET', p),
+  post: (p, body, key) => call('pay', 'POST', p, { body, key }),
+};
+
+// Path segments built from user data (slugs and usernames in any script)
+// are always percent-encoded.
+export const enc = encodeURIComponent;
+
+export function qs(params) {
+  const s = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') s.set(k, String(v));
+  }
+  const out = s.toString();
+  return out ? '?' + out : '';
+}

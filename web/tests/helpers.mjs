@@ -1,0 +1,149 @@
+// Shared by the browser tests: the stack's address, Debian's chromium driven
+// by playwright-core, direct API calls for set-up and checks, screenshots,
+// axe-core and the budget report. A missing prerequisite (no chromium, no
+// stack) fails the run; nothing is skipped.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const offset = Number(process.env.STACK_PORT_OFFSET || 0);
+export const BASE = process.env.WEB_BASE_URL || `http://127.0.0.1:${8080 + offset}`;
+export const ART = process.env.WEB_ARTIFACTS || join(here, '..', '..', 'var', 'web');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const RUN = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
+
+export const DESKTOP = { width: 1280, height: 800 };
+export const MOBILE = { width: 375, height: 740 };
+
+mkdirSync(join(ART, 'screens'), { recursive: true });
+
+export async function launch() {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} not found: install Debian's chromium (make deps)`);
+  const res = await fetch(BASE + '/api/tags').catch((e) => e);
+  assert.ok(res && res.ok, `the stack does not answer at ${BASE} (make up): ${res}`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+}
+
+// A browser context whose every request must stay on the stack's origin:
+// any other request is recorded (and the test that owns it fails).
+export async function newContext(browser, { locale = 'en-US', viewport = DESKTOP } = {}) {
+  const ctx = await browser.newContext({ locale, viewport, baseURL: BASE });
+  ctx.outside = [];
+  ctx.problems = [];
+  ctx.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.origin !== BASE && u.protocol !== 'data:') ctx.outside.push(r.url());
+  });
+  ctx.on('page', (p) => watch(ctx, p));
+  return ctx;
+}
+
+function watch(ctx, page) {
+  page.on('pageerror', (e) => ctx.problems.push('pageerror: ' + e.message));
+  page.on('console', (m) => {
+    // The site's own failed API calls (4xx on purpose) log as errors in
+    // Chromium; CSP violations and script errors are what matter here.
+    if (m.type() === 'error' && /Content Security Policy|Refused to|Uncaught/.test(m.text())) {
+      ctx.problems.push('console: ' + m.text());
+    }
+  });
+  page.on('dialog', (d) => {
+    if (d.type() !== 'confirm') ctx.problems.push('dialog: ' + d.message());
+    d.accept().catch(() => {});
+  });
+}
+
+export async function api(method, path, { token, body, key, prefix } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (token) headers.Authorization = 'Token ' + token;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (key) headers['Idempotency-Key'] = key;
+  const p = prefix || (path.startsWith('/pay/') ? '' : '/api');
+  const r = await fetch(BASE + p + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = text;
+  }
+  return { status: r.status, json, headers: r.headers };
+}
+
+export async function register(name, extra) {
+  const email = `${name}@example.test`.toLowerCase();
+  const r = await api('POST', '/users', { body: { user: { username: name, email, password: 'password-' + name } } });
+  assert.equal(r.status, 201, JSON.stringify(r.json));
+  if (extra) {
+    const u = await api('PUT', '/user', { token: r.json.user.token, body: { user: extra } });
+    assert.equal(u.status, 200, JSON.stringify(u.json));
+  }
+  return { ...r.json.user, password: 'password-' + name, email };
+}
+
+// Puts a user's token into the page's storage, as signing in does.
+export async function signInAs(page, user) {
+  await page.goto('/');
+  await page.evaluate((u) => {
+    localStorage.setItem('conduit.token', u.token);
+    localStorage.setItem('conduit.user', JSON.stringify({ username: u.username, email: u.email, bio: u.bio ?? null, image: u.image ?? null }));
+  }, user);
+}
+
+export async function entries(user, currency) {
+  const acc = await api('GET', '/pay/v1/accounts', { token: user.token });
+  assert.equal(acc.status, 200);
+  const a = acc.json.data.find((x) => x.currency === currency);
+  if (!a) return { balance: 0, entries: [] };
+  const e = await api('GET', `/pay/v1/accounts/${a.id}/entries?limit=100`, { token: user.token });
+  assert.equal(e.status, 200);
+  return { balance: a.balance, entries: e.json.data, id: a.id };
+}
+
+const shots = [];
+export async function shoot(page, name, lang = 'en') {
+  const vp = page.viewportSize();
+  const kind = vp.width <= 400 ? 'mobile' : 'desktop';
+  const file = join(ART, 'screens', `${lang}-${name}-${kind}.png`);
+  await page.screenshot({ path: file, fullPage: kind === 'desktop' ? false : true });
+  shots.push(file);
+  return file;
+}
+
+// The page is no wider than the viewport: nothing forces a sideways scroll.
+export async function assertNoOverflow(page, what) {
+  const { sw, vw } = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, vw: window.innerWidth }));
+  assert.ok(sw <= vw, `${what}: page is ${sw}px wide in a ${vw}px viewport`);
+}
+
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+export const axeReport = [];
+
+// axe-core, evaluated through the DevTools protocol (the page's CSP forbids
+// injected scripts, rightly); serious and critical violations fail.
+export async function assertAccessible(page, name) {
+  await page.evaluate(axeSource + '\n;0');
+  const res = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+  });
+  const bad = res.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  axeReport.push({ page: name, violations: res.length, serious_or_critical: bad.length });
+  assert.deepEqual(bad, [], `${name}: axe-core serious/critical violations`);
+}
+
+export const budgets = {};
+export function report() {
+  writeFileSync(join(ART, 'budgets.json'), JSON.stringify({ budgets, axe: axeReport, screenshots: shots.length }, null, 2));
+}
