@@ -68,7 +68,12 @@ make_tar()
 	    --dpkgopt='path-exclude=/usr/share/man/*' \
 	    --dpkgopt='path-exclude=/usr/share/locale/*' \
 	    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-	    "$@" "$suite" "$out.new.tar" "deb $mirror $suite main" >&2
+	    "$@" "$suite" "$out.new.tar" "deb $mirror $suite main" \
+	    >"$CACHE/standin-$name.log" 2>&1 || {
+		tail -n 30 "$CACHE/standin-$name.log" >&2
+		log "mmdebstrap failed for $name (log: $CACHE/standin-$name.log)"
+		return 1
+	}
 	mv "$out.new.tar" "$out"
 	log "$name made in $((SECONDS - t0))s"
 }
@@ -84,14 +89,26 @@ import()
 	done
 }
 
+# The two root file systems are made side by side: on a cold machine each
+# spends much of its time waiting for the mirror.
+pids=()
+need_debian=0 need_nginx=0
 if ! have_image docker.io/library/debian:12-slim ||
     ! have_image docker.io/library/debian:12; then
-	make_tar debian-12 bookworm
-	import "$CACHE/standin-debian-12.tar" docker.io/library/debian:12-slim \
-	    docker.io/library/debian:12
+	need_debian=1
+	make_tar debian-12 bookworm &
+	pids+=($!)
 fi
 if ! have_image docker.io/library/nginx:1.28.0-bookworm; then
+	need_nginx=1
 	make_tar nginx-sid unstable --include=nginx,passwd \
-	    --aptopt='Acquire::Check-Valid-Until "false"'
-	import "$CACHE/standin-nginx-sid.tar" docker.io/library/nginx:1.28.0-bookworm
+	    --aptopt='Acquire::Check-Valid-Until "false"' &
+	pids+=($!)
 fi
+for p in "${pids[@]}"; do
+	wait "$p"
+done
+[ "$need_debian" = 0 ] || import "$CACHE/standin-debian-12.tar" \
+    docker.io/library/debian:12-slim docker.io/library/debian:12
+[ "$need_nginx" = 0 ] || import "$CACHE/standin-nginx-sid.tar" \
+    docker.io/library/nginx:1.28.0-bookworm
