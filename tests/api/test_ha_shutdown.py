@@ -1,11 +1,18 @@
-"""Graceful shutdown end to end: SIGTERM to a replica under load loses no
+"""Graceful shutdown end to end: stopping a replica under load loses no
 request, not even a POST, and nobody retries here.
 
-The replica closes its listening socket at SIGTERM, so new connects are
-refused and nginx passes those requests, POSTs included (a refused connect
-never reached a backend), to the other replica; the requests it already
-accepted finish. The clients below do not retry: every request must
-succeed on its first attempt.
+A replica is stopped the way tests/stack.sh stops one (`stop-replica`, as
+restart-rolling does): first out of the edge's rotation (rendered "down",
+nginx reloaded, the old nginx workers gone with their kept-alive
+connections), then SIGTERM, which finds nothing to close. The clients below
+do not retry: every request must succeed on its first attempt.
+
+A bare SIGTERM, with nginx still caching connections to the replica, is
+checked with readers only: the replica closes its listening socket (new
+connects are refused and nginx passes those requests on) and its idle
+kept-alive connections. A request nginx writes on one of those at that very
+instant is reset; nginx passes a GET on, but not a POST, which is why the
+stop drill drains the edge first (this race was the flaky POST 502 here).
 """
 
 import collections
@@ -28,9 +35,10 @@ def _log_tail(path, start):
         return f.read().decode(errors="replace")
 
 
+@pytest.mark.parametrize("how", ["drill", "sigterm"])
 @pytest.mark.parametrize("service", ["pay", "blog"])
-def test_sigterm_under_load_loses_nothing(base_url, stack, new_user,
-                                          service):
+def test_stop_under_load_loses_nothing(base_url, stack, new_user, service,
+                                       how):
     replicas = stack.replica_pids(service)
     if len(replicas) < 2:
         pytest.skip("needs at least 2 %s replicas" % service)
@@ -44,6 +52,12 @@ def test_sigterm_under_load_loses_nothing(base_url, stack, new_user,
         "currency": "USD", "amount": 10_000_000}, timeout=TIMEOUT,
         headers=dict(auth, **{"Idempotency-Key": uuid.uuid4().hex}))
     assert r.status_code == 201, r.text
+    blog_auth = {"Authorization": "Token " + payer["token"]}
+    r = requests.post(base_url + "/api/articles", json={"article": {
+        "title": "shutdown", "description": "d", "body": "b"}},
+        headers=blog_auth, timeout=TIMEOUT)
+    assert r.status_code == 201, r.text
+    slug = r.json()["article"]["slug"]
 
     stop = threading.Event()
     results = collections.Counter()
@@ -78,12 +92,27 @@ def test_sigterm_under_load_loses_nothing(base_url, stack, new_user,
                 r = None
             note("POST /pay/v1/payments", r)
 
+    def comment_loop():
+        s = requests.Session()
+        while not stop.is_set():
+            try:
+                r = s.post(base_url + "/api/articles/%s/comments" % slug,
+                           headers=blog_auth, timeout=TIMEOUT,
+                           json={"comment": {"body": "c"}})
+            except requests.RequestException:
+                r = None
+            note("POST comments", r)
+
     if service == "pay":
-        loops = [(get_loop, ("/pay/v1/accounts", auth))] * 3 + \
-            [(post_loop, ())] * 3
+        loops = [(get_loop, ("/pay/v1/accounts", auth))] * 3
+        writes = [(post_loop, ())] * 3
     else:
         loops = [(get_loop, ("/api/articles?limit=5", None))] * 3 + \
             [(get_loop, ("/api/tags", None))] * 3
+        writes = [(comment_loop, ())] * 3
+    # A bare SIGTERM races POSTs on kept-alive connections (see above).
+    if how == "drill":
+        loops += writes
     threads = [threading.Thread(target=f, args=a, daemon=True)
                for f, a in loops]
     n, victim = sorted(replicas.items())[0]
@@ -94,7 +123,10 @@ def test_sigterm_under_load_loses_nothing(base_url, stack, new_user,
     try:
         time.sleep(1.0)
         t0 = time.monotonic()
-        os.kill(victim, signal.SIGTERM)
+        if how == "drill":
+            stack.sh("stop-replica", service, str(n))
+        else:
+            os.kill(victim, signal.SIGTERM)
         stack.wait_dead(victim, timeout=15)
         drained = time.monotonic() - t0
         time.sleep(SECONDS_UNDER_LOAD - 1.0)
@@ -104,11 +136,12 @@ def test_sigterm_under_load_loses_nothing(base_url, stack, new_user,
             t.join(TIMEOUT + 5)
         stack.sh("up")
     total = sum(results.values())
-    print("\nSIGTERM %s-%d under load: %d requests, exited after %.2f s, "
-          "%s" % (service, n, total, drained, dict(results)))
+    print("\n%s %s-%d under load: %d requests, exited after %.2f s, "
+          "%s" % (how, service, n, total, drained, dict(results)))
     assert not failures, failures[:5]
     assert total > 50
-    # It drained and exited by itself, well within its grace period.
+    # It drained and exited by itself, well within its grace period (the
+    # drill's edge reload included).
     assert drained < 10
     assert "stopped" in _log_tail(logfile, log_start)
     after = stack.replica_pids(service)
