@@ -30,7 +30,10 @@ struct cm_poller {
 	int started;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int draining;
+	int draining; /* no new connections; serve the open ones */
+	int forced; /* grace over: close idle ones, end when queue empty */
+	int stop; /* the thread ends */
+	int open; /* accepted and not closed */
 	int nfd; /* size of idle[] and of the queue */
 	unsigned char *idle; /* idle[fd]: armed in epoll */
 	int *q; /* ring of ready descriptors */
@@ -46,12 +49,26 @@ cm_poller_push_locked(struct cm_poller *p, int fd)
 	pthread_cond_signal(&p->cv);
 }
 
+/* One connection fewer; the last one while draining ends the workers. */
 static void
-cm_poller_accept(struct cm_poller *p)
+cm_poller_gone_locked(struct cm_poller *p)
+{
+	if (p->open > 0)
+		p->open--;
+	if (p->open == 0 && p->draining)
+		pthread_cond_broadcast(&p->cv);
+}
+
+/* Accept every queued connection; called with the mutex held. */
+static void
+cm_poller_accept_locked(struct cm_poller *p)
 {
 	static atomic_int warned;
 	int fd;
 
+	/* Once draining, the listening socket may be closed already. */
+	if (p->draining)
+		return;
 	for (;;) {
 		fd = accept4(p->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -68,14 +85,18 @@ cm_poller_accept(struct cm_poller *p)
 			close(fd);
 			continue;
 		}
-		pthread_mutex_lock(&p->mu);
-		if (p->draining)
-			close(fd);
-		else
-			/* A new connection carries its first request. */
-			cm_poller_push_locked(p, fd);
-		pthread_mutex_unlock(&p->mu);
+		/* A new connection carries its first request. */
+		p->open++;
+		cm_poller_push_locked(p, fd);
 	}
+}
+
+static void
+cm_poller_accept(struct cm_poller *p)
+{
+	pthread_mutex_lock(&p->mu);
+	cm_poller_accept_locked(p);
+	pthread_mutex_unlock(&p->mu);
 }
 
 static void *
@@ -87,7 +108,7 @@ cm_poller_loop(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&p->mu);
-		n = p->draining;
+		n = p->stop;
 		pthread_mutex_unlock(&p->mu);
 		if (n)
 			break;
@@ -162,7 +183,7 @@ cm_poller_next(struct cm_poller *p)
 	int fd = -1;
 
 	pthread_mutex_lock(&p->mu);
-	while (p->qlen == 0 && !p->draining)
+	while (p->qlen == 0 && !p->forced && !(p->draining && p->open == 0))
 		pthread_cond_wait(&p->cv, &p->mu);
 	if (p->qlen > 0) {
 		fd = p->q[p->qhead];
@@ -183,9 +204,10 @@ cm_poller_keep(struct cm_poller *p, int fd)
 	ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
 	ev.data.fd = fd;
 	pthread_mutex_lock(&p->mu);
-	if (p->draining || fd >= p->nfd) {
-		pthread_mutex_unlock(&p->mu);
+	if (p->forced || fd >= p->nfd) {
 		close(fd);
+		cm_poller_gone_locked(p);
+		pthread_mutex_unlock(&p->mu);
 		return;
 	}
 	p->idle[fd] = 1;
@@ -195,30 +217,67 @@ cm_poller_keep(struct cm_poller *p, int fd)
 	if (rc < 0) {
 		p->idle[fd] = 0;
 		close(fd);
+		cm_poller_gone_locked(p);
 	}
 	pthread_mutex_unlock(&p->mu);
 }
 
 void
+cm_poller_closed(struct cm_poller *p)
+{
+	pthread_mutex_lock(&p->mu);
+	cm_poller_gone_locked(p);
+	pthread_mutex_unlock(&p->mu);
+}
+
+int
+cm_poller_open(struct cm_poller *p)
+{
+	int n;
+
+	pthread_mutex_lock(&p->mu);
+	n = p->open;
+	pthread_mutex_unlock(&p->mu);
+	return n;
+}
+
+void
 cm_poller_drain(struct cm_poller *p)
+{
+	pthread_mutex_lock(&p->mu);
+	if (!p->draining) {
+		/*
+		 * Connections already queued on the listening socket carry a
+		 * request nginx has written: take them before the caller
+		 * closes the socket (which would reset them).
+		 */
+		cm_poller_accept_locked(p);
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->listen_fd, NULL);
+		p->draining = 1;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+void
+cm_poller_force(struct cm_poller *p)
 {
 	int fd;
 
 	pthread_mutex_lock(&p->mu);
 	if (!p->draining) {
-		p->draining = 1;
 		epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->listen_fd, NULL);
-		/*
-		 * Idle kept-alive connections are closed now: nginx notices
-		 * the close of a cached connection and stops using it, rather
-		 * than sending a request that would find the process gone.
-		 */
+		p->draining = 1;
+	}
+	if (!p->forced) {
+		p->forced = 1;
 		for (fd = 0; fd < p->nfd; fd++) {
 			if (!p->idle[fd])
 				continue;
 			p->idle[fd] = 0;
 			epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, NULL);
 			close(fd);
+			cm_poller_gone_locked(p);
 		}
 		pthread_cond_broadcast(&p->cv);
 	}
@@ -231,7 +290,10 @@ cm_poller_free(struct cm_poller *p)
 	if (p == NULL)
 		return;
 	if (p->started) {
-		cm_poller_drain(p);
+		cm_poller_force(p);
+		pthread_mutex_lock(&p->mu);
+		p->stop = 1;
+		pthread_mutex_unlock(&p->mu);
 		pthread_join(p->thread, NULL);
 	}
 	if (p->epfd >= 0)

@@ -25,15 +25,34 @@ int cm_poller_next(struct cm_poller *p);
 
 /*
  * Worker side: the request on fd is answered and the connection is kept
- * alive: watch it again (or close it when draining).
+ * alive: watch it again, also while draining (see cm_poller_drain).
  */
 void cm_poller_keep(struct cm_poller *p, int fd);
 
+/* Worker side: libfcgi closed a connection the poller handed out. */
+void cm_poller_closed(struct cm_poller *p);
+
 /*
- * Begin draining: stop accepting, close idle connections, let workers
- * finish the queue. Safe from any thread, idempotent.
+ * Begin draining: accept what is already queued on the listening socket,
+ * then stop watching it (the caller closes it). Kept-alive connections are
+ * NOT closed here: nginx may be writing a request on one at this very
+ * instant, and it cannot pass a POST on once written (issue 16). They keep
+ * being served until nginx closes them (its upstream keepalive_time and
+ * keepalive_timeout retire every connection within a second or two);
+ * cm_poller_next returns -1 once none is left. Safe from any thread,
+ * idempotent.
  */
 void cm_poller_drain(struct cm_poller *p);
+
+/*
+ * The grace period is over: close the idle connections now and let the
+ * workers end once the queue is empty. Only an nginx that never retires
+ * its kept-alive connections gets here.
+ */
+void cm_poller_force(struct cm_poller *p);
+
+/* Connections accepted and not closed yet. */
+int cm_poller_open(struct cm_poller *p);
 
 /* Join the thread and release; safe on NULL. Call after the workers end. */
 void cm_poller_free(struct cm_poller *p);

@@ -8,10 +8,11 @@
  * listening socket instead; accept() is thread-safe on Linux, so no accept
  * mutex is taken (DESIGN.md measured a mutex collapsing throughput).
  * Signals are blocked in every thread and taken synchronously by the main
- * thread with sigtimedwait. Shutdown: the listening socket is shut down
- * (waking workers blocked in accept()), the poller drains (closing idle
- * connections), requests in flight finish, and the main thread joins the
- * workers until the grace deadline.
+ * thread with sigtimedwait. Shutdown (cm_server_stop_listening): the
+ * listening socket goes (new connects fail, nginx passes those requests on),
+ * the kept-alive connections nginx holds are served until nginx retires them
+ * (never closed here before the grace deadline: see cm_poller_drain), and
+ * the main thread joins the workers.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -391,6 +392,7 @@ cm_server_next(struct cm_worker *w, FCGX_Request *fr)
 				return 0;
 			/* Closed by the peer or not FastCGI: libfcgi closed it. */
 			fr->ipcFd = -1;
+			cm_poller_closed(w->poller);
 			continue;
 		}
 		if (atomic_load(&cm_server_stopping))
@@ -431,6 +433,9 @@ cm_server_worker(void *arg)
 		if (w->poller != NULL && fr.ipcFd >= 0) {
 			cm_poller_keep(w->poller, fr.ipcFd);
 			fr.ipcFd = -1;
+		} else if (w->poller != NULL) {
+			/* Not kept alive: libfcgi closed it. */
+			cm_poller_closed(w->poller);
 		}
 	}
 	FCGX_Free(&fr, 1);
@@ -580,16 +585,41 @@ cm_server_start(struct cm_server_run *r)
 }
 
 /*
+ * The first step of a shutdown: no new connection reaches this process, so
+ * nginx's next connect fails and it passes that request (even a POST: it
+ * never reached us) to another replica, leaving this one out for
+ * fail_timeout. A unix socket's name goes first, so that no connect can
+ * even be queued; what is queued already is accepted and served; then the
+ * socket closes. Kept-alive connections stay open and served until nginx
+ * retires them (cm_poller_drain says why).
+ */
+static void
+cm_server_stop_listening(struct cm_server_run *r)
+{
+	if (strchr(r->conf->listen, ':') == NULL)
+		unlink(r->conf->listen);
+	if (r->poller != NULL) {
+		cm_poller_drain(r->poller);
+		close(r->fd);
+		r->fd = -1;
+	} else {
+		/* Wakes every worker blocked in accept(). */
+		shutdown(r->fd, SHUT_RDWR);
+	}
+}
+
+/*
  * Serve until a shutdown signal (or a worker that failed to start), then
- * stop accepting and wait for the workers until the grace deadline. A
- * second signal or the deadline exits the process at once.
+ * stop accepting and wait for the workers until the grace deadline. At the
+ * deadline the connections nginx still holds are closed and the requests in
+ * flight get one more second. A second signal exits the process at once.
  */
 static void
 cm_server_wait(struct cm_server_run *r)
 {
 	struct timespec tick = {0, 100 * 1000000L};
 	long long deadline = 0;
-	int sig;
+	int sig, forced = 0;
 
 	for (;;) {
 		sig = sigtimedwait(&r->signals, NULL, &tick);
@@ -608,13 +638,26 @@ cm_server_wait(struct cm_server_run *r)
 			atomic_store(&cm_server_stopping, 1);
 			deadline = cm_clock_us() +
 			    (long long)r->conf->shutdown_grace * 1000000;
-			/* Wakes every worker blocked in accept(). */
-			shutdown(r->fd, SHUT_RDWR);
-			if (r->poller != NULL)
-				cm_poller_drain(r->poller);
+			cm_server_stop_listening(r);
 		}
 		if (deadline != 0 && atomic_load(&cm_server_live) == 0)
 			return;
+		if (deadline != 0 && cm_clock_us() > deadline &&
+		    r->poller != NULL && !forced) {
+			/*
+			 * nginx kept connections open all through the grace
+			 * period (an edge without keepalive_time): close them
+			 * now, racing a request it may write on one.
+			 */
+			cm_log(CM_LOG_WARN, NULL,
+			    "grace period over with %d connections open: "
+			    "closing the idle ones",
+			    cm_poller_open(r->poller));
+			cm_poller_force(r->poller);
+			forced = 1;
+			deadline = cm_clock_us() + 1000000;
+			continue;
+		}
 		if (deadline != 0 && cm_clock_us() > deadline) {
 			cm_log(CM_LOG_WARN, NULL,
 			    "grace period over with %d workers busy: exiting",

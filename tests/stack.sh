@@ -10,9 +10,6 @@
 #                                   migrate and restart one service's replicas one
 #                                   at a time (blog, pay), or reload nginx
 #   tests/stack.sh restart-rolling  migrate, then restart every replica one at a time
-#   tests/stack.sh stop-replica blog|pay N
-#                                   take one replica out of the edge's rotation,
-#                                   then stop it (drills; `up` brings it back)
 #   tests/stack.sh db-stop pg|mariadb
 #   tests/stack.sh db-start pg|mariadb
 #                                   stop or start one database only, leaving the
@@ -71,9 +68,6 @@ PAY_ADMIN_BASE=$((9300 + PORT_OFFSET))
 # because when every replica of a service is out nginx answers 502 without
 # trying any until the first one's time is over.
 FAIL_TIMEOUT=2
-# How long a reload waits for nginx's old workers to finish their requests
-# in flight (fastcgi_read_timeout is 30 s; requests here take milliseconds).
-EDGE_RETIRE_SECONDS=${EDGE_RETIRE_SECONDS:-30}
 # Rate limits at the edge, per client address. Generous: every test suite
 # runs from 127.0.0.1 and registers users and makes payments as fast as it
 # can (measured peaks: ~35 registrations/s, ~520 payments/s).
@@ -859,8 +853,12 @@ replica_wait()
 	die "$svc-$n (pid $pid) did not answer GET /healthz within ${WAIT_SECONDS}s"
 }
 
-# SIGTERM: the service finishes its requests in flight and exits within its
-# grace period; past that (plus a margin) it is killed.
+# SIGTERM: the service stops listening (nginx's next connect fails and goes
+# to another replica), serves what arrives on the kept-alive connections
+# nginx still holds until nginx retires them (about a second; see the
+# upstream blocks in nginx/nginx.conf.in), and exits within its grace
+# period; past that (plus a margin) it is killed. It never closes a
+# connection nginx may be writing a request on, so no reload is needed.
 replica_stop()
 {
 	local pidfile=$1 svc pid name
@@ -923,21 +921,6 @@ replicas_trim()
 
 # ---------------------------------------------------------------- nginx
 
-# Replicas taken out of the edge's rotation (edge_drain), one name
-# (blog-1) per line: rendered "down", so that no nginx worker chooses them
-# or opens a connection to them.
-EDGE_DOWN=$RUN/edge-down
-
-edge_server_line()
-{
-	local svc=$1 n=$2 listen down=''
-	listen=$(replica_listen "$svc" "$n")
-	[ "$TRANSPORT" = unix ] && listen=unix:$listen
-	grep -qx "$svc-$n" "$EDGE_DOWN" 2>/dev/null && down=' down'
-	printf '\t\tserver %s max_fails=1 fail_timeout=%ss%s;' "$listen" \
-	    "$FAIL_TIMEOUT" "$down"
-}
-
 nginx_render()
 {
 	local out=$1 tmpl blog='' pay='' n user='' listen cors='' o
@@ -946,8 +929,12 @@ nginx_render()
 		cors+="		\"$o\"	1;"$'\n'
 	done
 	for ((n = 1; n <= REPLICAS; n++)); do
-		blog+=$(edge_server_line blog "$n")$'\n'
-		pay+=$(edge_server_line pay "$n")$'\n'
+		listen=$(replica_listen blog "$n")
+		[ "$TRANSPORT" = unix ] && listen=unix:$listen
+		blog+="		server $listen max_fails=1 fail_timeout=${FAIL_TIMEOUT}s;"$'\n'
+		listen=$(replica_listen pay "$n")
+		[ "$TRANSPORT" = unix ] && listen=unix:$listen
+		pay+="		server $listen max_fails=1 fail_timeout=${FAIL_TIMEOUT}s;"$'\n'
 	done
 	# The replicas' sockets belong to the user running this script; as
 	# root, nginx's workers must be root too to connect to them.
@@ -1033,7 +1020,6 @@ nginx_workers()
 nginx_start()
 {
 	local pid old w new=$NGX/nginx.conf.new
-	NGINX_RETIRED=1
 	nginx_render "$new"
 	nginx_cmd -t -q -c "$new" 2>"$LOG/nginx-test.log" || {
 		show_log "$LOG/nginx-test.log"
@@ -1049,14 +1035,9 @@ nginx_start()
 			kill -HUP "$pid"
 			# The old workers keep accepting for a moment after the
 			# HUP; the new config is in force only once they are gone.
-			# They also hold the only kept-alive connections to the
-			# replicas made under the old config: a worker that
-			# leaves closes its idle ones and never caches another.
 			for w in $old; do
-				wait_exit "$w" "$EDGE_RETIRE_SECONDS" || {
-					log "an old nginx worker ($w) is still draining"
-					NGINX_RETIRED=0
-				}
+				wait_exit "$w" 10 ||
+				    log "an old nginx worker ($w) is still draining"
 			done
 		fi
 		return 0
@@ -1191,8 +1172,6 @@ do_up()
 	done
 	[ "${#STARTED[@]}" -gt 0 ] && log "started ${STARTED[*]}"
 
-	# Every replica runs now: none stays out of the edge.
-	rm -f "$EDGE_DOWN"
 	nginx_start
 	wait_http /api/healthz blog
 	wait_http /pay/v1/healthz pay
@@ -1222,69 +1201,21 @@ do_down()
 	log "down"
 }
 
-# Take the replicas named in $@ (blog-1 ...) out of the edge's rotation and
-# put every other one back, then wait until no nginx worker holds a
-# connection to the ones out. Only then may a replica close anything: a
-# kept-alive connection it closes while nginx still caches it races with a
-# request nginx writes on it at that instant, and nginx cannot pass that
-# request on if it is a POST (issue 16: 1 in 68,015 POSTs answered 502).
-#
-# Rendering a replica "down" and reloading stops new workers from choosing
-# it. The old workers leave once their requests in flight are answered; on
-# the way they close their idle cached upstream connections and cache no
-# new one, so when the last old worker is gone no connection to the
-# replica is left. With no nginx running there is nothing to wait for.
-edge_drain()
+# One replica at a time: stop it (nginx sends its requests to the others),
+# start the new binary, and go on only once it answers and nginx uses it.
+restart_service()
 {
-	local n
-	: >"$EDGE_DOWN.tmp"
-	for n in "$@"; do
-		echo "$n" >>"$EDGE_DOWN.tmp"
+	local svc=$1 n pid
+	for ((n = 1; n <= REPLICAS; n++)); do
+		replica_stop "$RUN/$svc-$n.pid"
+		STARTED=()
+		replica_start "$svc" "$n"
+		replica_wait "$svc" "$n"
+		pid=$(pid_of "$RUN/$svc-$n.pid" "$svc-fcgi")
+		nginx_routes_to "$svc" "$pid" ||
+		    die "nginx does not route to $svc-$n (pid $pid) after its restart"
+		log "restarted $svc-$n (pid $pid)"
 	done
-	mv "$EDGE_DOWN.tmp" "$EDGE_DOWN"
-	pid_of "$RUN/nginx.pid" nginx >/dev/null || return 0
-	nginx_start
-	[ "$NGINX_RETIRED" = 1 ] ||
-	    log "warning: old nginx workers outlived ${EDGE_RETIRE_SECONDS}s; stopping $* anyway"
-}
-
-# Stop one replica the safe way: out of the edge first, then SIGTERM (which
-# then finds no connection to close and nothing in flight).
-replica_drain_stop()
-{
-	local svc=$1 n=$2
-	edge_drain "$svc-$n"
-	replica_stop "$RUN/$svc-$n.pid"
-}
-
-# Every replica of the services in $@, one at a time: out of the edge,
-# stopped, started with the new binary, and back in the edge (in the same
-# reload that takes the next one out, so N replicas cost N+1 reloads). The
-# next one goes only once the restarted one answers and nginx uses it.
-restart_replicas()
-{
-	local svc n pid prev='' prev_pid=''
-	for svc in "$@"; do
-		for ((n = 1; n <= REPLICAS; n++)); do
-			edge_drain "$svc-$n"
-			if [ -n "$prev" ]; then
-				nginx_routes_to "${prev%-*}" "$prev_pid" ||
-				    die "nginx does not route to $prev (pid $prev_pid) after its restart"
-			fi
-			replica_stop "$RUN/$svc-$n.pid"
-			STARTED=()
-			replica_start "$svc" "$n"
-			replica_wait "$svc" "$n"
-			pid=$(pid_of "$RUN/$svc-$n.pid" "$svc-fcgi")
-			log "restarted $svc-$n (pid $pid)"
-			prev=$svc-$n prev_pid=$pid
-		done
-	done
-	edge_drain
-	if [ -n "$prev" ]; then
-		nginx_routes_to "${prev%-*}" "$prev_pid" ||
-		    die "nginx does not route to $prev (pid $prev_pid) after its restart"
-	fi
 }
 
 stack_is_up()
@@ -1306,7 +1237,7 @@ do_restart()
 		lock
 		stack_is_up
 		migrate "$what"
-		restart_replicas "$what"
+		restart_service "$what"
 		unlock
 		;;
 	nginx)
@@ -1334,26 +1265,10 @@ do_restart_rolling()
 	stack_is_up
 	migrate blog
 	migrate pay
-	restart_replicas blog pay
+	restart_service blog
+	restart_service pay
 	unlock
 	log "rolling restart done in $((SECONDS - t0))s"
-}
-
-# Drill: stop one replica as an orchestrator would (out of the edge, then
-# SIGTERM); it stays out of the edge until `up` starts it again.
-do_stop_replica()
-{
-	local svc=${1:-} n=${2:-}
-	case $svc in
-	blog|pay) ;;
-	*) die "usage: tests/stack.sh stop-replica blog|pay N" ;;
-	esac
-	[[ $n =~ ^[1-9][0-9]?$ ]] || die "usage: tests/stack.sh stop-replica blog|pay N"
-	check_settings
-	lock
-	replica_drain_stop "$svc" "$n"
-	unlock
-	log "stopped $svc-$n"
 }
 
 # Outage drills: stop or start one database while the replicas and nginx
@@ -1459,7 +1374,7 @@ EOF
 
 usage()
 {
-	sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -1471,7 +1386,6 @@ run)			do_run ;;
 status)			do_status ;;
 restart)		do_restart "${2:-}" ;;
 restart-rolling)	do_restart_rolling ;;
-stop-replica)		do_stop_replica "${2:-}" "${3:-}" ;;
 db-stop)		do_db stop "${2:-}" ;;
 db-start)		do_db start "${2:-}" ;;
 *)			usage ;;
