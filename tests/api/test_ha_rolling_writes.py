@@ -22,7 +22,7 @@ import uuid
 
 import requests
 
-from test_blog_support import TIMEOUT, Api, auth
+from blog_support import TIMEOUT, Api, auth
 
 ROUNDS = 3
 # (kind, with key) per thread: comments and articles, with and without keys.
