@@ -3,7 +3,8 @@
  * unix socket in the abstract namespace (no port, no file): idle
  * connections stay with the poller, a connection closed mid-request still
  * reaches a worker, two workers serve many more connections than they are,
- * and drain closes what is idle while what is in flight finishes.
+ * drain keeps serving open connections until their peer (nginx) closes
+ * them and never closes one itself, and force closes what is idle.
  *
  * Every client socket has a receive timeout so that a broken poller fails a
  * test instead of hanging it; no assertion depends on how long anything
@@ -145,8 +146,12 @@ test_idle_connections_stay_with_the_poller(void **state)
 	assert_int_equal(cm_poller_next(p), srv[5]);
 	assert_int_equal(read(srv[5], &c, 1), 1);
 	assert_int_equal(c, 'c');
-	/* Drain closes the idle ones, not the two a worker holds. */
+	/* Drain closes nothing: nginx may be writing on any of them. */
 	cm_poller_drain(p);
+	for (i = 0; i < NCONN; i++)
+		assert_open_and_quiet(cli[i]);
+	/* Force (the grace period is over) closes the idle ones only. */
+	cm_poller_force(p);
 	for (i = 0; i < NCONN; i++)
 		if (i == 5 || i == 17)
 			assert_open_and_quiet(cli[i]);
@@ -211,11 +216,13 @@ worker_loop(void *arg)
 	while ((fd = cm_poller_next(w->p)) >= 0) {
 		if (read(fd, &c, 1) != 1) {
 			close(fd);
+			cm_poller_closed(w->p);
 			continue;
 		}
 		c++;
 		if (write(fd, &c, 1) != 1) {
 			close(fd);
+			cm_poller_closed(w->p);
 			continue;
 		}
 		w->served++;
@@ -268,14 +275,18 @@ test_more_connections_than_workers(void **state)
 		}
 	}
 	cm_poller_drain(p);
-	for (i = 0; i < 2; i++)
-		join_guarded(w[i].thread);
-	assert_int_equal(w[0].served + w[1].served, 3 * NCONN);
-	/* Every connection was idle again: drain closed them all. */
+	/* Draining: still served, until the peer closes each connection. */
 	for (i = 0; i < NCONN; i++) {
-		assert_closed(cli[i]);
+		c = 'x';
+		assert_int_equal(write(cli[i], &c, 1), 1);
+		assert_int_equal(read(cli[i], &c, 1), 1);
+		assert_int_equal(c, 'y');
 		close(cli[i]);
 	}
+	/* The last one closed, the workers end. */
+	for (i = 0; i < 2; i++)
+		join_guarded(w[i].thread);
+	assert_int_equal(w[0].served + w[1].served, 4 * NCONN);
 	cm_poller_free(p);
 	close(lfd);
 }
@@ -299,38 +310,44 @@ test_drain(void **state)
 
 	(void)state;
 	p = start(&lfd);
-	/* A worker waiting for work when drain begins is woken with -1. */
-	w.p = p;
-	w.served = 0;
-	assert_int_equal(pthread_create(&w.thread, NULL, next_once, &w), 0);
+	/* Three accepted connections, each served once and kept idle. */
 	for (i = 0; i < 3; i++) {
-		pair(&srv[i], &cli[i]);
+		cli[i] = dial(lfd);
+		assert_int_equal(write(cli[i], "a", 1), 1);
+		srv[i] = cm_poller_next(p);
+		assert_true(srv[i] >= 0);
+		assert_int_equal(read(srv[i], &c, 1), 1);
 		cm_poller_keep(p, srv[i]);
 	}
-	/* srv[0] carries a request in flight when drain begins. */
-	assert_int_equal(write(cli[0], "x", 1), 1);
-	join_guarded(w.thread);
-	assert_int_equal(w.served, srv[0]);
-	assert_int_equal(read(srv[0], &c, 1), 1);
 	cm_poller_drain(p);
 	cm_poller_drain(p); /* idempotent */
-	assert_closed(cli[1]);
-	assert_closed(cli[2]);
-	/* The request in flight is answered, then its connection closed. */
-	assert_open_and_quiet(cli[0]);
-	assert_int_equal(write(srv[0], "y", 1), 1);
-	cm_poller_keep(p, srv[0]);
-	assert_int_equal(read(cli[0], &c, 1), 1);
+	/* Nothing is closed by the server while draining. */
+	for (i = 0; i < 3; i++)
+		assert_open_and_quiet(cli[i]);
+	/* A request on a kept-alive connection is still handed out. */
+	assert_int_equal(write(cli[1], "x", 1), 1);
+	assert_int_equal(cm_poller_next(p), srv[1]);
+	assert_int_equal(read(srv[1], &c, 1), 1);
+	assert_int_equal(write(srv[1], "y", 1), 1);
+	cm_poller_keep(p, srv[1]);
+	assert_int_equal(read(cli[1], &c, 1), 1);
 	assert_int_equal(c, 'y');
-	assert_closed(cli[0]);
-	/* Nothing is left: workers stop. */
+	assert_open_and_quiet(cli[1]);
+	/* nginx retires the connections; a worker sees each one go. */
+	for (i = 0; i < 3; i++) {
+		close(cli[i]);
+		assert_int_equal(cm_poller_next(p), srv[i]);
+		assert_int_equal(read(srv[i], &c, 1), 0);
+		close(srv[i]);
+		cm_poller_closed(p);
+	}
+	/* Nothing is left: a waiting worker stops. */
+	w.p = p;
 	w.served = 0;
 	assert_int_equal(pthread_create(&w.thread, NULL, next_once, &w), 0);
 	join_guarded(w.thread);
 	assert_int_equal(w.served, -1);
 	cm_poller_free(p);
-	for (i = 0; i < 3; i++)
-		close(cli[i]);
 	close(lfd);
 }
 
@@ -345,7 +362,7 @@ test_free_without_drain(void **state)
 	p = start(&lfd);
 	pair(&srv, &cli);
 	cm_poller_keep(p, srv);
-	/* free drains first: the idle connection is closed, not leaked. */
+	/* free forces first: the idle connection is closed, not leaked. */
 	cm_poller_free(p);
 	assert_closed(cli);
 	close(cli);
