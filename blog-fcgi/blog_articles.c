@@ -266,7 +266,7 @@ blog_articles_list(struct cm_req *req)
 	rc = blog_articles_page(
 	    req, BLOG_Q_LIST + mask, &a, BLOG_Q_LIST_COUNT + mask, &ac);
 out:
-	return blog_error_finish(req, rc);
+	return blog_error_finish(rc);
 }
 
 enum cm_err
@@ -288,7 +288,7 @@ blog_articles_feed(struct cm_req *req)
 	blog_db_arg_int(&ac, req->user_id);
 	rc = blog_articles_page(req, BLOG_Q_FEED, &a, BLOG_Q_FEED_COUNT, &ac);
 out:
-	return blog_error_finish(req, rc);
+	return blog_error_finish(rc);
 }
 
 enum cm_err
@@ -302,7 +302,7 @@ blog_articles_get(struct cm_req *req)
 	else
 		rc = blog_articles_answer(
 		    req, 200, BLOG_Q_ARTICLE_BY_SLUG, 0, slug);
-	return blog_error_finish(req, rc);
+	return blog_error_finish(rc);
 }
 
 /* What a create or update writes, shared with its transaction. */
@@ -502,7 +502,7 @@ blog_articles_create(struct cm_req *req)
 		goto out;
 	rc = blog_articles_reply(req, 201, w.id);
 out:
-	return blog_error_finish(req, rc);
+	return blog_error_finish(rc);
 }
 
 enum cm_err
@@ -533,7 +533,7 @@ blog_articles_update(struct cm_req *req)
 		goto out;
 	rc = blog_articles_reply(req, 200, w.id);
 out:
-	return blog_error_finish(req, rc);
+	return blog_error_finish(rc);
 }
 
 /* The article and its count go together (comments, favourites and tag
@@ -573,7 +573,7 @@ blog_articles_delete(struct cm_req *req)
 		goto out;
 	cm_resp_empty(&req->resp, 204);
 out:
-	return blog_error_finish(req, rc);
+	return blog_error_finish(rc);
 }
 
 struct blog_articles_fav {
@@ -649,7 +649,7 @@ blog_articles_fav(struct cm_req *req, int add)
 		goto out;
 	rc = blog_articles_reply(req, 200, f.id);
 out:
-	return blog_error_finish(req, rc);
+	return blog_error_finish(rc);
 }
 
 enum cm_err

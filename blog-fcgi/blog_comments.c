@@ -88,7 +88,7 @@ blog_comments_create(struct cm_req *req)
 	rc = out != NULL ? cm_resp_json(&req->resp, 201, out) : CM_ENOMEM;
 out:
 	blog_db_done(s);
-	return blog_error_finish(req, rc);
+	return blog_error_finish(rc);
 }
 
 enum cm_err
@@ -127,7 +127,7 @@ blog_comments_list(struct cm_req *req)
 out:
 	json_decref(arr);
 	blog_db_done(s);
-	return blog_error_finish(req, rc);
+	return blog_error_finish(rc);
 }
 
 enum cm_err
@@ -172,5 +172,5 @@ blog_comments_delete(struct cm_req *req)
 	cm_resp_empty(&req->resp, 204);
 out:
 	blog_db_done(s);
-	return blog_error_finish(req, rc);
+	return blog_error_finish(rc);
 }

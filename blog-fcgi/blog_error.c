@@ -3,8 +3,9 @@
  */
 #include "blog_error.h"
 
-void
-blog_error(struct cm_resp *resp, int status, const char *key, const char *msg)
+static void
+blog_error_body(
+    struct cm_resp *resp, int status, const char *key, const char *msg)
 {
 	json_t *body;
 
@@ -18,29 +19,11 @@ blog_error(struct cm_resp *resp, int status, const char *key, const char *msg)
 		cm_resp_empty(resp, status);
 }
 
-static enum cm_err
-blog_error_code(int status)
+void
+blog_error(
+    struct cm_resp *resp, enum cm_err code, const char *key, const char *msg)
 {
-	switch (status) {
-	case 400:
-		return CM_EINVAL;
-	case 401:
-		return CM_EAUTH;
-	case 403:
-		return CM_EFORBIDDEN;
-	case 404:
-		return CM_ENOTFOUND;
-	case 409:
-		return CM_ECONFLICT;
-	case 413:
-		return CM_ETOOBIG;
-	case 422:
-		return CM_EVALIDATION;
-	case 503:
-		return CM_EUNAVAIL;
-	default:
-		return CM_EINTERNAL;
-	}
+	blog_error_body(resp, cm_err_status(code), key, msg);
 }
 
 enum cm_err
@@ -48,17 +31,12 @@ blog_error_reply(
     struct cm_req *req, int status, const char *key, const char *msg)
 {
 	cm_resp_clear(&req->resp);
-	blog_error(&req->resp, status, key, msg);
-	return blog_error_code(status);
+	blog_error_body(&req->resp, status, key, msg);
+	return CM_EANSWERED;
 }
 
 enum cm_err
-blog_error_finish(struct cm_req *req, enum cm_err rc)
+blog_error_finish(enum cm_err rc)
 {
-	if (rc != CM_OK && req->resp.status != 0 && rc != CM_ENOMEM &&
-	    rc != CM_EDB && rc != CM_EUNAVAIL && rc != CM_EINTERNAL)
-		return CM_OK;
-	if (rc != CM_OK)
-		cm_resp_clear(&req->resp);
-	return rc;
+	return rc == CM_EANSWERED ? CM_OK : rc;
 }

@@ -7,21 +7,21 @@
 #include "cm_err.h"
 #include "cm_req.h"
 
-/* The server's cm_error_fn: fill resp with status and the error body. */
+/* The server's cm_error_fn: the error body with cm_err_status(code). */
 void blog_error(
-    struct cm_resp *resp, int status, const char *key, const char *msg);
+    struct cm_resp *resp, enum cm_err code, const char *key, const char *msg);
 
 /*
- * Answer the request with an error and return the matching code (never
- * CM_OK), so that a handler can "rc = blog_error_reply(...); goto out;".
+ * Answer the request with a client error and return CM_EANSWERED, so that
+ * a helper or handler can "rc = blog_error_reply(...); goto out;".
  */
 enum cm_err blog_error_reply(
     struct cm_req *req, int status, const char *key, const char *msg);
 
 /*
- * A handler's single exit: an error that was already answered becomes
- * CM_OK; any other error is left to the server's generic 5xx answer.
+ * A handler's single exit, for the server's contract (cm_server.h): an
+ * answered request is CM_OK; any other code goes to the server as it is.
  */
-enum cm_err blog_error_finish(struct cm_req *req, enum cm_err rc);
+enum cm_err blog_error_finish(enum cm_err rc);
 
 #endif

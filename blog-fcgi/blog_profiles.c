@@ -91,7 +91,7 @@ blog_profiles_do(struct cm_req *req, enum blog_profiles_op op)
 	rc = body != NULL ? cm_resp_json(&req->resp, 200, body) : CM_ENOMEM;
 out:
 	blog_db_done(s);
-	return blog_error_finish(req, rc);
+	return blog_error_finish(rc);
 }
 
 enum cm_err

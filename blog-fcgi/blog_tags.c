@@ -158,5 +158,5 @@ blog_tags_list(struct cm_req *req)
 out:
 	json_decref(arr);
 	blog_db_done(s);
-	return blog_error_finish(req, rc);
+	return blog_error_finish(rc);
 }

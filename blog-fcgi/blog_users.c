@@ -187,7 +187,7 @@ blog_users_register(struct cm_req *req)
 	rc = blog_users_reply(req, 201, s, NULL);
 out:
 	blog_db_done(s);
-	return blog_error_finish(req, rc);
+	return blog_error_finish(rc);
 }
 
 enum cm_err
@@ -234,7 +234,7 @@ blog_users_login(struct cm_req *req)
 	rc = blog_users_reply(req, 200, s, NULL);
 out:
 	blog_db_done(s);
-	return blog_error_finish(req, rc);
+	return blog_error_finish(rc);
 }
 
 enum cm_err
@@ -254,7 +254,7 @@ blog_users_current(struct cm_req *req)
 	rc = blog_users_reply(req, 200, s, req->token);
 out:
 	blog_db_done(s);
-	return blog_error_finish(req, rc);
+	return blog_error_finish(rc);
 }
 
 enum cm_err
@@ -350,5 +350,5 @@ blog_users_update(struct cm_req *req)
 	rc = blog_users_reply(req, 200, s, NULL);
 out:
 	blog_db_done(s);
-	return blog_error_finish(req, rc);
+	return blog_error_finish(rc);
 }

@@ -23,6 +23,8 @@ static const struct {
     [CM_EDB] = {500, "EDB"},
     [CM_EUNAVAIL] = {503, "EUNAVAIL"},
     [CM_EINTERNAL] = {500, "EINTERNAL"},
+    [CM_EBADJSON] = {400, "EBADJSON"},
+    [CM_EANSWERED] = {500, "EANSWERED"},
 };
 
 #define CM_ERR_COUNT (sizeof(cm_err_table) / sizeof(cm_err_table[0]))

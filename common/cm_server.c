@@ -69,13 +69,13 @@ cm_server_fail(
 
 	cm_resp_clear(&req->resp);
 	if (status == 503)
-		conf->error(&req->resp, 503, "server",
+		conf->error(&req->resp, err, "server",
 		    "is temporarily unavailable, retry later");
 	else if (status >= 500)
-		conf->error(&req->resp, status, "server", "internal error");
+		conf->error(&req->resp, err, "server", "internal error");
 	else
 		/* A fallback only: handlers answer client errors themselves. */
-		conf->error(&req->resp, status, "request",
+		conf->error(&req->resp, err, "request",
 		    status == 404       ? "not found"
 		        : status == 403 ? "is forbidden"
 		        : status == 409 ? "conflicts with the current state"
@@ -103,7 +103,7 @@ cm_server_auth(
 	if (h == NULL || *h == '\0') {
 		if (auth == CM_AUTH_OPTIONAL)
 			return CM_OK;
-		conf->error(&req->resp, 401, "token", "is missing");
+		conf->error(&req->resp, CM_EAUTH, "token", "is missing");
 		return CM_EAUTH;
 	}
 	if (strncasecmp(h, "Token ", 6) == 0)
@@ -113,16 +113,16 @@ cm_server_auth(
 	while (tok != NULL && *tok == ' ')
 		tok++;
 	if (tok == NULL || *tok == '\0' || conf->jwt == NULL) {
-		conf->error(&req->resp, 401, "token", "is invalid");
+		conf->error(&req->resp, CM_EAUTH, "token", "is invalid");
 		return CM_EAUTH;
 	}
 	rc = cm_jwt_verify_cached(conf->jwt, tok, time(NULL), &claims);
 	if (rc == CM_EEXPIRED) {
-		conf->error(&req->resp, 401, "token", "has expired");
+		conf->error(&req->resp, CM_EEXPIRED, "token", "has expired");
 		return rc;
 	}
 	if (rc != CM_OK) {
-		conf->error(&req->resp, 401, "token", "is invalid");
+		conf->error(&req->resp, CM_EAUTH, "token", "is invalid");
 		return CM_EAUTH;
 	}
 	req->user_id = claims.sub;
@@ -140,11 +140,11 @@ cm_server_dispatch(const struct cm_server_conf *conf, struct cm_req *req)
 
 	rc = cm_router_match(conf->routes, conf->nroutes, req, &m);
 	if (rc == CM_ENOTFOUND) {
-		conf->error(&req->resp, 404, "route", "not found");
+		conf->error(&req->resp, CM_ENOTFOUND, "route", "not found");
 		return;
 	}
 	if (rc == CM_EMETHOD) {
-		conf->error(&req->resp, 405, "method", "not allowed");
+		conf->error(&req->resp, CM_EMETHOD, "method", "not allowed");
 		if (cm_resp_header(&req->resp, "Allow", m.allow) != CM_OK)
 			cm_server_fail(conf, req, CM_ENOMEM);
 		return;
@@ -154,11 +154,11 @@ cm_server_dispatch(const struct cm_server_conf *conf, struct cm_req *req)
 		return;
 	}
 	if (req->body_too_big) {
-		conf->error(&req->resp, 413, "body", "is too large");
+		conf->error(&req->resp, CM_ETOOBIG, "body", "is too large");
 		return;
 	}
 	if (cm_req_parse_query(req, req->query_string) != CM_OK) {
-		conf->error(&req->resp, 400, "query", "is malformed");
+		conf->error(&req->resp, CM_EINVAL, "query", "is malformed");
 		return;
 	}
 	if (cm_server_auth(conf, req, m.route->auth) != CM_OK)
@@ -170,7 +170,7 @@ cm_server_dispatch(const struct cm_server_conf *conf, struct cm_req *req)
 
 			snprintf(
 			    msg, sizeof(msg), "is not valid JSON (%s)", err);
-			conf->error(&req->resp, 400, "body", msg);
+			conf->error(&req->resp, CM_EBADJSON, "body", msg);
 			return;
 		}
 	}

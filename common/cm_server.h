@@ -19,12 +19,19 @@
 #include "cm_router.h"
 
 /*
- * Fill resp with an error in the service's format. key is the field or
- * resource ("token", "body", "route"), msg a sentence fragment for the
- * client ("is missing"). status is the HTTP status.
+ * Fill resp with an error in the service's format, with the HTTP status
+ * cm_err_status(code). code says what went wrong (CM_EAUTH, CM_EEXPIRED,
+ * CM_EBADJSON, ...), so a service picks its own codes from it; key is the
+ * field or resource ("token", "query", "route") and msg a sentence fragment
+ * for the client ("is missing"), both for the message only.
+ *
+ * The handler contract: a handler that answered (success or a client error
+ * in its own words) returns CM_OK with req->resp filled. Any other code
+ * means "not answered": the pipeline discards whatever the handler left in
+ * req->resp and answers with this callback and that code, logging 5xx.
  */
 typedef void (*cm_error_fn)(
-    struct cm_resp *resp, int status, const char *key, const char *msg);
+    struct cm_resp *resp, enum cm_err code, const char *key, const char *msg);
 
 struct cm_server_conf {
 	const char *service; /* "blog", "pay": metrics label */

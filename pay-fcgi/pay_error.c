@@ -39,66 +39,63 @@ pay_error_check(struct cm_resp *resp, const struct pay_check_err *e)
 /*
  * The server reports failures that happen before or around a handler:
  * routing, body size, token, JSON syntax, and the generic statuses of a
- * handler's error code. Each becomes a pay.md error with a stable code.
+ * handler's error code. Each becomes a pay.md error with a stable code,
+ * chosen from the server's code alone; key and msg only word the message.
  */
 void
 pay_error_server(
-    struct cm_resp *resp, int status, const char *key, const char *msg)
+    struct cm_resp *resp, enum cm_err err, const char *key, const char *msg)
 {
 	const char *type = "invalid_request_error", *code, *param = NULL;
+	int status = cm_err_status(err);
 	char message[384];
 
 	snprintf(message, sizeof(message), "%s %s.", key, msg);
-	switch (status) {
-	case 400:
-		if (strcmp(key, "body") == 0)
-			code = "invalid_json";
-		else {
-			code = "parameter_invalid";
-			param = key;
-		}
+	switch (err) {
+	case CM_EBADJSON:
+		code = "invalid_json";
 		break;
-	case 401:
+	case CM_EINVAL:
+		code = "parameter_invalid";
+		param = key;
+		break;
+	case CM_EAUTH:
+	case CM_EEXPIRED:
 		type = "authentication_error";
-		code = strstr(msg, "expired") != NULL ? "token_expired"
-		                                      : "token_invalid";
+		code = err == CM_EEXPIRED ? "token_expired" : "token_invalid";
 		snprintf(message, sizeof(message),
 		    "The token %s: send "
 		    "Authorization: Bearer <token> from the blog's login.",
 		    msg);
 		break;
-	case 403:
+	case CM_EFORBIDDEN:
 		type = "permission_error";
 		code = "forbidden";
 		break;
-	case 404:
+	case CM_ENOTFOUND:
 		type = "not_found_error";
 		code = "not_found";
 		snprintf(message, sizeof(message), "No such endpoint.");
 		break;
-	case 405:
+	case CM_EMETHOD:
 		code = "method_not_allowed";
 		snprintf(message, sizeof(message),
 		    "This endpoint does not "
 		    "support that method; see the Allow header.");
 		break;
-	case 409:
+	case CM_ECONFLICT:
 		code = "conflict";
 		break;
-	case 413:
+	case CM_ETOOBIG:
 		code = "body_too_large";
 		snprintf(message, sizeof(message),
 		    "The request body is too "
 		    "large.");
 		break;
-	case 422:
+	case CM_EVALIDATION:
 		code = "unprocessable";
 		break;
-	case 429:
-		type = "rate_limit_error";
-		code = "rate_limited";
-		break;
-	case 503:
+	case CM_EUNAVAIL:
 		type = "api_error";
 		code = "unavailable";
 		snprintf(message, sizeof(message),

@@ -16,8 +16,8 @@ enum cm_err pay_error(struct cm_resp *resp, int status, const char *type,
 enum cm_err pay_error_check(
     struct cm_resp *resp, const struct pay_check_err *e);
 
-/* The server's cm_error_fn: maps its (status, key, msg) to pay.md codes. */
+/* The server's cm_error_fn: maps its code to pay.md's type and code. */
 void pay_error_server(
-    struct cm_resp *resp, int status, const char *key, const char *msg);
+    struct cm_resp *resp, enum cm_err code, const char *key, const char *msg);
 
 #endif

@@ -16,12 +16,13 @@
 
 static int handler_calls;
 
-/* Records the error as {"key": ..., "msg": ...} for the assertions. */
+/* Records the error as {"code", "key", "msg"} for the assertions. */
 static void
-err_fn(struct cm_resp *resp, int status, const char *key, const char *msg)
+err_fn(struct cm_resp *resp, enum cm_err code, const char *key,
+    const char *msg)
 {
-	cm_resp_json(resp, status, json_pack("{s:s, s:s}", "key", key,
-	    "msg", msg));
+	cm_resp_json(resp, cm_err_status(code), json_pack("{s:s, s:s, s:s}",
+	    "code", cm_err_name(code), "key", key, "msg", msg));
 }
 
 static enum cm_err
@@ -41,6 +42,15 @@ h_unavail(struct cm_req *req)
 	return CM_EUNAVAIL;
 }
 
+/* Breaks the contract: an answered request must come back as CM_OK. */
+static enum cm_err
+h_leaks_answered(struct cm_req *req)
+{
+	handler_calls++;
+	cm_resp_json(&req->resp, 422, json_object());
+	return CM_EANSWERED;
+}
+
 static enum cm_err
 h_silent(struct cm_req *req)
 {
@@ -55,6 +65,7 @@ static const struct cm_route routes[] = {
 	{ "PUT", "/a/:slug", h_echo, CM_AUTH_REQUIRED, CM_ROUTE_BODY },
 	{ "GET", "/down", h_unavail, CM_AUTH_NONE, 0 },
 	{ "GET", "/silent", h_silent, CM_AUTH_NONE, 0 },
+	{ "GET", "/leak", h_leaks_answered, CM_AUTH_NONE, 0 },
 };
 
 static const struct cm_server_conf conf = {
@@ -83,12 +94,25 @@ run(struct cm_req *req, const char *method, const char *path,
 }
 
 static const char *
-key_of(struct cm_req *req)
+field_of(struct cm_req *req, const char *name)
 {
 	const char *s = NULL;
 
-	cm_json_str(req->resp.body, "key", &s);
+	cm_json_str(req->resp.body, name, &s);
 	return s != NULL ? s : "";
+}
+
+static const char *
+key_of(struct cm_req *req)
+{
+	return field_of(req, "key");
+}
+
+/* The code the error callback was given. */
+static const char *
+code_of(struct cm_req *req)
+{
+	return field_of(req, "code");
 }
 
 static void
@@ -116,10 +140,12 @@ test_not_found_and_method(void **state)
 	(void)state;
 	run(&req, "GET", "/nope", NULL, NULL, NULL);
 	assert_int_equal(req.resp.status, 404);
+	assert_string_equal(code_of(&req), "ENOTFOUND");
 	assert_int_equal(handler_calls, 0);
 	cm_req_reset(&req);
 	run(&req, "DELETE", "/a/x", NULL, NULL, NULL);
 	assert_int_equal(req.resp.status, 405);
+	assert_string_equal(code_of(&req), "EMETHOD");
 	assert_int_equal(req.resp.nheaders, 1);
 	assert_string_equal(req.resp.hname[0], "Allow");
 	assert_string_equal(req.resp.hvalue[0], "GET, POST, PUT");
@@ -137,6 +163,7 @@ test_too_big_before_auth(void **state)
 	cm_resp_clear(&req.resp);
 	cm_server_dispatch(&conf, &req);
 	assert_int_equal(req.resp.status, 413);
+	assert_string_equal(code_of(&req), "ETOOBIG");
 	assert_int_equal(handler_calls, 0);
 	cm_req_reset(&req);
 	/* The worker reuses req: the flag must not outlive the request. */
@@ -153,6 +180,7 @@ test_auth(void **state)
 	run(&req, "PUT", "/a/x", NULL, "{bad json", NULL);
 	assert_int_equal(req.resp.status, 401);
 	assert_string_equal(key_of(&req), "token");
+	assert_string_equal(code_of(&req), "EAUTH");
 	cm_req_reset(&req);
 	/* Present but unverifiable, on an optional route: still 401. */
 	run(&req, "GET", "/a/x", NULL, NULL, "Token abc.def.ghi");
@@ -179,10 +207,12 @@ test_bad_json_and_query(void **state)
 	run(&req, "POST", "/a/x", NULL, "{\"k\":", NULL);
 	assert_int_equal(req.resp.status, 400);
 	assert_string_equal(key_of(&req), "body");
+	assert_string_equal(code_of(&req), "EBADJSON");
 	assert_int_equal(handler_calls, 0);
 	cm_req_reset(&req);
 	run(&req, "GET", "/a/x", "limit=%zz", NULL, NULL);
 	assert_int_equal(req.resp.status, 400);
+	assert_string_equal(code_of(&req), "EINVAL");
 	cm_req_reset(&req);
 }
 
@@ -195,9 +225,16 @@ test_handler_errors(void **state)
 	run(&req, "GET", "/down", NULL, NULL, NULL);
 	assert_int_equal(req.resp.status, 503);
 	assert_string_equal(key_of(&req), "server");
+	assert_string_equal(code_of(&req), "EUNAVAIL");
 	cm_req_reset(&req);
 	run(&req, "GET", "/silent", NULL, NULL, NULL);
 	assert_int_equal(req.resp.status, 500);
+	assert_string_equal(code_of(&req), "EINTERNAL");
+	cm_req_reset(&req);
+	/* Whatever a handler left, only CM_OK is written as it stands. */
+	run(&req, "GET", "/leak", NULL, NULL, NULL);
+	assert_int_equal(req.resp.status, 500);
+	assert_string_equal(code_of(&req), "EANSWERED");
 	cm_req_reset(&req);
 }
 

@@ -13,14 +13,14 @@
 #include "../../pay-fcgi/pay_error.h"
 
 static void
-expect(int status, const char *key, const char *msg, const char *type,
-    const char *code, const char *param)
+expect(enum cm_err err, int status, const char *key, const char *msg,
+    const char *type, const char *code, const char *param)
 {
 	struct cm_resp resp;
 	json_t *e;
 
 	memset(&resp, 0, sizeof(resp));
-	pay_error_server(&resp, status, key, msg);
+	pay_error_server(&resp, err, key, msg);
 	assert_int_equal(resp.status, status);
 	assert_non_null(resp.body);
 	e = json_object_get(resp.body, "error");
@@ -43,27 +43,35 @@ static void
 test_server_errors(void **state)
 {
 	(void)state;
-	expect(400, "body", "is not valid JSON (line 1)",
+	expect(CM_EBADJSON, 400, "body", "is not valid JSON (line 1)",
 	    "invalid_request_error", "invalid_json", NULL);
-	expect(400, "query", "is malformed", "invalid_request_error",
-	    "parameter_invalid", "query");
-	expect(401, "token", "is missing", "authentication_error",
+	expect(CM_EINVAL, 400, "query", "is malformed",
+	    "invalid_request_error", "parameter_invalid", "query");
+	expect(CM_EAUTH, 401, "token", "is missing", "authentication_error",
 	    "token_invalid", NULL);
-	expect(401, "token", "is invalid", "authentication_error",
+	expect(CM_EAUTH, 401, "token", "is invalid", "authentication_error",
 	    "token_invalid", NULL);
-	expect(401, "token", "has expired", "authentication_error",
-	    "token_expired", NULL);
-	expect(404, "route", "not found", "not_found_error", "not_found", NULL);
-	expect(405, "method", "not allowed", "invalid_request_error",
-	    "method_not_allowed", NULL);
-	expect(413, "body", "is too large", "invalid_request_error",
-	    "body_too_large", NULL);
-	expect(429, "request", "is rate limited", "rate_limit_error",
-	    "rate_limited", NULL);
-	expect(500, "server", "internal error", "api_error", "internal_error",
-	    NULL);
-	expect(503, "server", "is temporarily unavailable", "api_error",
-	    "unavailable", NULL);
+	expect(CM_EEXPIRED, 401, "token", "has expired",
+	    "authentication_error", "token_expired", NULL);
+	/* The code decides, never the wording of the message. */
+	expect(CM_EAUTH, 401, "token", "has expired", "authentication_error",
+	    "token_invalid", NULL);
+	expect(CM_EEXPIRED, 401, "token", "is out of date",
+	    "authentication_error", "token_expired", NULL);
+	expect(CM_EINVAL, 400, "body", "is odd", "invalid_request_error",
+	    "parameter_invalid", "body");
+	expect(CM_ENOTFOUND, 404, "route", "not found", "not_found_error",
+	    "not_found", NULL);
+	expect(CM_EMETHOD, 405, "method", "not allowed",
+	    "invalid_request_error", "method_not_allowed", NULL);
+	expect(CM_ETOOBIG, 413, "body", "is too large",
+	    "invalid_request_error", "body_too_large", NULL);
+	expect(CM_EINTERNAL, 500, "server", "internal error", "api_error",
+	    "internal_error", NULL);
+	expect(CM_EDB, 500, "server", "internal error", "api_error",
+	    "internal_error", NULL);
+	expect(CM_EUNAVAIL, 503, "server", "is temporarily unavailable",
+	    "api_error", "unavailable", NULL);
 }
 
 static void
