@@ -32,6 +32,8 @@ fi
 
 rm -rf "$out/edge" "$out/edge-122" "$out/edge-local"
 bash "$root/k8s/edge/render-nginx.sh" "$root/nginx/nginx.conf.in" "$out/edge"
+# What entrypoint.sh does at start with the default cluster domain.
+sed -i 's/@CLUSTER_DOMAIN@/cluster.local/g' "$out/edge/nginx.conf.k8s"
 grep -q 'server [a-z-]*\.@POD_NAMESPACE@\.svc\.cluster\.local:9000 resolve ' \
     "$out/edge/nginx.conf.k8s" ||
     { echo "nginx-check: the edge config has no 'server <svc>.<ns>.svc.cluster.local:9000 resolve' line" >&2; exit 1; }

@@ -12,10 +12,11 @@
 # the Ingress's origin).
 #
 # Writes OUT_DIR/nginx.conf.k8s and copies beside it the files the config
-# includes (every file beside the template). The pod's namespace is not known at build
-# time, so the upstream names keep the token @POD_NAMESPACE@, which
-# k8s/edge/entrypoint.sh replaces at start. Fails when any other @NAME@
-# placeholder is left, so a placeholder added to the template is noticed.
+# includes (every file beside the template). The pod's namespace and the
+# cluster's DNS domain are not known at build time, so the names keep the
+# tokens @POD_NAMESPACE@ and @CLUSTER_DOMAIN@, which k8s/edge/entrypoint.sh
+# replaces at start. Fails when any other @NAME@ placeholder is left, so a
+# placeholder added to the template is noticed.
 set -euo pipefail
 
 tmpl_file=${1:?usage: render-nginx.sh TEMPLATE OUT_DIR}
@@ -24,11 +25,11 @@ out_dir=${2:?usage: render-nginx.sh TEMPLATE OUT_DIR}
 # nginx >= 1.27.3 re-resolves "server ... resolve" in an upstream with a
 # zone; kube-dns answers the headless Services with every ready pod. A short
 # "valid" so that a new or gone pod is seen within seconds.
-resolver="resolver kube-dns.kube-system.svc.cluster.local valid=5s ipv6=off;
+resolver="resolver kube-dns.kube-system.svc.@CLUSTER_DOMAIN@ valid=5s ipv6=off;
 	resolver_timeout 2s;"
 svc_line()
 {
-	printf '\t\tserver %s.@POD_NAMESPACE@.svc.cluster.local:9000 resolve max_fails=1 fail_timeout=2s;' "$1"
+	printf '\t\tserver %s.@POD_NAMESPACE@.svc.@CLUSTER_DOMAIN@:9000 resolve max_fails=1 fail_timeout=2s;' "$1"
 }
 
 rate_auth=${EDGE_RATE_AUTH:-50r/s}
@@ -66,7 +67,7 @@ tmpl=${tmpl//@RATE_MONEY@/"$rate_money"}
 tmpl=${tmpl//@BURST_MONEY@/"$burst_money"}
 tmpl=${tmpl//@CORS_ORIGINS@/"${cors%$'\n'}"}
 
-left=$(printf '%s\n' "$tmpl" | grep -o '@[A-Z_][A-Z_]*@' | grep -v '^@POD_NAMESPACE@$' |
+left=$(printf '%s\n' "$tmpl" | grep -o '@[A-Z_][A-Z_]*@' | grep -v '^@POD_NAMESPACE@$\|^@CLUSTER_DOMAIN@$' |
     sort -u || true)
 if [ -n "$left" ]; then
 	echo "render-nginx.sh: placeholders with no value: $left" >&2

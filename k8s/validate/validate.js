@@ -501,6 +501,54 @@ const POLICIES = {
 		return v;
 	},
 
+	// Issue 18.1: an apply that sets spec.replicas resets the HPA's scale.
+	"hpa-owns-replicas"(objs) {
+		const v = [];
+		for (const h of objs.filter((x) => x.kind === "HorizontalPodAutoscaler")) {
+			const r = h.spec.scaleTargetRef;
+			const t = objs.find((o) => o.kind === r.kind && o.metadata.name === r.name);
+			if (t && t.spec && t.spec.replicas !== undefined)
+				v.push(`${objName(t)}: sets spec.replicas, which ${objName(h)} owns`);
+		}
+		return v;
+	},
+
+	// Issue 18.2: with every pod unready (a database outage) a PDB that
+	// only counts healthy pods blocks every node drain.
+	"pdb-evicts-unhealthy"(objs) {
+		return objs.filter((x) => x.kind === "PodDisruptionBudget" &&
+		    x.spec.unhealthyPodEvictionPolicy !== "AlwaysAllow")
+		    .map((p) => `${objName(p)}: unhealthyPodEvictionPolicy is not AlwaysAllow`);
+	},
+
+	// Issue 18.4: spread constraints count cordoned and tainted nodes
+	// unless told not to; with DoNotSchedule that keeps pods Pending.
+	"spread-honors-taints"(objs) {
+		const v = [];
+		for (const o of podOwners(objs))
+			for (const t of podSpecOf(o).topologySpreadConstraints || [])
+				if (t.nodeTaintsPolicy !== "Honor")
+					v.push(`${objName(o)}: topologySpreadConstraint on ${t.topologyKey} without nodeTaintsPolicy Honor`);
+		return v;
+	},
+
+	// Issue 18.5: the edge's worker count comes from the pod's CPU (the
+	// downward API), not from "auto", which counts the node's CPUs.
+	"edge-workers-from-cpu"(objs) {
+		const v = [];
+		for (const o of objs.filter((x) => x.kind === "Deployment" &&
+		    podLabelsOf(x)["app.kubernetes.io/component"] === "edge"))
+			for (const c of podSpecOf(o).containers) {
+				const e = (c.env || []).find((x) => x.name === "NGINX_WORKER_PROCESSES");
+				const r = e && e.valueFrom && e.valueFrom.resourceFieldRef;
+				if (!r || !/^(requests|limits)\.cpu$/.test(r.resource) ||
+				    (r.containerName !== undefined && r.containerName !== c.name) ||
+				    String(r.divisor) !== "1")
+					v.push(`${objName(o)} container ${c.name}: NGINX_WORKER_PROCESSES is not the container's CPU (resourceFieldRef, divisor 1)`);
+			}
+		return v;
+	},
+
 	"spread-across-nodes"(objs) {
 		const v = [];
 		for (const o of objs.filter((x) => x.kind === "Deployment")) {
@@ -529,9 +577,7 @@ const ctr = (objs, name) => podSpecOf(find(objs, "Deployment", name)).containers
 // [check, description, mutation]; "schema" is the schema check.
 const NEGATIVES = [
 	["schema", "misspelled field spec.replica", (o) => {
-		const d = find(o, "Deployment", "blog-fcgi");
-		d.spec.replica = d.spec.replicas;
-		delete d.spec.replicas;
+		find(o, "Deployment", "blog-fcgi").spec.replica = 3;
 	}],
 	["schema", "misspelled container field imagePullPolcy", (o) => {
 		ctr(o, "pay-fcgi").imagePullPolcy = "Always";
@@ -643,6 +689,26 @@ const NEGATIVES = [
 	}],
 	["metrics-scraped", "readiness not on the admin port", (o) => {
 		ctr(o, "blog-fcgi").readinessProbe.httpGet.port = 9000;
+	}],
+	["hpa-owns-replicas", "replicas set on an HPA-managed Deployment", (o) => {
+		find(o, "Deployment", "pay-fcgi").spec.replicas = 3;
+	}],
+	["pdb-evicts-unhealthy", "PDB without unhealthyPodEvictionPolicy", (o) => {
+		delete find(o, "PodDisruptionBudget", "blog-fcgi").spec.unhealthyPodEvictionPolicy;
+	}],
+	["pdb-evicts-unhealthy", "PDB with IfHealthyBudget", (o) => {
+		find(o, "PodDisruptionBudget", "nginx").spec.unhealthyPodEvictionPolicy = "IfHealthyBudget";
+	}],
+	["spread-honors-taints", "DoNotSchedule spread counting tainted nodes", (o) => {
+		delete podSpecOf(find(o, "Deployment", "nginx")).topologySpreadConstraints[0].nodeTaintsPolicy;
+	}],
+	["edge-workers-from-cpu", "worker count env removed", (o) => {
+		const c = ctr(o, "nginx");
+		c.env = c.env.filter((e) => e.name !== "NGINX_WORKER_PROCESSES");
+	}],
+	["edge-workers-from-cpu", "worker count from the node (auto)", (o) => {
+		const c = ctr(o, "nginx");
+		c.env = c.env.map((e) => e.name === "NGINX_WORKER_PROCESSES" ? { name: e.name, value: "auto" } : e);
 	}],
 	["spread-across-nodes", "no topology spread", (o) => {
 		delete podSpecOf(find(o, "Deployment", "pay-fcgi")).topologySpreadConstraints;
