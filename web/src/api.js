@@ -67,6 +67,10 @@ async function call(api, method, path, { body, key, auth = true } = {}) {
   const t = auth ? token() : null;
   if (t) headers.Authorization = (api === 'pay' ? 'Bearer ' : 'Token ') + t;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // Every write but sign-up and sign-in (which have no user to scope a key
+  // to) carries an Idempotency-Key: the caller's, kept for its intent, or a
+  // new one for a single action (a favourite, a follow).
+  if (!key && method !== 'GET' && !(api === 'blog' && /^\/users(\/login)?$/.test(path))) key = newKey();
   if (key) headers['Idempotency-Key'] = key;
   let res;
   try {

@@ -81,7 +81,7 @@ export function EditorPage({ slug }) {
           </label>
           <label>
             <span>{t('f_tags')}</span>
-            <input id="tags" name="tags" value={tagInput} onInput={(e) => setTagInput(e.currentTarget.value)} onKeyDown={onTagKey} onBlur={() => { addTags(tagInput); setTagInput(''); }} />
+            <input id="tags" name="tags" value={tagInput} onInput={(e) => setTagInput(e.currentTarget.value)} onKeyDown={onTagKey} />
           </label>
           {tags.length > 0 && (
             <ul class="tags" aria-label={t('tags')}>
