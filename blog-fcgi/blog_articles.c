@@ -74,30 +74,26 @@ fail:
 }
 
 /*
- * Answer status with {"article": ...} for the one article that query q
- * (BLOG_Q_ARTICLE_BY_ID or _BY_SLUG) finds with key (an id or a slug), as
- * the requesting user sees it; 404 when there is none.
+ * Answer status with {"article": ...} for the one article with this slug
+ * (or, when slug is NULL, this id), as the requesting user sees it; 404
+ * when there is none.
  */
 static enum cm_err
-blog_articles_answer(struct cm_req *req, int status, enum blog_q q,
-    long long id, const char *slug)
+blog_articles_answer(
+    struct cm_req *req, int status, long long id, const char *slug)
 {
 	struct blog_db *db = req->worker;
 	struct blog_db_stmt *s = NULL;
-	struct blog_db_args a;
 	json_t *art, *body;
 	enum cm_err rc;
 
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, req->user_id);
-	blog_db_arg_int(&a, req->user_id);
 	if (slug != NULL)
-		blog_db_arg_str(&a, slug);
+		rc = blog_db_article_by_slug(
+		    db, req->request_id, req->user_id, slug, &s);
 	else
-		blog_db_arg_int(&a, id);
-	if ((rc = blog_db_exec(db, req->request_id, q, &a, &s)) != CM_OK)
-		goto out;
-	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
+		rc = blog_db_article_by_id(
+		    db, req->request_id, req->user_id, id, &s);
+	if (rc == CM_ENOTFOUND) {
 		/* Unknown, or deleted between a write and this read. */
 		rc = blog_error_reply(req, 404, "article", "not found");
 		goto out;
@@ -116,8 +112,7 @@ out:
 static enum cm_err
 blog_articles_reply(struct cm_req *req, int status, long long id)
 {
-	return blog_articles_answer(
-	    req, status, BLOG_Q_ARTICLE_BY_ID, id, NULL);
+	return blog_articles_answer(req, status, id, NULL);
 }
 
 enum cm_err
@@ -126,7 +121,6 @@ blog_articles_head(
 {
 	struct blog_db *db = req->worker;
 	struct blog_db_stmt *s = NULL;
-	struct blog_db_args a;
 	const char *slug = cm_req_param(req, "slug");
 	enum cm_err rc;
 
@@ -134,12 +128,8 @@ blog_articles_head(
 	*author_id = 0;
 	if (slug == NULL || !blog_slug_valid(slug))
 		return blog_error_reply(req, 404, "article", "not found");
-	blog_db_args_init(&a);
-	blog_db_arg_str(&a, slug);
-	if ((rc = blog_db_exec(
-	         db, req->request_id, BLOG_Q_ARTICLE_HEAD, &a, &s)) != CM_OK)
-		goto out;
-	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
+	rc = blog_db_article_head(db, req->request_id, slug, &s);
+	if (rc == CM_ENOTFOUND) {
 		rc = blog_error_reply(req, 404, "article", "not found");
 		goto out;
 	}
@@ -156,22 +146,28 @@ out:
 }
 
 /*
- * Run a page query and its count query and answer {"articles": [...],
- * "articlesCount": n}.
+ * Answer {"articles": [...], "articlesCount": n} for a page of filter f
+ * (the feed when f is NULL).
  */
 static enum cm_err
-blog_articles_page(struct cm_req *req, enum blog_q q, struct blog_db_args *a,
-    enum blog_q qcount, struct blog_db_args *ac)
+blog_articles_page(struct cm_req *req, const struct blog_db_filter *f,
+    long long limit, long long offset)
 {
 	struct blog_db *db = req->worker;
-	struct blog_db_stmt *s = NULL, *c = NULL;
+	struct blog_db_stmt *s = NULL;
 	json_t *arr = NULL, *art, *body;
 	long long count = 0;
 	enum cm_err rc;
 
 	if ((arr = json_array()) == NULL)
 		return CM_ENOMEM;
-	if ((rc = blog_db_exec(db, req->request_id, q, a, &s)) != CM_OK)
+	if (f != NULL)
+		rc = blog_db_articles_page(
+		    db, req->request_id, req->user_id, f, limit, offset, &s);
+	else
+		rc = blog_db_feed_page(
+		    db, req->request_id, req->user_id, limit, offset, &s);
+	if (rc != CM_OK)
 		goto out;
 	while ((rc = blog_db_fetch(db, req->request_id, s)) == CM_OK) {
 		if ((art = blog_articles_json(s, 0)) == NULL ||
@@ -182,11 +178,12 @@ blog_articles_page(struct cm_req *req, enum blog_q q, struct blog_db_args *a,
 	}
 	if (rc != CM_ENOTFOUND)
 		goto out;
-	if ((rc = blog_db_exec(db, req->request_id, qcount, ac, &c)) != CM_OK)
-		goto out;
-	if ((rc = blog_db_fetch(db, req->request_id, c)) == CM_OK)
-		count = blog_db_int(c, 0);
-	else if (rc != CM_ENOTFOUND)
+	if (f != NULL)
+		rc = blog_db_articles_count(db, req->request_id, f, &count);
+	else
+		rc = blog_db_feed_count(
+		    db, req->request_id, req->user_id, &count);
+	if (rc != CM_OK)
 		goto out;
 	body = json_pack(
 	    "{s:O,s:I}", "articles", arr, "articlesCount", (json_int_t)count);
@@ -194,7 +191,6 @@ blog_articles_page(struct cm_req *req, enum blog_q q, struct blog_db_args *a,
 out:
 	json_decref(arr);
 	blog_db_done(s);
-	blog_db_done(c);
 	return rc;
 }
 
@@ -219,10 +215,9 @@ blog_articles_filter(struct cm_req *req, const char *key)
 enum cm_err
 blog_articles_list(struct cm_req *req)
 {
-	struct blog_db_args a, ac;
+	struct blog_db_filter f;
 	const char *tag, *author, *fav;
 	long long limit, offset;
-	unsigned int mask = 0;
 	enum cm_err rc;
 
 	if ((rc = blog_valid_page(req, &limit, &offset)) != CM_OK)
@@ -242,29 +237,10 @@ blog_articles_list(struct cm_req *req)
 			rc = blog_articles_empty(req);
 		goto out;
 	}
-	blog_db_args_init(&a);
-	blog_db_args_init(&ac);
-	blog_db_arg_int(&a, req->user_id);
-	blog_db_arg_int(&a, req->user_id);
-	if (tag != NULL) {
-		mask |= BLOG_LIST_TAG;
-		blog_db_arg_str(&a, tag);
-		blog_db_arg_str(&ac, tag);
-	}
-	if (fav != NULL) {
-		mask |= BLOG_LIST_FAVORITED;
-		blog_db_arg_str(&a, fav);
-		blog_db_arg_str(&ac, fav);
-	}
-	if (author != NULL) {
-		mask |= BLOG_LIST_AUTHOR;
-		blog_db_arg_str(&a, author);
-		blog_db_arg_str(&ac, author);
-	}
-	blog_db_arg_int(&a, limit);
-	blog_db_arg_int(&a, offset);
-	rc = blog_articles_page(
-	    req, BLOG_Q_LIST + mask, &a, BLOG_Q_LIST_COUNT + mask, &ac);
+	f.tag = tag;
+	f.favorited = fav;
+	f.author = author;
+	rc = blog_articles_page(req, &f, limit, offset);
 out:
 	return blog_error_finish(rc);
 }
@@ -272,21 +248,12 @@ out:
 enum cm_err
 blog_articles_feed(struct cm_req *req)
 {
-	struct blog_db_args a, ac;
 	long long limit, offset;
 	enum cm_err rc;
 
 	if ((rc = blog_valid_page(req, &limit, &offset)) != CM_OK)
 		goto out;
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, req->user_id);
-	blog_db_arg_int(&a, req->user_id);
-	blog_db_arg_int(&a, req->user_id);
-	blog_db_arg_int(&a, limit);
-	blog_db_arg_int(&a, offset);
-	blog_db_args_init(&ac);
-	blog_db_arg_int(&ac, req->user_id);
-	rc = blog_articles_page(req, BLOG_Q_FEED, &a, BLOG_Q_FEED_COUNT, &ac);
+	rc = blog_articles_page(req, NULL, limit, offset);
 out:
 	return blog_error_finish(rc);
 }
@@ -300,8 +267,7 @@ blog_articles_get(struct cm_req *req)
 	if (slug == NULL || !blog_slug_valid(slug))
 		rc = blog_error_reply(req, 404, "article", "not found");
 	else
-		rc = blog_articles_answer(
-		    req, 200, BLOG_Q_ARTICLE_BY_SLUG, 0, slug);
+		rc = blog_articles_answer(req, 200, 0, slug);
 	return blog_error_finish(rc);
 }
 

@@ -11,7 +11,7 @@
 #include "blog_profiles.h"
 #include "blog_valid.h"
 
-/* The comment object of the current row of BLOG_Q_COMMENT(S). */
+/* The comment object of the current row of blog_db_comment_by_id or _of. */
 static json_t *
 blog_comments_json(struct blog_db_stmt *s)
 {
@@ -35,12 +35,9 @@ blog_comments_create(struct cm_req *req)
 	struct blog_db *db = req->worker;
 	struct blog_db_stmt *s = NULL;
 	struct blog_field body;
-	struct blog_db_args a;
 	long long article_id, author_id, id;
 	json_t *obj, *c, *out;
 	enum cm_err rc;
-	size_t i;
-	int blank = 1;
 
 	if ((rc = blog_articles_head(req, &article_id, &author_id, NULL)) !=
 	    CM_OK)
@@ -49,19 +46,12 @@ blog_comments_create(struct cm_req *req)
 	    (rc = blog_valid_field(
 	         req, obj, "body", BLOG_COMMENT_MAX, 0, &body)) != CM_OK)
 		goto out;
-	for (i = 0; body.s != NULL && i < body.len; i++)
-		if (body.s[i] != ' ' && body.s[i] != '\t' &&
-		    body.s[i] != '\r' && body.s[i] != '\n')
-			blank = 0;
-	if (blank) {
+	if (blog_valid_blank_text(&body)) {
 		rc = blog_error_reply(req, 422, "body", "can't be blank");
 		goto out;
 	}
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, article_id);
-	blog_db_arg_int(&a, req->user_id);
-	blog_db_arg_strn(&a, body.s, body.len);
-	rc = blog_db_exec(db, req->request_id, BLOG_Q_COMMENT_INSERT, &a, &s);
+	rc = blog_db_comment_insert(db, req->request_id, article_id,
+	    req->user_id, body.s, body.len, &id);
 	if (rc == CM_ENOTFOUND) {
 		/* The article was deleted in between (or the user). */
 		rc = blog_error_reply(req, 404, "article", "not found");
@@ -69,15 +59,8 @@ blog_comments_create(struct cm_req *req)
 	}
 	if (rc != CM_OK)
 		goto out;
-	id = blog_db_insert_id(s);
-	s = NULL;
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, req->user_id);
-	blog_db_arg_int(&a, id);
-	if ((rc = blog_db_exec(
-	         db, req->request_id, BLOG_Q_COMMENT_BY_ID, &a, &s)) != CM_OK)
-		goto out;
-	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
+	rc = blog_db_comment_by_id(db, req->request_id, req->user_id, id, &s);
+	if (rc == CM_ENOTFOUND) {
 		rc = blog_error_reply(req, 404, "comment", "not found");
 		goto out;
 	}
@@ -96,7 +79,6 @@ blog_comments_list(struct cm_req *req)
 {
 	struct blog_db *db = req->worker;
 	struct blog_db_stmt *s = NULL;
-	struct blog_db_args a;
 	long long article_id, author_id;
 	json_t *arr = NULL, *c, *out;
 	enum cm_err rc;
@@ -104,11 +86,8 @@ blog_comments_list(struct cm_req *req)
 	if ((rc = blog_articles_head(req, &article_id, &author_id, NULL)) !=
 	    CM_OK)
 		goto out;
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, req->user_id);
-	blog_db_arg_int(&a, article_id);
-	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_COMMENTS, &a, &s)) !=
-	    CM_OK)
+	if ((rc = blog_db_comments_of(
+	         db, req->request_id, req->user_id, article_id, &s)) != CM_OK)
 		goto out;
 	if ((arr = json_array()) == NULL) {
 		rc = CM_ENOMEM;
@@ -134,10 +113,8 @@ enum cm_err
 blog_comments_delete(struct cm_req *req)
 {
 	struct blog_db *db = req->worker;
-	struct blog_db_stmt *s = NULL;
-	struct blog_db_args a;
 	const char *idp = cm_req_param(req, "id");
-	long long article_id, author_id, id;
+	long long article_id, author_id, id, comment_author;
 	enum cm_err rc;
 
 	if ((rc = blog_articles_head(req, &article_id, &author_id, NULL)) !=
@@ -148,29 +125,21 @@ blog_comments_delete(struct cm_req *req)
 		rc = blog_error_reply(req, 404, "comment", "not found");
 		goto out;
 	}
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, id);
-	blog_db_arg_int(&a, article_id);
-	if ((rc = blog_db_exec(
-	         db, req->request_id, BLOG_Q_COMMENT_HEAD, &a, &s)) != CM_OK)
-		goto out;
-	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
+	rc = blog_db_comment_author(
+	    db, req->request_id, id, article_id, &comment_author);
+	if (rc == CM_ENOTFOUND) {
 		rc = blog_error_reply(req, 404, "comment", "not found");
 		goto out;
 	}
 	if (rc != CM_OK)
 		goto out;
-	if (blog_db_int(s, 0) != req->user_id) {
+	if (comment_author != req->user_id) {
 		rc = blog_error_reply(req, 403, "comment", "forbidden");
 		goto out;
 	}
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, id);
-	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_COMMENT_DELETE, &a,
-	         NULL)) != CM_OK)
+	if ((rc = blog_db_comment_delete(db, req->request_id, id)) != CM_OK)
 		goto out;
 	cm_resp_empty(&req->resp, 204);
 out:
-	blog_db_done(s);
 	return blog_error_finish(rc);
 }

@@ -256,6 +256,273 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
         BLOG_LIST_COUNT(BLOG_J_TAG, BLOG_J_FAV, BLOG_UJOIN, BLOG_W_AUTHOR),
 };
 
+/*
+ * Typed queries: each binds its parameters in the order of its SQL above,
+ * so a handler never counts placeholders. The viewer is the requesting
+ * user's id (0 when anonymous, which matches no row); the article and
+ * comment columns use it for favorited and following.
+ */
+
+/* Execute and position on the first row: CM_ENOTFOUND when there is none. */
+static enum cm_err
+blog_db_row(struct blog_db *db, const char *rid, enum blog_q q,
+    struct blog_db_args *a, struct blog_db_stmt **out)
+{
+	enum cm_err rc;
+
+	*out = NULL;
+	if ((rc = blog_db_exec(db, rid, q, a, out)) != CM_OK)
+		return rc;
+	if ((rc = blog_db_fetch(db, rid, *out)) != CM_OK) {
+		blog_db_done(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* BLOG_A_COLS: the viewer twice, for favorited and for following. */
+static void
+blog_db_args_viewer(struct blog_db_args *a, long long viewer)
+{
+	blog_db_args_init(a);
+	blog_db_arg_int(a, viewer);
+	blog_db_arg_int(a, viewer);
+}
+
+enum cm_err
+blog_db_ping(struct blog_db *db, const char *rid)
+{
+	struct blog_db_stmt *s;
+	enum cm_err rc;
+
+	rc = blog_db_row(db, rid, BLOG_Q_PING, NULL, &s);
+	blog_db_done(s);
+	return rc;
+}
+
+enum cm_err
+blog_db_article_by_slug(struct blog_db *db, const char *rid, long long viewer,
+    const char *slug, struct blog_db_stmt **out)
+{
+	struct blog_db_args a;
+
+	blog_db_args_viewer(&a, viewer);
+	blog_db_arg_str(&a, slug);
+	return blog_db_row(db, rid, BLOG_Q_ARTICLE_BY_SLUG, &a, out);
+}
+
+enum cm_err
+blog_db_article_by_id(struct blog_db *db, const char *rid, long long viewer,
+    long long id, struct blog_db_stmt **out)
+{
+	struct blog_db_args a;
+
+	blog_db_args_viewer(&a, viewer);
+	blog_db_arg_int(&a, id);
+	return blog_db_row(db, rid, BLOG_Q_ARTICLE_BY_ID, &a, out);
+}
+
+enum cm_err
+blog_db_article_head(struct blog_db *db, const char *rid, const char *slug,
+    struct blog_db_stmt **out)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_str(&a, slug);
+	return blog_db_row(db, rid, BLOG_Q_ARTICLE_HEAD, &a, out);
+}
+
+/* The variant of BLOG_Q_LIST (or _COUNT) for the filters that are set. */
+static unsigned int
+blog_db_filter_mask(const struct blog_db_filter *f)
+{
+	return (f->tag != NULL ? BLOG_LIST_TAG : 0) |
+	    (f->favorited != NULL ? BLOG_LIST_FAVORITED : 0) |
+	    (f->author != NULL ? BLOG_LIST_AUTHOR : 0);
+}
+
+/* The filters' placeholders come in the order tag, favorited, author. */
+static void
+blog_db_args_filter(struct blog_db_args *a, const struct blog_db_filter *f)
+{
+	if (f->tag != NULL)
+		blog_db_arg_str(a, f->tag);
+	if (f->favorited != NULL)
+		blog_db_arg_str(a, f->favorited);
+	if (f->author != NULL)
+		blog_db_arg_str(a, f->author);
+}
+
+enum cm_err
+blog_db_articles_page(struct blog_db *db, const char *rid, long long viewer,
+    const struct blog_db_filter *f, long long limit, long long offset,
+    struct blog_db_stmt **out)
+{
+	struct blog_db_args a;
+
+	blog_db_args_viewer(&a, viewer);
+	blog_db_args_filter(&a, f);
+	blog_db_arg_int(&a, limit);
+	blog_db_arg_int(&a, offset);
+	return blog_db_exec(
+	    db, rid, BLOG_Q_LIST + blog_db_filter_mask(f), &a, out);
+}
+
+/* Run a COUNT query and read its one integer. */
+static enum cm_err
+blog_db_count(struct blog_db *db, const char *rid, enum blog_q q,
+    struct blog_db_args *a, long long *count)
+{
+	struct blog_db_stmt *s;
+	enum cm_err rc;
+
+	*count = 0;
+	rc = blog_db_row(db, rid, q, a, &s);
+	if (rc == CM_OK)
+		*count = blog_db_int(s, 0);
+	blog_db_done(s);
+	return rc == CM_ENOTFOUND ? CM_OK : rc;
+}
+
+enum cm_err
+blog_db_articles_count(struct blog_db *db, const char *rid,
+    const struct blog_db_filter *f, long long *count)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_args_filter(&a, f);
+	return blog_db_count(
+	    db, rid, BLOG_Q_LIST_COUNT + blog_db_filter_mask(f), &a, count);
+}
+
+enum cm_err
+blog_db_feed_page(struct blog_db *db, const char *rid, long long viewer,
+    long long limit, long long offset, struct blog_db_stmt **out)
+{
+	struct blog_db_args a;
+
+	/* The viewer a third time: the follower whose feed this is. */
+	blog_db_args_viewer(&a, viewer);
+	blog_db_arg_int(&a, viewer);
+	blog_db_arg_int(&a, limit);
+	blog_db_arg_int(&a, offset);
+	return blog_db_exec(db, rid, BLOG_Q_FEED, &a, out);
+}
+
+enum cm_err
+blog_db_feed_count(
+    struct blog_db *db, const char *rid, long long viewer, long long *count)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, viewer);
+	return blog_db_count(db, rid, BLOG_Q_FEED_COUNT, &a, count);
+}
+
+enum cm_err
+blog_db_tags(struct blog_db *db, const char *rid, struct blog_db_stmt **out)
+{
+	return blog_db_exec(db, rid, BLOG_Q_TAGS, NULL, out);
+}
+
+enum cm_err
+blog_db_comment_insert(struct blog_db *db, const char *rid,
+    long long article_id, long long author_id, const char *body, size_t len,
+    long long *id)
+{
+	struct blog_db_stmt *s;
+	struct blog_db_args a;
+	enum cm_err rc;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, article_id);
+	blog_db_arg_int(&a, author_id);
+	blog_db_arg_strn(&a, body, len);
+	if ((rc = blog_db_exec(db, rid, BLOG_Q_COMMENT_INSERT, &a, &s)) ==
+	    CM_OK)
+		*id = blog_db_insert_id(s);
+	return rc;
+}
+
+enum cm_err
+blog_db_comment_by_id(struct blog_db *db, const char *rid, long long viewer,
+    long long id, struct blog_db_stmt **out)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, viewer);
+	blog_db_arg_int(&a, id);
+	return blog_db_row(db, rid, BLOG_Q_COMMENT_BY_ID, &a, out);
+}
+
+enum cm_err
+blog_db_comments_of(struct blog_db *db, const char *rid, long long viewer,
+    long long article_id, struct blog_db_stmt **out)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, viewer);
+	blog_db_arg_int(&a, article_id);
+	return blog_db_exec(db, rid, BLOG_Q_COMMENTS, &a, out);
+}
+
+enum cm_err
+blog_db_comment_author(struct blog_db *db, const char *rid, long long id,
+    long long article_id, long long *author_id)
+{
+	struct blog_db_stmt *s;
+	struct blog_db_args a;
+	enum cm_err rc;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, id);
+	blog_db_arg_int(&a, article_id);
+	if ((rc = blog_db_row(db, rid, BLOG_Q_COMMENT_HEAD, &a, &s)) == CM_OK)
+		*author_id = blog_db_int(s, 0);
+	blog_db_done(s);
+	return rc;
+}
+
+enum cm_err
+blog_db_comment_delete(struct blog_db *db, const char *rid, long long id)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, id);
+	return blog_db_exec(db, rid, BLOG_Q_COMMENT_DELETE, &a, NULL);
+}
+
+enum cm_err
+blog_db_profile(struct blog_db *db, const char *rid, long long viewer,
+    const char *username, struct blog_db_stmt **out)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, viewer);
+	blog_db_arg_str(&a, username);
+	return blog_db_row(db, rid, BLOG_Q_PROFILE, &a, out);
+}
+
+enum cm_err
+blog_db_follow(struct blog_db *db, const char *rid, long long follower,
+    long long followee, int follow)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, follower);
+	blog_db_arg_int(&a, followee);
+	return blog_db_exec(
+	    db, rid, follow ? BLOG_Q_FOLLOW : BLOG_Q_UNFOLLOW, &a, NULL);
+}
+
 #define BLOG_DB_BACKOFF_MIN 100
 #define BLOG_DB_BACKOFF_MAX 2000
 

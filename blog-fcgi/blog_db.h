@@ -204,6 +204,72 @@ int blog_db_dup_key(const struct blog_db *db, const char *name);
 /* After CM_EDB: a deadlock or lock wait timeout worth one more try. */
 int blog_db_retryable(const struct blog_db *db);
 
+/*
+ * Typed queries (beside their SQL in blog_db.c). viewer is the requesting
+ * user's id, 0 when anonymous. The *_by_*, _head and _profile ones position
+ * *out on the one row (CM_ENOTFOUND when there is none, *out then NULL);
+ * the lists leave *out ready for blog_db_fetch. The caller releases *out
+ * with blog_db_done.
+ */
+
+/* SELECT 1: CM_OK when the database answers. */
+enum cm_err blog_db_ping(struct blog_db *db, const char *rid);
+
+/* One article with its body (columns: enum blog_acol). */
+enum cm_err blog_db_article_by_slug(struct blog_db *db, const char *rid,
+    long long viewer, const char *slug, struct blog_db_stmt **out);
+enum cm_err blog_db_article_by_id(struct blog_db *db, const char *rid,
+    long long viewer, long long id, struct blog_db_stmt **out);
+/* Columns id, author_id, title. */
+enum cm_err blog_db_article_head(struct blog_db *db, const char *rid,
+    const char *slug, struct blog_db_stmt **out);
+
+/* What GET /api/articles filters on; NULL is no filter. */
+struct blog_db_filter {
+	const char *tag;
+	const char *favorited; /* a username */
+	const char *author; /* a username */
+};
+
+/* A page of articles, newest first, without bodies (enum blog_acol). */
+enum cm_err blog_db_articles_page(struct blog_db *db, const char *rid,
+    long long viewer, const struct blog_db_filter *f, long long limit,
+    long long offset, struct blog_db_stmt **out);
+enum cm_err blog_db_articles_count(struct blog_db *db, const char *rid,
+    const struct blog_db_filter *f, long long *count);
+/* The same for the articles of the authors viewer follows. */
+enum cm_err blog_db_feed_page(struct blog_db *db, const char *rid,
+    long long viewer, long long limit, long long offset,
+    struct blog_db_stmt **out);
+enum cm_err blog_db_feed_count(
+    struct blog_db *db, const char *rid, long long viewer, long long *count);
+
+/* Every tag in use, by name (one column). */
+enum cm_err blog_db_tags(
+    struct blog_db *db, const char *rid, struct blog_db_stmt **out);
+
+/* Comments; CM_ENOTFOUND from insert: the article or author is gone. */
+enum cm_err blog_db_comment_insert(struct blog_db *db, const char *rid,
+    long long article_id, long long author_id, const char *body, size_t len,
+    long long *id);
+/* Columns id, created, updated, body, username, bio, image, following. */
+enum cm_err blog_db_comment_by_id(struct blog_db *db, const char *rid,
+    long long viewer, long long id, struct blog_db_stmt **out);
+enum cm_err blog_db_comments_of(struct blog_db *db, const char *rid,
+    long long viewer, long long article_id, struct blog_db_stmt **out);
+/* The author of comment id on this article; CM_ENOTFOUND if none. */
+enum cm_err blog_db_comment_author(struct blog_db *db, const char *rid,
+    long long id, long long article_id, long long *author_id);
+enum cm_err blog_db_comment_delete(
+    struct blog_db *db, const char *rid, long long id);
+
+/* Columns id, username, bio, image, following. */
+enum cm_err blog_db_profile(struct blog_db *db, const char *rid,
+    long long viewer, const char *username, struct blog_db_stmt **out);
+/* follow != 0: follow, else unfollow; CM_ENOTFOUND: a user is gone. */
+enum cm_err blog_db_follow(struct blog_db *db, const char *rid,
+    long long follower, long long followee, int follow);
+
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
 void blog_db_format_time(const MYSQL_TIME *t, char out[32]);
 

@@ -19,15 +19,10 @@ blog_health_live(struct cm_req *req)
 enum cm_err
 blog_health_ready(struct cm_req *req)
 {
-	struct blog_db *db = req->worker;
-	struct blog_db_stmt *s = NULL;
 	json_t *body;
-	enum cm_err rc;
 	int ok;
 
-	rc = blog_db_exec(db, req->request_id, BLOG_Q_PING, NULL, &s);
-	ok = rc == CM_OK && blog_db_fetch(db, req->request_id, s) == CM_OK;
-	blog_db_done(s);
+	ok = blog_db_ping(req->worker, req->request_id) == CM_OK;
 	body =
 	    json_pack("{s:s,s:s,s:s}", "status", ok ? "ready" : "unavailable",
 	        "service", "blog", "database", ok ? "ok" : "down");

@@ -39,7 +39,6 @@ blog_profiles_do(struct cm_req *req, enum blog_profiles_op op)
 {
 	struct blog_db *db = req->worker;
 	struct blog_db_stmt *s = NULL;
-	struct blog_db_args a;
 	const char *name = cm_req_param(req, "username");
 	json_t *profile, *body;
 	long long id;
@@ -54,13 +53,8 @@ blog_profiles_do(struct cm_req *req, enum blog_profiles_op op)
 	}
 	if (rc != CM_OK)
 		goto out;
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, req->user_id);
-	blog_db_arg_str(&a, name);
-	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_PROFILE, &a, &s)) !=
-	    CM_OK)
-		goto out;
-	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
+	rc = blog_db_profile(db, req->request_id, req->user_id, name, &s);
+	if (rc == CM_ENOTFOUND) {
 		rc = blog_error_reply(req, 404, "profile", "not found");
 		goto out;
 	}
@@ -69,13 +63,8 @@ blog_profiles_do(struct cm_req *req, enum blog_profiles_op op)
 	id = blog_db_int(s, 0);
 	following = blog_db_int(s, 4) != 0;
 	if (op != BLOG_PROFILES_GET) {
-		blog_db_args_init(&a);
-		blog_db_arg_int(&a, req->user_id);
-		blog_db_arg_int(&a, id);
-		rc = blog_db_exec(db, req->request_id,
-		    op == BLOG_PROFILES_FOLLOW ? BLOG_Q_FOLLOW
-		                               : BLOG_Q_UNFOLLOW,
-		    &a, NULL);
+		rc = blog_db_follow(db, req->request_id, req->user_id, id,
+		    op == BLOG_PROFILES_FOLLOW);
 		if (rc == CM_ENOTFOUND) {
 			rc = blog_error_reply(req, 404, "profile", "not found");
 			goto out;

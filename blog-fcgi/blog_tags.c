@@ -137,8 +137,7 @@ blog_tags_list(struct cm_req *req)
 	json_t *arr = NULL, *body;
 	enum cm_err rc;
 
-	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_TAGS, NULL, &s)) !=
-	    CM_OK)
+	if ((rc = blog_db_tags(db, req->request_id, &s)) != CM_OK)
 		goto out;
 	if ((arr = json_array()) == NULL) {
 		rc = CM_ENOMEM;
