@@ -510,7 +510,7 @@ describe('API errors in words', () => {
     await page.locator('#tip-currency').selectOption('JPY');
     await page.locator('#tip-amount').fill('100');
     await page.getByRole('button', { name: 'Send tip' }).click();
-    await page.getByRole('alert').first().waitFor();
+    await alert('The author has no account in that currency yet.');
     await shoot(page, 'tip-error');
     clean(ctx);
     await ctx.close();

@@ -154,14 +154,25 @@ function TipBox({ article }) {
   function send(intent) {
     return run(async () => {
       localStorage.setItem(intentKey(user.username, article.slug), JSON.stringify(intent));
+      const body = {
+        to: intent.to,
+        amount: intent.amount,
+        currency: intent.currency,
+        description: article.title.slice(0, 200),
+        reference: ('article:' + article.slug).slice(0, 255),
+      };
       try {
-        await pay.post('/payments', {
-          to: intent.to,
-          amount: intent.amount,
-          currency: intent.currency,
-          description: article.title.slice(0, 200),
-          reference: ('article:' + article.slug).slice(0, 255),
-        }, intent.key);
+        // 409: the same key is still executing (say, the request that was
+        // in flight when the page reloaded); its outcome comes shortly.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await pay.post('/payments', body, intent.key);
+            break;
+          } catch (e) {
+            if (e.status !== 409 || attempt >= 5) throw e;
+            await new Promise((res) => setTimeout(res, 500 * attempt));
+          }
+        }
       } catch (e) {
         // The key's outcome is final for a 4xx the service stored (402, 403,
         // 404, 422): a new attempt needs a new intent. A network failure,

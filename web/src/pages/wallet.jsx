@@ -98,7 +98,7 @@ function Statement({ account }) {
                 <tr key={e.id} data-kind={e.kind}>
                   <td><time dateTime={e.created_at}>{fmtDate(e.created_at, true)}</time></td>
                   <td>{e.payment_id ? <a href={`/payments/${enc(e.payment_id)}`}>{kind(e.kind)}</a> : kind(e.kind)}</td>
-                  <td class="wrap-any">{e.counterparty}</td>
+                  <td class="wrap-any">{e.kind === 'deposit' && e.counterparty === 'system' ? t('sandbox_funds') : e.counterparty}</td>
                   <td class={e.amount < 0 ? 'num neg' : 'num pos'}>{fmtMoney(e.amount, account.currency, true)}</td>
                   <td class="num">{fmtMoney(e.balance_after, account.currency)}</td>
                 </tr>
