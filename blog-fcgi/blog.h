@@ -17,6 +17,8 @@
  */
 #define BLOG_USERNAME_BYTES_MAX 128
 #define BLOG_USERNAME_KEY_MAX 255
+/* The key's confusable skeleton (UTS 39): "m" becomes "rn", so longer. */
+#define BLOG_USERNAME_SKELETON_MAX 510
 #define BLOG_EMAIL_MAX 254
 #define BLOG_PASSWORD_MIN 8
 #define BLOG_PASSWORD_MAX 256

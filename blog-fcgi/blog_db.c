@@ -79,9 +79,9 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
     [BLOG_Q_ROLLBACK] = {"ROLLBACK", "", 0},
     [BLOG_Q_PING] = {"SELECT 1", "i", 1},
     [BLOG_Q_USER_INSERT] =
-        {"INSERT INTO users (username, username_key, email, password_hash,"
-         " bio, image, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?,"
-         " UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
+        {"INSERT INTO users (username, username_key, username_skeleton,"
+         " email, password_hash, bio, image, created_at, updated_at)"
+         " VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
             "", 0},
     [BLOG_Q_USER_BY_ID] =
         {"SELECT id, username, email, bio, image FROM users WHERE id = ?",
@@ -92,11 +92,13 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
             "isssss", 1},
     /*
 	 * A partial update in one statement: NULL keeps username (and its
-	 * key), email and password; bio and image take a flag because NULL is
+	 * key and skeleton), email and password; bio and image take a flag because NULL is
 	 * a value there.
 	 */
     [BLOG_Q_USER_UPDATE] = {"UPDATE users SET username = COALESCE(?, username),"
                             " username_key = COALESCE(?, username_key),"
+                            " username_skeleton = COALESCE(?,"
+                            " username_skeleton),"
                             " email = COALESCE(?, email),"
                             " password_hash = COALESCE(?, password_hash),"
                             " bio = IF(?, ?, bio), image = IF(?, ?, image),"

@@ -9,11 +9,13 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "blog_db.h"
 #include "blog_migrate.h"
+#include "blog_unicode.h"
 #include "cm_log.h"
 #include "cm_migration.h"
 
@@ -96,6 +98,65 @@ fail:
 	cm_log(CM_LOG_ERROR, NULL, "migration %s failed: %s (%u)", name,
 	    mysql_error(c), mysql_errno(c));
 	return -1;
+}
+
+/*
+ * Fill users.username_skeleton where migration 005 left it NULL: SQL cannot
+ * compute a UTS 39 skeleton, so the rows are read in pages of ids and each
+ * is updated on its own. A name from before the Unicode rules that looks
+ * like an older one (the unique index refuses a second equal skeleton)
+ * keeps NULL, and so does one the rules would refuse now; both are
+ * counted in the log. Safe to run again: it only touches NULLs, and with
+ * nothing left to fill it is one indexed query.
+ */
+static int
+blog_migrate_skeletons(MYSQL *c)
+{
+	struct blog_unicode_name name;
+	unsigned long *len;
+	const char *why;
+	char sql[200];
+	long long last = 0, id, left = 0;
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int n;
+
+	do {
+		snprintf(sql, sizeof(sql),
+		    "SELECT id, username FROM users WHERE username_skeleton"
+		    " IS NULL AND id > %lld ORDER BY id LIMIT 500",
+		    last);
+		if (mysql_real_query(c, sql, strlen(sql)) != 0 ||
+		    (res = mysql_store_result(c)) == NULL) {
+			cm_log(CM_LOG_ERROR, NULL, "migrate: skeletons: %s",
+			    mysql_error(c));
+			return -1;
+		}
+		for (n = 0; (row = mysql_fetch_row(res)) != NULL; n++) {
+			len = mysql_fetch_lengths(res);
+			id = strtoll(row[0], NULL, 10);
+			last = id;
+			if (blog_unicode_username(
+			        row[1], len[1], &name, &why) != CM_OK ||
+			    blog_migrate_stmt(c,
+			        "UPDATE IGNORE users u, (SELECT ? AS id) v"
+			        " SET u.username_skeleton = ?"
+			        " WHERE u.id = v.id",
+			        &id, name.skeleton, NULL) != 0)
+				left++;
+		}
+		mysql_free_result(res);
+	} while (n == 500);
+	if (blog_migrate_stmt(c,
+	        "SELECT COUNT(*) FROM users WHERE username_skeleton IS NULL",
+	        NULL, NULL, &left) != 0)
+		return -1;
+	if (left > 0)
+		cm_log(CM_LOG_WARN, NULL,
+		    "migrate: %lld older usernames have no skeleton (they "
+		    "look like an older name, or break today's rules)",
+		    left);
+	return 0;
 }
 
 /* The MariaDB driver for cm_migration_run; db is a struct blog_db. */
@@ -203,6 +264,8 @@ blog_migrate_run(const struct blog_app *app, int wait_seconds)
 	}
 	rc = cm_migration_run(
 	    &blog_migrate_driver, db, blog_migrations, blog_migrations_count);
+	if (rc == 0)
+		rc = blog_migrate_skeletons(blog_db_conn(db));
 out:
 	blog_db_free(db);
 	return rc;

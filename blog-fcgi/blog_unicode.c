@@ -171,6 +171,29 @@ blog_unicode_apply(
 	return NULL;
 }
 
+/* The UTS 39 skeleton of u (n units), a new string; NULL when ICU fails. */
+static UChar *
+blog_unicode_skeleton(const UChar *u, int32_t n, int32_t *outn)
+{
+	UErrorCode err = U_ZERO_ERROR;
+	UChar *out;
+	int32_t need;
+
+	need = uspoof_getSkeleton(blog_unicode_spoof, 0, u, n, NULL, 0, &err);
+	if (err != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(err))
+		return NULL;
+	if ((out = malloc(((size_t)need + 1) * sizeof(*out))) == NULL)
+		return NULL;
+	err = U_ZERO_ERROR;
+	*outn = uspoof_getSkeleton(
+	    blog_unicode_spoof, 0, u, n, out, need + 1, &err);
+	if (U_FAILURE(err)) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 /* UTF-16 to UTF-8 into out (cap bytes, NUL included). -1 when too long. */
 static int
 blog_unicode_to8(const UChar *u, int32_t n, char *out, size_t cap, size_t *len)
@@ -235,8 +258,8 @@ blog_unicode_username(
 	static const char too_long[] =
 	    "is too long (maximum is " BLOG_UNICODE_STR(
 	        BLOG_USERNAME_MAX) " characters or " BLOG_UNICODE_STR(BLOG_USERNAME_BYTES_MAX) " bytes)";
-	UChar *u = NULL, *nfc = NULL, *nfkc = NULL, *key = NULL;
-	int32_t n, nn, kn, fn, bad = 0, i, chars = 0, checks;
+	UChar *u = NULL, *nfc = NULL, *nfkc = NULL, *key = NULL, *skel = NULL;
+	int32_t n, nn, kn, fn, sn, bad = 0, i, chars = 0, checks;
 	UErrorCode err = U_ZERO_ERROR;
 	UChar32 c;
 	enum cm_err rc = CM_EVALIDATION;
@@ -292,6 +315,10 @@ blog_unicode_username(
 		*why = BLOG_UNICODE_WHY_MARKS;
 		goto out;
 	}
+	rc = CM_EINTERNAL;
+	if ((skel = blog_unicode_skeleton(key, kn, &sn)) == NULL)
+		goto out;
+	rc = CM_EVALIDATION;
 	*why = too_long;
 	for (i = 0; i < fn; chars++)
 		U16_FWD_1(nfc, i, fn);
@@ -299,7 +326,9 @@ blog_unicode_username(
 	    blog_unicode_to8(nfc, fn, out->display, sizeof(out->display),
 	        &out->display_len) != 0 ||
 	    blog_unicode_to8(
-	        key, kn, out->key, sizeof(out->key), &out->key_len) != 0)
+	        key, kn, out->key, sizeof(out->key), &out->key_len) != 0 ||
+	    blog_unicode_to8(skel, sn, out->skeleton, sizeof(out->skeleton),
+	        &out->skeleton_len) != 0)
 		goto out;
 	*why = NULL;
 	rc = CM_OK;
@@ -310,6 +339,7 @@ out:
 	free(nfc);
 	free(nfkc);
 	free(key);
+	free(skel);
 	return rc;
 }
 

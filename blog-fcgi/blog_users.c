@@ -81,12 +81,16 @@ blog_users_conflict(struct cm_req *req)
 	if (blog_db_dup_key(db, "uk_users_email"))
 		return blog_error_reply(
 		    req, 409, "email", "has already been taken");
+	if (blog_db_dup_key(db, "uk_users_username_skeleton"))
+		return blog_error_reply(
+		    req, 409, "username", "looks like a name already taken");
 	return blog_error_reply(req, 409, "username", "has already been taken");
 }
 
 /*
- * The username rules: name gets the display form that is stored and shown
- * and the key whose unique index makes "ｂｏｂ", "BOB" and "bob" one name.
+ * The username rules: name gets the display form that is stored and shown,
+ * the key whose unique index makes "ｂｏｂ", "BOB" and "bob" one name, and
+ * the skeleton whose unique index refuses look-alikes of a taken name.
  */
 static enum cm_err
 blog_users_check_username(struct cm_req *req, const struct blog_field *f,
@@ -165,6 +169,7 @@ blog_users_register(struct cm_req *req)
 	blog_db_args_init(&a);
 	blog_db_arg_strn(&a, name.display, name.display_len);
 	blog_db_arg_strn(&a, name.key, name.key_len);
+	blog_db_arg_strn(&a, name.skeleton, name.skeleton_len);
 	blog_db_arg_strn(&a, email.s, email.len);
 	blog_db_arg_str(&a, hash);
 	/* "" is stored as null, like PUT /user does. */
@@ -325,6 +330,8 @@ blog_users_update(struct cm_req *req)
 	    username.present ? name.display_len : 0);
 	blog_db_arg_strn(&a, username.present ? name.key : NULL,
 	    username.present ? name.key_len : 0);
+	blog_db_arg_strn(&a, username.present ? name.skeleton : NULL,
+	    username.present ? name.skeleton_len : 0);
 	blog_db_arg_strn(&a, email.present ? email.s : NULL, email.len);
 	blog_db_arg_str(&a, password.present ? hash : NULL);
 	/* bio and image: "" and null both clear the field. */

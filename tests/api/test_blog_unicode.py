@@ -3,8 +3,9 @@
 Slugs keep the title's words in any script and are found both from the raw
 UTF-8 path and from its percent-encoded form; usernames in any script work
 for profiles, follows, the feed, list filters and payments, and names that
-differ only by width, case or composition are one name (409), while
-look-alike script mixes and invisible characters are refused (422).
+differ only by width, case or composition are one name (409), so is a
+look-alike of a taken name (409), while look-alike script mixes and
+invisible characters are refused (422).
 
 requests percent-encodes every non-ASCII URL, so the raw form is sent with a
 plain socket (raw_request).
@@ -264,6 +265,23 @@ def test_same_name_by_width_case_composition(api):
     register(api, "Боб_" + n)
 
 
+def test_lookalikes_of_a_taken_name(api):
+    """Single-script look-alikes share a confusable skeleton: 409."""
+    n = uniq()
+    for taken, other in (
+            ("scope_" + n, "\u0455\u0441\u043e\u0440\u0435_" + n),  # Cyrillic
+            ("admin_" + n, "adrnin_" + n),
+            ("用户1_" + n, "用户l_" + n),                     # digit 1, letter l
+            ("カメラ" + n, "力メラ" + n)):        # katakana ka / Han power
+        register(api, taken)
+        errors(register(api, other, 409), 409, "username",
+               "looks like a name already taken")
+    # A rename to a look-alike of someone else's name is refused too.
+    a = api.register("ul")
+    r = api.put("/user", a["token"], json={"user": {"username": "adrnin_" + n}})
+    errors(r, 409, "username", "looks like a name already taken")
+
+
 def test_lookup_is_exact_up_to_composition(api):
     n = uniq()
     name = "José_" + n
@@ -369,54 +387,83 @@ def test_pay_a_unicode_username(api, base_url):
 # -------------------------------------------------------------- migration
 
 def test_migration_keeps_legacy_names_and_slugs(var_dir):
-    """The unicode_names migration on data from before it: ASCII names that differ only
-    in case (two users until now) both keep their accounts, the oldest
-    keeps the key, and ASCII slugs survive the column's new character set.
-    Run on a scratch database of the stack's MariaDB."""
+    """`blog-fcgi --migrate` on data from before the Unicode migrations:
+    ASCII names that differ only in case (two users until now) both keep
+    their accounts, the oldest keeps the key and the skeleton; a legacy
+    look-alike ("user1", "userl") keeps its account without a skeleton;
+    ASCII slugs survive the column's new character set. Run on a scratch
+    database of the stack's MariaDB with the stack's blog binary."""
     cnf = os.path.join(var_dir, "my.cnf")
-    assert os.path.exists(cnf), "the stack's MariaDB (make up) is needed"
+    sock = os.path.join(var_dir, "run", "mysqld.sock")
+    blog = os.path.join(ROOT, "build", os.environ.get("VARIANT", "release"),
+                        "blog-fcgi")
+    assert os.path.exists(cnf) and os.path.exists(sock), \
+        "the stack's MariaDB (make up) is needed"
+    assert os.access(blog, os.X_OK), blog
     db = "unicode_mig_%s" % uuid.uuid4().hex[:8]
     files = sorted(glob.glob(os.path.join(ROOT, "blog-fcgi", "migrations",
                                           "*.sql")))
     mine = [f for f in files if f.endswith("_unicode_names.sql")]
     assert len(mine) == 1, files
     before = [f for f in files if f < mine[0]]
+    me = getpass.getuser()
 
-    def sql(text, database=db):
-        r = subprocess.run(["mariadb", "--defaults-file=" + cnf, "-u",
-                            getpass.getuser(), "-N", "-B", database],
-                           input=text, capture_output=True, text=True,
-                           timeout=120)
-        assert r.returncode == 0, r.stderr
-        return r.stdout
+    def sql(text, database=db, check=True):
+        r = subprocess.run(["mariadb", "--defaults-file=" + cnf, "-u", me,
+                            "-N", "-B", database], input=text,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0 or not check, r.stderr
+        return r
+
+    def migrate():
+        env = {"PATH": os.environ["PATH"], "BLOG_DB_SOCKET": sock,
+               "BLOG_DB_NAME": db, "BLOG_DB_USER": me,
+               "JWT_PUBLIC_KEY_FILE": os.path.join(var_dir, "keys",
+                                                   "jwt-public.pem"),
+               "JWT_PRIVATE_KEY_FILE": os.path.join(var_dir, "keys",
+                                                    "jwt-private.pem")}
+        r = subprocess.run([blog, "--migrate"], env=env, capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r.stdout + r.stderr
 
     sql("CREATE DATABASE %s" % db, "mysql")
     try:
+        sql("CREATE TABLE schema_migrations (version INT NOT NULL PRIMARY"
+            " KEY, name VARCHAR(255) NOT NULL, applied_at DATETIME(3) NOT"
+            " NULL)")
         for f in before:
             with open(f) as fh:
                 sql(fh.read())
+            base = os.path.basename(f)
+            sql("INSERT INTO schema_migrations VALUES (%d, '%s', NOW(3))"
+                % (int(base[:3]), base))
         sql("INSERT INTO users (username, email, password_hash, created_at,"
             " updated_at) VALUES"
             " ('Bob', 'b1@x', 'h', NOW(3), NOW(3)),"
             " ('bob', 'b2@x', 'h', NOW(3), NOW(3)),"
+            " ('user1', 'u1@x', 'h', NOW(3), NOW(3)),"
+            " ('userl', 'ul@x', 'h', NOW(3), NOW(3)),"
             " ('alice', 'a@x', 'h', NOW(3), NOW(3));"
             "INSERT INTO articles (slug, author_id, title, description, body,"
             " tag_list, created_at, updated_at) VALUES ('old-slug-1a2b3c4d',"
             " 1, 't', 'd', 'b', '', NOW(3), NOW(3));")
-        with open(mine[0]) as fh:
-            sql(fh.read())
-        rows = sql("SELECT username, username_key FROM users ORDER BY id")
-        assert rows.split("\n")[:3] == ["Bob\tbob", "bob\tbob#2",
-                                          "alice\talice"], rows
+        log = migrate()
+        assert "2 older usernames have no skeleton" in log, log
+        rows = sql("SELECT username, username_key,"
+                   " IFNULL(username_skeleton, '-') FROM users ORDER BY id"
+                   ).stdout.split("\n")[:5]
+        assert rows == ["Bob\tbob\tbob", "bob\tbob#2\t-",
+                        "user1\tuser1\tuserl", "userl\tuserl\t-",
+                        "alice\talice\talice"], rows
         assert sql("SELECT COUNT(*) FROM articles WHERE slug ="
-                   " 'old-slug-1a2b3c4d'").strip() == "1"
-        # The key's unique index now refuses a third case variant.
-        r = subprocess.run(["mariadb", "--defaults-file=" + cnf, "-u",
-                            getpass.getuser(), db], capture_output=True,
-                           text=True, timeout=60, input=(
-            "INSERT INTO users (username, username_key, email,"
-            " password_hash, created_at, updated_at) VALUES ('BOB', 'bob',"
-            " 'b3@x', 'h', NOW(3), NOW(3))"))
+                   " 'old-slug-1a2b3c4d'").stdout.strip() == "1"
+        # Again: nothing to apply, the same rows.
+        migrate()
+        # The key's unique index refuses a third case variant.
+        r = sql("INSERT INTO users (username, username_key, email,"
+                " password_hash, created_at, updated_at) VALUES ('BOB', 'bob',"
+                " 'b3@x', 'h', NOW(3), NOW(3))", check=False)
         assert r.returncode != 0 and "uk_users_username_key" in r.stderr
     finally:
         sql("DROP DATABASE %s" % db, "mysql")

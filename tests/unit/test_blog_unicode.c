@@ -2,7 +2,8 @@
  * Unit tests for blog_unicode: slugs and usernames over a table of scripts
  * (Chinese, Japanese, Korean, Cyrillic, Greek, Arabic, Devanagari, accented
  * Latin, emoji) and of tricks (zero-width and bidi characters, confusable
- * letters, mixed digit systems, width, case and composition variants).
+ * letters, mixed digit systems, width, case and composition variants,
+ * single-script look-alikes).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -199,8 +200,7 @@ static const struct {
     {"\xe2\x81\xa7"
      "abc",
         "is invalid (no invisible"},
-    {"\xd9\x85\xe2\x80\x8f",
-        "is invalid (no invisible"},
+    {"\xd9\x85\xe2\x80\x8f", "is invalid (no invisible"},
     {"\xd8\x9c\xd9\x85", "is invalid (no invisible"},
     /* Hangul filler, soft hyphen, a control, a private-use character. */
     {"\xe3\x85\xa4", "is invalid (no invisible"},
@@ -316,6 +316,63 @@ test_same_name(void **state)
 	assert_string_not_equal(a.key, b.key);
 }
 
+/*
+ * Look-alikes share a skeleton (the unique index then refuses the second),
+ * even when each name is in one script; different names do not.
+ */
+static void
+test_lookalikes(void **state)
+{
+	static const char *same[][2] = {
+	    {"scope",
+	        "\xd1\x95\xd1\x81\xd0\xbe\xd1\x80\xd0\xb5"}, /* Cyrillic */
+	    {"admin", "adrnin"},
+	    {"user1", "userl"},
+	    {"Bob", "bob"},
+	    {"用户19508", "用户l9508"},
+	    {"\xe3\x82\xa8", "\xe5\xb7\xa5"}, /* katakana E, Han "work" */
+	    {"カメラ", "力メラ"},
+	};
+	static const char *differ[][2] = {
+	    {"bob", "bab"},
+	    {"用户19508", "用户19509"},
+	    {"jose", "josé"},
+	};
+	struct blog_unicode_name a, b;
+	const char *why;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		assert_int_equal(blog_unicode_username(
+		                     same[i][0], strlen(same[i][0]), &a, &why),
+		    CM_OK);
+		assert_int_equal(blog_unicode_username(
+		                     same[i][1], strlen(same[i][1]), &b, &why),
+		    CM_OK);
+		if (strcmp(a.skeleton, b.skeleton) != 0)
+			fail_msg("\"%s\" and \"%s\": skeletons \"%s\", \"%s\"",
+			    same[i][0], same[i][1], a.skeleton, b.skeleton);
+		assert_int_equal(a.skeleton_len, strlen(a.skeleton));
+	}
+	for (i = 0; i < sizeof(differ) / sizeof(differ[0]); i++) {
+		assert_int_equal(blog_unicode_username(differ[i][0],
+		                     strlen(differ[i][0]), &a, &why),
+		    CM_OK);
+		assert_int_equal(blog_unicode_username(differ[i][1],
+		                     strlen(differ[i][1]), &b, &why),
+		    CM_OK);
+		assert_string_not_equal(a.skeleton, b.skeleton);
+	}
+	/* 64 "m" are a 128-byte skeleton: within its column. */
+	assert_int_equal(
+	    blog_unicode_username("mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm"
+	                          "mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm",
+	        64, &a, &why),
+	    CM_OK);
+	assert_int_equal(a.skeleton_len, 128);
+}
+
 /* The lookup filter and the NFC form lookups use. */
 static void
 test_lookup(void **state)
@@ -348,6 +405,7 @@ main(void)
 	    cmocka_unit_test(test_names_ok),
 	    cmocka_unit_test(test_names_bad),
 	    cmocka_unit_test(test_same_name),
+	    cmocka_unit_test(test_lookalikes),
 	    cmocka_unit_test(test_lookup),
 	};
 	int rc;
