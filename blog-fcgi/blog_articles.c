@@ -290,26 +290,13 @@ static enum cm_err
 blog_articles_tags(
     struct blog_db *db, const char *rid, struct blog_articles_write *w)
 {
-	struct blog_db_stmt *s;
-	struct blog_db_args a;
-	long long tag_id;
 	enum cm_err rc;
 	size_t i;
 
-	for (i = 0; i < w->ntags; i++) {
-		blog_db_args_init(&a);
-		blog_db_arg_str(&a, w->tags[i]);
-		if ((rc = blog_db_exec(db, rid, BLOG_Q_TAG_UPSERT, &a, &s)) !=
+	for (i = 0; i < w->ntags; i++)
+		if ((rc = blog_db_article_tag(db, rid, w->id, w->tags[i])) !=
 		    CM_OK)
 			return rc;
-		tag_id = blog_db_insert_id(s);
-		blog_db_args_init(&a);
-		blog_db_arg_int(&a, w->id);
-		blog_db_arg_int(&a, tag_id);
-		if ((rc = blog_db_exec(
-		         db, rid, BLOG_Q_ARTICLE_TAG_ADD, &a, NULL)) != CM_OK)
-			return rc;
-	}
 	return CM_OK;
 }
 
@@ -317,34 +304,21 @@ blog_articles_tags(
 static enum cm_err
 blog_articles_count(struct blog_db *db, const char *rid, long long delta)
 {
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, delta);
-	blog_db_arg_int(
-	    &a, (long long)(blog_slug_random() % BLOG_DB_COUNT_SLOTS));
-	return blog_db_exec(db, rid, BLOG_Q_ARTICLE_COUNT_ADD, &a, NULL);
+	return blog_db_article_count_add(
+	    db, rid, delta, (unsigned int)blog_slug_random());
 }
 
 static enum cm_err
 blog_articles_insert_txn(struct blog_db *db, const char *rid, void *ctx)
 {
 	struct blog_articles_write *w = ctx;
-	struct blog_db_stmt *s;
-	struct blog_db_args a;
+	struct blog_db_article row = {w->slug, w->author_id, w->title,
+	    w->description.s, w->description.len, w->body.s, w->body.len,
+	    w->joined};
 	enum cm_err rc;
 
-	blog_db_args_init(&a);
-	blog_db_arg_str(&a, w->slug);
-	blog_db_arg_int(&a, w->author_id);
-	blog_db_arg_str(&a, w->title);
-	blog_db_arg_strn(&a, w->description.s, w->description.len);
-	blog_db_arg_strn(&a, w->body.s, w->body.len);
-	blog_db_arg_str(&a, w->joined);
-	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_INSERT, &a, &s)) !=
-	    CM_OK)
+	if ((rc = blog_db_article_insert(db, rid, &row, &w->id)) != CM_OK)
 		return rc;
-	w->id = blog_db_insert_id(s);
 	if ((rc = blog_articles_count(db, rid, 1)) != CM_OK)
 		return rc;
 	return blog_articles_tags(db, rid, w);
@@ -354,25 +328,16 @@ static enum cm_err
 blog_articles_update_txn(struct blog_db *db, const char *rid, void *ctx)
 {
 	struct blog_articles_write *w = ctx;
-	struct blog_db_args a;
+	struct blog_db_article row = {w->new_slug ? w->slug : NULL, 0, w->title,
+	    w->description.s, w->description.len, w->body.s, w->body.len,
+	    w->set_tags ? w->joined : NULL};
 	enum cm_err rc;
 
-	blog_db_args_init(&a);
-	blog_db_arg_str(&a, w->new_slug ? w->slug : NULL);
-	blog_db_arg_str(&a, w->title);
-	blog_db_arg_strn(&a, w->description.s, w->description.len);
-	blog_db_arg_strn(&a, w->body.s, w->body.len);
-	blog_db_arg_str(&a, w->set_tags ? w->joined : NULL);
-	blog_db_arg_int(&a, w->id);
-	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_UPDATE, &a, NULL)) !=
-	    CM_OK)
+	if ((rc = blog_db_article_update(db, rid, w->id, &row)) != CM_OK)
 		return rc;
 	if (!w->set_tags)
 		return CM_OK;
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, w->id);
-	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_TAGS_CLEAR, &a, NULL)) !=
-	    CM_OK)
+	if ((rc = blog_db_article_tags_clear(db, rid, w->id)) != CM_OK)
 		return rc;
 	return blog_articles_tags(db, rid, w);
 }
@@ -507,17 +472,14 @@ out:
 static enum cm_err
 blog_articles_delete_txn(struct blog_db *db, const char *rid, void *ctx)
 {
-	struct blog_db_stmt *s;
-	struct blog_db_args a;
 	enum cm_err rc;
+	int deleted;
 
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, *(long long *)ctx);
-	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_DELETE, &a, &s)) !=
-	    CM_OK)
+	if ((rc = blog_db_article_delete(
+	         db, rid, *(long long *)ctx, &deleted)) != CM_OK)
 		return rc;
 	/* A concurrent delete already counted it. */
-	if (blog_db_affected(s) != 1)
+	if (!deleted)
 		return CM_OK;
 	return blog_articles_count(db, rid, -1);
 }
@@ -558,33 +520,12 @@ static enum cm_err
 blog_articles_fav_txn(struct blog_db *db, const char *rid, void *ctx)
 {
 	struct blog_articles_fav *f = ctx;
-	struct blog_db_stmt *s;
-	struct blog_db_args a;
 	enum cm_err rc;
 
 	f->id = 0;
-	blog_db_args_init(&a);
-	blog_db_arg_str(&a, f->slug);
-	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_LOCK, &a, &s)) != CM_OK)
+	if ((rc = blog_db_article_lock(db, rid, f->slug, &f->id)) != CM_OK)
 		return rc;
-	rc = blog_db_fetch(db, rid, s);
-	if (rc == CM_OK)
-		f->id = blog_db_int(s, 0);
-	blog_db_done(s);
-	if (rc != CM_OK)
-		return rc;
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, f->user_id);
-	blog_db_arg_int(&a, f->id);
-	if ((rc = blog_db_exec(db, rid,
-	         f->add ? BLOG_Q_FAV_ADD : BLOG_Q_FAV_DEL, &a, &s)) != CM_OK)
-		return rc;
-	if (blog_db_affected(s) != 1)
-		return CM_OK;
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, f->id);
-	return blog_db_exec(
-	    db, rid, f->add ? BLOG_Q_FAV_INC : BLOG_Q_FAV_DEC, &a, NULL);
+	return blog_db_favorite(db, rid, f->user_id, f->id, f->add);
 }
 
 static enum cm_err

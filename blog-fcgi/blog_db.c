@@ -425,6 +425,142 @@ blog_db_feed_count(
 }
 
 enum cm_err
+blog_db_article_insert(struct blog_db *db, const char *rid,
+    const struct blog_db_article *w, long long *id)
+{
+	struct blog_db_stmt *s;
+	struct blog_db_args a;
+	enum cm_err rc;
+
+	blog_db_args_init(&a);
+	blog_db_arg_str(&a, w->slug);
+	blog_db_arg_int(&a, w->author_id);
+	blog_db_arg_str(&a, w->title);
+	blog_db_arg_strn(&a, w->description, w->description_len);
+	blog_db_arg_strn(&a, w->body, w->body_len);
+	blog_db_arg_str(&a, w->tag_list);
+	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_INSERT, &a, &s)) ==
+	    CM_OK)
+		*id = blog_db_insert_id(s);
+	return rc;
+}
+
+enum cm_err
+blog_db_article_update(struct blog_db *db, const char *rid, long long id,
+    const struct blog_db_article *w)
+{
+	struct blog_db_args a;
+
+	/* NULL keeps a column (COALESCE); author_id is not changed. */
+	blog_db_args_init(&a);
+	blog_db_arg_str(&a, w->slug);
+	blog_db_arg_str(&a, w->title);
+	blog_db_arg_strn(&a, w->description, w->description_len);
+	blog_db_arg_strn(&a, w->body, w->body_len);
+	blog_db_arg_str(&a, w->tag_list);
+	blog_db_arg_int(&a, id);
+	return blog_db_exec(db, rid, BLOG_Q_ARTICLE_UPDATE, &a, NULL);
+}
+
+enum cm_err
+blog_db_article_delete(
+    struct blog_db *db, const char *rid, long long id, int *deleted)
+{
+	struct blog_db_stmt *s;
+	struct blog_db_args a;
+	enum cm_err rc;
+
+	*deleted = 0;
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, id);
+	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_DELETE, &a, &s)) ==
+	    CM_OK)
+		*deleted = blog_db_affected(s) == 1;
+	return rc;
+}
+
+enum cm_err
+blog_db_article_count_add(
+    struct blog_db *db, const char *rid, long long delta, unsigned int slot)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, delta);
+	blog_db_arg_int(&a, (long long)(slot % BLOG_DB_COUNT_SLOTS));
+	return blog_db_exec(db, rid, BLOG_Q_ARTICLE_COUNT_ADD, &a, NULL);
+}
+
+enum cm_err
+blog_db_article_tag(
+    struct blog_db *db, const char *rid, long long id, const char *tag)
+{
+	struct blog_db_stmt *s;
+	struct blog_db_args a;
+	long long tag_id;
+	enum cm_err rc;
+
+	blog_db_args_init(&a);
+	blog_db_arg_str(&a, tag);
+	if ((rc = blog_db_exec(db, rid, BLOG_Q_TAG_UPSERT, &a, &s)) != CM_OK)
+		return rc;
+	tag_id = blog_db_insert_id(s);
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, id);
+	blog_db_arg_int(&a, tag_id);
+	return blog_db_exec(db, rid, BLOG_Q_ARTICLE_TAG_ADD, &a, NULL);
+}
+
+enum cm_err
+blog_db_article_tags_clear(struct blog_db *db, const char *rid, long long id)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, id);
+	return blog_db_exec(db, rid, BLOG_Q_ARTICLE_TAGS_CLEAR, &a, NULL);
+}
+
+enum cm_err
+blog_db_article_lock(
+    struct blog_db *db, const char *rid, const char *slug, long long *id)
+{
+	struct blog_db_stmt *s;
+	struct blog_db_args a;
+	enum cm_err rc;
+
+	blog_db_args_init(&a);
+	blog_db_arg_str(&a, slug);
+	if ((rc = blog_db_row(db, rid, BLOG_Q_ARTICLE_LOCK, &a, &s)) == CM_OK)
+		*id = blog_db_int(s, 0);
+	blog_db_done(s);
+	return rc;
+}
+
+enum cm_err
+blog_db_favorite(struct blog_db *db, const char *rid, long long user_id,
+    long long article_id, int add)
+{
+	struct blog_db_stmt *s;
+	struct blog_db_args a;
+	enum cm_err rc;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, user_id);
+	blog_db_arg_int(&a, article_id);
+	if ((rc = blog_db_exec(db, rid, add ? BLOG_Q_FAV_ADD : BLOG_Q_FAV_DEL,
+	         &a, &s)) != CM_OK)
+		return rc;
+	/* The count moves exactly when a row came or went. */
+	if (blog_db_affected(s) != 1)
+		return CM_OK;
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, article_id);
+	return blog_db_exec(
+	    db, rid, add ? BLOG_Q_FAV_INC : BLOG_Q_FAV_DEC, &a, NULL);
+}
+
+enum cm_err
 blog_db_tags(struct blog_db *db, const char *rid, struct blog_db_stmt **out)
 {
 	return blog_db_exec(db, rid, BLOG_Q_TAGS, NULL, out);

@@ -244,6 +244,41 @@ enum cm_err blog_db_feed_page(struct blog_db *db, const char *rid,
 enum cm_err blog_db_feed_count(
     struct blog_db *db, const char *rid, long long viewer, long long *count);
 
+/* An article's columns as written; NULL (update) keeps a column. */
+struct blog_db_article {
+	const char *slug;
+	long long author_id; /* insert only */
+	const char *title;
+	const char *description;
+	size_t description_len;
+	const char *body;
+	size_t body_len;
+	const char *tag_list; /* tags joined, see blog_tags.h */
+};
+
+/* Writes, inside a transaction (blog_db_txn) where several go together. */
+enum cm_err blog_db_article_insert(struct blog_db *db, const char *rid,
+    const struct blog_db_article *w, long long *id);
+enum cm_err blog_db_article_update(struct blog_db *db, const char *rid,
+    long long id, const struct blog_db_article *w);
+/* *deleted: whether this call removed the row (not a concurrent one). */
+enum cm_err blog_db_article_delete(
+    struct blog_db *db, const char *rid, long long id, int *deleted);
+/* Move slot (any number; taken modulo the slots) of the article counter. */
+enum cm_err blog_db_article_count_add(
+    struct blog_db *db, const char *rid, long long delta, unsigned int slot);
+/* Link the tag to the article, creating the tag when it is new. */
+enum cm_err blog_db_article_tag(
+    struct blog_db *db, const char *rid, long long id, const char *tag);
+enum cm_err blog_db_article_tags_clear(
+    struct blog_db *db, const char *rid, long long id);
+/* SELECT ... FOR UPDATE by slug; CM_ENOTFOUND when there is none. */
+enum cm_err blog_db_article_lock(
+    struct blog_db *db, const char *rid, const char *slug, long long *id);
+/* Add (or remove) the favourite and move the article's count with it. */
+enum cm_err blog_db_favorite(struct blog_db *db, const char *rid,
+    long long user_id, long long article_id, int add);
+
 /* Every tag in use, by name (one column). */
 enum cm_err blog_db_tags(
     struct blog_db *db, const char *rid, struct blog_db_stmt **out);
