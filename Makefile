@@ -20,7 +20,7 @@
 VARIANT ?= release
 CC ?= cc
 PYTHON ?= /usr/bin/python3
-PKGS := jansson libjwt libsodium libmariadb libpq openssl libmicrohttpd
+PKGS := jansson libjwt libsodium libmariadb libpq openssl libmicrohttpd libcurl
 # ICU (Unicode slugs and usernames) is the blog's alone: pay does not link it.
 BLOG_PKGS := icu-uc icu-i18n
 # Quiet here so that `make deps` can run on a machine without them; every

@@ -34,8 +34,16 @@
 #define BLOG_LIMIT_MAX 100
 #define BLOG_OFFSET_MAX 1000000000LL
 
+struct blog_ident_relay;
+
 struct blog_app {
 	struct cm_jwt *jwt;
+	/* Identity delivery to pay (blog_ident.c); npay_urls 0: none. */
+	char **pay_urls; /* BLOG_IDENTITY_URLS, split */
+	size_t npay_urls;
+	long ident_timeout_ms; /* BLOG_IDENTITY_TIMEOUT_MS */
+	long ident_relay_ms; /* BLOG_IDENTITY_RELAY_MS */
+	struct blog_ident_relay *relay;
 	char *db_host;
 	unsigned int db_port;
 	char *db_socket; /* wins over host/port when set */

@@ -83,13 +83,35 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
          " email, password_hash, bio, image, created_at, updated_at)"
          " VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
             "", 0},
-    [BLOG_Q_USER_BY_ID] =
-        {"SELECT id, username, email, bio, image FROM users WHERE id = ?",
-            "issss", 1},
+    [BLOG_Q_USER_BY_ID] = {"SELECT id, username, email, bio, image, ident_ver"
+                           " FROM users WHERE id = ?",
+        "issssi", 1},
     [BLOG_Q_USER_BY_EMAIL] =
-        {"SELECT id, username, email, bio, image, password_hash FROM users"
-         " WHERE email = ?",
-            "isssss", 1},
+        {"SELECT id, username, email, bio, image, ident_ver, password_hash"
+         " FROM users WHERE email = ?",
+            "issssis", 1},
+    /* Identity (blog_ident.c): versions and the outbox, migration 005. */
+    [BLOG_Q_USER_VER] = {"SELECT ident_ver FROM users WHERE id = ?", "i", 1},
+    [BLOG_Q_USER_LOCK] = {"SELECT username FROM users WHERE id = ?"
+                          " FOR UPDATE",
+        "s", 0},
+    [BLOG_Q_USER_VER_BUMP] =
+        {"UPDATE users SET ident_ver = ident_ver + 1 WHERE id = ?", "", 0},
+    [BLOG_Q_OUTBOX_ADD] = {"INSERT INTO ident_outbox (user_id, ver, username,"
+                           " created_at) SELECT id, ident_ver, username,"
+                           " UTC_TIMESTAMP(3) FROM users WHERE id = ?",
+        "", 0},
+    [BLOG_Q_OUTBOX_GET] = {"SELECT seq, user_id, ver, username FROM"
+                           " ident_outbox WHERE seq = ?",
+        "iiis", 1},
+    [BLOG_Q_OUTBOX_PENDING] = {"SELECT seq, user_id, ver, username FROM"
+                               " ident_outbox WHERE delivered_at IS NULL"
+                               " ORDER BY seq LIMIT 100",
+        "iiis", 1},
+    [BLOG_Q_OUTBOX_DONE] = {"UPDATE ident_outbox SET delivered_at ="
+                            " UTC_TIMESTAMP(3) WHERE seq = ?"
+                            " AND delivered_at IS NULL",
+        "", 0},
     /*
 	 * A partial update in one statement: NULL keeps username (and its
 	 * key and skeleton), email and password; bio and image take a flag because NULL is

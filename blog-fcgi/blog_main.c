@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <mysql.h>
 
 #include "blog.h"
@@ -20,6 +21,7 @@
 #include "blog_db.h"
 #include "blog_error.h"
 #include "blog_health.h"
+#include "blog_ident.h"
 #include "blog_migrate.h"
 #include "blog_unicode.h"
 #include "blog_profiles.h"
@@ -53,6 +55,8 @@ static const struct cm_route blog_routes[] = {
     {"POST", "/api/users", blog_users_register, CM_AUTH_NONE, 0},
     {"GET", "/api/user", blog_users_current, CM_AUTH_REQUIRED, 0},
     {"PUT", "/api/user", blog_users_update, CM_AUTH_REQUIRED, 0},
+    {"POST", "/api/user/logout-all", blog_users_logout_all, CM_AUTH_REQUIRED,
+        0},
     {"GET", "/api/profiles/:username", blog_profiles_get, CM_AUTH_OPTIONAL, 0},
     {"POST", "/api/profiles/:username/follow", blog_profiles_follow,
         CM_AUTH_REQUIRED, 0},
@@ -159,6 +163,46 @@ blog_settings_url(struct blog_app *app)
 	return 0;
 }
 
+/*
+ * BLOG_IDENTITY_URLS: pay's internal identity route, one or more http(s)
+ * URLs separated by spaces (each pay replica's admin port, or a Service);
+ * unset leaves identity changes in the outbox (warned at start).
+ */
+static void
+blog_settings_ident(struct blog_app *app)
+{
+	char err[256], *urls = NULL, *tok, *save = NULL, **more;
+
+	if (cm_config_str("BLOG_IDENTITY_URLS", NULL, 0, &urls, err,
+	        sizeof(err)) != CM_OK ||
+	    cm_config_long("BLOG_IDENTITY_TIMEOUT_MS", 1000, 50, 60000,
+	        &app->ident_timeout_ms, err, sizeof(err)) != CM_OK ||
+	    cm_config_long("BLOG_IDENTITY_RELAY_MS", 500, 10, 600000,
+	        &app->ident_relay_ms, err, sizeof(err)) != CM_OK)
+		cm_config_fatal(BLOG_PROG, err);
+	if (urls == NULL)
+		return;
+	for (tok = strtok_r(urls, " \t\n", &save); tok != NULL;
+	     tok = strtok_r(NULL, " \t\n", &save)) {
+		if (strncmp(tok, "http://", 7) != 0 &&
+		    strncmp(tok, "https://", 8) != 0) {
+			snprintf(err, sizeof(err),
+			    "BLOG_IDENTITY_URLS: %.100s is not an http(s) URL",
+			    tok);
+			cm_config_fatal(BLOG_PROG, err);
+		}
+		more = realloc(app->pay_urls,
+		    (app->npay_urls + 1) * sizeof(*app->pay_urls));
+		if (more == NULL)
+			cm_config_fatal(BLOG_PROG, "out of memory");
+		app->pay_urls = more;
+		if ((app->pay_urls[app->npay_urls] = strdup(tok)) == NULL)
+			cm_config_fatal(BLOG_PROG, "out of memory");
+		app->npay_urls++;
+	}
+	free(urls);
+}
+
 static void
 blog_settings_load(struct blog_settings *st, struct blog_app *app, int migrate)
 {
@@ -217,6 +261,7 @@ db_done:
 	if (cm_jwt_new(&app->jwt, st->priv_key, st->pub_key, st->issuer,
 	        st->audience, st->ttl, err, sizeof(err)) != CM_OK)
 		cm_config_fatal(BLOG_PROG, err);
+	blog_settings_ident(app);
 }
 
 static void
@@ -229,6 +274,9 @@ blog_settings_free(struct blog_settings *st, struct blog_app *app)
 	free(st->issuer);
 	free(st->audience);
 	cm_jwt_free(app->jwt);
+	while (app->npay_urls > 0)
+		free(app->pay_urls[--app->npay_urls]);
+	free(app->pay_urls);
 	free(app->db_host);
 	free(app->db_socket);
 	free(app->db_user);
@@ -258,6 +306,7 @@ main(int argc, char **argv)
 	if (mysql_library_init(0, NULL, NULL) != 0) {
 		fprintf(stderr, "%s: cannot initialise the MariaDB client\n",
 		    BLOG_PROG);
+		blog_settings_free(&st, &app);
 		return 1;
 	}
 	if (migrate) {
@@ -294,7 +343,21 @@ main(int argc, char **argv)
 	conf.app = &app;
 	conf.worker_open = blog_worker_open;
 	conf.worker_close = blog_worker_close;
+	conf.auth_check = blog_ident_check;
+	/* Not thread-safe either: before the relay and the workers start. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		fprintf(stderr, "%s: cannot initialise libcurl\n", BLOG_PROG);
+		rc = 1;
+		goto out;
+	}
+	if (blog_ident_relay_start(&app) != 0) {
+		rc = 1;
+		curl_global_cleanup();
+		goto out;
+	}
 	rc = cm_server_run(&conf) == 0 ? 0 : 1;
+	blog_ident_relay_stop(&app);
+	curl_global_cleanup();
 out:
 	free(admin);
 	mysql_library_end();

@@ -14,6 +14,7 @@
 #include "blog.h"
 #include "blog_db.h"
 #include "blog_error.h"
+#include "blog_ident.h"
 #include "blog_profiles.h"
 #include "blog_users.h"
 #include "blog_valid.h"
@@ -22,8 +23,9 @@
 #include "cm_password.h"
 
 /*
- * Answer status with {"user": {...}} from a row of BLOG_Q_USER_BY_ID
- * (id, username, email, bio, image). token NULL issues a fresh one.
+ * Answer status with {"user": {...}} from a row of BLOG_Q_USER_BY_ID or
+ * BLOG_Q_USER_BY_EMAIL (id, username, email, bio, image, ident_ver). token
+ * NULL issues a fresh one at the user's current identity version.
  */
 static enum cm_err
 blog_users_reply(
@@ -35,8 +37,8 @@ blog_users_reply(
 	enum cm_err rc;
 
 	if (token == NULL) {
-		rc = cm_jwt_issue(app->jwt, blog_db_int(s, 0),
-		    blog_db_str(s, 1), time(NULL), &fresh);
+		rc = cm_jwt_issue_ver(app->jwt, blog_db_int(s, 0),
+		    blog_db_str(s, 1), blog_db_int(s, 5), time(NULL), &fresh);
 		if (rc != CM_OK) {
 			cm_log(CM_LOG_ERROR, req->request_id,
 			    "cannot issue a token: %s", cm_err_name(rc));
@@ -72,16 +74,31 @@ blog_users_load(struct cm_req *req, long long id, struct blog_db_stmt **s)
 	return blog_db_fetch(db, req->request_id, *s);
 }
 
+/* Which unique key a write ran into (read before the rollback). */
+enum blog_users_dup {
+	BLOG_USERS_DUP_USERNAME = 0,
+	BLOG_USERS_DUP_EMAIL,
+	BLOG_USERS_DUP_SKELETON,
+};
+
+static enum blog_users_dup
+blog_users_dup_of(const struct blog_db *db)
+{
+	if (blog_db_dup_key(db, "uk_users_email"))
+		return BLOG_USERS_DUP_EMAIL;
+	if (blog_db_dup_key(db, "uk_users_username_skeleton"))
+		return BLOG_USERS_DUP_SKELETON;
+	return BLOG_USERS_DUP_USERNAME;
+}
+
 /* 409 for a duplicate username or email (after CM_ECONFLICT). */
 static enum cm_err
-blog_users_conflict(struct cm_req *req)
+blog_users_conflict_reply(struct cm_req *req, enum blog_users_dup dup)
 {
-	struct blog_db *db = req->worker;
-
-	if (blog_db_dup_key(db, "uk_users_email"))
+	if (dup == BLOG_USERS_DUP_EMAIL)
 		return blog_error_reply(
 		    req, 409, "email", "has already been taken");
-	if (blog_db_dup_key(db, "uk_users_username_skeleton"))
+	if (dup == BLOG_USERS_DUP_SKELETON)
 		return blog_error_reply(
 		    req, 409, "username", "looks like a name already taken");
 	return blog_error_reply(req, 409, "username", "has already been taken");
@@ -122,6 +139,38 @@ blog_users_check_email(struct cm_req *req, const struct blog_field *f)
 	return CM_OK;
 }
 
+/* What a write transaction needs and finds (register, update). */
+struct blog_users_write {
+	struct blog_db_args a; /* the INSERT's or UPDATE's arguments */
+	long long id; /* the user */
+	int identity; /* update: username or password changes */
+	const char *new_name; /* update: the new username, NULL when none */
+	size_t new_name_len;
+	long long seq; /* the outbox row written, 0 when none */
+	enum blog_users_dup dup; /* after CM_ECONFLICT: which unique key */
+};
+
+/*
+ * The new user and its first identity event, in one transaction: pay
+ * learns of every user the blog has, and of no other.
+ */
+static enum cm_err
+blog_users_register_txn(struct blog_db *db, const char *rid, void *ctx)
+{
+	struct blog_users_write *w = ctx;
+	struct blog_db_stmt *s = NULL;
+	enum cm_err rc;
+
+	w->seq = 0;
+	rc = blog_db_exec(db, rid, BLOG_Q_USER_INSERT, &w->a, &s);
+	if (rc == CM_ECONFLICT)
+		w->dup = blog_users_dup_of(db);
+	if (rc != CM_OK)
+		return rc;
+	w->id = blog_db_insert_id(s);
+	return blog_ident_record(db, rid, w->id, 0, &w->seq);
+}
+
 enum cm_err
 blog_users_register(struct cm_req *req)
 {
@@ -129,7 +178,7 @@ blog_users_register(struct cm_req *req)
 	struct blog_db_stmt *s = NULL;
 	struct blog_field username, email, password, bio, image;
 	struct blog_unicode_name name;
-	struct blog_db_args a;
+	struct blog_users_write w;
 	char hash[CM_PASSWORD_HASH_MAX];
 	json_t *u;
 	long long id;
@@ -166,24 +215,25 @@ blog_users_register(struct cm_req *req)
 	if ((rc = cm_password_hash(password.s, hash)) != CM_OK)
 		goto out;
 
-	blog_db_args_init(&a);
-	blog_db_arg_strn(&a, name.display, name.display_len);
-	blog_db_arg_strn(&a, name.key, name.key_len);
-	blog_db_arg_strn(&a, name.skeleton, name.skeleton_len);
-	blog_db_arg_strn(&a, email.s, email.len);
-	blog_db_arg_str(&a, hash);
+	memset(&w, 0, sizeof(w));
+	blog_db_args_init(&w.a);
+	blog_db_arg_strn(&w.a, name.display, name.display_len);
+	blog_db_arg_strn(&w.a, name.key, name.key_len);
+	blog_db_arg_strn(&w.a, name.skeleton, name.skeleton_len);
+	blog_db_arg_strn(&w.a, email.s, email.len);
+	blog_db_arg_str(&w.a, hash);
 	/* "" is stored as null, like PUT /user does. */
-	blog_db_arg_strn(&a, bio.len > 0 ? bio.s : NULL, bio.len);
-	blog_db_arg_strn(&a, image.len > 0 ? image.s : NULL, image.len);
-	rc = blog_db_exec(db, req->request_id, BLOG_Q_USER_INSERT, &a, &s);
+	blog_db_arg_strn(&w.a, bio.len > 0 ? bio.s : NULL, bio.len);
+	blog_db_arg_strn(&w.a, image.len > 0 ? image.s : NULL, image.len);
+	rc = blog_db_txn(db, req->request_id, blog_users_register_txn, &w);
 	if (rc == CM_ECONFLICT) {
-		rc = blog_users_conflict(req);
+		rc = blog_users_conflict_reply(req, w.dup);
 		goto out;
 	}
 	if (rc != CM_OK)
 		goto out;
-	id = blog_db_insert_id(s);
-	s = NULL;
+	blog_ident_push(req, w.seq);
+	id = w.id;
 	if ((rc = blog_users_load(req, id, &s)) != CM_OK) {
 		if (rc == CM_ENOTFOUND)
 			rc = CM_EDB;
@@ -232,7 +282,7 @@ blog_users_login(struct cm_req *req)
 	 * hash) so that timing does not tell which emails exist.
 	 */
 	if (cm_password_verify(
-	        rc == CM_OK ? blog_db_str(s, 5) : NULL, password.s) != CM_OK) {
+	        rc == CM_OK ? blog_db_str(s, 6) : NULL, password.s) != CM_OK) {
 		rc = blog_error_reply(req, 401, "credentials", "invalid");
 		goto out;
 	}
@@ -262,6 +312,44 @@ out:
 	return blog_error_finish(rc);
 }
 
+/*
+ * The update and, when the username really changes or a password is set,
+ * a new identity version with its outbox row, in one transaction. The row
+ * lock orders concurrent updates of one user, so the version they write
+ * and the name the outbox row carries belong together.
+ */
+static enum cm_err
+blog_users_update_txn(struct blog_db *db, const char *rid, void *ctx)
+{
+	struct blog_users_write *w = ctx;
+	struct blog_db_stmt *s = NULL;
+	struct blog_db_args a;
+	int identity = w->identity;
+	enum cm_err rc;
+
+	w->seq = 0;
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, w->id);
+	if ((rc = blog_db_exec(db, rid, BLOG_Q_USER_LOCK, &a, &s)) != CM_OK ||
+	    (rc = blog_db_fetch(db, rid, s)) != CM_OK)
+		goto out;
+	if (w->new_name != NULL &&
+	    (blog_db_len(s, 0) != w->new_name_len ||
+	        memcmp(blog_db_str(s, 0), w->new_name, w->new_name_len) != 0))
+		identity = 1;
+	blog_db_done(s);
+	s = NULL;
+	rc = blog_db_exec(db, rid, BLOG_Q_USER_UPDATE, &w->a, NULL);
+	if (rc == CM_ECONFLICT)
+		w->dup = blog_users_dup_of(db);
+	if (rc != CM_OK || !identity)
+		goto out;
+	rc = blog_ident_record(db, rid, w->id, 1, &w->seq);
+out:
+	blog_db_done(s);
+	return rc;
+}
+
 enum cm_err
 blog_users_update(struct cm_req *req)
 {
@@ -269,7 +357,7 @@ blog_users_update(struct cm_req *req)
 	struct blog_db_stmt *s = NULL;
 	struct blog_field username, email, password, bio, image;
 	struct blog_unicode_name name;
-	struct blog_db_args a;
+	struct blog_users_write w;
 	char hash[CM_PASSWORD_HASH_MAX], msg[64];
 	json_t *u;
 	enum cm_err rc;
@@ -325,28 +413,41 @@ blog_users_update(struct cm_req *req)
 			goto out;
 	}
 
-	blog_db_args_init(&a);
-	blog_db_arg_strn(&a, username.present ? name.display : NULL,
+	memset(&w, 0, sizeof(w));
+	w.id = req->user_id;
+	w.identity = password.present;
+	if (username.present) {
+		w.new_name = name.display;
+		w.new_name_len = name.display_len;
+	}
+	blog_db_args_init(&w.a);
+	blog_db_arg_strn(&w.a, username.present ? name.display : NULL,
 	    username.present ? name.display_len : 0);
-	blog_db_arg_strn(&a, username.present ? name.key : NULL,
+	blog_db_arg_strn(&w.a, username.present ? name.key : NULL,
 	    username.present ? name.key_len : 0);
-	blog_db_arg_strn(&a, username.present ? name.skeleton : NULL,
+	blog_db_arg_strn(&w.a, username.present ? name.skeleton : NULL,
 	    username.present ? name.skeleton_len : 0);
-	blog_db_arg_strn(&a, email.present ? email.s : NULL, email.len);
-	blog_db_arg_str(&a, password.present ? hash : NULL);
+	blog_db_arg_strn(&w.a, email.present ? email.s : NULL, email.len);
+	blog_db_arg_str(&w.a, password.present ? hash : NULL);
 	/* bio and image: "" and null both clear the field. */
-	blog_db_arg_int(&a, bio.present);
-	blog_db_arg_strn(&a, bio.len > 0 ? bio.s : NULL, bio.len);
-	blog_db_arg_int(&a, image.present);
-	blog_db_arg_strn(&a, image.len > 0 ? image.s : NULL, image.len);
-	blog_db_arg_int(&a, req->user_id);
-	rc = blog_db_exec(db, req->request_id, BLOG_Q_USER_UPDATE, &a, NULL);
+	blog_db_arg_int(&w.a, bio.present);
+	blog_db_arg_strn(&w.a, bio.len > 0 ? bio.s : NULL, bio.len);
+	blog_db_arg_int(&w.a, image.present);
+	blog_db_arg_strn(&w.a, image.len > 0 ? image.s : NULL, image.len);
+	blog_db_arg_int(&w.a, req->user_id);
+	rc = blog_db_txn(db, req->request_id, blog_users_update_txn, &w);
+	if (rc == CM_ENOTFOUND) {
+		rc = blog_error_reply(req, 401, "token", "is invalid");
+		goto out;
+	}
 	if (rc == CM_ECONFLICT) {
-		rc = blog_users_conflict(req);
+		rc = blog_users_conflict_reply(req, w.dup);
 		goto out;
 	}
 	if (rc != CM_OK)
 		goto out;
+	if (w.seq > 0)
+		blog_ident_push(req, w.seq);
 	rc = blog_users_load(req, req->user_id, &s);
 	if (rc == CM_ENOTFOUND) {
 		rc = blog_error_reply(req, 401, "token", "is invalid");
@@ -357,5 +458,34 @@ blog_users_update(struct cm_req *req)
 	rc = blog_users_reply(req, 200, s, NULL);
 out:
 	blog_db_done(s);
+	return blog_error_finish(rc);
+}
+
+/*
+ * POST /api/user/logout-all: a new identity version, so that every token
+ * issued so far, this one included, is refused by both services (204).
+ */
+static enum cm_err
+blog_users_logout_all_txn(struct blog_db *db, const char *rid, void *ctx)
+{
+	struct blog_users_write *w = ctx;
+
+	return blog_ident_record(db, rid, w->id, 1, &w->seq);
+}
+
+enum cm_err
+blog_users_logout_all(struct cm_req *req)
+{
+	struct blog_users_write w;
+	enum cm_err rc;
+
+	memset(&w, 0, sizeof(w));
+	w.id = req->user_id;
+	rc = blog_db_txn(
+	    req->worker, req->request_id, blog_users_logout_all_txn, &w);
+	if (rc == CM_OK) {
+		blog_ident_push(req, w.seq);
+		cm_resp_empty(&req->resp, 204);
+	}
 	return blog_error_finish(rc);
 }

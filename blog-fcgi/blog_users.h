@@ -11,5 +11,6 @@ enum cm_err blog_users_register(struct cm_req *req);
 enum cm_err blog_users_login(struct cm_req *req);
 enum cm_err blog_users_current(struct cm_req *req);
 enum cm_err blog_users_update(struct cm_req *req);
+enum cm_err blog_users_logout_all(struct cm_req *req);
 
 #endif

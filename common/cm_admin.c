@@ -21,9 +21,18 @@
 #include "cm_log.h"
 #include "cm_metrics.h"
 
+/* A POST body being received (MHD calls the handler once per chunk). */
+struct cm_admin_body {
+	char *buf;
+	size_t len;
+	int too_big;
+};
+
 struct cm_admin {
 	struct MHD_Daemon *daemon;
 	cm_admin_ready_fn ready;
+	cm_admin_post_fn post; /* NULL: POST is refused */
+	size_t max_body;
 	void *arg;
 };
 
@@ -77,6 +86,79 @@ cm_admin_ready(struct cm_admin *a, struct MHD_Connection *c)
 	return ret;
 }
 
+/*
+ * A POST (e.g. pay's identity events) goes to the post callback with its
+ * body, marked internal so that only internal routes answer it.
+ */
+static enum MHD_Result
+cm_admin_post(struct cm_admin *a, struct MHD_Connection *c, const char *url,
+    struct cm_admin_body *b)
+{
+	struct cm_req req;
+	enum MHD_Result ret;
+	size_t len = 0;
+	char *s;
+
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.path = url;
+	req.query_string = "";
+	req.request_id = "admin-post";
+	req.content_type = MHD_lookup_connection_value(
+	    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	req.body = b->buf != NULL ? b->buf : "";
+	req.body_len = b->len;
+	req.body_too_big = b->too_big;
+	req.internal = 1;
+	req.worker_idx = -1;
+	a->post(a->arg, &req);
+	req.body = NULL;
+	s = req.resp.body != NULL ? cm_json_dump(req.resp.body, &len) : NULL;
+	ret = cm_admin_send(c, (unsigned)req.resp.status, "application/json",
+	    s != NULL ? s : "{}", s != NULL ? len : 2);
+	free(s);
+	cm_req_reset(&req);
+	return ret;
+}
+
+/* Collect a POST body up to the service's limit; past it, flag 413. */
+static enum MHD_Result
+cm_admin_collect(
+    struct cm_admin *a, struct cm_admin_body *b, const char *data, size_t *size)
+{
+	char *more;
+
+	if (b->too_big || b->len + *size > a->max_body) {
+		b->too_big = 1;
+		*size = 0;
+		return MHD_YES;
+	}
+	if ((more = realloc(b->buf, b->len + *size + 1)) == NULL)
+		return MHD_NO;
+	b->buf = more;
+	memcpy(b->buf + b->len, data, *size);
+	b->len += *size;
+	b->buf[b->len] = '\0';
+	*size = 0;
+	return MHD_YES;
+}
+
+static void
+cm_admin_done(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct cm_admin_body *b = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (b != NULL) {
+		free(b->buf);
+		free(b);
+		*con_cls = NULL;
+	}
+}
+
 static enum MHD_Result
 cm_admin_handle(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -92,8 +174,20 @@ cm_admin_handle(void *cls, struct MHD_Connection *c, const char *url,
 	char *s;
 
 	(void)version;
-	(void)upload_data;
-	(void)con_cls;
+	if (strcmp(method, "POST") == 0 && a->post != NULL) {
+		struct cm_admin_body *b = *con_cls;
+
+		if (b == NULL) {
+			if ((b = calloc(1, sizeof(*b))) == NULL)
+				return MHD_NO;
+			*con_cls = b;
+			return MHD_YES;
+		}
+		if (*upload_data_size != 0)
+			return cm_admin_collect(
+			    a, b, upload_data, upload_data_size);
+		return cm_admin_post(a, c, url, b);
+	}
 	if (*upload_data_size != 0) {
 		*upload_data_size = 0; /* no endpoint takes a body */
 		return MHD_YES;
@@ -151,7 +245,8 @@ cm_admin_addr(const char *listen, struct sockaddr_in *sa)
 }
 
 struct cm_admin *
-cm_admin_start(const char *listen, cm_admin_ready_fn ready, void *arg)
+cm_admin_start(const char *listen, cm_admin_ready_fn ready,
+    cm_admin_post_fn post, size_t max_body, void *arg)
 {
 	struct sockaddr_in sa;
 	struct cm_admin *a;
@@ -164,13 +259,16 @@ cm_admin_start(const char *listen, cm_admin_ready_fn ready, void *arg)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
 	a->ready = ready;
+	a->post = post;
+	a->max_body = max_body;
 	a->arg = arg;
 	a->daemon = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
 	    ntohs(sa.sin_port), NULL, NULL, cm_admin_handle, a,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64, MHD_OPTION_END);
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+	    MHD_OPTION_NOTIFY_COMPLETED, cm_admin_done, NULL, MHD_OPTION_END);
 	if (a->daemon == NULL) {
 		cm_log(CM_LOG_ERROR, NULL, "cannot start the admin port on %s",
 		    listen);

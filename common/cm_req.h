@@ -70,6 +70,9 @@ struct cm_req {
 	char username[CM_JWT_USERNAME_MAX + 1];
 	const char *token; /* the raw token, NULL when anonymous */
 
+	/* Came through the admin port, not FastCGI (CM_ROUTE_INTERNAL). */
+	int internal;
+
 	void *worker; /* per-worker context (DB connection) */
 	void *app; /* process-wide context of the service */
 	int worker_idx;

@@ -29,6 +29,11 @@ enum cm_auth {
 typedef enum cm_err (*cm_handler)(struct cm_req *req);
 
 #define CM_ROUTE_BODY 0x1 /* parse a JSON body (400 when malformed) */
+/*
+ * Only served to requests from the admin port (req->internal), never over
+ * FastCGI: the edge cannot reach such a route even if it proxied the path.
+ */
+#define CM_ROUTE_INTERNAL 0x2
 
 struct cm_route {
 	const char *method; /* "GET", "POST", ... */

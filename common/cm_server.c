@@ -128,6 +128,23 @@ cm_server_auth(
 	req->user_id = claims.sub;
 	memcpy(req->username, claims.username, sizeof(req->username));
 	req->token = tok;
+	/*
+	 * Revocation is checked here, after the cache: a cached verification
+	 * says only that the token's bytes are genuine, never that it is still
+	 * current, so no cache can outlive a revocation.
+	 */
+	if (conf->auth_check != NULL &&
+	    (rc = conf->auth_check(req, &claims)) != CM_OK) {
+		req->user_id = 0;
+		req->username[0] = '\0';
+		req->token = NULL;
+		if (rc == CM_EAUTH)
+			conf->error(
+			    &req->resp, CM_EAUTH, "token", "has been revoked");
+		else
+			cm_server_fail(conf, req, rc);
+		return rc;
+	}
 	return CM_OK;
 }
 
@@ -159,6 +176,11 @@ cm_server_dispatch(const struct cm_server_conf *conf, struct cm_req *req)
 	}
 	if (cm_req_parse_query(req, req->query_string) != CM_OK) {
 		conf->error(&req->resp, CM_EINVAL, "query", "is malformed");
+		return;
+	}
+	if (((m.route->flags & CM_ROUTE_INTERNAL) != 0) !=
+	    (req->internal != 0)) {
+		conf->error(&req->resp, 404, "route", "not found");
 		return;
 	}
 	if (cm_server_auth(conf, req, m.route->auth) != CM_OK)
@@ -508,6 +530,25 @@ cm_server_ready(void *arg, struct cm_req *req)
 }
 
 /*
+ * A POST on the admin port: the service's internal routes only (the
+ * request is marked internal), with the same worker context as readiness.
+ */
+static void
+cm_server_post(void *arg, struct cm_req *req)
+{
+	struct cm_server_run *r = arg;
+	const struct cm_server_conf *conf = r->conf;
+
+	if (!r->probe_open && conf->worker_open != NULL) {
+		r->probe = conf->worker_open(conf->app, -1);
+		r->probe_open = 1;
+	}
+	req->app = conf->app;
+	req->worker = r->probe;
+	cm_server_dispatch(conf, req);
+}
+
+/*
  * Block the shutdown signals (taken by cm_server_wait), open the listening
  * socket, metrics, the admin port and the poller, and start the workers.
  * Returns 0, or -1 (logged) with whatever started left for teardown.
@@ -542,8 +583,8 @@ cm_server_start(struct cm_server_run *r)
 		return -1;
 	}
 	if (conf->admin_listen != NULL && *conf->admin_listen != '\0' &&
-	    (r->admin = cm_admin_start(
-	         conf->admin_listen, cm_server_ready, r)) == NULL)
+	    (r->admin = cm_admin_start(conf->admin_listen, cm_server_ready,
+	         cm_server_post, conf->max_body, r)) == NULL)
 		return -1;
 	/*
 	 * SERVER_ACCEPT_IN_WORKERS=1 restores libfcgi's classic loop (every

@@ -51,6 +51,16 @@ struct cm_server_conf {
 	 * reconnects lazily). close is called at thread exit.
 	 */
 	void *(*worker_open)(void *app, int idx);
+	/*
+	 * Called after a token verified (signature and claims, possibly from
+	 * the per-thread cache), on every request, with req->worker ready: the
+	 * service checks the token against what it knows now (the user's
+	 * identity version) and may correct req->username. CM_EAUTH answers
+	 * 401 "token has been revoked"; another error answers as a handler's
+	 * would (CM_EUNAVAIL: 503). NULL: tokens are only verified.
+	 */
+	enum cm_err (*auth_check)(
+	    struct cm_req *req, const struct cm_jwt_claims *claims);
 	void (*worker_close)(void *worker);
 };
 

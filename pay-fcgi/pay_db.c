@@ -93,6 +93,13 @@ static const struct {
         PAY_DB_OP "pay_refunds_list($1::bigint, $2::text, $3::text, "
                   "$4::int)",
         4},
+    [PAY_STMT_IDENT_APPLY] = {"ident_apply",
+        PAY_DB_OP "pay_ident_apply($1::json)", 1},
+    /* Always one row, NULLs for a user pay was never told about. */
+    [PAY_STMT_USER_IDENT] = {"user_ident",
+        "SELECT u.ident_ver, u.username FROM (SELECT 1) one"
+        " LEFT JOIN users u ON u.user_id = $1::bigint",
+        1},
 };
 
 static void
@@ -362,6 +369,30 @@ out:
 	PQclear(res);
 	if (rc == CM_OK)
 		pay_db_prune(req);
+	return rc;
+}
+
+enum cm_err
+pay_db_user_ident(struct cm_req *req, long long user_id, long long *ver,
+    char *name, size_t namelen)
+{
+	const char *params[1];
+	char uid[24];
+	PGresult *res = NULL;
+	enum cm_err rc;
+
+	*ver = 0;
+	name[0] = '\0';
+	snprintf(uid, sizeof(uid), "%lld", user_id);
+	params[0] = uid;
+	if ((rc = pay_db_run(req, PAY_STMT_USER_IDENT, params, &res)) != CM_OK)
+		goto out;
+	if (!PQgetisnull(res, 0, 0))
+		*ver = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (!PQgetisnull(res, 0, 1))
+		snprintf(name, namelen, "%s", PQgetvalue(res, 0, 1));
+out:
+	PQclear(res);
 	return rc;
 }
 

@@ -21,6 +21,8 @@ enum pay_stmt {
 	PAY_STMT_PAYMENTS_LIST,
 	PAY_STMT_PAYMENT_GET,
 	PAY_STMT_REFUNDS_LIST,
+	PAY_STMT_IDENT_APPLY,
+	PAY_STMT_USER_IDENT,
 	PAY_STMT_COUNT
 };
 
@@ -43,6 +45,14 @@ void pay_db_close(void *worker);
  */
 enum cm_err pay_db_call(
     struct cm_req *req, enum pay_stmt st, const char *const *params);
+
+/*
+ * What the blog told pay about user_id (pay_ident.c): *ver its identity
+ * version (0 when never told) and name its username ("" when it has none
+ * pay may use). CM_EUNAVAIL / CM_EDB as pay_db_call.
+ */
+enum cm_err pay_db_user_ident(struct cm_req *req, long long user_id,
+    long long *ver, char *name, size_t namelen);
 
 /* CM_OK when the database answers a trivial query now. */
 enum cm_err pay_db_ping(struct cm_req *req);

@@ -62,7 +62,9 @@ pay_error_server(
 	case CM_EAUTH:
 	case CM_EEXPIRED:
 		type = "authentication_error";
-		code = err == CM_EEXPIRED ? "token_expired" : "token_invalid";
+		code = err == CM_EEXPIRED            ? "token_expired"
+		    : strstr(msg, "revoked") != NULL ? "token_revoked"
+		                                     : "token_invalid";
 		snprintf(message, sizeof(message),
 		    "The token %s: send "
 		    "Authorization: Bearer <token> from the blog's login.",

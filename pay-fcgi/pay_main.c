@@ -20,6 +20,7 @@
 #include "pay_deposits.h"
 #include "pay_error.h"
 #include "pay_health.h"
+#include "pay_ident.h"
 #include "pay_migrate.h"
 #include "pay_payments.h"
 
@@ -46,6 +47,9 @@ static const struct cm_route pay_routes[] = {
         CM_AUTH_REQUIRED, 0},
     {"POST", "/pay/v1/payments/:id/refunds", pay_payments_refund,
         CM_AUTH_REQUIRED, CM_ROUTE_BODY},
+    /* The blog's identity events; admin port only (pay_ident.c). */
+    {"POST", "/internal/identity", pay_ident_receive, CM_AUTH_NONE,
+        CM_ROUTE_BODY | CM_ROUTE_INTERNAL},
 };
 
 static void
@@ -133,6 +137,7 @@ main(int argc, char **argv)
 	conf.app = &app;
 	conf.worker_open = pay_db_open;
 	conf.worker_close = pay_db_close;
+	conf.auth_check = pay_ident_check;
 	cm_log(CM_LOG_INFO, NULL, "sandbox %s, idempotency keys kept %ld h",
 	    app.sandbox ? "on" : "off", app.idempotency_ttl_hours);
 	if (cm_server_run(&conf) != 0)

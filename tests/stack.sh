@@ -37,7 +37,7 @@ PACKAGES="build-essential pkg-config libfcgi-dev libfcgi-bin libjansson-dev
 libjwt-dev libsodium-dev libmariadb-dev libpq-dev libssl-dev libcmocka-dev
 mariadb-server mariadb-client postgresql postgresql-client|postgresql-client-15
 nginx-light openssl python3 python3-pytest python3-requests python3-jwt python3-cryptography valgrind cppcheck
-clang-tidy clang-format wrk libmicrohttpd-dev libicu-dev curl procps iproute2 util-linux
+clang-tidy clang-format wrk libmicrohttpd-dev libicu-dev libcurl4-openssl-dev curl procps iproute2 util-linux
 podman runc netavark aardvark-dns iptables mmdebstrap python3-yaml systemd
 nodejs chromium fonts-wqy-microhei"
 
@@ -772,6 +772,13 @@ service_env()
 		    JWT_PRIVATE_KEY_FILE="$KEYS/jwt-private.pem")
 		[ -n "${JWT_TTL_SECONDS:-}" ] &&
 		    SVC_ENV+=(JWT_TTL_SECONDS="$JWT_TTL_SECONDS")
+		# Identity events go to every pay replica's admin port
+		# (pay's internal route, which nginx does not proxy).
+		local urls="" i
+		for ((i = 1; i <= REPLICAS; i++)); do
+			urls+="${urls:+ }http://127.0.0.1:$((PAY_ADMIN_BASE + i))/internal/identity"
+		done
+		SVC_ENV+=(BLOG_IDENTITY_URLS="$urls")
 	else
 		SVC_ENV+=(PAY_DB_URL_FILE="$SECRETS/pay_$role.url"
 		    PAY_SANDBOX="${PAY_SANDBOX:-1}")
