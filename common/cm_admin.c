@@ -174,7 +174,10 @@ cm_admin_handle(void *cls, struct MHD_Connection *c, const char *url,
 	char *s;
 
 	(void)version;
-	if (strcmp(method, "POST") == 0 && a->post != NULL) {
+	/* The admin port's own paths answer GET and HEAD only (below). */
+	if (strcmp(method, "POST") == 0 && a->post != NULL &&
+	    strcmp(url, "/healthz") != 0 && strcmp(url, "/readyz") != 0 &&
+	    strcmp(url, "/metrics") != 0) {
 		struct cm_admin_body *b = *con_cls;
 
 		if (b == NULL) {

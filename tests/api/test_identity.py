@@ -6,9 +6,15 @@ everywhere" change revokes every earlier token on both services; the
 platform's names are nobody's username and nobody's payee.
 """
 
+import json
+import os
+import subprocess
+import time
+
 import requests
 
-from pay_support import BASE, PAY, User, err, newkey
+from pay_support import (BASE, PAY, PORT_OFFSET, VAR, User, err, newkey,
+                         private_key, psql)
 
 TIMEOUT = 15
 
@@ -65,13 +71,6 @@ def test_pay_never_pays_a_platform_name():
 
 # ---------------------------------------------------------------------
 # Helpers for the identity channel
-
-import json  # noqa: E402
-import os  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-
-from test_pay_support import PORT_OFFSET, VAR, private_key  # noqa: E402
 
 ADMIN_PAY = ["http://127.0.0.1:%d/internal/identity" % (9300 + PORT_OFFSET + n)
              for n in (1, 2)]
@@ -397,7 +396,6 @@ def test_events_out_of_order_settle_on_the_newest():
     assert r.status_code == 200 and r.json()["applied"] == 2, r.text
     r = _deliver([_event(a, 1, s, n1)])
     assert r.status_code == 200 and r.json()["stale"] == 1, r.text
-    from test_pay_support import psql
     rows = psql("SELECT user_id, username, ident_ver FROM users"
                 " WHERE user_id IN (%d, %d) ORDER BY user_id" % (a, b))
     assert rows == [[str(a), n2, "2"], [str(b), n1, "1"]], rows
@@ -416,7 +414,6 @@ def test_reserved_name_from_an_event_is_never_resolved():
     sub = 10 ** 13 + 7 + int(time.time()) % 10 ** 6 * 10
     r = _deliver([_event(sub, 1, 10 ** 16 + sub, "System")])
     assert r.status_code == 200, r.text
-    from test_pay_support import psql
     assert psql("SELECT username IS NULL FROM users WHERE user_id = %d"
                 % sub) == [["t"]]
     assert psql("SELECT user_id FROM users WHERE username = 'system'") == \
