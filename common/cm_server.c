@@ -180,7 +180,7 @@ cm_server_dispatch(const struct cm_server_conf *conf, struct cm_req *req)
 	}
 	if (((m.route->flags & CM_ROUTE_INTERNAL) != 0) !=
 	    (req->internal != 0)) {
-		conf->error(&req->resp, 404, "route", "not found");
+		conf->error(&req->resp, CM_ENOTFOUND, "route", "not found");
 		return;
 	}
 	if (cm_server_auth(conf, req, m.route->auth) != CM_OK)

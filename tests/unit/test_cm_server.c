@@ -66,6 +66,8 @@ static const struct cm_route routes[] = {
 	{ "GET", "/down", h_unavail, CM_AUTH_NONE, 0 },
 	{ "GET", "/silent", h_silent, CM_AUTH_NONE, 0 },
 	{ "GET", "/leak", h_leaks_answered, CM_AUTH_NONE, 0 },
+	{ "POST", "/internal/x", h_echo, CM_AUTH_NONE,
+	    CM_ROUTE_BODY | CM_ROUTE_INTERNAL },
 };
 
 static const struct cm_server_conf conf = {
@@ -170,6 +172,50 @@ test_too_big_before_auth(void **state)
 	assert_int_equal(req.body_too_big, 0);
 }
 
+/*
+ * Internal routes answer only requests from the admin port (req->internal),
+ * and those reach nothing else: FastCGI cannot touch pay's identity route
+ * even if a proxy passed the path.
+ */
+static void
+test_internal_routes(void **state)
+{
+	struct cm_req req;
+
+	(void)state;
+	run(&req, "POST", "/internal/x", NULL, "{}", NULL);
+	assert_int_equal(req.resp.status, 404);
+	assert_string_equal(key_of(&req), "route");
+	assert_int_equal(handler_calls, 0);
+	cm_req_reset(&req);
+
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.path = "/internal/x";
+	req.query_string = "";
+	req.request_id = "test";
+	req.internal = 1;
+	req.body = strdup("{}");
+	req.body_len = 2;
+	handler_calls = 0;
+	cm_server_dispatch(&conf, &req);
+	assert_int_equal(req.resp.status, 200);
+	assert_int_equal(handler_calls, 1);
+	cm_req_reset(&req);
+
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.path = "/a/x";
+	req.query_string = "";
+	req.request_id = "test";
+	req.internal = 1;
+	handler_calls = 0;
+	cm_server_dispatch(&conf, &req);
+	assert_int_equal(req.resp.status, 404);
+	assert_int_equal(handler_calls, 0);
+	cm_req_reset(&req);
+}
+
 static void
 test_auth(void **state)
 {
@@ -246,6 +292,7 @@ main(void)
 		cmocka_unit_test(test_not_found_and_method),
 		cmocka_unit_test(test_too_big_before_auth),
 		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_internal_routes),
 		cmocka_unit_test(test_bad_json_and_query),
 		cmocka_unit_test(test_handler_errors),
 	};
