@@ -90,7 +90,7 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
         {"SELECT id, username, email, bio, image, ident_ver, password_hash"
          " FROM users WHERE email = ?",
             "issssis", 1},
-    /* Identity (blog_ident.c): versions and the outbox, migration 005. */
+    /* Identity (blog_ident.c): versions and the outbox, migration 006. */
     [BLOG_Q_USER_VER] = {"SELECT ident_ver FROM users WHERE id = ?", "i", 1},
     [BLOG_Q_USER_LOCK] = {"SELECT username FROM users WHERE id = ?"
                           " FOR UPDATE",

@@ -4,7 +4,7 @@
  * Every identity change (user created, username or password changed, log
  * out everywhere) is recorded in the same transaction as the change: the
  * user's identity version goes up (except at creation) and a row is added
- * to ident_outbox (migration 005). After the commit the request delivers
+ * to ident_outbox (migration 006). After the commit the request delivers
  * its own event to pay at once (blog_ident_push), so that when the client
  * sees the answer pay already knows; a relay thread per replica delivers
  * whatever is still undelivered (pay was down, the push timed out, the
