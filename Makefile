@@ -4,8 +4,9 @@
 #   make            release build of both binaries
 #   make asan       AddressSanitizer + UBSan build (build/asan/)
 #   make unit       unit tests (cmocka), release build
-#   make test       deps, builds, unit tests (plain, asan, valgrind), local
-#                   stack, API tests, stack down
+#   make test       deps, make check, builds, unit tests (plain, asan,
+#                   valgrind), fuzz targets (bounded), local stack, API
+#                   tests, stack down
 #   make run        deps, build, whole local stack in the foreground
 #   make up / down  the same stack in the background / stop it
 #   make check      cppcheck, clang-tidy, clang-format
@@ -196,6 +197,7 @@ api-test:
 
 # The whole suite; the stack is stopped whatever the outcome.
 test: deps
+	$(MAKE) --no-print-directory check
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory unit-asan

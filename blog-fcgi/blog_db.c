@@ -861,18 +861,38 @@ static enum cm_err
 blog_db_error(struct blog_db *db, const char *rid, MYSQL_STMT *stmt,
     enum blog_q q, const char *what)
 {
+	const char *state;
 	unsigned int e;
 
 	if (stmt != NULL) {
 		e = mysql_stmt_errno(stmt);
+		state = mysql_stmt_sqlstate(stmt);
 		snprintf(db->last_error, sizeof(db->last_error), "%s",
 		    mysql_stmt_error(stmt));
 	} else {
 		e = mysql_errno(db->conn);
+		state = mysql_sqlstate(db->conn);
 		snprintf(db->last_error, sizeof(db->last_error), "%s",
 		    mysql_error(db->conn));
 	}
 	db->last_errno = e;
+	/*
+	 * The client's data, not our failure: SQLSTATE class 22 (data
+	 * exception), and MariaDB's errors for the same things that report
+	 * HY000 (bytes that are not UTF-8, a collation mix that only such
+	 * bytes cause). A 400, logged at warn; the handlers' own checks should
+	 * catch these first.
+	 */
+	if ((state != NULL && strncmp(state, "22", 2) == 0) ||
+	    e == ER_TRUNCATED_WRONG_VALUE_FOR_FIELD ||
+	    e == ER_INVALID_CHARACTER_STRING ||
+	    e == ER_CANT_AGGREGATE_2COLLATIONS ||
+	    e == ER_CANT_AGGREGATE_3COLLATIONS ||
+	    e == ER_CANT_AGGREGATE_NCOLLATIONS) {
+		cm_log(CM_LOG_WARN, rid, "database %s (query %d): %s (%u)",
+		    what, (int)q, db->last_error, e);
+		return CM_EINVAL;
+	}
 	switch (e) {
 	case ER_DUP_ENTRY:
 		return CM_ECONFLICT;

@@ -50,7 +50,6 @@ static const struct cm_route blog_routes[] = {
     {"GET", "/healthz", blog_health_live, CM_AUTH_NONE, 0},
     {"GET", "/readyz", blog_health_ready, CM_AUTH_NONE, 0},
     {"GET", "/api/healthz", blog_health_live, CM_AUTH_NONE, 0},
-    {"GET", "/api/readyz", blog_health_ready, CM_AUTH_NONE, 0},
     {"POST", "/api/users/login", blog_users_login, CM_AUTH_NONE, 0},
     {"POST", "/api/users", blog_users_register, CM_AUTH_NONE, 0},
     {"GET", "/api/user", blog_users_current, CM_AUTH_REQUIRED, 0},

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -167,11 +168,12 @@ cm_admin_handle(void *cls, struct MHD_Connection *c, const char *url,
 	static const char notfound[] = "{\"error\":\"not found\"}";
 	static const char badmethod[] = "{\"error\":\"method not allowed\"}";
 	static const char wedged[] = "{\"status\":\"stalled\"}";
-	static const char alive[] = "{\"status\":\"ok\"}";
 	struct cm_admin *a = cls;
 	enum MHD_Result ret;
+	char buf[64];
 	size_t len = 0;
 	char *s;
+	int n;
 
 	(void)version;
 	/* The admin port's own paths answer GET and HEAD only (below). */
@@ -202,8 +204,16 @@ cm_admin_handle(void *cls, struct MHD_Connection *c, const char *url,
 		if (cm_metrics_stalled(30))
 			return cm_admin_send(c, 503, "application/json", wedged,
 			    sizeof(wedged) - 1);
-		return cm_admin_send(
-		    c, 200, "application/json", alive, sizeof(alive) - 1);
+		/*
+		 * The pid is for the operator and the local stack, which
+		 * checks that the process it started is the one answering;
+		 * this port is never exposed at the edge, so the public
+		 * liveness answers carry no pid.
+		 */
+		n = snprintf(buf, sizeof(buf),
+		    "{\"status\":\"ok\",\"pid\":%ld}", (long)getpid());
+		return cm_admin_send(c, 200, "application/json", buf,
+		    n > 0 && (size_t)n < sizeof(buf) ? (size_t)n : 0);
 	}
 	if (strcmp(url, "/readyz") == 0)
 		return cm_admin_ready(a, c);

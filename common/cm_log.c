@@ -5,6 +5,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
@@ -57,17 +58,96 @@ cm_log_time(char *buf, size_t len)
 }
 
 /*
- * Set a string member; text that is not valid UTF-8 (a client's path, say)
- * would make the whole line unserialisable, so it is replaced by a marker.
+ * Length of the valid UTF-8 sequence at s (at most n bytes), 0 when the
+ * byte at s does not start one: overlong forms, surrogates and code
+ * points past U+10FFFF are invalid, as jansson sees them.
+ */
+static size_t
+cm_log_utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	unsigned long cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+size_t
+cm_log_escape(const char *in, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)in;
+	size_t n = strlen(in), i = 0, o = 0, k;
+
+	if (cap == 0)
+		return 0;
+	while (i < n) {
+		k = cm_log_utf8_len(s + i, n - i);
+		if (k > 0) {
+			if (o + k >= cap)
+				break;
+			memcpy(out + o, s + i, k);
+			o += k;
+			i += k;
+			continue;
+		}
+		if (o + 4 >= cap)
+			break;
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[s[i] >> 4];
+		out[o++] = hex[s[i] & 0x0f];
+		i++;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/*
+ * Set a string member. Text that is not valid UTF-8 (a client's path, a
+ * database message quoting it) would make the whole line unserialisable,
+ * so each invalid byte is written as \xHH and the rest is kept as it was:
+ * the message is never dropped.
  */
 static void
 cm_log_set_str(json_t *o, const char *key, const char *val)
 {
+	size_t cap;
+	char *buf;
 	json_t *v;
 
-	v = json_string(val != NULL ? val : "-");
-	if (v == NULL)
-		v = json_string("(not UTF-8)");
+	if (val == NULL)
+		val = "-";
+	v = json_string(val);
+	if (v == NULL) {
+		cap = 4 * strlen(val) + 1; /* every byte may become \xHH */
+		if ((buf = malloc(cap)) != NULL) {
+			v = json_stringn(buf, cm_log_escape(val, buf, cap));
+			free(buf);
+		}
+	}
 	json_object_set_new(o, key, v);
 }
 
@@ -110,7 +190,7 @@ cm_log(enum cm_log_level level, const char *request_id, const char *fmt, ...)
 	if (o == NULL)
 		return;
 	if (request_id != NULL)
-		json_object_set_new(o, "request_id", json_string(request_id));
+		cm_log_set_str(o, "request_id", request_id);
 	cm_log_set_str(o, "msg", msg);
 	cm_log_emit(o);
 }

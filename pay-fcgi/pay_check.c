@@ -178,7 +178,8 @@ pay_check_cursor(const char *s, struct pay_check_err *e)
 
 	if (s == NULL)
 		return CM_OK;
-	for (i = 0; i <= PAY_ID_MAX && s[i] != '\0'; i++)
+	/* At most PAY_ID_MAX characters: the 65th is already too many. */
+	for (i = 0; i < PAY_ID_MAX && s[i] != '\0'; i++)
 		if (s[i] <= 0x20 || s[i] > 0x7e)
 			break;
 	if (i == 0 || s[i] != '\0')
@@ -249,5 +250,16 @@ pay_check_id_format(const char *s, const char *prefix)
 int
 pay_check_id_ok(const char *id)
 {
-	return id != NULL && *id != '\0' && strlen(id) <= PAY_ID_MAX;
+	size_t i;
+
+	/*
+	 * Ids are printable ASCII: bytes that are not (invalid UTF-8, say)
+	 * never reach PostgreSQL, where they were a 500.
+	 */
+	if (id == NULL)
+		return 0;
+	for (i = 0; i < PAY_ID_MAX && id[i] != '\0'; i++)
+		if (id[i] <= 0x20 || id[i] > 0x7e)
+			return 0;
+	return i > 0 && id[i] == '\0';
 }

@@ -71,8 +71,9 @@ enum cm_err pay_check_object(const json_t *body, struct pay_check_err *e);
 int pay_check_id_format(const char *s, const char *prefix);
 
 /*
- * Whether a path id could name an object at all (1..PAY_ID_MAX bytes): one
- * that cannot is unknown without asking the database.
+ * Whether a path id could name an object at all (1..PAY_ID_MAX printable
+ * ASCII characters): one that cannot is unknown without asking the
+ * database.
  */
 int pay_check_id_ok(const char *id);
 

@@ -49,6 +49,7 @@ enum pay_db_outcome {
 	PAY_DB_LOST, /* connection broken: reconnect */
 	PAY_DB_TIMEOUT, /* server or client timeout: 503 */
 	PAY_DB_FAILED, /* anything else: 500, logged */
+	PAY_DB_CLIENT, /* SQLSTATE class 22, the client's data: 400 */
 };
 
 /* Every operation answers (status, body, replayed); see 002_functions. */
@@ -190,6 +191,14 @@ pay_db_classify(
 		return PAY_DB_RETRY;
 	if (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0)
 		return PAY_DB_TIMEOUT;
+	/*
+	 * Class 22 (data exception: invalid byte sequence, value out of
+	 * range, text too long for its column...) is what the client sent,
+	 * not our failure: a 400, never retried. The handlers' own checks
+	 * should catch these first; this is the net under them.
+	 */
+	if (strncmp(state, "22", 2) == 0)
+		return PAY_DB_CLIENT;
 	/* Shutdown of the server, or connection exceptions. */
 	if (strncmp(state, "57P", 3) == 0 || strncmp(state, "08", 2) == 0)
 		return PAY_DB_LOST;
@@ -285,6 +294,8 @@ pay_db_run(struct cm_req *req, enum pay_stmt st, const char *const *params,
 			return CM_OK;
 		if (oc == PAY_DB_TIMEOUT)
 			return CM_EUNAVAIL;
+		if (oc == PAY_DB_CLIENT)
+			return CM_EINVAL;
 		if (oc == PAY_DB_FAILED || oc == PAY_DB_LOST)
 			cm_metrics_db_error();
 		if (oc == PAY_DB_FAILED)

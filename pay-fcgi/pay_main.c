@@ -30,7 +30,6 @@ static const struct cm_route pay_routes[] = {
     {"GET", "/healthz", pay_health_live, CM_AUTH_NONE, 0},
     {"GET", "/readyz", pay_health_ready, CM_AUTH_NONE, 0},
     {"GET", "/pay/v1/healthz", pay_health_live, CM_AUTH_NONE, 0},
-    {"GET", "/pay/v1/readyz", pay_health_ready, CM_AUTH_NONE, 0},
     {"GET", "/pay/v1/accounts", pay_accounts_list, CM_AUTH_REQUIRED, 0},
     {"POST", "/pay/v1/accounts", pay_accounts_open, CM_AUTH_REQUIRED,
         CM_ROUTE_BODY},

@@ -805,18 +805,22 @@ migrate()
 	log "$svc migrations applied ($(((t1 - t0) / 1000000)) ms)"
 }
 
-# Ask a replica directly, over FastCGI, for its health, and check that the
-# answer comes from the expected process.
+# A replica is up when it serves FastCGI (GET /healthz on its socket, as
+# nginx would ask) and its admin port says it is the process we started:
+# the pid is only on the admin port, never in a public answer.
 replica_probe()
 {
-	local svc=$1 n=$2 pid=$3 out prefix
-	[ "$svc" = blog ] && prefix=/api || prefix=/pay/v1
-	out=$(env -i REQUEST_METHOD=GET DOCUMENT_URI="$prefix/healthz" \
-	    REQUEST_URI="$prefix/healthz" QUERY_STRING= CONTENT_LENGTH=0 \
+	local svc=$1 n=$2 pid=$3 out admin
+	out=$(env -i REQUEST_METHOD=GET DOCUMENT_URI=/healthz \
+	    REQUEST_URI=/healthz QUERY_STRING= CONTENT_LENGTH=0 \
 	    SERVER_PROTOCOL=HTTP/1.1 REMOTE_ADDR=127.0.0.1 \
 	    REQUEST_ID="stack-probe-$svc-$n" \
 	    timeout 2 cgi-fcgi -bind -connect "$(replica_listen "$svc" "$n")" \
 	    2>/dev/null) || return 1
+	[[ $out =~ \"status\"[[:space:]]*:[[:space:]]*\"ok\" ]] || return 1
+	admin=$(cat "$RUN/$svc-$n.admin" 2>/dev/null) || return 1
+	out=$(curl -fsS --max-time 2 "http://$admin/healthz" 2>/dev/null) ||
+	    return 1
 	[[ $out =~ \"pid\"[[:space:]]*:[[:space:]]*$pid([^0-9]|$) ]]
 }
 
@@ -1182,9 +1186,10 @@ do_up()
 	nginx_start
 	wait_http /api/healthz blog
 	wait_http /pay/v1/healthz pay
+	# Readiness is on the admin ports only (the edge does not pass it on).
 	for svc in blog pay; do
-		[ "$svc" = blog ] && code=$(http_code /api/readyz) ||
-		    code=$(http_code /pay/v1/readyz)
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+		    "http://$(cat "$RUN/$svc-1.admin")/readyz" 2>/dev/null) || true
 		[ "$code" = 200 ] ||
 		    log "warning: $svc readyz answers $code (its database is not reachable?)"
 	done
@@ -1353,8 +1358,14 @@ do_status()
 		printf '%-12s stopped\n' postgresql
 		rc=3
 	fi
-	for f in /api/healthz /api/readyz /pay/v1/healthz /pay/v1/readyz; do
+	for f in /healthz /api/healthz /pay/v1/healthz; do
 		printf '%-12s GET %-18s %s\n' http "$f" "$(http_code "$f")"
+	done
+	for f in "$RUN"/blog-*.admin "$RUN"/pay-*.admin; do
+		[ -e "$f" ] || continue
+		printf '%-12s GET %-18s %s\n' "$(basename "$f" .admin)" \
+		    "admin /readyz" "$(curl -s -o /dev/null -w '%{http_code}' \
+		    --max-time 5 "http://$(cat "$f")/readyz" 2>/dev/null)"
 	done
 	return "$rc"
 }

@@ -90,6 +90,19 @@ class Stack:
                 out[n] = pid
         return out
 
+    def admin_urls(self, service):
+        """{replica number: http://host:port} of each replica's admin port
+        (probes, metrics), as tests/stack.sh wrote them to var/run."""
+        out = {}
+        for n in self.pidfiles(service):
+            path = os.path.join(self.run_dir, "%s-%d.admin" % (service, n))
+            try:
+                with open(path) as f:
+                    out[n] = "http://" + f.read().strip()
+            except OSError:
+                continue
+        return out
+
     def wait_dead(self, pid, timeout=10):
         deadline = time.monotonic() + timeout
         while _pid_alive(pid):
@@ -120,7 +133,10 @@ class Stack:
 
     def access_log_lines(self):
         try:
-            with open(os.path.join(self.log_dir, "nginx-access.log")) as f:
+            # nginx's escape=json keeps bytes >= 0x80 as they came, and a
+            # client may send any (tests/api/test_malformed_catalogue.py).
+            with open(os.path.join(self.log_dir, "nginx-access.log"),
+                      errors="backslashreplace") as f:
                 return f.readlines()
         except OSError:
             return []

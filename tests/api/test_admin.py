@@ -41,7 +41,10 @@ def test_probes(stack, svc):
     for url in _admins(stack, svc):
         r = requests.get(url + "/healthz", timeout=5)
         assert r.status_code == 200, r.text
-        assert r.json() == {"status": "ok"}
+        body = r.json()
+        assert body["status"] == "ok" and isinstance(body["pid"], int), body
+        # The process the stack started (the edge's answers carry no pid).
+        assert body["pid"] in stack.replica_pids(svc).values(), body
         r = requests.get(url + "/readyz", timeout=5)
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "ready"

@@ -293,7 +293,7 @@ def test_database_down_is_a_quick_503(tmp_path):
         tok = mint(10 ** 13 + 6, "dbdown")
         st, body, _ = _fcgi(sock, "GET", "/pay/v1/healthz")
         assert st == 200
-        st, body, _ = _fcgi(sock, "GET", "/pay/v1/readyz")
+        st, body, _ = _fcgi(sock, "GET", "/readyz")
         assert st == 503
         for _ in range(3):
             st, body, took = _fcgi(sock, "POST", "/pay/v1/deposits", tok,

@@ -178,6 +178,7 @@ test_key(void **state)
 static void
 test_limit_cursor(void **state)
 {
+	char longid[PAY_ID_MAX + 2];
 	static const char *bad[] = {
 	    "0", "101", "-1", "", "1x", "1.5", "99999", " 5"};
 	struct pay_check_err e;
@@ -199,6 +200,15 @@ test_limit_cursor(void **state)
 	assert_int_equal(pay_check_cursor("pay_0123", &e), CM_OK);
 	assert_int_equal(pay_check_cursor("", &e), CM_EINVAL);
 	assert_int_equal(pay_check_cursor("a b", &e), CM_EINVAL);
+	/* The limit is PAY_ID_MAX (64) characters: 64 pass, 65 do not. */
+	memset(longid, 'p', sizeof(longid));
+	longid[PAY_ID_MAX] = '\0';
+	assert_int_equal(pay_check_cursor(longid, &e), CM_OK);
+	longid[PAY_ID_MAX] = 'p';
+	longid[PAY_ID_MAX + 1] = '\0';
+	assert_int_equal(pay_check_cursor(longid, &e), CM_EINVAL);
+	assert_string_equal(e.param, "starting_after");
+	assert_int_equal(pay_check_cursor("pay_\xff", &e), CM_EINVAL);
 }
 
 static void
