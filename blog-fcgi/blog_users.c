@@ -281,11 +281,15 @@ blog_users_login(struct cm_req *req)
 	 * An unknown email still costs one full verification (of a dummy
 	 * hash) so that timing does not tell which emails exist.
 	 */
-	if (cm_password_verify(
-	        rc == CM_OK ? blog_db_str(s, 6) : NULL, password.s) != CM_OK) {
+	rc = cm_password_verify(rc == CM_OK ? blog_db_str(s, 6) : NULL,
+	    password.s);
+	if (rc == CM_EAUTH) {
 		rc = blog_error_reply(req, 401, "credentials", "invalid");
 		goto out;
 	}
+	/* CM_EUNAVAIL: the hashing budget is full (503, Retry-After). */
+	if (rc != CM_OK)
+		goto out;
 	rc = blog_users_reply(req, 200, s, NULL);
 out:
 	blog_db_done(s);

@@ -6,8 +6,10 @@
  * new hashes (and the dummy one) are made.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -17,11 +19,110 @@
 /* "test": the least work libsodium allows, for fast test suites only. */
 #define CM_PASSWORD_TEST_MEMLIMIT ((size_t)8 * 1024 * 1024)
 
+/*
+ * The memory budget: each Argon2id hash holds its whole memory cost (64 MiB
+ * at "interactive") until it ends, so WORKERS threads hashing at once could
+ * need WORKERS x 64 MiB (8 workers: 512 MiB, measured peak near 514 MiB),
+ * far past a 256 MiB pod limit. At most budget / cost hashes run at once;
+ * a request past them waits up to PASSWORD_HASH_WAIT_MS for a slot, then
+ * gets CM_EUNAVAIL (503 with Retry-After), which costs no memory.
+ */
+#define CM_PASSWORD_BUDGET_DEFAULT_MIB 128
+#define CM_PASSWORD_WAIT_DEFAULT_MS 1000
+
 /* Process lifetime: written once by cm_password_init, then only read. */
 static unsigned long long cm_password_opslimit;
 static size_t cm_password_memlimit;
 static char cm_password_dummy[CM_PASSWORD_HASH_MAX];
 static int cm_password_ready;
+static long cm_password_slots;
+static long cm_password_wait_ms;
+
+/*
+ * Hashes in flight and requests waiting for one, under the mutex; the
+ * condition signals a free slot. At most as many wait as may run: a worker
+ * thread that waits serves nothing else, so the others stay free for
+ * reads while a burst of logins is answered 503 at once.
+ */
+static pthread_mutex_t cm_password_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cm_password_cv;
+static long cm_password_busy;
+static long cm_password_waiting;
+
+/*
+ * A setting that is a whole number in [min, max]; def when unset. -1 (and a
+ * log line naming the variable) when it is something else.
+ */
+static long
+cm_password_setting(const char *name, long def, long min, long max)
+{
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	if (v == NULL || *v == '\0')
+		return def;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < min || n > max) {
+		cm_log(CM_LOG_ERROR, NULL,
+		    "%s: \"%s\" is not a whole number from %ld to %ld", name,
+		    v, min, max);
+		return -1;
+	}
+	return n;
+}
+
+/* Take a hashing slot, waiting up to cm_password_wait_ms for one. */
+static enum cm_err
+cm_password_acquire(void)
+{
+	struct timespec dl;
+	enum cm_err rc = CM_OK;
+
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += cm_password_wait_ms / 1000;
+	dl.tv_nsec += (cm_password_wait_ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&cm_password_mu);
+	if (cm_password_busy >= cm_password_slots &&
+	    cm_password_waiting >= cm_password_slots) {
+		pthread_mutex_unlock(&cm_password_mu);
+		return CM_EUNAVAIL;
+	}
+	cm_password_waiting++;
+	while (cm_password_busy >= cm_password_slots) {
+		if (pthread_cond_timedwait(&cm_password_cv, &cm_password_mu,
+		        &dl) == ETIMEDOUT &&
+		    cm_password_busy >= cm_password_slots) {
+			rc = CM_EUNAVAIL;
+			break;
+		}
+	}
+	cm_password_waiting--;
+	if (rc == CM_OK)
+		cm_password_busy++;
+	pthread_mutex_unlock(&cm_password_mu);
+	return rc;
+}
+
+static void
+cm_password_release(void)
+{
+	pthread_mutex_lock(&cm_password_mu);
+	cm_password_busy--;
+	pthread_cond_signal(&cm_password_cv);
+	pthread_mutex_unlock(&cm_password_mu);
+}
+
+long
+cm_password_concurrency(void)
+{
+	return cm_password_slots;
+}
 
 enum cm_err
 cm_password_init(void)
@@ -29,6 +130,8 @@ cm_password_init(void)
 	unsigned char rnd[32];
 	char pw[2 * sizeof(rnd) + 1];
 	const char *cost;
+	pthread_condattr_t ca;
+	long budget;
 	enum cm_err rc = CM_EINTERNAL;
 
 	if (cm_password_ready)
@@ -56,6 +159,33 @@ cm_password_init(void)
 		goto out;
 	}
 
+	budget = cm_password_setting("PASSWORD_HASH_MEMORY_BUDGET_MIB",
+	    CM_PASSWORD_BUDGET_DEFAULT_MIB, 1, 1024L * 1024);
+	cm_password_wait_ms = cm_password_setting(
+	    "PASSWORD_HASH_WAIT_MS", CM_PASSWORD_WAIT_DEFAULT_MS, 0, 60000);
+	if (budget < 0 || cm_password_wait_ms < 0) {
+		rc = CM_EINVAL;
+		goto out;
+	}
+	cm_password_slots = (long)(((size_t)budget << 20) / cm_password_memlimit);
+	if (cm_password_slots < 1) {
+		cm_log(CM_LOG_ERROR, NULL,
+		    "PASSWORD_HASH_MEMORY_BUDGET_MIB: %ld MiB is less than one "
+		    "hash (%zu MiB at this PASSWORD_HASH_COST)",
+		    budget, cm_password_memlimit >> 20);
+		rc = CM_EINVAL;
+		goto out;
+	}
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&cm_password_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	cm_log(CM_LOG_INFO, NULL,
+	    "password hashing: at most %ld at once (%zu MiB each, budget %ld "
+	    "MiB), a request waits up to %ld ms for a slot",
+	    cm_password_slots, cm_password_memlimit >> 20, budget,
+	    cm_password_wait_ms);
+
 	/*
 	 * The dummy hash is of a random password nobody knows, made with the
 	 * same cost as real ones, so that checking it takes as long as
@@ -82,6 +212,7 @@ out:
 enum cm_err
 cm_password_hash(const char *password, char out[CM_PASSWORD_HASH_MAX])
 {
+	enum cm_err rc;
 	size_t len;
 
 	if (!cm_password_ready)
@@ -91,11 +222,15 @@ cm_password_hash(const char *password, char out[CM_PASSWORD_HASH_MAX])
 	len = strnlen(password, CM_PASSWORD_MAX + 1);
 	if (len > CM_PASSWORD_MAX)
 		return CM_EINVAL;
+	if (cm_password_acquire() != CM_OK)
+		return CM_EUNAVAIL;
 	/* Fails only when the memory cost cannot be allocated. */
-	if (crypto_pwhash_str_alg(out, password, len, cm_password_opslimit,
-	        cm_password_memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0)
-		return CM_ENOMEM;
-	return CM_OK;
+	rc = crypto_pwhash_str_alg(out, password, len, cm_password_opslimit,
+	         cm_password_memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0
+	         ? CM_ENOMEM
+	         : CM_OK;
+	cm_password_release();
+	return rc;
 }
 
 enum cm_err
@@ -103,7 +238,7 @@ cm_password_verify(const char *hash, const char *password)
 {
 	const char *h;
 	size_t len;
-	int unknown;
+	int unknown, ok, err;
 
 	if (!cm_password_ready)
 		return CM_EINTERNAL;
@@ -128,12 +263,17 @@ cm_password_verify(const char *hash, const char *password)
 	 * memory cost could not be allocated, which is our failure, not the
 	 * user's wrong password.
 	 */
+	if (cm_password_acquire() != CM_OK)
+		return CM_EUNAVAIL;
 	errno = 0;
-	if (crypto_pwhash_str_verify(h, password, len) == 0)
+	ok = crypto_pwhash_str_verify(h, password, len) == 0;
+	err = errno;
+	cm_password_release();
+	if (ok)
 		return unknown ? CM_EAUTH : CM_OK;
-	if (errno == ENOMEM)
+	if (err == ENOMEM)
 		return CM_ENOMEM;
-	if (errno != EINVAL)
+	if (err != EINVAL)
 		cm_log(CM_LOG_WARN, NULL, "password: stored hash is malformed");
 	return CM_EAUTH;
 }

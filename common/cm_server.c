@@ -68,9 +68,15 @@ cm_server_fail(
 	int status = cm_err_status(err);
 
 	cm_resp_clear(&req->resp);
-	if (status == 503)
+	if (status == 503) {
 		conf->error(&req->resp, err, "server",
 		    "is temporarily unavailable, retry later");
+		/*
+		 * Every 503 is temporary (a database outage, a full password
+		 * hashing budget): say when to come back.
+		 */
+		(void)cm_resp_header(&req->resp, "Retry-After", "1");
+	}
 	else if (status >= 500)
 		conf->error(&req->resp, err, "server", "internal error");
 	else

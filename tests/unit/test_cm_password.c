@@ -34,7 +34,20 @@ test_init(void **state)
 	assert_int_equal(cm_password_init(), CM_EINVAL);
 
 	assert_int_equal(setenv("PASSWORD_HASH_COST", "test", 1), 0);
+	/* The budget must hold one hash (8 MiB at "test") and be a number. */
+	assert_int_equal(setenv("PASSWORD_HASH_MEMORY_BUDGET_MIB", "4", 1), 0);
+	assert_int_equal(cm_password_init(), CM_EINVAL);
+	assert_int_equal(
+	    setenv("PASSWORD_HASH_MEMORY_BUDGET_MIB", "16x", 1), 0);
+	assert_int_equal(cm_password_init(), CM_EINVAL);
+	assert_int_equal(
+	    setenv("PASSWORD_HASH_MEMORY_BUDGET_MIB", "20", 1), 0);
+	assert_int_equal(setenv("PASSWORD_HASH_WAIT_MS", "-1", 1), 0);
+	assert_int_equal(cm_password_init(), CM_EINVAL);
+	assert_int_equal(setenv("PASSWORD_HASH_WAIT_MS", "500", 1), 0);
 	assert_int_equal(cm_password_init(), CM_OK);
+	/* 20 MiB / 8 MiB per hash: two at once, rounded down. */
+	assert_int_equal(cm_password_concurrency(), 2);
 	/* Read once: a later change of the variable is ignored. */
 	assert_int_equal(setenv("PASSWORD_HASH_COST", "bogus", 1), 0);
 	assert_int_equal(cm_password_init(), CM_OK);
