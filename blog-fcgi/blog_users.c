@@ -281,8 +281,8 @@ blog_users_login(struct cm_req *req)
 	 * An unknown email still costs one full verification (of a dummy
 	 * hash) so that timing does not tell which emails exist.
 	 */
-	rc = cm_password_verify(rc == CM_OK ? blog_db_str(s, 6) : NULL,
-	    password.s);
+	rc = cm_password_verify(
+	    rc == CM_OK ? blog_db_str(s, 6) : NULL, password.s);
 	if (rc == CM_EAUTH) {
 		rc = blog_error_reply(req, 401, "credentials", "invalid");
 		goto out;

@@ -66,8 +66,8 @@ cm_password_setting(const char *name, long def, long min, long max)
 	n = strtol(v, &end, 10);
 	if (errno != 0 || *end != '\0' || n < min || n > max) {
 		cm_log(CM_LOG_ERROR, NULL,
-		    "%s: \"%s\" is not a whole number from %ld to %ld", name,
-		    v, min, max);
+		    "%s: \"%s\" is not a whole number from %ld to %ld", name, v,
+		    min, max);
 		return -1;
 	}
 	return n;
@@ -95,8 +95,8 @@ cm_password_acquire(void)
 	}
 	cm_password_waiting++;
 	while (cm_password_busy >= cm_password_slots) {
-		if (pthread_cond_timedwait(&cm_password_cv, &cm_password_mu,
-		        &dl) == ETIMEDOUT &&
+		if (pthread_cond_timedwait(
+		        &cm_password_cv, &cm_password_mu, &dl) == ETIMEDOUT &&
 		    cm_password_busy >= cm_password_slots) {
 			rc = CM_EUNAVAIL;
 			break;
@@ -167,7 +167,8 @@ cm_password_init(void)
 		rc = CM_EINVAL;
 		goto out;
 	}
-	cm_password_slots = (long)(((size_t)budget << 20) / cm_password_memlimit);
+	cm_password_slots =
+	    (long)(((size_t)budget << 20) / cm_password_memlimit);
 	if (cm_password_slots < 1) {
 		cm_log(CM_LOG_ERROR, NULL,
 		    "PASSWORD_HASH_MEMORY_BUDGET_MIB: %ld MiB is less than one "
@@ -227,8 +228,8 @@ cm_password_hash(const char *password, char out[CM_PASSWORD_HASH_MAX])
 	/* Fails only when the memory cost cannot be allocated. */
 	rc = crypto_pwhash_str_alg(out, password, len, cm_password_opslimit,
 	         cm_password_memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0
-	         ? CM_ENOMEM
-	         : CM_OK;
+	    ? CM_ENOMEM
+	    : CM_OK;
 	cm_password_release();
 	return rc;
 }

@@ -76,8 +76,7 @@ cm_server_fail(
 		 * hashing budget): say when to come back.
 		 */
 		(void)cm_resp_header(&req->resp, "Retry-After", "1");
-	}
-	else if (status >= 500)
+	} else if (status >= 500)
 		conf->error(&req->resp, err, "server", "internal error");
 	else
 		/* A fallback only: handlers answer client errors themselves. */

@@ -209,6 +209,13 @@ test_limit_cursor(void **state)
 	assert_int_equal(pay_check_cursor(longid, &e), CM_EINVAL);
 	assert_string_equal(e.param, "starting_after");
 	assert_int_equal(pay_check_cursor("pay_\xff", &e), CM_EINVAL);
+	/* Path ids: the same characters and length. */
+	assert_true(pay_check_id_ok("pay_0123"));
+	assert_false(pay_check_id_ok("pay_\xff"));
+	assert_false(pay_check_id_ok(""));
+	assert_false(pay_check_id_ok(longid));
+	longid[PAY_ID_MAX] = '\0';
+	assert_true(pay_check_id_ok(longid));
 }
 
 static void
