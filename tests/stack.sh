@@ -1123,17 +1123,29 @@ wait_http()
 	die "GET http://$HTTP_ADDR$path answered ${code:-nothing}, not 200, for ${WAIT_SECONDS}s"
 }
 
-# True when nginx sends requests to the replica with this pid: after a
-# restart nginx may still hold it out for up to fail_timeout.
+# How many public liveness requests replica $1-$2 has answered, from its
+# admin port's /metrics (the public answer names no replica).
+healthz_served()
+{
+	local svc=$1 n=$2 path
+	[ "$svc" = blog ] && path=/api/healthz || path=/pay/v1/healthz
+	curl -s --max-time 2 "http://$(cat "$RUN/$svc-$n.admin")/metrics" \
+	    2>/dev/null | awk -v r="route=\"$path\"" '
+		index($0, "cm_requests_total{") == 1 && index($0, r) { s += $NF }
+		END { print s + 0 }'
+}
+
+# True when nginx sends requests to replica $1-$2: after a restart nginx
+# may still hold it out for up to fail_timeout.
 nginx_routes_to()
 {
-	local svc=$1 pid=$2 path i body
+	local svc=$1 n=$2 path i before
 	[ "$svc" = blog ] && path=/api/healthz || path=/pay/v1/healthz
 	pid_of "$RUN/nginx.pid" nginx >/dev/null || return 0
+	before=$(healthz_served "$svc" "$n")
 	for ((i = 0; i < (FAIL_TIMEOUT + 3) * 20; i++)); do
-		body=$(curl -s --max-time 2 "http://$HTTP_ADDR$path" || true)
-		[[ $body =~ \"pid\"[[:space:]]*:[[:space:]]*$pid([^0-9]|$) ]] &&
-		    return 0
+		curl -s -o /dev/null --max-time 2 "http://$HTTP_ADDR$path" || true
+		[ "$(healthz_served "$svc" "$n")" -gt "$before" ] && return 0
 		sleep 0.05
 	done
 	return 1
@@ -1224,7 +1236,7 @@ restart_service()
 		replica_start "$svc" "$n"
 		replica_wait "$svc" "$n"
 		pid=$(pid_of "$RUN/$svc-$n.pid" "$svc-fcgi")
-		nginx_routes_to "$svc" "$pid" ||
+		nginx_routes_to "$svc" "$n" ||
 		    die "nginx does not route to $svc-$n (pid $pid) after its restart"
 		log "restarted $svc-$n (pid $pid)"
 	done

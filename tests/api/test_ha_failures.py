@@ -178,14 +178,21 @@ def payments_made(base_url, user):
         after = page["data"][-1]["id"]
 
 
-def wait_ready(urls, t_up, need=3):
-    """Seconds from t_up until every replica's admin /readyz (urls) has
-    said 200 `need` rounds in a row; fails past RECOVERY_MAX. Readiness
-    is on the admin ports only: the edge does not pass it on."""
+def wait_ready(urls, probe, t_up, need=12):
+    """Seconds from t_up until every replica's admin /readyz (urls) says
+    200 and `need` public requests in a row that read the database (probe,
+    through the edge, so they reach the workers' own connections) are 200;
+    fails past RECOVERY_MAX. Readiness is on the admin ports only: the
+    edge does not pass it on."""
     ok, first_ok = 0, None
     s = requests.Session()
     while time.monotonic() - t_up < RECOVERY_MAX + 5:
-        codes = []
+        try:
+            codes = [s.get(probe[0], headers=dict(probe[1],
+                                                  Connection="close"),
+                           timeout=2).status_code]
+        except requests.RequestException:
+            codes = [0]
         for url in urls:
             try:
                 codes.append(s.get(url + "/readyz", timeout=2,
@@ -263,6 +270,9 @@ def test_ha_failures(base_url, stack, new_user):
         for svc, db in (("pay", "pg"), ("blog", "mariadb")):
             ready = list(stack.admin_urls(svc).values())
             assert ready, "no admin ports for %s" % svc
+            probe = ((base_url + "/pay/v1/accounts",
+                      {"Authorization": "Bearer " + payers[0]["token"]})
+                     if svc == "pay" else (base_url + "/api/tags", {}))
             load.phase = "outage-" + db
             t0 = time.monotonic()
             stack.sh("db-stop", db)
@@ -272,7 +282,7 @@ def test_ha_failures(base_url, stack, new_user):
             assert r.status_code == 503, (ready, r.status_code, r.text)
             stack.sh("db-start", db)
             t_up = time.monotonic()
-            ready_after = wait_ready(ready, t_up)
+            ready_after = wait_ready(ready, probe, t_up)
             time.sleep(1.0)
             figures["phases"]["outage-" + db] = {
                 "service": svc, "down_seconds": t_up - t_down,
