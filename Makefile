@@ -223,7 +223,7 @@ test-containers: all
 	tests/stack.sh up
 	$(MAKE) --no-print-directory containers-check
 
-containers-check:
+containers-check: site
 	CONTAINER_ENGINE=podman k8s/images/images.sh
 	$(PYTHON) -m pytest -q tests/containers
 	$(PYTHON) tests/containers/run.py

@@ -33,6 +33,7 @@ Everything the test started is removed at the end, whatever the outcome.
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -541,6 +542,20 @@ def replace_under_load(cl, old, edge, token):
 
 # ------------------------------------------------------------ main
 
+def show_errors():
+    """After a failure: what the pods logged at warn or error, and the
+    edge's non-2xx answers, before the containers are removed."""
+    names = podman("ps", "-a", "--format", "{{.Names}}",
+                   check_rc=False).stdout.split()
+    for n in names:
+        r = podman("logs", n, check_rc=False)
+        lines = [x for x in (r.stdout + r.stderr).splitlines()
+                 if '"level":"error"' in x or '"level":"warn"' in x or
+                 (re.search(r'"status":5\d\d', x) and "/login" not in x)]
+        for x in lines[-12:]:
+            log(f"{n}: {x[:400]}")
+
+
 def cleanup():
     # The storage is private to this checkout (k8s/images/engine.sh):
     # every container in it is this test's.
@@ -603,6 +618,8 @@ def main():
         else:
             check("a running blog pod for the concurrent logins", False)
     finally:
+        if any(not r[1] for r in RESULTS):
+            show_errors()
         if os.environ.get("CONTAINERS_KEEP") != "1":
             cleanup()
     failed = [r for r in RESULTS if not r[1]]
