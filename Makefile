@@ -21,9 +21,10 @@
 VARIANT ?= release
 CC ?= cc
 PYTHON ?= /usr/bin/python3
-PKGS := jansson libjwt libsodium libmariadb libpq openssl libmicrohttpd libcurl
-# ICU (Unicode slugs and usernames) is the blog's alone: pay does not link it.
-BLOG_PKGS := icu-uc icu-i18n
+PKGS := jansson libjwt libsodium libmariadb libpq openssl libmicrohttpd
+# ICU (Unicode slugs and usernames) and libcurl (identity events to pay) are
+# the blog's alone: pay does not link them.
+BLOG_PKGS := icu-uc icu-i18n libcurl
 # Quiet here so that `make deps` can run on a machine without them; every
 # compile first goes through pkgs-present, which names what is missing.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(BLOG_PKGS) 2>/dev/null)

@@ -16,7 +16,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
 	build-essential pkg-config \
 	libfcgi-dev libjansson-dev libjwt-dev libsodium-dev libmariadb-dev \
-	libpq-dev libssl-dev libmicrohttpd-dev libcmocka-dev libicu-dev \
+	libpq-dev libssl-dev libmicrohttpd-dev libcmocka-dev libicu-dev libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -33,7 +33,7 @@ FROM debian:12-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
 	libfcgi0ldbl libjansson4 libjwt0 libsodium23 libmariadb3 libpq5 \
-	libssl3 libmicrohttpd12 libicu72 ca-certificates \
+	libssl3 libmicrohttpd12 libicu72 libcurl4 ca-certificates \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
  && groupadd --gid 10001 conduit \
  && useradd --uid 10001 --gid 10001 --no-create-home --no-log-init \

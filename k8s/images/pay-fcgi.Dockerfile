@@ -11,13 +11,14 @@
 #   docker run --rm pay-fcgi-build cat /src/pay-fcgi.debug >pay-fcgi.debug
 FROM debian:12 AS build
 # libcmocka-dev: the Makefile checks every library it may link, tests
-# included, before compiling anything. libicu-dev is the blog's (pay does
-# not link it), but that check covers both binaries.
+# included, before compiling anything. libicu-dev and libcurl4-openssl-dev
+# are the blog's (pay links neither), but that check covers both binaries.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
 	build-essential pkg-config \
 	libfcgi-dev libjansson-dev libjwt-dev libsodium-dev libmariadb-dev \
 	libpq-dev libssl-dev libmicrohttpd-dev libcmocka-dev libicu-dev \
+	libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./

@@ -408,6 +408,40 @@ const POLICIES = {
 		return ok ? [] : ["no default-deny NetworkPolicy (podSelector {}, Ingress and Egress, no rules)"];
 	},
 
+	// Identity events (blog -> pay's internal route on its admin port,
+	// 9090): blog pods are allowed out to pay pods on 9090 and pay pods
+	// take them in; the edge is never allowed to 9090, so no client can
+	// reach the route through it.
+	"identity-channel"(objs) {
+		const v = [];
+		const cms = configMapsOf(objs);
+		const dep = (n) => objs.find((o) => o.kind === "Deployment" && o.metadata.name === n);
+		const blog = dep("blog-fcgi"), pay = dep("pay-fcgi"), edge = dep("nginx");
+		if (!blog || !pay || !edge)
+			return ["blog-fcgi, pay-fcgi or nginx Deployment missing"];
+		const urls = envValue(podSpecOf(blog).containers[0], "BLOG_IDENTITY_URLS", cms);
+		if (!urls || !/^https?:\/\/pay-fcgi(\.[^:/ ]+)?:9090\/internal\/identity$/.test(urls))
+			v.push(`blog-fcgi: BLOG_IDENTITY_URLS (${urls}) is not pay-fcgi's admin port 9090 /internal/identity`);
+		const pols = objs.filter((x) => x.kind === "NetworkPolicy");
+		const portOk = (r, port) => !(r.ports || []).length || r.ports.some((p) => p.port === port);
+		// Does some policy of direction dir, selecting self, let peer in/out on port?
+		const allows = (dir, self, peer, port) => pols.some((np) =>
+		    (np.spec.policyTypes || []).includes(dir) &&
+		    matchesSelector(np.spec.podSelector, podLabelsOf(self)) &&
+		    (np.spec[dir === "Egress" ? "egress" : "ingress"] || []).some((r) => {
+			const peers = r[dir === "Egress" ? "to" : "from"];
+			return portOk(r, port) && (!peers || peers.some((x) => !x.namespaceSelector &&
+			    !x.ipBlock && matchesSelector(x.podSelector, podLabelsOf(peer))));
+		    }));
+		if (!allows("Egress", blog, pay, 9090))
+			v.push("no NetworkPolicy lets blog-fcgi out to pay-fcgi on 9090 (identity events)");
+		if (!allows("Ingress", pay, blog, 9090))
+			v.push("no NetworkPolicy lets pay-fcgi take blog-fcgi in on 9090 (identity events)");
+		if (allows("Egress", edge, pay, 9090))
+			v.push("a NetworkPolicy lets the edge reach pay-fcgi's admin port 9090 (the internal identity route)");
+		return v;
+	},
+
 	"networkpolicy-selects-pods"(objs) {
 		const v = [];
 		const owners = podOwners(objs);
@@ -666,6 +700,19 @@ const NEGATIVES = [
 	}],
 	["networkpolicy-default-deny", "default deny with an allow rule", (o) => {
 		find(o, "NetworkPolicy", "default-deny-all").spec.ingress = [{}];
+	}],
+	["identity-channel", "blog egress to pay's admin port removed", (o) => {
+		o.splice(o.indexOf(find(o, "NetworkPolicy", "blog-egress-pay-identity")), 1);
+	}],
+	["identity-channel", "pay does not take identity events in", (o) => {
+		o.splice(o.indexOf(find(o, "NetworkPolicy", "pay-ingress-identity")), 1);
+	}],
+	["identity-channel", "edge allowed to pay's admin port", (o) => {
+		find(o, "NetworkPolicy", "edge").spec.egress[0].ports.push({ protocol: "TCP", port: 9090 });
+	}],
+	["identity-channel", "blog not told where pay's identity route is", (o) => {
+		const cm = o.find((x) => x.kind === "ConfigMap" && x.metadata.name.startsWith("blog-settings"));
+		delete cm.data.BLOG_IDENTITY_URLS;
 	}],
 	["networkpolicy-selects-pods", "policy selector typo", (o) => {
 		find(o, "NetworkPolicy", "edge").spec.podSelector.matchLabels["app.kubernetes.io/name"] = "ngnix";
