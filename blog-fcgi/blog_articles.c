@@ -145,6 +145,13 @@ out:
 	return rc;
 }
 
+/* A list item: the article without its body. */
+static json_t *
+blog_articles_item_json(struct blog_db_stmt *s)
+{
+	return blog_articles_json(s, 0);
+}
+
 /*
  * Answer {"articles": [...], "articlesCount": n} for a page of filter f
  * (the feed when f is NULL).
@@ -155,28 +162,19 @@ blog_articles_page(struct cm_req *req, const struct blog_db_filter *f,
 {
 	struct blog_db *db = req->worker;
 	struct blog_db_stmt *s = NULL;
-	json_t *arr = NULL, *art, *body;
+	json_t *arr = NULL, *body;
 	long long count = 0;
 	enum cm_err rc;
 
-	if ((arr = json_array()) == NULL)
-		return CM_ENOMEM;
 	if (f != NULL)
 		rc = blog_db_articles_page(
 		    db, req->request_id, req->user_id, f, limit, offset, &s);
 	else
 		rc = blog_db_feed_page(
 		    db, req->request_id, req->user_id, limit, offset, &s);
-	if (rc != CM_OK)
-		goto out;
-	while ((rc = blog_db_fetch(db, req->request_id, s)) == CM_OK) {
-		if ((art = blog_articles_json(s, 0)) == NULL ||
-		    json_array_append_new(arr, art) != 0) {
-			rc = CM_ENOMEM;
-			goto out;
-		}
-	}
-	if (rc != CM_ENOTFOUND)
+	if (rc != CM_OK ||
+	    (rc = blog_db_rows_json(db, req->request_id, s,
+	         blog_articles_item_json, &arr)) != CM_OK)
 		goto out;
 	if (f != NULL)
 		rc = blog_db_articles_count(db, req->request_id, f, &count);

@@ -80,7 +80,7 @@ blog_comments_list(struct cm_req *req)
 	struct blog_db *db = req->worker;
 	struct blog_db_stmt *s = NULL;
 	long long article_id, author_id;
-	json_t *arr = NULL, *c, *out;
+	json_t *arr = NULL, *out;
 	enum cm_err rc;
 
 	if ((rc = blog_articles_head(req, &article_id, &author_id, NULL)) !=
@@ -89,17 +89,8 @@ blog_comments_list(struct cm_req *req)
 	if ((rc = blog_db_comments_of(
 	         db, req->request_id, req->user_id, article_id, &s)) != CM_OK)
 		goto out;
-	if ((arr = json_array()) == NULL) {
-		rc = CM_ENOMEM;
-		goto out;
-	}
-	while ((rc = blog_db_fetch(db, req->request_id, s)) == CM_OK)
-		if ((c = blog_comments_json(s)) == NULL ||
-		    json_array_append_new(arr, c) != 0) {
-			rc = CM_ENOMEM;
-			goto out;
-		}
-	if (rc != CM_ENOTFOUND)
+	if ((rc = blog_db_rows_json(
+	         db, req->request_id, s, blog_comments_json, &arr)) != CM_OK)
 		goto out;
 	out = json_pack("{s:O}", "comments", arr);
 	rc = out != NULL ? cm_resp_json(&req->resp, 200, out) : CM_ENOMEM;

@@ -1109,6 +1109,28 @@ blog_db_fetch(struct blog_db *db, const char *rid, struct blog_db_stmt *s)
 	return CM_OK;
 }
 
+enum cm_err
+blog_db_rows_json(struct blog_db *db, const char *rid, struct blog_db_stmt *s,
+    json_t *(*row_json)(struct blog_db_stmt *s), json_t **arr)
+{
+	enum cm_err rc;
+	json_t *v;
+
+	if ((*arr = json_array()) == NULL)
+		return CM_ENOMEM;
+	while ((rc = blog_db_fetch(db, rid, s)) == CM_OK)
+		if ((v = row_json(s)) == NULL ||
+		    json_array_append_new(*arr, v) != 0) {
+			rc = CM_ENOMEM;
+			break;
+		}
+	if (rc == CM_ENOTFOUND)
+		return CM_OK;
+	json_decref(*arr);
+	*arr = NULL;
+	return rc;
+}
+
 void
 blog_db_done(struct blog_db_stmt *s)
 {

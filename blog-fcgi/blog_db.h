@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
 #include <mysql.h>
 
 #include "blog.h"
@@ -179,6 +180,14 @@ enum cm_err blog_db_exec(struct blog_db *db, const char *rid, enum blog_q q,
 /* CM_OK with a row, CM_ENOTFOUND after the last row, or an error. */
 enum cm_err blog_db_fetch(
     struct blog_db *db, const char *rid, struct blog_db_stmt *s);
+
+/*
+ * Fetch every remaining row of s into a new array, one element per row as
+ * row_json makes it (NULL: out of memory). CM_OK with *arr, or an error.
+ */
+enum cm_err blog_db_rows_json(struct blog_db *db, const char *rid,
+    struct blog_db_stmt *s, json_t *(*row_json)(struct blog_db_stmt *s),
+    json_t **arr);
 
 /* Release the buffered result; safe on NULL. */
 void blog_db_done(struct blog_db_stmt *s);

@@ -129,6 +129,13 @@ blog_tags_json(const char *joined, size_t len)
 	return arr;
 }
 
+/* A tag of the current row of blog_db_tags, as a JSON string. */
+static json_t *
+blog_tags_name_json(struct blog_db_stmt *s)
+{
+	return json_stringn_nocheck(blog_db_str(s, 0), blog_db_len(s, 0));
+}
+
 enum cm_err
 blog_tags_list(struct cm_req *req)
 {
@@ -137,20 +144,9 @@ blog_tags_list(struct cm_req *req)
 	json_t *arr = NULL, *body;
 	enum cm_err rc;
 
-	if ((rc = blog_db_tags(db, req->request_id, &s)) != CM_OK)
-		goto out;
-	if ((arr = json_array()) == NULL) {
-		rc = CM_ENOMEM;
-		goto out;
-	}
-	while ((rc = blog_db_fetch(db, req->request_id, s)) == CM_OK)
-		if (json_array_append_new(arr,
-		        json_stringn_nocheck(
-		            blog_db_str(s, 0), blog_db_len(s, 0))) != 0) {
-			rc = CM_ENOMEM;
-			goto out;
-		}
-	if (rc != CM_ENOTFOUND)
+	if ((rc = blog_db_tags(db, req->request_id, &s)) != CM_OK ||
+	    (rc = blog_db_rows_json(
+	         db, req->request_id, s, blog_tags_name_json, &arr)) != CM_OK)
 		goto out;
 	body = json_pack("{s:O}", "tags", arr);
 	rc = body != NULL ? cm_resp_json(&req->resp, 200, body) : CM_ENOMEM;
