@@ -39,7 +39,8 @@ mariadb-server mariadb-client postgresql postgresql-client|postgresql-client-15
 nginx-light openssl python3 python3-pytest python3-requests python3-jwt python3-cryptography valgrind cppcheck
 clang-tidy clang-format wrk libmicrohttpd-dev libicu-dev libcurl4-openssl-dev curl procps iproute2 util-linux
 podman runc netavark aardvark-dns iptables mmdebstrap python3-yaml systemd
-nodejs chromium fonts-wqy-microhei"
+nodejs chromium fonts-wqy-microhei
+patroni etcd-server galera-4 haproxy supervisor rsync socat lsof"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 VAR=$(realpath -m "${STACK_VAR:-$ROOT/var}")
@@ -47,6 +48,10 @@ VARIANT=${VARIANT:-release}
 BUILD=$ROOT/build/$VARIANT
 REPLICAS=${REPLICAS:-2}
 TRANSPORT=${STACK_TRANSPORT:-unix}
+# The data tier: single (one MariaDB, one PostgreSQL) or ha (Patroni x3 with
+# synchronous replication, Galera x3 behind HAProxy: tests/ha/hadb.sh).
+STACK_DB=${STACK_DB:-single}
+HADB=$ROOT/tests/ha/hadb.sh
 WAIT_SECONDS=${STACK_WAIT_SECONDS:-30}
 GRACE=${SHUTDOWN_GRACE_SECONDS:-10}
 
@@ -254,6 +259,10 @@ check_settings()
 	    die "SHUTDOWN_GRACE_SECONDS must be a number, not '$GRACE'"
 	[[ $WAIT_SECONDS =~ ^[1-9][0-9]*$ ]] ||
 	    die "STACK_WAIT_SECONDS must be a positive number"
+	case $STACK_DB in
+	single|ha) ;;
+	*) die "STACK_DB must be single or ha, not '$STACK_DB'" ;;
+	esac
 	case $TRANSPORT in
 	unix|tcp) ;;
 	*) die "STACK_TRANSPORT must be unix or tcp, not '$TRANSPORT'" ;;
@@ -410,9 +419,19 @@ make_secrets()
 	# libpq connection strings for pay-fcgi (PAY_DB_URL_FILE), over the
 	# unix socket; written every time so they follow the settings above.
 	for u in pay_owner pay_app; do
-		(umask 077 && printf 'host=%s port=%s dbname=pay user=%s password=%s\n' \
-		    "$RUN" "$PG_PORT" "$u" "$(cat "$SECRETS/$u.password")" \
-		    >"$SECRETS/$u.url.tmp") && mv "$SECRETS/$u.url.tmp" "$SECRETS/$u.url"
+		if [ "$STACK_DB" = ha ]; then
+			# Every Patroni member; libpq takes the first that accepts
+			# writes, so a new connection finds the leader wherever it
+			# is. connect_timeout bounds a frozen member.
+			(umask 077 && printf 'host=127.0.0.1,127.0.0.1,127.0.0.1 port=%s,%s,%s dbname=pay user=%s password=%s target_session_attrs=read-write connect_timeout=2\n' \
+			    $((9431 + PORT_OFFSET)) $((9432 + PORT_OFFSET)) \
+			    $((9433 + PORT_OFFSET)) "$u" \
+			    "$(cat "$SECRETS/$u.password")" >"$SECRETS/$u.url.tmp")
+		else
+			(umask 077 && printf 'host=%s port=%s dbname=pay user=%s password=%s\n' \
+			    "$RUN" "$PG_PORT" "$u" "$(cat "$SECRETS/$u.password")" \
+			    >"$SECRETS/$u.url.tmp")
+		fi && mv "$SECRETS/$u.url.tmp" "$SECRETS/$u.url"
 	done
 }
 
@@ -467,7 +486,24 @@ EOF
 
 mysql_admin()
 {
+	if [ "$STACK_DB" = ha ]; then
+		# Any synced Galera node: users and schema replicate.
+		mariadb --defaults-file="$VAR/ha/galera$(ha_galera_node).cnf" -u "$ME"
+		return
+	fi
 	mariadb --defaults-file="$MYSQL_CNF" -u "$ME"
+}
+
+# The first Galera node that answers (HA topology).
+ha_galera_node()
+{
+	local n
+	for n in 1 2 3; do
+		mariadb --defaults-file="$VAR/ha/galera$n.cnf" -u "$ME" \
+		    --connect-timeout=1 -e 'SELECT 1' >/dev/null 2>&1 &&
+		    { echo "$n"; return 0; }
+	done
+	echo 1
 }
 
 mysql_init()
@@ -681,6 +717,16 @@ pg_wait()
 
 pg_admin()
 {
+	local m
+	if [ "$STACK_DB" = ha ]; then
+		# The Patroni leader, through its socket, as postgres (peer).
+		m=$("$HADB" pg-leader) || die "no PostgreSQL leader"
+		m=${m#pg}
+		pg_as "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 \
+		    -h "$VAR/ha/pg$m.run" -p $((9430 + PORT_OFFSET + m)) \
+		    -U postgres "$@"
+		return
+	fi
 	pg_as "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$RUN" -p "$PG_PORT" \
 	    -U "$PG_USER" "$@"
 }
@@ -766,10 +812,12 @@ service_env()
 	[ -n "${WORKERS:-}" ] && SVC_ENV+=(WORKERS="$WORKERS")
 	if [ "$svc" = blog ]; then
 		SVC_ENV+=(BLOG_DB_HOST=127.0.0.1 BLOG_DB_PORT="$MYSQL_PORT"
-		    BLOG_DB_SOCKET="$MYSQL_SOCK" BLOG_DB_NAME=blog
+		    BLOG_DB_NAME=blog
 		    BLOG_DB_USER="blog_$role"
 		    BLOG_DB_PASSWORD_FILE="$SECRETS/blog_$role.password"
 		    JWT_PRIVATE_KEY_FILE="$KEYS/jwt-private.pem")
+		# HA: TCP through HAProxy, which follows the Galera writer.
+		[ "$STACK_DB" = single ] && SVC_ENV+=(BLOG_DB_SOCKET="$MYSQL_SOCK")
 		[ -n "${JWT_TTL_SECONDS:-}" ] &&
 		    SVC_ENV+=(JWT_TTL_SECONDS="$JWT_TTL_SECONDS")
 		# Identity events go to every pay replica's admin port
@@ -1166,15 +1214,23 @@ do_up()
 	make_secrets
 	make_keys
 	write_my_cnf
+	db_topology_check
 
-	mysql_init
-	pg_init
-	pg_write_conf
-	# Both databases start at once; each takes about a second.
-	mysql_start
-	pg_start
-	mysql_wait
-	pg_wait
+	if [ "$STACK_DB" = ha ]; then
+		pg_bindir
+		STACK_VAR=$VAR "$HADB" up 9>&- ||
+		    die "the HA data tier did not start"
+	else
+		mysql_init
+		pg_init
+		pg_write_conf
+		# Both databases start at once; each takes about a second.
+		mysql_start
+		pg_start
+		mysql_wait
+		pg_wait
+	fi
+	echo "$STACK_DB" >"$RUN/stack-db"
 	mysql_setup
 	pg_setup
 
@@ -1209,6 +1265,21 @@ do_up()
 	log "up in $((SECONDS - t0))s: http://$HTTP_ADDR/ (REPLICAS=$REPLICAS, $TRANSPORT, $VARIANT)"
 }
 
+# One topology at a time per checkout: both listen on the same ports.
+db_topology_check()
+{
+	local was
+	was=$(cat "$RUN/stack-db" 2>/dev/null || true)
+	[ -z "$was" ] || [ "$was" = "$STACK_DB" ] && return 0
+	if [ "$was" = ha ]; then
+		[ -S "$RUN/supervisor.sock" ] &&
+		    die "the stack runs with STACK_DB=ha; make down first"
+	elif pid_of "$RUN/mysqld.pid" mariadbd >/dev/null; then
+		die "the stack runs with STACK_DB=$was; make down first"
+	fi
+	return 0
+}
+
 do_down()
 {
 	[ -d "$VAR" ] || return 0
@@ -1216,11 +1287,13 @@ do_down()
 	lock
 	nginx_stop
 	replicas_stop_all
+	STACK_VAR=$VAR "$HADB" down
 	mysql_stop
 	if [ -d "$PG_DATA" ]; then
 		pg_bindir
 		pg_stop
 	fi
+	rm -f "$RUN/stack-db"
 	unlock
 	log "down"
 }

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# tests/ha/galera-node.sh HA_DIR N: one Galera node in the foreground, for
+# supervisor. hadb.sh leaves HA_DIR/galeraN.bootstrap for the one node that
+# starts a new cluster; the flag is used once, so when supervisor restarts
+# that node after a crash it joins the running cluster instead.
+set -euo pipefail
+ha=$1 n=$2
+args=(--defaults-file="$ha/galera$n.cnf")
+if [ -e "$ha/galera$n.bootstrap" ]; then
+	rm -f "$ha/galera$n.bootstrap"
+	args+=(--wsrep-new-cluster)
+fi
+exec /usr/sbin/mariadbd "${args[@]}"
