@@ -26,6 +26,7 @@ enum blog_unicode_op {
 	BLOG_UNICODE_NFKC,
 	BLOG_UNICODE_NFKC_CASEFOLD,
 	BLOG_UNICODE_LOWER,
+	BLOG_UNICODE_FOLD,
 };
 
 #define BLOG_UNICODE_STR2(x) #x
@@ -141,6 +142,7 @@ blog_unicode_apply(
 		norm = unorm2_getNFKCCasefoldInstance(&err);
 		break;
 	case BLOG_UNICODE_LOWER:
+	case BLOG_UNICODE_FOLD:
 		break;
 	}
 	if (U_FAILURE(err))
@@ -152,6 +154,9 @@ blog_unicode_apply(
 		err = U_ZERO_ERROR;
 		if (norm != NULL)
 			need = unorm2_normalize(norm, u, n, out, cap, &err);
+		else if (op == BLOG_UNICODE_FOLD)
+			need = u_strFoldCase(
+			    out, cap, u, n, U_FOLD_CASE_DEFAULT, &err);
 		else
 			need = u_strToLower(out, cap, u, n, "", &err);
 		if (err == U_BUFFER_OVERFLOW_ERROR ||
@@ -259,6 +264,7 @@ blog_unicode_username(
 	    "is too long (maximum is " BLOG_UNICODE_STR(
 	        BLOG_USERNAME_MAX) " characters or " BLOG_UNICODE_STR(BLOG_USERNAME_BYTES_MAX) " bytes)";
 	UChar *u = NULL, *nfc = NULL, *nfkc = NULL, *key = NULL, *skel = NULL;
+	UChar *fold = NULL;
 	int32_t n, nn, kn, fn, sn, bad = 0, i, chars = 0, checks;
 	UErrorCode err = U_ZERO_ERROR;
 	UChar32 c;
@@ -315,8 +321,19 @@ blog_unicode_username(
 		*why = BLOG_UNICODE_WHY_MARKS;
 		goto out;
 	}
+	/*
+	 * The skeleton of the case-folded skeleton: UTS 39 skeletons keep
+	 * case, and Cyrillic "ВОВ" looks like "BOB" while "вов" does not
+	 * look like "bob"; folding between the two passes makes the
+	 * upper-case look-alike collide with every case of the Latin name.
+	 */
 	rc = CM_EINTERNAL;
-	if ((skel = blog_unicode_skeleton(key, kn, &sn)) == NULL)
+	if ((skel = blog_unicode_skeleton(nfkc, nn, &sn)) == NULL ||
+	    (fold = blog_unicode_apply(BLOG_UNICODE_FOLD, skel, sn, &sn)) ==
+	        NULL)
+		goto out;
+	free(skel);
+	if ((skel = blog_unicode_skeleton(fold, sn, &sn)) == NULL)
 		goto out;
 	rc = CM_EVALIDATION;
 	*why = too_long;
@@ -340,6 +357,7 @@ out:
 	free(nfkc);
 	free(key);
 	free(skel);
+	free(fold);
 	return rc;
 }
 

@@ -20,7 +20,7 @@ struct blog_unicode_name {
 	size_t display_len;
 	char key[BLOG_USERNAME_KEY_MAX + 1]; /* NFKC_Casefold: unique */
 	size_t key_len;
-	/* The key's UTS 39 skeleton: look-alikes share it, so unique too. */
+	/* A UTS 39 skeleton: look-alikes share it, so unique too. */
 	char skeleton[BLOG_USERNAME_SKELETON_MAX + 1];
 	size_t skeleton_len;
 };
@@ -53,10 +53,11 @@ void blog_unicode_cleanup(void);
  * - at most BLOG_USERNAME_MAX characters and BLOG_USERNAME_BYTES_MAX
  *   bytes (of the NFC form), a key of at most BLOG_USERNAME_KEY_MAX and a
  *   skeleton of at most BLOG_USERNAME_SKELETON_MAX bytes.
- * The skeleton (ICU's uspoof_getSkeleton of the key) is equal for names
- * that look alike even in one script each ("ѕсоре" in Cyrillic and
- * "scope", "rn" and "m", "l" and "1"): a unique index on it refuses the
- * look-alike of a name already taken.
+ * The skeleton (ICU's uspoof_getSkeleton, twice, with case folding
+ * between) is equal for names that look alike even in one script each
+ * ("ѕсоре" or "ВОВ" in Cyrillic and "scope" or "BOB", "rn" and "m", "l"
+ * and "1"): a unique index on it refuses the look-alike of a name already
+ * taken.
  * CM_OK fills out; CM_EVALIDATION sets *why to a message for a 422
  * ("is invalid (...)"); CM_EINTERNAL when ICU fails.
  */

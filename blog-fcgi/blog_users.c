@@ -120,14 +120,31 @@ blog_users_check_username(struct cm_req *req, const struct blog_field *f,
  * The platform's own names (cm_ident_reserved) are nobody's username: in
  * payment statements "system" is the platform, and a user called that
  * would be paid what others meant for it. Checked on the canonical key, so
- * "ＳＹＳＴＥＭ" is reserved too.
+ * "ＳＹＳＴＥＭ" is reserved too, and on the skeleton (below).
  */
 static enum cm_err
 blog_users_check_reserved(
     struct cm_req *req, const struct blog_unicode_name *name)
 {
+	struct blog_unicode_name r;
+	const char *s, *why;
+	size_t i;
+	enum cm_err rc;
+
 	if (cm_ident_reserved(name->key, name->key_len))
 		return blog_error_reply(req, 422, "username", "is reserved");
+	/*
+	 * Nor may a name look like one: "ѕуѕтем" in Cyrillic or "adrnin"
+	 * would read as the platform in a payment statement.
+	 */
+	for (i = 0; (s = cm_ident_reserved_name(i)) != NULL; i++) {
+		if ((rc = blog_unicode_username(s, strlen(s), &r, &why)) !=
+		    CM_OK)
+			return rc == CM_EVALIDATION ? CM_EINTERNAL : rc;
+		if (strcmp(r.skeleton, name->skeleton) == 0)
+			return blog_error_reply(
+			    req, 422, "username", "is reserved");
+	}
 	return CM_OK;
 }
 

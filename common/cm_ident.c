@@ -38,6 +38,15 @@ cm_ident_reserved(const char *name, size_t len)
 	return 0;
 }
 
+const char *
+cm_ident_reserved_name(size_t i)
+{
+	if (i >= sizeof(cm_ident_reserved_names) /
+	        sizeof(cm_ident_reserved_names[0]))
+		return NULL;
+	return cm_ident_reserved_names[i];
+}
+
 /* "<audience>:identity" into buf; -1 when it does not fit. */
 static int
 cm_ident_aud(const struct cm_jwt *jwt, char *buf, size_t len)

@@ -58,4 +58,10 @@ enum cm_err cm_ident_decode(
  */
 int cm_ident_reserved(const char *name, size_t len);
 
+/*
+ * The i-th reserved name, NULL past the last: for the blog's look-alike
+ * check ("ѕуѕтем" in Cyrillic), which needs ICU and so lives in the blog.
+ */
+const char *cm_ident_reserved_name(size_t i);
+
 #endif

@@ -282,6 +282,16 @@ def test_lookalikes_of_a_taken_name(api):
     errors(r, 409, "username", "looks like a name already taken")
 
 
+@pytest.mark.parametrize("name", [
+    "ｓｙｓｔｅｍ",                      # full width: the key is "system"
+    "\u0405\u0423\u0405\u0422\u0415\u041c",  # Cyrillic "ЅУЅТЕМ"
+    "adrnin",                            # "rn" for "m"
+    "ROOT",
+])
+def test_reserved_names_by_key_and_lookalike(api, name):
+    errors(register(api, name, 422), 422, "username", "is reserved")
+
+
 def test_lookup_is_exact_up_to_composition(api):
     n = uniq()
     name = "José_" + n

@@ -327,6 +327,10 @@ test_lookalikes(void **state)
 	    {"scope",
 	        "\xd1\x95\xd1\x81\xd0\xbe\xd1\x80\xd0\xb5"}, /* Cyrillic */
 	    {"admin", "adrnin"},
+	    /* Upper-case Cyrillic looks like upper-case Latin. */
+	    {"BOB", "\xd0\x92\xd0\x9e\xd0\x92"},
+	    {"bob", "\xd0\x92\xd0\x9e\xd0\x92"},
+	    {"system", "\xd0\x85\xd0\xa3\xd0\x85\xd0\xa2\xd0\x95\xd0\x9c"},
 	    {"user1", "userl"},
 	    {"Bob", "bob"},
 	    {"用户19508", "用户l9508"},
@@ -337,6 +341,8 @@ test_lookalikes(void **state)
 	    {"bob", "bab"},
 	    {"用户19508", "用户19509"},
 	    {"jose", "josé"},
+	    /* Lower-case Cyrillic "вов" does not look like "bob". */
+	    {"bob", "\xd0\xb2\xd0\xbe\xd0\xb2"},
 	};
 	struct blog_unicode_name a, b;
 	const char *why;

@@ -303,6 +303,21 @@ test_reserved(void **state)
 	assert_false(cm_ident_reserved(NULL, 0));
 }
 
+/* The list the blog's look-alike check walks: each entry is reserved. */
+static void
+test_reserved_names(void **state)
+{
+	const char *s;
+	size_t i;
+
+	(void)state;
+	assert_string_equal(cm_ident_reserved_name(0), "system");
+	for (i = 0; (s = cm_ident_reserved_name(i)) != NULL; i++)
+		assert_true(cm_ident_reserved(s, strlen(s)));
+	assert_true(i > 1);
+	assert_null(cm_ident_reserved_name(i + 1));
+}
+
 int
 main(void)
 {
@@ -313,6 +328,7 @@ main(void)
 	    cmocka_unit_test(test_encode_refuses),
 	    cmocka_unit_test(test_token_ver),
 	    cmocka_unit_test(test_reserved),
+	    cmocka_unit_test(test_reserved_names),
 	};
 
 	return cmocka_run_group_tests(tests, t_setup, t_teardown);
