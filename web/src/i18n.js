@@ -47,12 +47,15 @@ export function t(key, vars) {
   return s;
 }
 
+// withTime: true for a date and time, 'short' for the compact form that
+// tables use.
 export function fmtDate(iso, withTime) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '';
-  return new Intl.DateTimeFormat(locale(), withTime
-    ? { dateStyle: 'medium', timeStyle: 'short' }
-    : { dateStyle: 'long' }).format(d);
+  const opts = withTime === 'short'
+    ? { dateStyle: 'short', timeStyle: 'short' }
+    : withTime ? { dateStyle: 'medium', timeStyle: 'short' } : { dateStyle: 'long' };
+  return new Intl.DateTimeFormat(locale(), opts).format(d);
 }
 
 // Currency exponents (digits of the minor unit); the pay service's list

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -45,8 +46,32 @@ export async function newContext(browser, { locale = 'en-US', viewport = DESKTOP
     const u = new URL(r.url());
     if (u.origin !== BASE && u.protocol !== 'data:') ctx.outside.push(r.url());
   });
-  ctx.on('page', (p) => watch(ctx, p));
+  ctx.on('page', (p) => {
+    watch(ctx, p);
+    open.add(p);
+    p.on('close', () => open.delete(p));
+  });
   return ctx;
+}
+
+// A test whose failure leaves a screenshot of every page still open under
+// var/web/failures/, for the one reading the CI log.
+const open = new Set();
+export function ftest(name, fn) {
+  return test(name, async (t) => {
+    try {
+      await fn(t);
+    } catch (e) {
+      mkdirSync(join(ART, 'failures'), { recursive: true });
+      let n = 0;
+      for (const p of open) {
+        const file = join(ART, 'failures', `${name.replace(/[^\w]+/g, '-').slice(0, 60)}-${n++}.png`);
+        await p.screenshot({ path: file }).catch(() => {});
+        console.log(`# failure screenshot: ${file} (${p.url()})`);
+      }
+      throw e;
+    }
+  });
 }
 
 function watch(ctx, page) {
@@ -146,4 +171,9 @@ export async function assertAccessible(page, name) {
 export const budgets = {};
 export function report() {
   writeFileSync(join(ART, 'budgets.json'), JSON.stringify({ budgets, axe: axeReport, screenshots: shots.length }, null, 2));
+}
+
+// Every part of the page that loads data has finished (aria-busy="false").
+export async function settled(page) {
+  await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]'));
 }

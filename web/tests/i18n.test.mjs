@@ -2,12 +2,13 @@
 // language follows Accept-Language and a remembered switch, dates and money
 // are formatted for the locale (CNY in minor units), Unicode usernames and
 // slugs work in percent-encoded URLs, and long CJK titles keep the layout.
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { en, zh } from '../src/strings.js';
 import {
   DESKTOP, MOBILE, RUN, api, assertAccessible, assertNoOverflow, entries, launch, newContext,
-  register, shoot, signInAs,
+  register, settled, shoot, signInAs,
+  ftest,
 } from './helpers.mjs';
 
 let browser;
@@ -30,7 +31,7 @@ function clean(ctx) {
 const digits = () => String(Date.now() % 1e8) + String(Math.floor(Math.random() * 90 + 10));
 
 describe('dictionaries', () => {
-  test('English and Chinese have the same keys, and no string is left untranslated', () => {
+  ftest('English and Chinese have the same keys, and no string is left untranslated', () => {
     assert.deepEqual(Object.keys(zh).sort(), Object.keys(en).sort());
     // Strings that are the same in both languages on purpose.
     const same = new Set(['brand', 'feed_tag', 'e_field']);
@@ -44,7 +45,7 @@ describe('dictionaries', () => {
 });
 
 describe('Simplified Chinese', () => {
-  test('Accept-Language chooses Chinese; the switch changes it and is remembered', async () => {
+  ftest('Accept-Language chooses Chinese; the switch changes it and is remembered', async () => {
     const { ctx, page } = await fresh({ locale: 'zh-CN' });
     let sent = null;
     page.on('request', (r) => {
@@ -71,7 +72,7 @@ describe('Simplified Chinese', () => {
     await other.ctx.close();
   });
 
-  test('a Chinese username signs up, writes a long CJK title, and its URLs are percent-encoded', async () => {
+  ftest('a Chinese username signs up, writes a long CJK title, and its URLs are percent-encoded', async () => {
     const { ctx, page } = await fresh({ locale: 'zh-CN' });
     S.author = { username: '作者' + digits(), password: '长长的密码一二三四' };
     S.author.email = `zh${RUN}@example.test`;
@@ -116,7 +117,7 @@ describe('Simplified Chinese', () => {
     await ctx.close();
   });
 
-  test('money in CNY: top up, tip the Chinese author, statements in yuan', async () => {
+  ftest('money in CNY: top up, tip the Chinese author, statements in yuan', async () => {
     S.reader = await register('读者' + digits());
     const { ctx, page } = await fresh({ locale: 'zh-CN' });
     await signInAs(page, S.reader);
@@ -157,7 +158,7 @@ describe('Simplified Chinese', () => {
     await ctx.close();
   });
 
-  test('errors in Chinese', async () => {
+  ftest('errors in Chinese', async () => {
     const { ctx, page } = await fresh({ locale: 'zh-CN' });
     await page.goto('/login');
     await page.getByLabel('电子邮箱').fill(S.author.email);
@@ -188,13 +189,13 @@ describe('Simplified Chinese', () => {
     ['payments', '/payments'],
   ];
   for (const [vpName, vp] of [['desktop', DESKTOP], ['mobile', MOBILE]]) {
-    test(`every page in Chinese, ${vpName}: axe-core, no sideways scroll, screenshots`, async () => {
+    ftest(`every page in Chinese, ${vpName}: axe-core, no sideways scroll, screenshots`, async () => {
       const { ctx, page } = await fresh({ locale: 'zh-CN', viewport: vp });
       await signInAs(page, S.reader);
       for (const [name, path] of pages()) {
         await page.goto(path);
         await page.locator('main h1, main h2').first().waitFor();
-        await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]'));
+        await settled(page);
         assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN');
         await assertAccessible(page, `${name} (zh, ${vpName})`);
         await assertNoOverflow(page, `${name} (zh, ${vpName})`);

@@ -46,6 +46,7 @@ export function PaymentsPage() {
         </ul>
       </nav>
       <ErrorBox error={error} />
+      <div aria-busy={data || error ? 'false' : 'true'}>
       {!data && !error && <p class="muted">{t('loading')}</p>}
       {data && data.data.length === 0 && <p class="muted">{t('no_payments')}</p>}
       {data && data.data.length > 0 && (
@@ -64,7 +65,7 @@ export function PaymentsPage() {
             <tbody>
               {data.data.map((p) => (
                 <tr key={p.id} data-id={p.id}>
-                  <td><a class="pay-link" href={`/payments/${enc(p.id)}`}><time dateTime={p.created_at}>{fmtDate(p.created_at, true)}</time></a></td>
+                  <td><a class="pay-link" href={`/payments/${enc(p.id)}`}><time dateTime={p.created_at}>{fmtDate(p.created_at, 'short')}</time></a></td>
                   <td class="wrap-any"><Party name={p.from} /></td>
                   <td class="wrap-any"><Party name={p.to} /></td>
                   <td class="wrap-any">{p.description || p.reference}</td>
@@ -76,6 +77,7 @@ export function PaymentsPage() {
           </table>
         </div>
       )}
+      </div>
       <nav class="cursor" aria-label={t('pagination')}>
         {after && <a href={'/payments' + qs({ direction: dir === 'all' ? '' : dir })}>{t('newest')}</a>}
         {data && data.has_more && (

@@ -76,7 +76,7 @@ function Statement({ account }) {
   }, [account.id, account.balance, after]);
   const kind = (k) => t('kind_' + k);
   return (
-    <section class="card" aria-labelledby="stmt-h">
+    <section class="card" aria-labelledby="stmt-h" aria-busy={data || error ? 'false' : 'true'}>
       <h2 id="stmt-h">{t('statement_of', { cur: account.currency })}</h2>
       <ErrorBox error={error} />
       {!data && !error && <p class="muted">{t('loading')}</p>}
@@ -96,7 +96,7 @@ function Statement({ account }) {
             <tbody>
               {data.data.map((e) => (
                 <tr key={e.id} data-kind={e.kind}>
-                  <td><time dateTime={e.created_at}>{fmtDate(e.created_at, true)}</time></td>
+                  <td><time dateTime={e.created_at}>{fmtDate(e.created_at, 'short')}</time></td>
                   <td>{e.payment_id ? <a href={`/payments/${enc(e.payment_id)}`}>{kind(e.kind)}</a> : kind(e.kind)}</td>
                   <td class="wrap-any">{e.kind === 'deposit' && e.counterparty === 'system' ? t('sandbox_funds') : e.counterparty}</td>
                   <td class={e.amount < 0 ? 'num neg' : 'num pos'}>{fmtMoney(e.amount, account.currency, true)}</td>
@@ -149,7 +149,7 @@ export function WalletPage() {
       <h1>{t('wallet_title')}</h1>
       <p class="muted">{t('wallet_intro')}</p>
       <ErrorBox error={error} />
-      <section aria-labelledby="acc-h">
+      <section aria-labelledby="acc-h" aria-busy={accounts || error ? 'false' : 'true'}>
         <h2 id="acc-h">{t('accounts')}</h2>
         {!accounts && !error && <p class="muted">{t('loading')}</p>}
         {accounts && accounts.length === 0 && <p class="muted">{t('no_accounts')}</p>}
