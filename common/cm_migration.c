@@ -31,11 +31,33 @@ cm_migration_pass(const struct cm_migration_driver *d, void *db,
 }
 
 int
+cm_migration_check(const struct cm_migration *ms, size_t n)
+{
+	size_t i, last = n;
+
+	for (i = 0; i < n; i++) {
+		if (ms[i].version == 0)
+			continue;
+		if (last != n && ms[i].version <= ms[last].version) {
+			/* Two files with one number: only one would ever run. */
+			cm_log(CM_LOG_ERROR, NULL,
+			    "migrate: %s and %s: versions must increase",
+			    ms[last].name, ms[i].name);
+			return -1;
+		}
+		last = i;
+	}
+	return 0;
+}
+
+int
 cm_migration_run(const struct cm_migration_driver *d, void *db,
     const struct cm_migration *ms, size_t n)
 {
 	int applied = 0, version = 0, rc = -1;
 
+	if (cm_migration_check(ms, n) != 0)
+		return -1;
 	if (d->lock(db) != 0)
 		return -1;
 	if (d->prepare(db) != 0)

@@ -38,7 +38,14 @@ struct cm_migration_driver {
 };
 
 /*
- * Under the driver's lock: every numbered migration not yet recorded, in
+ * 0 when the numbered migrations' versions strictly increase (as the
+ * Makefile sorts the files), -1 (logged, naming both files) when two share
+ * a number or are out of order.
+ */
+int cm_migration_check(const struct cm_migration *ms, size_t n);
+
+/*
+ * After cm_migration_check, under the driver's lock: every numbered migration not yet recorded, in
  * order, then every repeatable one whose text changed. Stops at the first
  * failure. Returns 0, or -1 (logged).
  */

@@ -143,6 +143,27 @@ test_failure_stops_and_unlocks(void **state)
 	assert_string_equal(f.log, "lock;");
 }
 
+static void
+test_versions_must_increase(void **state)
+{
+	static const struct cm_migration twins[] = {
+	    {4, "004_a.sql", ""},
+	    {5, "005_b.sql", ""},
+	    {5, "005_c.sql", ""},
+	};
+	struct fake f;
+
+	(void)state;
+	assert_int_equal(cm_migration_check(ms, NMS), 0);
+	assert_int_equal(cm_migration_check(twins, 3), -1);
+	assert_int_equal(cm_migration_check(twins, 2), 0);
+	/* Nothing runs, not even the lock, when two files share a number. */
+	fake_init(&f);
+	f.ms = twins;
+	assert_int_equal(cm_migration_run(&fake_driver, &f, twins, 3), -1);
+	assert_string_equal(f.log, "");
+}
+
 int
 main(void)
 {
@@ -150,6 +171,7 @@ main(void)
 	    cmocka_unit_test(test_fresh_database_gets_everything_in_order),
 	    cmocka_unit_test(test_recorded_ones_are_skipped),
 	    cmocka_unit_test(test_failure_stops_and_unlocks),
+	    cmocka_unit_test(test_versions_must_increase),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,30 @@
+/*
+ * Pay's embedded migrations: numbered files whose versions increase, so
+ * that none is skipped because another took its number.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../../pay-fcgi/pay_migrate.h"
+
+static void
+test_versions(void **state)
+{
+	(void)state;
+	assert_true(pay_migrations_count > 0);
+	assert_int_equal(
+	    cm_migration_check(pay_migrations, pay_migrations_count), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_versions),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
