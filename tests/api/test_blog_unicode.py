@@ -391,6 +391,22 @@ def test_pay_a_unicode_username(api, base_url):
     assert [a["balance"] for a in accts if a["currency"] == "CNY"] == [120]
     ents = call(payee["token"], "/accounts/%s/entries" % accts[0]["id"])
     assert ents.json()["data"][0]["counterparty"] == payer["username"]
+    # A rename to another Unicode name reaches pay (the blog's signed
+    # identity event): the new name is paid, the old one no longer.
+    new_name = "新收款人" + n
+    r = api.put("/user", payee["token"],
+                json={"user": {"username": new_name}})
+    assert r.status_code == 200, r.text
+    payee_token = r.json()["user"]["token"]
+    r = call(payer["token"], "/payments",
+             {"to": new_name, "amount": 30, "currency": "CNY"})
+    assert r.status_code == 201 and r.json()["to"] == new_name, r.text
+    r = call(payer["token"], "/payments",
+             {"to": payee_name, "amount": 1, "currency": "CNY"})
+    assert 400 <= r.status_code < 500, r.text
+    accts = call(payee_token, "/accounts").json()["data"]
+    assert [(a["owner"], a["balance"]) for a in accts
+            if a["currency"] == "CNY"] == [(new_name, 150)]
     s.close()
 
 
