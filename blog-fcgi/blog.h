@@ -50,6 +50,7 @@ struct blog_app {
 	char *db_user;
 	char *db_password;
 	char *db_name;
+	long idem_ttl_hours; /* Idempotency-Keys kept at least this long */
 };
 
 #endif

@@ -230,6 +230,28 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
         {"SELECT author_id FROM comments WHERE id = ? AND article_id = ?", "i",
             1},
     [BLOG_Q_COMMENT_DELETE] = {"DELETE FROM comments WHERE id = ?", "", 0},
+    /*
+     * Idempotency-Key store (blog_idem.c). A named lock per user and key
+     * tells "still executing" (409) without waiting; the server drops it
+     * with the session if the process dies.
+     */
+    [BLOG_Q_IDEM_LOCK] = {"SELECT GET_LOCK(CONCAT('blog_idem_',"
+                          " SHA1(CONCAT(?, ':', ?))), 0)",
+        "i", 0},
+    [BLOG_Q_IDEM_UNLOCK] = {"SELECT RELEASE_LOCK(CONCAT('blog_idem_',"
+                            " SHA1(CONCAT(?, ':', ?))))",
+        "i", 0},
+    [BLOG_Q_IDEM_GET] = {"SELECT fingerprint, status, body FROM"
+                         " idempotency_keys WHERE user_id = ? AND"
+                         " idem_key = ?",
+        "sis", 1},
+    [BLOG_Q_IDEM_PUT] = {"INSERT INTO idempotency_keys (user_id, idem_key,"
+                         " fingerprint, status, body, created_at) VALUES"
+                         " (?, ?, ?, ?, ?, UTC_TIMESTAMP(3))",
+        "", 0},
+    [BLOG_Q_IDEM_PRUNE] = {"DELETE FROM idempotency_keys WHERE created_at <"
+                           " UTC_TIMESTAMP(3) - INTERVAL ? HOUR LIMIT 1000",
+        "", 0},
     [BLOG_Q_FEED] =
         {BLOG_PAGE("follows fd JOIN articles a"
                    " ON a.author_id = fd.followee_id WHERE fd.follower_id = ?"),
@@ -690,6 +712,7 @@ struct blog_db {
 	const struct blog_app *app;
 	MYSQL *conn; /* NULL when disconnected */
 	int in_txn;
+	int outer; /* blog_db_outer_begin: begin/commit join one transaction */
 	struct cm_reconnect reconnect;
 	unsigned int last_errno;
 	char last_error[256];
@@ -790,6 +813,12 @@ blog_db_connect(void *arg, const char *rid)
 	}
 	db->conn = c;
 	return CM_OK;
+}
+
+const struct blog_app *
+blog_db_app(const struct blog_db *db)
+{
+	return db->app;
 }
 
 enum cm_err
@@ -1044,6 +1073,11 @@ blog_db_exec(struct blog_db *db, const char *rid, enum blog_q q,
 		*out = NULL;
 	if (db == NULL)
 		return CM_EUNAVAIL;
+	/* Under an outer transaction nothing runs outside one. */
+	if (db->outer && !db->in_txn && q != BLOG_Q_BEGIN &&
+	    q != BLOG_Q_COMMIT && q != BLOG_Q_ROLLBACK &&
+	    (rc = blog_db_begin(db, rid)) != CM_OK)
+		return rc;
 	in_txn = db->in_txn;
 	had_conn = db->conn != NULL;
 	rc = blog_db_exec1(db, rid, q, a, &s);
@@ -1250,6 +1284,8 @@ blog_db_begin(struct blog_db *db, const char *rid)
 
 	if (db == NULL)
 		return CM_EUNAVAIL;
+	if (db->outer && db->in_txn)
+		return CM_OK;
 	if ((rc = blog_db_exec(db, rid, BLOG_Q_BEGIN, NULL, NULL)) == CM_OK)
 		db->in_txn = 1;
 	return rc;
@@ -1260,6 +1296,8 @@ blog_db_commit(struct blog_db *db, const char *rid)
 {
 	enum cm_err rc;
 
+	if (db->outer)
+		return CM_OK;
 	rc = blog_db_exec(db, rid, BLOG_Q_COMMIT, NULL, NULL);
 	if (rc != CM_OK)
 		blog_db_rollback(db, rid);
@@ -1275,6 +1313,36 @@ blog_db_rollback(struct blog_db *db, const char *rid)
 	if (db->conn != NULL)
 		(void)blog_db_exec(db, rid, BLOG_Q_ROLLBACK, NULL, NULL);
 	db->in_txn = 0;
+}
+
+enum cm_err
+blog_db_outer_begin(struct blog_db *db, const char *rid)
+{
+	enum cm_err rc;
+
+	if (db == NULL)
+		return CM_EUNAVAIL;
+	if ((rc = blog_db_begin(db, rid)) == CM_OK)
+		db->outer = 1;
+	return rc;
+}
+
+enum cm_err
+blog_db_outer_commit(struct blog_db *db, const char *rid)
+{
+	db->outer = 0;
+	if (!db->in_txn)
+		return CM_OK;
+	return blog_db_commit(db, rid);
+}
+
+void
+blog_db_outer_abort(struct blog_db *db, const char *rid)
+{
+	if (db == NULL)
+		return;
+	db->outer = 0;
+	blog_db_rollback(db, rid);
 }
 
 enum cm_err

@@ -69,6 +69,11 @@ enum blog_q {
 	BLOG_Q_COMMENTS,
 	BLOG_Q_COMMENT_HEAD,
 	BLOG_Q_COMMENT_DELETE,
+	BLOG_Q_IDEM_LOCK,
+	BLOG_Q_IDEM_UNLOCK,
+	BLOG_Q_IDEM_GET,
+	BLOG_Q_IDEM_PUT,
+	BLOG_Q_IDEM_PRUNE,
 	BLOG_Q_FEED,
 	BLOG_Q_FEED_COUNT,
 	BLOG_Q_LIST, /* + filter bits: 8 variants */
@@ -133,6 +138,9 @@ struct blog_db_stmt {
 
 /* A worker's connection and its statements; opaque. */
 struct blog_db;
+
+/* The process-wide settings the connection was opened with. */
+const struct blog_app *blog_db_app(const struct blog_db *db);
 
 /* Worker lifetime. blog_db_new never fails for a down database. */
 struct blog_db *blog_db_new(const struct blog_app *app,
@@ -210,6 +218,18 @@ void blog_db_rollback(struct blog_db *db, const char *rid);
  * Run fn inside a transaction: commit when it returns CM_OK, roll back
  * otherwise; a deadlock or lock wait timeout runs it again (a few times).
  */
+/*
+ * One transaction around a whole handler (the Idempotency-Key store, whose
+ * key row must commit with the write or not at all). While it is held,
+ * blog_db_begin and blog_db_commit inside the handler join it; a rollback
+ * ends it, and the next statement begins another, so nothing the handler
+ * does escapes it. blog_db_outer_commit commits; blog_db_outer_abort rolls
+ * back (both end the mode; abort is safe when nothing is open).
+ */
+enum cm_err blog_db_outer_begin(struct blog_db *db, const char *rid);
+enum cm_err blog_db_outer_commit(struct blog_db *db, const char *rid);
+void blog_db_outer_abort(struct blog_db *db, const char *rid);
+
 typedef enum cm_err (*blog_db_txn_fn)(
     struct blog_db *db, const char *rid, void *ctx);
 enum cm_err blog_db_txn(

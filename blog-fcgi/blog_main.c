@@ -21,6 +21,7 @@
 #include "blog_db.h"
 #include "blog_error.h"
 #include "blog_health.h"
+#include "blog_idem.h"
 #include "blog_ident.h"
 #include "blog_migrate.h"
 #include "blog_unicode.h"
@@ -248,6 +249,8 @@ db_done:
 	        err, sizeof(err)) != CM_OK ||
 	    cm_config_long("JWT_TTL_SECONDS", 86400L * 30, 60, 86400L * 366,
 	        &st->ttl, err, sizeof(err)) != CM_OK ||
+	    cm_config_long("BLOG_IDEMPOTENCY_TTL_HOURS", 24, 1, 24L * 366 * 10,
+	        &app->idem_ttl_hours, err, sizeof(err)) != CM_OK ||
 	    cm_config_str("JWT_PUBLIC_KEY_FILE", NULL, 1, &st->pub_key, err,
 	        sizeof(err)) != CM_OK ||
 	    cm_config_str("JWT_PRIVATE_KEY_FILE", NULL, 1, &st->priv_key, err,
@@ -342,6 +345,8 @@ main(int argc, char **argv)
 	conf.app = &app;
 	conf.worker_open = blog_worker_open;
 	conf.worker_close = blog_worker_close;
+	conf.around = blog_idem_around;
+	conf.after = blog_idem_prune;
 	conf.auth_check = blog_ident_check;
 	/* Not thread-safe either: before the relay and the workers start. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {

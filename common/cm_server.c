@@ -201,7 +201,8 @@ cm_server_dispatch(const struct cm_server_conf *conf, struct cm_req *req)
 			return;
 		}
 	}
-	rc = m.route->handler(req);
+	rc = conf->around != NULL ? conf->around(req, m.route->handler)
+	                          : m.route->handler(req);
 	if (rc != CM_OK) {
 		if (cm_err_status(rc) >= 500)
 			cm_log(CM_LOG_ERROR, req->request_id,
@@ -464,6 +465,9 @@ cm_server_worker(void *arg)
 			/* Not kept alive: libfcgi closed it. */
 			cm_poller_closed(w->poller);
 		}
+		/* The response is sent and the connection handed back. */
+		if (conf->after != NULL)
+			conf->after(req.worker);
 	}
 	FCGX_Free(&fr, 1);
 out:

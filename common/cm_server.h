@@ -62,6 +62,17 @@ struct cm_server_conf {
 	enum cm_err (*auth_check)(
 	    struct cm_req *req, const struct cm_jwt_claims *claims);
 	void (*worker_close)(void *worker);
+	/*
+	 * Optional: runs the matched route's handler (the blog's
+	 * Idempotency-Key store wraps its writes this way); NULL calls the
+	 * handler directly. Same contract as a handler.
+	 */
+	enum cm_err (*around)(struct cm_req *req, cm_handler handler);
+	/*
+	 * Optional: called in the worker thread after each response has been
+	 * sent, off every request's path (housekeeping such as pruning).
+	 */
+	void (*after)(void *worker);
 };
 
 /*

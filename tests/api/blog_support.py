@@ -1,6 +1,9 @@
 """Helpers shared by the blog API tests (tests/api/test_blog_*.py)."""
 
+import os
+import pwd
 import re
+import subprocess
 import time
 import uuid
 
@@ -8,6 +11,17 @@ import requests
 
 ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 TIMEOUT = 15
+
+
+def mysql(var_dir, sql, timeout=60):
+    """Rows (lists of strings) of sql run in the blog database as the
+    stack's MariaDB administrator (the OS user, through the socket)."""
+    p = subprocess.run(
+        ["mariadb", "--defaults-file=" + os.path.join(var_dir, "my.cnf"),
+         "-u", pwd.getpwuid(os.getuid()).pw_name, "-N", "-B", "blog",
+         "-e", sql],
+        capture_output=True, text=True, timeout=timeout, check=True)
+    return [line.split("\t") for line in p.stdout.splitlines()]
 
 
 def name(prefix="b"):

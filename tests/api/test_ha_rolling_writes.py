@@ -15,14 +15,13 @@ restarts (a few seconds each), each request with a timeout.
 import collections
 import json
 import os
-import subprocess
 import threading
 import time
 import uuid
 
 import requests
 
-from blog_support import TIMEOUT, Api, auth
+from blog_support import TIMEOUT, Api, auth, mysql
 
 ROUNDS = 3
 # (kind, with key) per thread: comments and articles, with and without keys.
@@ -30,17 +29,6 @@ WRITERS = [("comment", False), ("comment", True), ("article", False),
            ("article", True)] * 2
 # A safety bound on the writes per thread, whatever the machine's speed.
 MAX_PER_WRITER = 5000
-
-
-def mysql(stack, sql):
-    """Rows of sql run in the blog database as the stack's admin."""
-    p = subprocess.run(
-        ["mariadb", "--defaults-file=" + os.path.join(stack.var, "my.cnf"),
-         "-u", subprocess.run(["id", "-un"], capture_output=True, text=True,
-                              check=True).stdout.strip(),
-         "-N", "-B", "blog", "-e", sql],
-        capture_output=True, text=True, timeout=60, check=True)
-    return [line.split("\t") for line in p.stdout.splitlines()]
 
 
 class Writer(threading.Thread):
@@ -109,10 +97,10 @@ def test_blog_writes_survive_rolling_restarts(base_url, stack):
 
     # Exactly once: the database holds every acknowledged marker once, and
     # nothing it holds was left unacknowledged.
-    comments = collections.Counter(row[0] for row in mysql(stack, (
+    comments = collections.Counter(row[0] for row in mysql(stack.var, (
         "SELECT c.body FROM comments c JOIN articles a ON a.id = c.article_id"
         " WHERE a.slug = '%s' AND c.body LIKE '%s-%%'") % (slug, tag)))
-    articles = collections.Counter(row[0] for row in mysql(stack, (
+    articles = collections.Counter(row[0] for row in mysql(stack.var, (
         "SELECT title FROM articles WHERE title LIKE '%s-%%'") % tag))
     stored = comments + articles
     acked = collections.Counter(m for w in writers for m in w.acked)
