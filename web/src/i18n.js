@@ -112,16 +112,25 @@ export function parseAmount(text, cur) {
   return Number(v);
 }
 
+// The blog's field messages the site says in Chinese; the numbers in them
+// (limits) are kept. Anything else is shown as the service wrote it.
 const knownMsgs = [
   [/^can't be blank$/, 'msg_blank'],
   [/^has already been taken$/, 'msg_taken'],
-  [/^(is )?invalid$/, 'msg_invalid'],
+  [/^(is )?invalid \(mixes scripts/, 'msg_mixed_scripts'],
+  [/^(is )?invalid \(no invisible/, 'msg_invisible'],
+  [/^(is )?invalid/, 'msg_invalid'],
   [/^is missing$/, 'msg_missing'],
   [/^not found$/, 'msg_not_found'],
-  [/^forbidden$/, 'msg_forbidden'],
+  [/^(is )?forbidden$/, 'msg_forbidden'],
+  [/^is too short \(minimum is (\d+)/, 'msg_short_n'],
+  [/^is too long \(maximum is (\d+) tags/, 'msg_long_tags'],
+  [/^is too long \(maximum is (\d+)/, 'msg_long_n'],
   [/^is too short/, 'msg_short'],
   [/^is too long/, 'msg_long'],
   [/^is reserved$/, 'msg_reserved'],
+  [/^is not valid UTF-8$/, 'msg_invalid'],
+  [/^is rate limited$/, 'msg_rate_limited'],
 ];
 
 function fieldName(f) {
@@ -130,7 +139,11 @@ function fieldName(f) {
 }
 
 function fieldMsg(m) {
-  for (const [re, k] of knownMsgs) if (re.test(m)) return lang.get() === 'en' ? m : t(k);
+  if (lang.get() === 'en') return m;
+  for (const [re, k] of knownMsgs) {
+    const hit = re.exec(m);
+    if (hit) return t(k, { n: hit[1] });
+  }
   return m;
 }
 

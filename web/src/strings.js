@@ -185,6 +185,12 @@ export const en = {
   msg_short: 'is too short',
   msg_long: 'is too long',
   msg_reserved: 'is reserved',
+  msg_short_n: 'is too short (minimum is {n} characters)',
+  msg_long_n: 'is too long (maximum is {n} characters)',
+  msg_long_tags: 'has too many tags (maximum is {n})',
+  msg_mixed_scripts: 'mixes scripts whose letters look alike',
+  msg_invisible: 'must not contain invisible, control or text-direction characters',
+  msg_rate_limited: 'is rate limited',
 };
 
 export const zh = {
@@ -371,5 +377,11 @@ export const zh = {
   msg_short: '太短',
   msg_long: '太长',
   msg_reserved: '是保留名称',
+  msg_short_n: '太短（至少 {n} 个字符）',
+  msg_long_n: '太长（最多 {n} 个字符）',
+  msg_long_tags: '标签太多（最多 {n} 个）',
+  msg_mixed_scripts: '混用了字形相似的不同文字',
+  msg_invisible: '不能包含不可见、控制或文字方向字符',
+  msg_rate_limited: '请求过于频繁',
 };
 

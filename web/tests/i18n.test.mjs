@@ -173,6 +173,12 @@ describe('Simplified Chinese', () => {
     await page.getByRole('alert').filter({ hasText: '该用户名已被占用，请换一个。' }).waitFor();
     await page.goto('/article/不存在的文章-' + RUN);
     await page.getByRole('heading', { name: '这篇文章不存在（或已被删除）。' }).waitFor();
+    // A 422 with a limit in it keeps the number.
+    await signInAs(page, S.reader);
+    await page.goto('/settings');
+    await page.getByLabel('新密码（留空则不修改）').fill('short');
+    await page.getByRole('button', { name: '保存设置' }).click();
+    await page.getByRole('alert').filter({ hasText: '密码太短（至少 8 个字符）' }).waitFor();
     clean(ctx);
     await ctx.close();
   });

@@ -27,7 +27,7 @@ export function AuthPage({ mode }) {
         <a href={reg ? '/login' : '/register'}>{reg ? t('have_account') : t('need_account')}</a>
       </p>
       <ErrorBox error={error} />
-      <form class="stack" onSubmit={submit}>
+      <form class="stack" onSubmit={submit} noValidate>
         {reg && (
           <label><span>{t('f_username')}</span><input id="username" name="username" autoComplete="username" value={form.username} onInput={set('username')} /></label>
         )}

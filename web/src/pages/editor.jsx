@@ -66,7 +66,7 @@ export function EditorPage({ slug }) {
       <h1>{slug ? t('editor_edit') : t('editor_new')}</h1>
       <ErrorBox error={error} />
       {loaded && (
-        <form class="stack" onSubmit={submit}>
+        <form class="stack" onSubmit={submit} noValidate>
           <label>
             <span>{t('f_title')}</span>
             <input id="title" name="title" value={form.title} onInput={set('title')} />

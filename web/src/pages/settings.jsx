@@ -44,7 +44,7 @@ export function SettingsPage() {
       <h1>{t('settings_title')}</h1>
       <ErrorBox error={error} />
       {form && (
-        <form class="stack" onSubmit={submit}>
+        <form class="stack" onSubmit={submit} noValidate>
           <label><span>{t('f_image')}</span><input id="image" name="image" type="url" value={form.image} onInput={set('image')} /></label>
           <label><span>{t('f_username')}</span><input id="username" name="username" autoComplete="username" value={form.username} onInput={set('username')} /></label>
           <label><span>{t('f_bio')}</span><textarea id="bio" name="bio" rows={6} value={form.bio} onInput={set('bio')} /></label>
