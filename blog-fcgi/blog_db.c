@@ -104,6 +104,24 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
     [BLOG_Q_OUTBOX_GET] = {"SELECT seq, user_id, ver, username FROM"
                            " ident_outbox WHERE seq = ?",
         "iiis", 1},
+    /* Failed-login throttling per email, migration 007 (its comment). */
+    [BLOG_Q_LOGIN_LOCKED] =
+        {"SELECT CEIL(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3),"
+         " locked_until) / 1000000) FROM login_throttle WHERE email = ?"
+         " AND locked_until > UTC_TIMESTAMP(3)",
+            "i", 1},
+    [BLOG_Q_LOGIN_FAILED] =
+        {"INSERT INTO login_throttle (email, failures, locked_until,"
+         " last_failure) VALUES (?, 1, NULL, UTC_TIMESTAMP(3))"
+         " ON DUPLICATE KEY UPDATE"
+         " failures = IF(last_failure < UTC_TIMESTAMP(3) - INTERVAL 1 DAY,"
+         " 1, failures + 1),"
+         " locked_until = IF(failures < 5, NULL, UTC_TIMESTAMP(3) +"
+         " INTERVAL LEAST(300, 15 << LEAST(failures - 5, 5)) SECOND),"
+         " last_failure = UTC_TIMESTAMP(3)",
+            "", 0},
+    [BLOG_Q_LOGIN_RESET] = {"DELETE FROM login_throttle WHERE email = ?", "",
+        0},
     [BLOG_Q_OUTBOX_PENDING] = {"SELECT seq, user_id, ver, username FROM"
                                " ident_outbox WHERE delivered_at IS NULL"
                                " ORDER BY seq LIMIT 100",
@@ -344,6 +362,46 @@ blog_db_ping(struct blog_db *db, const char *rid)
 	rc = blog_db_row(db, rid, BLOG_Q_PING, NULL, &s);
 	blog_db_done(s);
 	return rc;
+}
+
+enum cm_err
+blog_db_login_locked(struct blog_db *db, const char *rid, const char *email,
+    size_t len, long long *secs)
+{
+	struct blog_db_stmt *s;
+	struct blog_db_args a;
+	enum cm_err rc;
+
+	*secs = 0;
+	blog_db_args_init(&a);
+	blog_db_arg_strn(&a, email, len);
+	rc = blog_db_row(db, rid, BLOG_Q_LOGIN_LOCKED, &a, &s);
+	if (rc == CM_OK)
+		*secs = blog_db_int(s, 0) > 0 ? blog_db_int(s, 0) : 1;
+	blog_db_done(s);
+	return rc == CM_ENOTFOUND ? CM_OK : rc;
+}
+
+enum cm_err
+blog_db_login_failed(
+    struct blog_db *db, const char *rid, const char *email, size_t len)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_strn(&a, email, len);
+	return blog_db_exec(db, rid, BLOG_Q_LOGIN_FAILED, &a, NULL);
+}
+
+enum cm_err
+blog_db_login_reset(
+    struct blog_db *db, const char *rid, const char *email, size_t len)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_strn(&a, email, len);
+	return blog_db_exec(db, rid, BLOG_Q_LOGIN_RESET, &a, NULL);
 }
 
 enum cm_err

@@ -45,6 +45,9 @@ enum blog_q {
 	BLOG_Q_OUTBOX_GET,
 	BLOG_Q_OUTBOX_PENDING,
 	BLOG_Q_OUTBOX_DONE,
+	BLOG_Q_LOGIN_LOCKED,
+	BLOG_Q_LOGIN_FAILED,
+	BLOG_Q_LOGIN_RESET,
 	BLOG_Q_PROFILE,
 	BLOG_Q_FOLLOW,
 	BLOG_Q_UNFOLLOW,
@@ -250,6 +253,19 @@ int blog_db_retryable(const struct blog_db *db);
 
 /* SELECT 1: CM_OK when the database answers. */
 enum cm_err blog_db_ping(struct blog_db *db, const char *rid);
+
+/*
+ * Failed-login throttling per email (migration 007). login_locked: *secs
+ * is how long the email stays locked (0: not locked). login_failed counts
+ * one failure and locks the email from the 5th on; login_reset forgets the
+ * email's failures after a success.
+ */
+enum cm_err blog_db_login_locked(struct blog_db *db, const char *rid,
+    const char *email, size_t len, long long *secs);
+enum cm_err blog_db_login_failed(
+    struct blog_db *db, const char *rid, const char *email, size_t len);
+enum cm_err blog_db_login_reset(
+    struct blog_db *db, const char *rid, const char *email, size_t len);
 
 /* One article with its body (columns: enum blog_acol). */
 enum cm_err blog_db_article_by_slug(struct blog_db *db, const char *rid,

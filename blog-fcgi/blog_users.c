@@ -269,6 +269,8 @@ blog_users_login(struct cm_req *req)
 	struct blog_db_stmt *s = NULL;
 	struct blog_field email, password;
 	struct blog_db_args a;
+	long long locked;
+	char msg[96];
 	json_t *u;
 	enum cm_err rc;
 
@@ -286,6 +288,23 @@ blog_users_login(struct cm_req *req)
 		rc = blog_error_reply(req, 422, "password", "can't be blank");
 		goto out;
 	}
+	/*
+	 * An email locked by failed logins (migration 007) is refused before
+	 * any work: no lookup, no hash, and the refusal does not count.
+	 */
+	if ((rc = blog_db_login_locked(
+	         db, req->request_id, email.s, email.len, &locked)) != CM_OK)
+		goto out;
+	if (locked > 0) {
+		snprintf(msg, sizeof(msg),
+		    "too many failed logins for this email; retry in %lld s",
+		    locked);
+		rc = blog_error_reply(req, 429, "credentials", msg);
+		snprintf(msg, sizeof(msg), "%lld", locked);
+		if (cm_resp_header(&req->resp, "Retry-After", msg) != CM_OK)
+			rc = CM_ENOMEM;
+		goto out;
+	}
 	blog_db_args_init(&a);
 	blog_db_arg_strn(&a, email.s, email.len);
 	if ((rc = blog_db_exec(
@@ -301,6 +320,12 @@ blog_users_login(struct cm_req *req)
 	rc = cm_password_verify(
 	    rc == CM_OK ? blog_db_str(s, 6) : NULL, password.s);
 	if (rc == CM_EAUTH) {
+		blog_db_done(s);
+		s = NULL;
+		/* Not counting it would be worse than a 500: fail closed. */
+		if ((rc = blog_db_login_failed(
+		         db, req->request_id, email.s, email.len)) != CM_OK)
+			goto out;
 		rc = blog_error_reply(req, 401, "credentials", "invalid");
 		goto out;
 	}
@@ -308,6 +333,14 @@ blog_users_login(struct cm_req *req)
 	if (rc != CM_OK)
 		goto out;
 	rc = blog_users_reply(req, 200, s, NULL);
+	blog_db_done(s);
+	s = NULL;
+	/* The login stands even if forgetting the failures does not. */
+	if (rc == CM_OK &&
+	    blog_db_login_reset(db, req->request_id, email.s, email.len) !=
+	        CM_OK)
+		cm_log(CM_LOG_WARN, req->request_id,
+		    "login: failed logins not reset");
 out:
 	blog_db_done(s);
 	return blog_error_finish(rc);

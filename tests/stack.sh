@@ -27,7 +27,8 @@
 # EDGE_BURST_AUTH (200) for login and register, EDGE_RATE_MONEY (500r/s) and
 # EDGE_BURST_MONEY (1000) for payments, deposits and refunds, per client
 # address; EDGE_CORS_ORIGINS (space-separated origins allowed to call the
-# APIs from a browser). The script never builds: make does.
+# APIs from a browser); EDGE_TRUSTED_PROXIES (space-separated addresses or
+# CIDRs whose X-Forwarded-For names the client; none by default). The script never builds: make does.
 set -euo pipefail
 
 # Debian packages for building, testing and running the stack. "a|b" means
@@ -81,6 +82,9 @@ EDGE_BURST_AUTH=${EDGE_BURST_AUTH:-200}
 EDGE_RATE_MONEY=${EDGE_RATE_MONEY:-500r/s}
 EDGE_BURST_MONEY=${EDGE_BURST_MONEY:-1000}
 EDGE_MICROCACHE_TTL=${EDGE_MICROCACHE_TTL:-0}
+# Proxies in front of the edge whose X-Forwarded-For is believed
+# (space-separated addresses or CIDRs); none by default.
+EDGE_TRUSTED_PROXIES=${EDGE_TRUSTED_PROXIES:-}
 EDGE_CORS_ORIGINS=${EDGE_CORS_ORIGINS-http://localhost:3000 http://127.0.0.1:3000 http://localhost:4200 http://localhost:5173}
 
 RUN=$VAR/run
@@ -286,6 +290,11 @@ check_edge_settings()
 	for v in EDGE_BURST_AUTH EDGE_BURST_MONEY; do
 		[[ ${!v} =~ ^[1-9][0-9]*$ ]] ||
 		    die "$v must be a number from 1 up, not '${!v}'"
+	done
+	for o in $EDGE_TRUSTED_PROXIES; do
+		[[ $o =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}(/[0-9]{1,2})?$ ||
+		    $o =~ ^[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(/[0-9]{1,3})?$ ]] ||
+		    die "EDGE_TRUSTED_PROXIES: '$o' is not an address or CIDR like 10.0.0.0/8"
 	done
 	[[ $EDGE_MICROCACHE_TTL =~ ^[0-9]{1,4}$ ]] ||
 	    die "EDGE_MICROCACHE_TTL must be seconds (0 = off), not '$EDGE_MICROCACHE_TTL'"
@@ -982,8 +991,16 @@ replicas_trim()
 
 nginx_render()
 {
-	local out=$1 tmpl blog='' pay='' n user='' listen cors='' o
+	local out=$1 tmpl blog='' pay='' n user='' listen cors='' o realip=''
 	tmpl=$(cat "$ROOT/nginx/nginx.conf.in")
+	for o in $EDGE_TRUSTED_PROXIES; do
+		realip+="set_real_ip_from $o;"$'\n\t'
+	done
+	if [ -n "$realip" ]; then
+		realip+="real_ip_header X-Forwarded-For;"$'\n\t'"real_ip_recursive on;"
+	else
+		realip="# No trusted proxies (EDGE_TRUSTED_PROXIES): the peer is the client."
+	fi
 	for o in $EDGE_CORS_ORIGINS; do
 		cors+="		\"$o\"	1;"$'\n'
 	done
@@ -1013,6 +1030,7 @@ nginx_render()
 	tmpl=${tmpl//@RATE_MONEY@/"$EDGE_RATE_MONEY"}
 	tmpl=${tmpl//@BURST_MONEY@/"$EDGE_BURST_MONEY"}
 	tmpl=${tmpl//@CORS_ORIGINS@/"${cors%$'\n'}"}
+	tmpl=${tmpl//@REAL_IP@/"$realip"}
 	# The included files' checksums go into the config, so that a change
 	# in them alone also counts as a changed config (and reloads nginx).
 	{

@@ -31,7 +31,11 @@ else
 fi
 
 rm -rf "$out/edge" "$out/edge-122" "$out/edge-local"
-bash "$root/k8s/edge/render-nginx.sh" "$root/nginx/nginx.conf.in" "$out/edge"
+# With a trusted proxy range, so that the real-IP lines are checked too.
+EDGE_TRUSTED_PROXIES="10.0.0.0/8 fd00::/8" \
+    bash "$root/k8s/edge/render-nginx.sh" "$root/nginx/nginx.conf.in" "$out/edge"
+grep -q 'set_real_ip_from 10.0.0.0/8;' "$out/edge/nginx.conf.k8s" ||
+    { echo "nginx-check: EDGE_TRUSTED_PROXIES gave no set_real_ip_from line" >&2; exit 1; }
 # What entrypoint.sh does at start with the default cluster domain.
 sed -i 's/@CLUSTER_DOMAIN@/cluster.local/g' "$out/edge/nginx.conf.k8s"
 grep -q 'server [a-z-]*\.@POD_NAMESPACE@\.svc\.cluster\.local:9000 resolve ' \

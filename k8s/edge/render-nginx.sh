@@ -9,7 +9,8 @@
 # stack's defaults: EDGE_RATE_AUTH (50r/s), EDGE_BURST_AUTH (200),
 # EDGE_RATE_MONEY (500r/s), EDGE_BURST_MONEY (1000), EDGE_CORS_ORIGINS
 # (space-separated origins; none by default: the site and the APIs share
-# the Ingress's origin).
+# the Ingress's origin), EDGE_TRUSTED_PROXIES (space-separated addresses or
+# CIDRs of the proxies in front of the edge; none by default).
 #
 # Writes OUT_DIR/nginx.conf.k8s and copies beside it the files the config
 # includes (every file beside the template). The pod's namespace and the
@@ -49,6 +50,21 @@ for o in ${EDGE_CORS_ORIGINS:-}; do
 	cors+="		\"$o\"	1;"$'\n'
 done
 [ -n "$cors" ] || cors="		# No cross-origin callers: set EDGE_CORS_ORIGINS at build."
+# EDGE_TRUSTED_PROXIES: the Ingress controller's (or load balancer's)
+# addresses, e.g. the cluster's pod CIDR; their X-Forwarded-For names the
+# client for the rate limits and the logs. None by default.
+realip=''
+for o in ${EDGE_TRUSTED_PROXIES:-}; do
+	[[ $o =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}(/[0-9]{1,2})?$ ||
+	    $o =~ ^[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(/[0-9]{1,3})?$ ]] ||
+	    { echo "render-nginx.sh: '$o' is not an address or CIDR like 10.0.0.0/8" >&2; exit 1; }
+	realip+="set_real_ip_from $o;"$'\n\t'
+done
+if [ -n "$realip" ]; then
+	realip+="real_ip_header X-Forwarded-For;"$'\n\t'"real_ip_recursive on;"
+else
+	realip="# No trusted proxies (EDGE_TRUSTED_PROXIES): the peer is the client."
+fi
 
 tmpl=$(cat "$tmpl_file")
 tmpl=${tmpl//@USER_DIRECTIVE@/"# Not root: the pod runs as uid 10001."}
@@ -66,6 +82,7 @@ tmpl=${tmpl//@BURST_AUTH@/"$burst_auth"}
 tmpl=${tmpl//@RATE_MONEY@/"$rate_money"}
 tmpl=${tmpl//@BURST_MONEY@/"$burst_money"}
 tmpl=${tmpl//@CORS_ORIGINS@/"${cors%$'\n'}"}
+tmpl=${tmpl//@REAL_IP@/"$realip"}
 
 left=$(printf '%s\n' "$tmpl" | grep -o '@[A-Z_][A-Z_]*@' | grep -v '^@POD_NAMESPACE@$\|^@CLUSTER_DOMAIN@$' |
     sort -u || true)

@@ -4,13 +4,17 @@
 #   docker build -f k8s/images/edge.Dockerfile -t REGISTRY/conduit/edge:TAG .
 # (or `make images`, which builds all three with podman or docker).
 # Build arguments: EDGE_RATE_AUTH, EDGE_BURST_AUTH, EDGE_RATE_MONEY,
-# EDGE_BURST_MONEY, EDGE_CORS_ORIGINS (see k8s/edge/render-nginx.sh).
+# EDGE_BURST_MONEY, EDGE_CORS_ORIGINS, EDGE_TRUSTED_PROXIES (see
+# k8s/edge/render-nginx.sh).
 FROM debian:12-slim AS render
 ARG EDGE_RATE_AUTH=50r/s
 ARG EDGE_BURST_AUTH=200
 ARG EDGE_RATE_MONEY=500r/s
 ARG EDGE_BURST_MONEY=1000
 ARG EDGE_CORS_ORIGINS=
+# The Ingress controller's addresses (e.g. the pod CIDR), whose
+# X-Forwarded-For names the client; none by default.
+ARG EDGE_TRUSTED_PROXIES=
 COPY nginx/ /src/nginx/
 COPY k8s/edge/render-nginx.sh /src/render-nginx.sh
 RUN rm -rf /src/nginx/site \
