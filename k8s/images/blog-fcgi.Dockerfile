@@ -16,7 +16,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
 	build-essential pkg-config \
 	libfcgi-dev libjansson-dev libjwt-dev libsodium-dev libmariadb-dev \
-	libpq-dev libssl-dev libmicrohttpd-dev libcmocka-dev libicu-dev libcurl4-openssl-dev \
+	libpq-dev libssl-dev libmicrohttpd-dev libcmocka-dev libicu-dev \
+	libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./

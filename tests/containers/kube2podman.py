@@ -7,7 +7,8 @@ and refuses what it does not understand, so that a manifest change it cannot
 honour fails loudly instead of being silently dropped:
 
   env (value, configMapKeyRef, secretKeyRef, fieldRef to the namespace or
-  the pod name), envFrom configMapRef; command/args; Secret and ConfigMap
+  the pod name, resourceFieldRef to the container's own requests or
+  limits), envFrom configMapRef; command/args; Secret and ConfigMap
   volumes written as files with their mode and the pod's fsGroup as group;
   emptyDir (tmpfs with its sizeLimit when medium is Memory, a fresh
   world-writable folder otherwise); runAsUser/runAsGroup/fsGroup,
@@ -106,6 +107,8 @@ def env_of(container, objs_by, secrets, namespace, pod_name):
         elif "configMapKeyRef" in vf:
             r = vf["configMapKeyRef"]
             env[e["name"]] = objs_by[("ConfigMap", r["name"])]["data"][r["key"]]
+        elif "resourceFieldRef" in vf:
+            env[e["name"]] = resource_value(container, vf["resourceFieldRef"])
         elif "fieldRef" in vf:
             path = vf["fieldRef"]["fieldPath"]
             if path not in FIELD_REFS:
@@ -115,6 +118,26 @@ def env_of(container, objs_by, secrets, namespace, pod_name):
         else:
             raise Unsupported(f"env {e['name']}: {vf}")
     return env
+
+
+def resource_value(container, ref):
+    """The downward API's value of a container's request or limit,
+    rounded up in units of the divisor (cpu "50m" with divisor 1 is 1)."""
+    if ref.get("containerName", container["name"]) != container["name"]:
+        raise Unsupported(f"resourceFieldRef to another container: {ref}")
+    kind, _, res = ref["resource"].partition(".")
+    q = container.get("resources", {}).get(kind, {}).get(res)
+    if kind not in ("requests", "limits") or res not in ("cpu", "memory") \
+            or q is None:
+        # An unset limit is the node's allocatable, which has no meaning
+        # for a container here.
+        raise Unsupported(f"resourceFieldRef {ref}")
+    div = ref.get("divisor", "1")
+    if res == "cpu":
+        whole = cpu_cores(q) / cpu_cores(div)
+    else:
+        whole = quantity_bytes(q) / quantity_bytes(div)
+    return str(max(1, -int(-whole // 1)))
 
 
 def _items(data, vol_items):

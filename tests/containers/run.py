@@ -83,8 +83,11 @@ def check(name, ok, detail=""):
 
 
 def podman(*args, check_rc=True, timeout=300, capture=True):
+    # conmon 2.1 writes an "oom" marker into its working directory when
+    # a container is OOM-killed: keep that under var/.
+    os.makedirs(PODS, exist_ok=True)
     r = subprocess.run(["podman", *args], capture_output=capture,
-                       text=True, timeout=timeout)
+                       text=True, timeout=timeout, cwd=PODS)
     if check_rc and r.returncode != 0:
         raise RuntimeError(f"podman {' '.join(args[:3])}...: "
                            f"{(r.stderr or '').strip()[-800:]}")

@@ -51,6 +51,21 @@ def arg(p, prefix):
     return [a for a in p["run_args"] if a.startswith(prefix)]
 
 
+def test_resource_field_ref():
+    c = {"name": "n", "resources": {"requests": {"cpu": "50m",
+                                                 "memory": "64Mi"},
+                                    "limits": {"cpu": "2500m"}}}
+    ref = {"containerName": "n", "resource": "requests.cpu", "divisor": "1"}
+    assert k2p.resource_value(c, ref) == "1"
+    assert k2p.resource_value(c, {**ref, "resource": "limits.cpu"}) == "3"
+    assert k2p.resource_value(c, {"resource": "requests.memory",
+                                  "divisor": "1Mi"}) == "64"
+    with pytest.raises(k2p.Unsupported):
+        k2p.resource_value(c, {"resource": "limits.memory"})
+    with pytest.raises(k2p.Unsupported):
+        k2p.resource_value(c, {**ref, "containerName": "other"})
+
+
 def test_quantities():
     assert k2p.quantity_bytes("128Mi") == 128 * 2**20
     assert k2p.quantity_bytes("1G") == 10**9
@@ -89,8 +104,10 @@ def test_blog_deployment(dev):
     assert p["probes"]["readinessProbe"]["http"] == {"path": "/readyz",
                                                       "port": 9090}
     assert p["probes"]["startupProbe"]["failureThreshold"] == 30
-    assert p["preStop"] == ["/bin/sleep", "5"]
-    assert p["grace"] == 35
+    c = by(dev, "Deployment", "blog-fcgi")["spec"]["template"]["spec"]
+    assert p["preStop"] == c["containers"][0]["lifecycle"]["preStop"][
+        "exec"]["command"]
+    assert p["grace"] == c["terminationGracePeriodSeconds"]
     # The headless Service's names find the pod.
     assert "--network-alias=blog-fcgi.conduit-dev.svc.cluster.local" \
         in p["run_args"]
