@@ -1425,8 +1425,25 @@ blog_db_txn(struct blog_db *db, const char *rid, blog_db_txn_fn fn, void *ctx)
 int
 blog_db_dup_key(const struct blog_db *db, const char *name)
 {
-	return db->last_errno == ER_DUP_ENTRY &&
-	    strstr(db->last_error, name) != NULL;
+	const char *key;
+	size_t n = strlen(name), k;
+
+	if (db->last_errno != ER_DUP_ENTRY)
+		return 0;
+	/*
+	 * "Duplicate entry '<value>' for key '<name>'" (MySQL 8 writes
+	 * 'table.name'): the value is the client's (a username may well be
+	 * "uk_users_email"), so only the text after the last "for key '"
+	 * counts.
+	 */
+	if ((key = strstr(db->last_error, "for key '")) == NULL)
+		return 0;
+	while (strstr(key + 1, "for key '") != NULL)
+		key = strstr(key + 1, "for key '");
+	key += strlen("for key '");
+	k = strcspn(key, "'");
+	return k >= n && strncmp(key + k - n, name, n) == 0 &&
+	    (k == n || key[k - n - 1] == '.');
 }
 
 int

@@ -238,7 +238,7 @@ typedef enum cm_err (*blog_db_txn_fn)(
 enum cm_err blog_db_txn(
     struct blog_db *db, const char *rid, blog_db_txn_fn fn, void *ctx);
 
-/* After CM_ECONFLICT: does the duplicate key's name contain name? */
+/* After CM_ECONFLICT: is name the duplicate key (an index name)? */
 int blog_db_dup_key(const struct blog_db *db, const char *name);
 /* After CM_EDB: a deadlock or lock wait timeout worth one more try. */
 int blog_db_retryable(const struct blog_db *db);

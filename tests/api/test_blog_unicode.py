@@ -265,6 +265,14 @@ def test_same_name_by_width_case_composition(api):
     register(api, "Боб_" + n)
 
 
+def test_conflict_names_the_field_whatever_the_name(api):
+    """The 409 names the index that refused, not a word in the value."""
+    name = "uk_users_email_" + uniq()
+    register(api, name)
+    errors(register(api, name.upper(), 409), 409, "username",
+           "has already been taken")
+
+
 def test_lookalikes_of_a_taken_name(api):
     """Single-script look-alikes share a confusable skeleton: 409."""
     n = uniq()
