@@ -104,7 +104,7 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
     [BLOG_Q_OUTBOX_GET] = {"SELECT seq, user_id, ver, username FROM"
                            " ident_outbox WHERE seq = ?",
         "iiis", 1},
-    /* Failed-login throttling per email, migration 007 (its comment). */
+    /* Failed-login throttling per email, migration 008 (its comment). */
     [BLOG_Q_LOGIN_LOCKED] =
         {"SELECT CEIL(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3),"
          " locked_until) / 1000000) FROM login_throttle WHERE email = ?"

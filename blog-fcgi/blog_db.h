@@ -255,7 +255,7 @@ int blog_db_retryable(const struct blog_db *db);
 enum cm_err blog_db_ping(struct blog_db *db, const char *rid);
 
 /*
- * Failed-login throttling per email (migration 007). login_locked: *secs
+ * Failed-login throttling per email (migration 008). login_locked: *secs
  * is how long the email stays locked (0: not locked). login_failed counts
  * one failure and locks the email from the 5th on; login_reset forgets the
  * email's failures after a success.

@@ -289,7 +289,7 @@ blog_users_login(struct cm_req *req)
 		goto out;
 	}
 	/*
-	 * An email locked by failed logins (migration 007) is refused before
+	 * An email locked by failed logins (migration 008) is refused before
 	 * any work: no lookup, no hash, and the refusal does not count.
 	 */
 	if ((rc = blog_db_login_locked(

@@ -1,7 +1,7 @@
 """Password guessing is limited per account, and per real client address
 behind trusted proxies only (issue 10, part 4).
 
-- Failed logins are counted per email in the database (migration 007), so
+- Failed logins are counted per email in the database (migration 008), so
   the limit holds across replicas and whatever addresses the guesses come
   from: the 5th failure locks the email (429 with Retry-After, in the
   RealWorld format), the right password does not get through a lock, a
