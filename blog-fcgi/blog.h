@@ -50,6 +50,8 @@ struct blog_app {
 	char *db_user;
 	char *db_password;
 	char *db_name;
+	int db_tls; /* BLOG_DB_TLS=verify-full */
+	char *db_tls_ca; /* BLOG_DB_TLS_CA_FILE */
 	long idem_ttl_hours; /* Idempotency-Keys kept at least this long */
 };
 

@@ -858,6 +858,21 @@ blog_db_connect(void *arg, const char *rid)
 	mysql_options(c, MYSQL_OPT_WRITE_TIMEOUT, &db->rw_timeout);
 	mysql_options(c, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(c, MYSQL_INIT_COMMAND, init);
+	if (app->db_tls) {
+		/*
+		 * Like libpq's sslmode=verify-full: TLS or no connection, the
+		 * server's chain checked against our CA file only, and its
+		 * name against BLOG_DB_HOST. TCP even for "localhost", which
+		 * the client library would otherwise take to mean the socket.
+		 */
+		my_bool on = 1;
+		unsigned int tcp = MYSQL_PROTOCOL_TCP;
+
+		mysql_options(c, MYSQL_OPT_PROTOCOL, &tcp);
+		mysql_options(c, MYSQL_OPT_SSL_CA, app->db_tls_ca);
+		mysql_options(c, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
+		mysql_options(c, MYSQL_OPT_SSL_ENFORCE, &on);
+	}
 	if (mysql_real_connect(c, app->db_socket != NULL ? NULL : app->db_host,
 	        app->db_user, app->db_password, app->db_name, app->db_port,
 	        app->db_socket, db->client_flags) == NULL) {

@@ -9,6 +9,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <curl/curl.h>
@@ -87,6 +88,8 @@ static const struct cm_route blog_routes[] = {
  * server: invalid UTF-8 is then a 422 and a missing body names the root key
  * the client forgot.
  */
+
+static void blog_settings_tls(struct blog_app *app);
 
 struct blog_settings {
 	char *listen;
@@ -233,10 +236,12 @@ blog_settings_load(struct blog_settings *st, struct blog_app *app, int migrate)
 		cm_config_fatal(BLOG_PROG, err);
 	if (app->db_socket != NULL && *app->db_socket == '\0') {
 		free(app->db_socket);
+		free(app->db_tls_ca);
 		app->db_socket = NULL;
 	}
 	app->db_port = (unsigned int)st->db_port;
 db_done:
+	blog_settings_tls(app);
 	if (migrate)
 		return;
 	if (cm_config_str("LISTEN", "127.0.0.1:9001", 0, &st->listen, err,
@@ -264,6 +269,50 @@ db_done:
 	        st->audience, st->ttl, err, sizeof(err)) != CM_OK)
 		cm_config_fatal(BLOG_PROG, err);
 	blog_settings_ident(app);
+}
+
+/*
+ * BLOG_DB_TLS: "off" (the default; the local stack uses a unix socket) or
+ * "verify-full" with BLOG_DB_TLS_CA_FILE, for a database across a network.
+ */
+static void
+blog_settings_tls(struct blog_app *app)
+{
+	char err[256], *mode = NULL;
+
+	if (cm_config_str("BLOG_DB_TLS", "off", 0, &mode, err, sizeof(err)) !=
+	        CM_OK ||
+	    cm_config_str("BLOG_DB_TLS_CA_FILE", NULL, 0, &app->db_tls_ca, err,
+	        sizeof(err)) != CM_OK)
+		cm_config_fatal(BLOG_PROG, err);
+	if (strcmp(mode, "verify-full") == 0)
+		app->db_tls = 1;
+	else if (strcmp(mode, "off") != 0)
+		cm_config_fatal(BLOG_PROG,
+		    "BLOG_DB_TLS: must be off or "
+		    "verify-full");
+	free(mode);
+	if (app->db_tls_ca != NULL && *app->db_tls_ca == '\0') {
+		free(app->db_tls_ca);
+		app->db_tls_ca = NULL;
+	}
+	if (app->db_tls && app->db_tls_ca == NULL)
+		cm_config_fatal(BLOG_PROG,
+		    "BLOG_DB_TLS=verify-full needs "
+		    "BLOG_DB_TLS_CA_FILE (the CA that "
+		    "signed the server's certificate)");
+	if (!app->db_tls && app->db_tls_ca != NULL)
+		cm_config_fatal(BLOG_PROG,
+		    "BLOG_DB_TLS_CA_FILE is set but "
+		    "BLOG_DB_TLS is off");
+	if (app->db_tls && access(app->db_tls_ca, R_OK) != 0)
+		cm_config_fatal(BLOG_PROG,
+		    "BLOG_DB_TLS_CA_FILE: cannot read "
+		    "the file");
+	if (app->db_tls && app->db_socket != NULL)
+		cm_config_fatal(BLOG_PROG,
+		    "BLOG_DB_TLS needs a TCP address "
+		    "(BLOG_DB_HOST), not BLOG_DB_SOCKET");
 }
 
 static void

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <errmsg.h>
+
 #include "blog_db.h"
 #include "blog_migrate.h"
 #include "blog_unicode.h"
@@ -245,9 +247,13 @@ blog_migrate_run(const struct blog_app *app, int wait_seconds)
 		return -1;
 	blog_db_set_migrating(db);
 	for (waited = 0; blog_db_ready(db, NULL) != CM_OK; waited++) {
-		/* Only a database that is not up yet is worth waiting for. */
+		/*
+		 * Only a database that is not up yet is worth waiting for;
+		 * a refused TLS certificate (2026, CR_SSL_CONNECTION_ERROR)
+		 * does not fix itself.
+		 */
 		e = blog_db_last_errno(db);
-		if (e < 2000 || e >= 3000) {
+		if (e < 2000 || e >= 3000 || e == CR_SSL_CONNECTION_ERROR) {
 			cm_log(CM_LOG_ERROR, NULL,
 			    "migrate: cannot connect: %s",
 			    blog_db_last_error(db));

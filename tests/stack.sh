@@ -465,6 +465,38 @@ make_keys()
 	fi
 }
 
+# A private CA and a certificate for the local MariaDB (127.0.0.1 only), made
+# once: the replicas use the unix socket, but blog-fcgi's BLOG_DB_TLS is
+# tested against this server over TCP (tests/api/test_blog_db_tls.py).
+TLS=$VAR/tls
+
+make_tls()
+{
+	local d=$TLS
+	[ -s "$d/server.pem" ] && [ -s "$d/ca.pem" ] && return 0
+	mkdir -p "$d"
+	(
+		set -e
+		umask 077
+		cd "$d"
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		    -nodes -days 3650 -subj /CN=conduit-local-ca \
+		    -keyout ca.key -out ca.pem.tmp
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		    -subj /CN=127.0.0.1 -keyout server.key -out server.csr
+		printf 'subjectAltName=IP:127.0.0.1\n' >server.ext
+		openssl x509 -req -in server.csr -CA ca.pem.tmp -CAkey ca.key \
+		    -CAcreateserial -days 3650 -extfile server.ext \
+		    -out server.pem.tmp
+		chmod 644 ca.pem.tmp server.pem.tmp
+		mv ca.pem.tmp ca.pem
+		mv server.pem.tmp server.pem
+	) >"$LOG/tls.log" 2>&1 || {
+		show_log "$LOG/tls.log"
+		die "openssl could not make the local MariaDB's certificate"
+	}
+}
+
 # ---------------------------------------------------------------- MariaDB
 
 write_my_cnf()
@@ -489,6 +521,9 @@ character-set-server = utf8mb4
 collation-server = utf8mb4_unicode_ci
 max_connections = 400
 innodb_buffer_pool_size = 128M
+ssl-ca = $TLS/ca.pem
+ssl-cert = $TLS/server.pem
+ssl-key = $TLS/server.key
 EOF
 	mv "$MYSQL_CNF.tmp" "$MYSQL_CNF"
 }
@@ -1231,6 +1266,7 @@ do_up()
 	pg_reachable
 	make_secrets
 	make_keys
+	make_tls
 	write_my_cnf
 	db_topology_check
 
@@ -1416,6 +1452,7 @@ do_db()
 		;;
 	start:mariadb|start:mysql)
 		[ -f "$VAR/mysql.ready" ] || die "no MariaDB data yet; use tests/stack.sh up"
+		make_tls
 		write_my_cnf
 		mysql_start
 		mysql_wait
