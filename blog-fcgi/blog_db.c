@@ -78,6 +78,8 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
     [BLOG_Q_COMMIT] = {"COMMIT", "", 0},
     [BLOG_Q_ROLLBACK] = {"ROLLBACK", "", 0},
     [BLOG_Q_PING] = {"SELECT 1", "i", 1},
+    [BLOG_Q_SCHEMA] = {"SELECT 1 FROM schema_migrations WHERE version = ?", "i",
+        1},
     [BLOG_Q_USER_INSERT] =
         {"INSERT INTO users (username, username_key, username_skeleton,"
          " email, password_hash, bio, image, created_at, updated_at)"
@@ -361,6 +363,23 @@ blog_db_ping(struct blog_db *db, const char *rid)
 
 	rc = blog_db_row(db, rid, BLOG_Q_PING, NULL, &s);
 	blog_db_done(s);
+	return rc;
+}
+
+enum cm_err
+blog_db_schema_ready(struct blog_db *db, const char *rid, int version)
+{
+	struct blog_db_stmt *s;
+	struct blog_db_args a;
+	enum cm_err rc;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, version);
+	rc = blog_db_row(db, rid, BLOG_Q_SCHEMA, &a, &s);
+	blog_db_done(s);
+	/* No schema_migrations table at all: not migrated either. */
+	if (rc == CM_EDB && blog_db_last_errno(db) == ER_NO_SUCH_TABLE)
+		rc = CM_ENOTFOUND;
 	return rc;
 }
 

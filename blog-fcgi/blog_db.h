@@ -34,6 +34,7 @@ enum blog_q {
 	BLOG_Q_COMMIT,
 	BLOG_Q_ROLLBACK,
 	BLOG_Q_PING,
+	BLOG_Q_SCHEMA,
 	BLOG_Q_USER_INSERT,
 	BLOG_Q_USER_BY_ID,
 	BLOG_Q_USER_BY_EMAIL,
@@ -253,6 +254,13 @@ int blog_db_retryable(const struct blog_db *db);
 
 /* SELECT 1: CM_OK when the database answers. */
 enum cm_err blog_db_ping(struct blog_db *db, const char *rid);
+/*
+ * Readiness: CM_OK when the database answers and has the migration of
+ * version (the newest this binary embeds) recorded; CM_ENOTFOUND when it
+ * answers without it (a bare apply before the migration Job ran).
+ */
+enum cm_err blog_db_schema_ready(
+    struct blog_db *db, const char *rid, int version);
 
 /*
  * Failed-login throttling per email (migration 008). login_locked: *secs

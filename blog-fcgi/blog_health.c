@@ -6,10 +6,14 @@
  * outsider could use to tell replicas apart or to time restarts. Readiness
  * costs a database round trip, so it is routed at the bare /readyz only,
  * which the edge never passes on: the admin port (cm_admin.c) runs it
- * through the pipeline for the orchestrator's probes.
+ * through the pipeline for the orchestrator's probes. Ready means the
+ * database answers and holds the newest migration this binary embeds, so
+ * a bare `kubectl apply -k` keeps the pods out of the Service until the
+ * migration Job has run.
  */
 #include "blog_db.h"
 #include "blog_health.h"
+#include "blog_migrate.h"
 
 enum cm_err
 blog_health_live(struct cm_req *req)
@@ -23,13 +27,17 @@ blog_health_live(struct cm_req *req)
 enum cm_err
 blog_health_ready(struct cm_req *req)
 {
+	const char *db;
 	json_t *body;
-	int ok;
+	enum cm_err rc;
+	int need = cm_migration_newest(blog_migrations, blog_migrations_count);
 
-	ok = blog_db_ping(req->worker, req->request_id) == CM_OK;
-	body =
-	    json_pack("{s:s,s:s,s:s}", "status", ok ? "ready" : "unavailable",
-	        "service", "blog", "database", ok ? "ok" : "down");
-	return body != NULL ? cm_resp_json(&req->resp, ok ? 200 : 503, body)
-	                    : CM_ENOMEM;
+	rc = blog_db_schema_ready(req->worker, req->request_id, need);
+	db = rc == CM_OK ? "ok" : rc == CM_ENOTFOUND ? "not migrated" : "down";
+	body = json_pack("{s:s,s:s,s:s,s:i}", "status",
+	    rc == CM_OK ? "ready" : "unavailable", "service", "blog",
+	    "database", db, "schema", need);
+	return body != NULL
+	    ? cm_resp_json(&req->resp, rc == CM_OK ? 200 : 503, body)
+	    : CM_ENOMEM;
 }

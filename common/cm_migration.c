@@ -73,3 +73,15 @@ out:
 	d->unlock(db);
 	return rc;
 }
+
+int
+cm_migration_newest(const struct cm_migration *ms, size_t n)
+{
+	size_t i;
+	int v = 0;
+
+	for (i = 0; i < n; i++)
+		if (ms[i].version > v)
+			v = ms[i].version;
+	return v;
+}

@@ -45,6 +45,12 @@ struct cm_migration_driver {
 int cm_migration_check(const struct cm_migration *ms, size_t n);
 
 /*
+ * The highest numbered version in ms (0 when none): the schema a binary
+ * needs, which its readiness checks for.
+ */
+int cm_migration_newest(const struct cm_migration *ms, size_t n);
+
+/*
  * After cm_migration_check, under the driver's lock: every numbered migration not yet recorded, in
  * order, then every repeatable one whose text changed. Stops at the first
  * failure. Returns 0, or -1 (logged).

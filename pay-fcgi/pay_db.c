@@ -60,7 +60,10 @@ static const struct {
 	const char *sql;
 	int nparams;
 } pay_db_stmts[PAY_STMT_COUNT] = {
-    [PAY_STMT_PING] = {"ping", "SELECT 1", 0},
+    [PAY_STMT_PING] = {"ping",
+        "SELECT EXISTS (SELECT 1 FROM schema_migrations"
+        " WHERE version = $1::int)",
+        1},
     [PAY_STMT_PRUNE] = {"prune", "SELECT pay_idem_prune($1::int)", 1},
     [PAY_STMT_DEPOSIT] = {"deposit",
         PAY_DB_OP "pay_deposit($1::bigint, $2::text, $3::text, $4::text, "
@@ -408,12 +411,18 @@ out:
 }
 
 enum cm_err
-pay_db_ping(struct cm_req *req)
+pay_db_ping(struct cm_req *req, int version)
 {
 	PGresult *res = NULL;
+	const char *params[1];
+	char v[16];
 	enum cm_err rc;
 
-	rc = pay_db_run(req, PAY_STMT_PING, NULL, &res);
+	snprintf(v, sizeof(v), "%d", version);
+	params[0] = v;
+	rc = pay_db_run(req, PAY_STMT_PING, params, &res);
+	if (rc == CM_OK && PQgetvalue(res, 0, 0)[0] != 't')
+		rc = CM_ENOTFOUND;
 	PQclear(res);
 	return rc;
 }

@@ -54,7 +54,11 @@ enum cm_err pay_db_call(
 enum cm_err pay_db_user_ident(struct cm_req *req, long long user_id,
     long long *ver, char *name, size_t namelen);
 
-/* CM_OK when the database answers a trivial query now. */
-enum cm_err pay_db_ping(struct cm_req *req);
+/*
+ * Readiness: CM_OK when the database answers and has the migration of
+ * version recorded (the newest this binary embeds), CM_ENOTFOUND when it
+ * answers without it; CM_EUNAVAIL / CM_EDB as pay_db_call.
+ */
+enum cm_err pay_db_ping(struct cm_req *req, int version);
 
 #endif

@@ -117,3 +117,45 @@ def test_readiness_follows_the_database_liveness_does_not(stack):
                 break
             time.sleep(0.2)
         assert ok, "pay readiness did not recover"
+
+
+def test_readiness_needs_the_schema_the_binary_needs(stack):
+    """A database without the newest migration the binary embeds (a bare
+    `kubectl apply -k` before the migration Job ran) is not ready: the
+    pods stay out of the Service. Shown by hiding that migration's record
+    for a moment, then putting it back."""
+    from blog_support import mysql
+    from pay_support import psql
+
+    blog_v = max(int(r[0]) for r in mysql(stack.var,
+                 "SELECT version FROM schema_migrations"))
+    pay_v = max(int(r[0]) for r in psql("SELECT version FROM"
+                                        " schema_migrations"))
+    blog_row = mysql(stack.var, "SELECT name, applied_at FROM"
+                     " schema_migrations WHERE version = %d" % blog_v)[0]
+    pay_row = psql("SELECT name, applied_at FROM schema_migrations WHERE"
+                   " version = %d" % pay_v)[0]
+    cases = [("blog", blog_v), ("pay", pay_v)]
+    for url in _admins(stack, "blog") + _admins(stack, "pay"):
+        r = requests.get(url + "/readyz", timeout=10)
+        assert r.status_code == 200, r.text
+    mysql(stack.var, "DELETE FROM schema_migrations WHERE version = %d"
+          % blog_v)
+    psql("DELETE FROM schema_migrations WHERE version = %d" % pay_v)
+    try:
+        for svc, v in cases:
+            for url in _admins(stack, svc):
+                r = requests.get(url + "/readyz", timeout=10)
+                assert r.status_code == 503, r.text
+                assert r.json()["database"] == "not migrated", r.text
+                assert r.json()["schema"] == v, r.text
+                assert requests.get(url + "/healthz", timeout=5) \
+                    .status_code == 200
+    finally:
+        mysql(stack.var, "INSERT INTO schema_migrations (version, name,"
+              " applied_at) VALUES (%d, '%s', '%s')"
+              % (blog_v, blog_row[0], blog_row[1]))
+        psql("INSERT INTO schema_migrations (version, name, applied_at)"
+             " VALUES (%d, '%s', '%s')" % (pay_v, pay_row[0], pay_row[1]))
+    for url in _admins(stack, "blog") + _admins(stack, "pay"):
+        assert requests.get(url + "/readyz", timeout=10).status_code == 200
