@@ -185,7 +185,9 @@ def test_installed_tree_runs_behind_the_snippet(tree, stack):
     etc = tree / "etc/conduit"
     with open(etc / "blog.env", "a") as f:
         f.write(f"BLOG_DB_PORT={3307 + PORT_OFFSET}\n"
-                f"ADMIN_LISTEN=127.0.0.1:{BLOG_ADMIN}\nWORKERS=2\n")
+                f"ADMIN_LISTEN=127.0.0.1:{BLOG_ADMIN}\nWORKERS=2\n"
+                "BLOG_IDENTITY_URLS=http://127.0.0.1:"
+                f"{PAY_ADMIN}/internal/identity\n")
     with open(etc / "pay.env", "a") as f:
         f.write(f"PAY_SANDBOX=1\nADMIN_LISTEN=127.0.0.1:{PAY_ADMIN}\n"
                 "WORKERS=2\n")
