@@ -10,7 +10,8 @@
 #      checks, and prove each check catches a broken manifest
 #      (validate/validate.js);
 #   3. `nginx -t` on the local config and on the Kubernetes edge config
-#      (edge/nginx-check.sh);
+#      (edge/nginx-check.sh), and the edge config with no ready pod answering
+#      the service's 503 through its backup Service (edge/fallback-check.sh);
 #   4. the runtime packages of the service images cover the binaries'
 #      shared libraries, when build/release/ has the binaries.
 # Exits non-zero on any failure; the last line is the summary.
@@ -65,6 +66,10 @@ summary=$(cd "$K8S/validate" && node validate.js "${args[@]}") || {
 
 bash "$K8S/edge/nginx-check.sh" "$ROOT" "$OUT" || die "nginx -t failed"
 nginx_checked=$(cat "$OUT/nginx-checked")
+
+# The edge with no ready pod answers the service's own 503 through the
+# <svc>-all backup Service (issue 18 point 3), run offline.
+bash "$K8S/edge/fallback-check.sh" "$ROOT" "$OUT" || die "edge fallback check failed"
 
 # The runtime stage of each service image must install the package of every
 # library the binary links directly (libc6 is in the base image).

@@ -63,8 +63,8 @@ want=$(grep -c ' resolve ' "$out/edge/nginx.conf.k8s" || true)
 [ "$changed" = "$want" ] ||
     { echo "nginx-check: neutralising changed $changed lines, expected $want" >&2; exit 1; }
 
-printf '127.0.0.1\tlocalhost\n127.0.0.1\tkube-dns.kube-system.svc.cluster.local blog-fcgi.%s.svc.cluster.local pay-fcgi.%s.svc.cluster.local\n' \
-    "$ns" "$ns" >"$out/hosts"
+printf '127.0.0.1\tlocalhost\n127.0.0.1\tkube-dns.kube-system.svc.cluster.local blog-fcgi.%s.svc.cluster.local pay-fcgi.%s.svc.cluster.local blog-fcgi-all.%s.svc.cluster.local pay-fcgi-all.%s.svc.cluster.local\n' \
+    "$ns" "$ns" "$ns" "$ns" >"$out/hosts"
 # The checkout itself may live under /tmp (CI clones anywhere), which the
 # tmpfs below hides: reach it through a bind mount on /mnt first.
 unshare -m --propagation private bash -euc '

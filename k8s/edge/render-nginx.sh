@@ -28,9 +28,14 @@ out_dir=${2:?usage: render-nginx.sh TEMPLATE OUT_DIR}
 # "valid" so that a new or gone pod is seen within seconds.
 resolver="resolver kube-dns.kube-system.svc.@CLUSTER_DOMAIN@ valid=5s ipv6=off;
 	resolver_timeout 2s;"
+# Each upstream: the ready pods (the headless Service), and as a backup every
+# pod, ready or not (<svc>-all, publishNotReadyAddresses), used only when no
+# ready pod is left: clients then get the service's own 503 rather than
+# nginx's 502 (k8s/README.md, "No ready pod").
 svc_line()
 {
-	printf '\t\tserver %s.@POD_NAMESPACE@.svc.@CLUSTER_DOMAIN@:9000 resolve max_fails=1 fail_timeout=2s;' "$1"
+	printf '\t\tserver %s.@POD_NAMESPACE@.svc.@CLUSTER_DOMAIN@:9000 resolve max_fails=1 fail_timeout=2s;\n' "$1"
+	printf '\t\tserver %s-all.@POD_NAMESPACE@.svc.@CLUSTER_DOMAIN@:9000 resolve backup max_fails=1 fail_timeout=2s;' "$1"
 }
 
 rate_auth=${EDGE_RATE_AUTH:-50r/s}
