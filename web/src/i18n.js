@@ -160,6 +160,9 @@ export function errorText(err) {
     if (s === 400 && err.param === 'to') return t('e_self_payment');
   } else {
     const f = err.fields;
+    const idem = f.some(([k]) => k === 'Idempotency-Key');
+    if (s === 409 && idem) return t('e_409_inflight');
+    if (s === 422 && idem) return t('e_idempotency_key_reused');
     if (s === 401 && f.some(([k]) => k === 'credentials')) return t('e_credentials');
     if (s === 403 && f.some(([k]) => k === 'article')) return t('e_403_article');
     if (s === 403 && f.some(([k]) => k === 'comment')) return t('e_403_comment');

@@ -202,6 +202,66 @@ describe('blog flows (English, desktop)', () => {
     await ctx.close();
   });
 
+  ftest('blog writes are made once: a lost answer retried, a double-clicked publish', async () => {
+    const { ctx, page } = await fresh();
+    await signInAs(page, S.bob);
+    const keys = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && /^\/api\/articles(\/[^/]+\/comments)?$/.test(new URL(r.url()).pathname)) {
+        keys.push(r.headers()['idempotency-key']);
+      }
+    });
+    // A comment reaches the blog, its answer is lost; the reader presses
+    // the button again: the same key, the stored answer, one comment.
+    let lost = 0;
+    await page.route('**/api/articles/*/comments', async (route) => {
+      if (route.request().method() === 'POST' && lost++ === 0) {
+        const r = await route.fetch();
+        assert.equal(r.status(), 201);
+        return route.abort('failed');
+      }
+      return route.continue();
+    });
+    await page.goto('/article/' + encodeURIComponent(S.slug));
+    await page.getByLabel('Write a comment').fill('Said once ' + RUN);
+    await page.getByRole('button', { name: 'Post comment' }).click();
+    await page.getByRole('alert').filter({ hasText: 'The server could not be reached' }).waitFor();
+    const replay = page.waitForResponse((r) => r.request().method() === 'POST' && /comments$/.test(r.url()));
+    await page.getByRole('button', { name: 'Post comment' }).click();
+    assert.equal((await replay).headers()['idempotent-replayed'], 'true');
+    await page.locator('.comment-body', { hasText: 'Said once ' + RUN }).waitFor();
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    assert.equal(keys.length, 2);
+    assert.equal(keys[0], keys[1]);
+    const c = await api('GET', `/articles/${encodeURIComponent(S.slug)}/comments`);
+    assert.equal(c.json.comments.filter((x) => x.body === 'Said once ' + RUN).length, 1);
+    // A publish whose answer is lost, then a double click on the button.
+    keys.length = 0;
+    lost = 0;
+    await page.route('**/api/articles', async (route) => {
+      if (route.request().method() === 'POST' && lost++ === 0) {
+        await route.fetch();
+        return route.abort('failed');
+      }
+      return route.continue();
+    });
+    await page.goto('/editor');
+    const title = 'Written once ' + RUN;
+    await page.getByLabel('Article title').fill(title);
+    await page.getByLabel("What's this article about?").fill('once');
+    await page.getByLabel('Write your article (in Markdown)').fill('once');
+    await page.getByRole('button', { name: 'Publish article' }).click();
+    await page.getByRole('alert').filter({ hasText: 'The server could not be reached' }).waitFor();
+    await page.getByRole('button', { name: 'Publish article' }).dblclick();
+    await page.locator('h1.article-title', { hasText: title }).waitFor();
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    assert.ok(keys.length >= 2 && new Set(keys).size === 1, `keys: ${keys}`);
+    const mine = await api('GET', `/articles?author=${encodeURIComponent(S.bob.username)}&limit=100`);
+    assert.equal(mine.json.articles.filter((a) => a.title === title).length, 1);
+    clean(ctx);
+    await ctx.close();
+  });
+
   ftest('pagination of the global feed', async () => {
     // 11 articles by one author make two pages of 10 on the profile.
     const carol = await register('carol' + RUN);
