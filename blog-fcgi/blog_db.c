@@ -424,6 +424,81 @@ blog_db_login_reset(
 }
 
 enum cm_err
+blog_db_user_insert(struct blog_db *db, const char *rid,
+    const struct blog_db_user *u, long long *id)
+{
+	struct blog_db_stmt *s;
+	struct blog_db_args a;
+	enum cm_err rc;
+
+	blog_db_args_init(&a);
+	blog_db_arg_strn(&a, u->username, u->username_len);
+	blog_db_arg_strn(&a, u->username_key, u->username_key_len);
+	blog_db_arg_strn(&a, u->username_skeleton, u->username_skeleton_len);
+	blog_db_arg_strn(&a, u->email, u->email_len);
+	blog_db_arg_str(&a, u->password_hash);
+	blog_db_arg_strn(&a, u->bio, u->bio_len);
+	blog_db_arg_strn(&a, u->image, u->image_len);
+	if ((rc = blog_db_exec(db, rid, BLOG_Q_USER_INSERT, &a, &s)) == CM_OK)
+		*id = blog_db_insert_id(s);
+	return rc;
+}
+
+enum cm_err
+blog_db_user_update(struct blog_db *db, const char *rid, long long id,
+    const struct blog_db_user *u)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_strn(&a, u->username, u->username_len);
+	blog_db_arg_strn(&a, u->username_key, u->username_key_len);
+	blog_db_arg_strn(&a, u->username_skeleton, u->username_skeleton_len);
+	blog_db_arg_strn(&a, u->email, u->email_len);
+	blog_db_arg_str(&a, u->password_hash);
+	/* NULL is a value for bio and image: a flag says whether to set. */
+	blog_db_arg_int(&a, u->set_bio);
+	blog_db_arg_strn(&a, u->bio, u->bio_len);
+	blog_db_arg_int(&a, u->set_image);
+	blog_db_arg_strn(&a, u->image, u->image_len);
+	blog_db_arg_int(&a, id);
+	return blog_db_exec(db, rid, BLOG_Q_USER_UPDATE, &a, NULL);
+}
+
+enum cm_err
+blog_db_user_by_id(struct blog_db *db, const char *rid, long long id,
+    struct blog_db_stmt **out)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, id);
+	return blog_db_row(db, rid, BLOG_Q_USER_BY_ID, &a, out);
+}
+
+enum cm_err
+blog_db_user_by_email(struct blog_db *db, const char *rid, const char *email,
+    size_t len, struct blog_db_stmt **out)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_strn(&a, email, len);
+	return blog_db_row(db, rid, BLOG_Q_USER_BY_EMAIL, &a, out);
+}
+
+enum cm_err
+blog_db_user_lock(struct blog_db *db, const char *rid, long long id,
+    struct blog_db_stmt **out)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, id);
+	return blog_db_row(db, rid, BLOG_Q_USER_LOCK, &a, out);
+}
+
+enum cm_err
 blog_db_article_by_slug(struct blog_db *db, const char *rid, long long viewer,
     const char *slug, struct blog_db_stmt **out)
 {

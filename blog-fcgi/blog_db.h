@@ -275,6 +275,36 @@ enum cm_err blog_db_login_failed(
 enum cm_err blog_db_login_reset(
     struct blog_db *db, const char *rid, const char *email, size_t len);
 
+/*
+ * A user's columns as written. On update NULL keeps username (with its key
+ * and skeleton), email and password_hash; bio and image are written only
+ * when set_bio / set_image, and NULL there clears them.
+ */
+struct blog_db_user {
+	const char *username, *username_key, *username_skeleton;
+	size_t username_len, username_key_len, username_skeleton_len;
+	const char *email;
+	size_t email_len;
+	const char *password_hash;
+	int set_bio, set_image; /* update only */
+	const char *bio, *image;
+	size_t bio_len, image_len;
+};
+
+enum cm_err blog_db_user_insert(struct blog_db *db, const char *rid,
+    const struct blog_db_user *u, long long *id);
+enum cm_err blog_db_user_update(struct blog_db *db, const char *rid,
+    long long id, const struct blog_db_user *u);
+/* Columns id, username, email, bio, image, ident_ver. */
+enum cm_err blog_db_user_by_id(struct blog_db *db, const char *rid,
+    long long id, struct blog_db_stmt **out);
+/* The same and password_hash. */
+enum cm_err blog_db_user_by_email(struct blog_db *db, const char *rid,
+    const char *email, size_t len, struct blog_db_stmt **out);
+/* SELECT username ... FOR UPDATE: orders concurrent updates of one user. */
+enum cm_err blog_db_user_lock(struct blog_db *db, const char *rid, long long id,
+    struct blog_db_stmt **out);
+
 /* One article with its body (columns: enum blog_acol). */
 enum cm_err blog_db_article_by_slug(struct blog_db *db, const char *rid,
     long long viewer, const char *slug, struct blog_db_stmt **out);

@@ -23,8 +23,8 @@
 #include "cm_password.h"
 
 /*
- * Answer status with {"user": {...}} from a row of BLOG_Q_USER_BY_ID or
- * BLOG_Q_USER_BY_EMAIL (id, username, email, bio, image, ident_ver). token
+ * Answer status with {"user": {...}} from a row of blog_db_user_by_id or
+ * blog_db_user_by_email (id, username, email, bio, image, ident_ver). token
  * NULL issues a fresh one at the user's current identity version.
  */
 static enum cm_err
@@ -62,16 +62,7 @@ blog_users_reply(
 static enum cm_err
 blog_users_load(struct cm_req *req, long long id, struct blog_db_stmt **s)
 {
-	struct blog_db *db = req->worker;
-	struct blog_db_args a;
-	enum cm_err rc;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, id);
-	if ((rc = blog_db_exec(
-	         db, req->request_id, BLOG_Q_USER_BY_ID, &a, s)) != CM_OK)
-		return rc;
-	return blog_db_fetch(db, req->request_id, *s);
+	return blog_db_user_by_id(req->worker, req->request_id, id, s);
 }
 
 /* Which unique key a write ran into (read before the rollback). */
@@ -158,7 +149,7 @@ blog_users_check_email(struct cm_req *req, const struct blog_field *f)
 
 /* What a write transaction needs and finds (register, update). */
 struct blog_users_write {
-	struct blog_db_args a; /* the INSERT's or UPDATE's arguments */
+	struct blog_db_user row; /* what the INSERT or UPDATE writes */
 	long long id; /* the user */
 	int identity; /* update: username or password changes */
 	const char *new_name; /* update: the new username, NULL when none */
@@ -175,16 +166,14 @@ static enum cm_err
 blog_users_register_txn(struct blog_db *db, const char *rid, void *ctx)
 {
 	struct blog_users_write *w = ctx;
-	struct blog_db_stmt *s = NULL;
 	enum cm_err rc;
 
 	w->seq = 0;
-	rc = blog_db_exec(db, rid, BLOG_Q_USER_INSERT, &w->a, &s);
+	rc = blog_db_user_insert(db, rid, &w->row, &w->id);
 	if (rc == CM_ECONFLICT)
 		w->dup = blog_users_dup_of(db);
 	if (rc != CM_OK)
 		return rc;
-	w->id = blog_db_insert_id(s);
 	return blog_ident_record(db, rid, w->id, 0, &w->seq);
 }
 
@@ -233,15 +222,20 @@ blog_users_register(struct cm_req *req)
 		goto out;
 
 	memset(&w, 0, sizeof(w));
-	blog_db_args_init(&w.a);
-	blog_db_arg_strn(&w.a, name.display, name.display_len);
-	blog_db_arg_strn(&w.a, name.key, name.key_len);
-	blog_db_arg_strn(&w.a, name.skeleton, name.skeleton_len);
-	blog_db_arg_strn(&w.a, email.s, email.len);
-	blog_db_arg_str(&w.a, hash);
+	w.row.username = name.display;
+	w.row.username_len = name.display_len;
+	w.row.username_key = name.key;
+	w.row.username_key_len = name.key_len;
+	w.row.username_skeleton = name.skeleton;
+	w.row.username_skeleton_len = name.skeleton_len;
+	w.row.email = email.s;
+	w.row.email_len = email.len;
+	w.row.password_hash = hash;
 	/* "" is stored as null, like PUT /user does. */
-	blog_db_arg_strn(&w.a, bio.len > 0 ? bio.s : NULL, bio.len);
-	blog_db_arg_strn(&w.a, image.len > 0 ? image.s : NULL, image.len);
+	w.row.bio = bio.len > 0 ? bio.s : NULL;
+	w.row.bio_len = bio.len;
+	w.row.image = image.len > 0 ? image.s : NULL;
+	w.row.image_len = image.len;
 	rc = blog_db_txn(db, req->request_id, blog_users_register_txn, &w);
 	if (rc == CM_ECONFLICT) {
 		rc = blog_users_conflict_reply(req, w.dup);
@@ -268,7 +262,6 @@ blog_users_login(struct cm_req *req)
 	struct blog_db *db = req->worker;
 	struct blog_db_stmt *s = NULL;
 	struct blog_field email, password;
-	struct blog_db_args a;
 	long long locked;
 	char msg[96];
 	json_t *u;
@@ -305,12 +298,7 @@ blog_users_login(struct cm_req *req)
 			rc = CM_ENOMEM;
 		goto out;
 	}
-	blog_db_args_init(&a);
-	blog_db_arg_strn(&a, email.s, email.len);
-	if ((rc = blog_db_exec(
-	         db, req->request_id, BLOG_Q_USER_BY_EMAIL, &a, &s)) != CM_OK)
-		goto out;
-	rc = blog_db_fetch(db, req->request_id, s);
+	rc = blog_db_user_by_email(db, req->request_id, email.s, email.len, &s);
 	if (rc != CM_OK && rc != CM_ENOTFOUND)
 		goto out;
 	/*
@@ -377,15 +365,11 @@ blog_users_update_txn(struct blog_db *db, const char *rid, void *ctx)
 {
 	struct blog_users_write *w = ctx;
 	struct blog_db_stmt *s = NULL;
-	struct blog_db_args a;
 	int identity = w->identity;
 	enum cm_err rc;
 
 	w->seq = 0;
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, w->id);
-	if ((rc = blog_db_exec(db, rid, BLOG_Q_USER_LOCK, &a, &s)) != CM_OK ||
-	    (rc = blog_db_fetch(db, rid, s)) != CM_OK)
+	if ((rc = blog_db_user_lock(db, rid, w->id, &s)) != CM_OK)
 		goto out;
 	if (w->new_name != NULL &&
 	    (blog_db_len(s, 0) != w->new_name_len ||
@@ -393,7 +377,7 @@ blog_users_update_txn(struct blog_db *db, const char *rid, void *ctx)
 		identity = 1;
 	blog_db_done(s);
 	s = NULL;
-	rc = blog_db_exec(db, rid, BLOG_Q_USER_UPDATE, &w->a, NULL);
+	rc = blog_db_user_update(db, rid, w->id, &w->row);
 	if (rc == CM_ECONFLICT)
 		w->dup = blog_users_dup_of(db);
 	if (rc != CM_OK || !identity)
@@ -474,21 +458,24 @@ blog_users_update(struct cm_req *req)
 		w.new_name = name.display;
 		w.new_name_len = name.display_len;
 	}
-	blog_db_args_init(&w.a);
-	blog_db_arg_strn(&w.a, username.present ? name.display : NULL,
-	    username.present ? name.display_len : 0);
-	blog_db_arg_strn(&w.a, username.present ? name.key : NULL,
-	    username.present ? name.key_len : 0);
-	blog_db_arg_strn(&w.a, username.present ? name.skeleton : NULL,
-	    username.present ? name.skeleton_len : 0);
-	blog_db_arg_strn(&w.a, email.present ? email.s : NULL, email.len);
-	blog_db_arg_str(&w.a, password.present ? hash : NULL);
+	if (username.present) {
+		w.row.username = name.display;
+		w.row.username_len = name.display_len;
+		w.row.username_key = name.key;
+		w.row.username_key_len = name.key_len;
+		w.row.username_skeleton = name.skeleton;
+		w.row.username_skeleton_len = name.skeleton_len;
+	}
+	w.row.email = email.present ? email.s : NULL;
+	w.row.email_len = email.len;
+	w.row.password_hash = password.present ? hash : NULL;
 	/* bio and image: "" and null both clear the field. */
-	blog_db_arg_int(&w.a, bio.present);
-	blog_db_arg_strn(&w.a, bio.len > 0 ? bio.s : NULL, bio.len);
-	blog_db_arg_int(&w.a, image.present);
-	blog_db_arg_strn(&w.a, image.len > 0 ? image.s : NULL, image.len);
-	blog_db_arg_int(&w.a, req->user_id);
+	w.row.set_bio = bio.present;
+	w.row.bio = bio.len > 0 ? bio.s : NULL;
+	w.row.bio_len = bio.len;
+	w.row.set_image = image.present;
+	w.row.image = image.len > 0 ? image.s : NULL;
+	w.row.image_len = image.len;
 	rc = blog_db_txn(db, req->request_id, blog_users_update_txn, &w);
 	if (rc == CM_ENOTFOUND) {
 		rc = blog_error_reply(req, 401, "token", "is invalid");
