@@ -41,6 +41,11 @@ CFLAGS_debug := -O0 -g
 CFLAGS_asan := -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS_asan := -fsanitize=address,undefined
+# libFuzzer targets (tests/fuzz): clang only; the code under test is
+# instrumented for coverage, ASan and UBSan, the targets link libFuzzer.
+CFLAGS_fuzz := -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+LDFLAGS_fuzz := -fsanitize=fuzzer,address,undefined
 
 B := build/$(VARIANT)
 CFLAGS_ALL = $(BASE_CFLAGS) $(CFLAGS_$(VARIANT)) $(EXTRA_CFLAGS)
@@ -53,6 +58,7 @@ PAY_SRC := $(wildcard pay-fcgi/*.c)
 BLOG_SQL := $(sort $(wildcard blog-fcgi/migrations/*.sql))
 PAY_SQL := $(sort $(wildcard pay-fcgi/migrations/*.sql))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
 O := $(B)/obj
 COMMON_OBJ := $(COMMON_SRC:%.c=$(O)/%.o)
@@ -61,13 +67,14 @@ PAY_OBJ := $(PAY_SRC:%.c=$(O)/%.o) $(O)/gen/pay_migrations.o
 BLOG_LIBOBJ := $(filter-out $(O)/blog-fcgi/blog_main.o,$(BLOG_OBJ))
 PAY_LIBOBJ := $(filter-out $(O)/pay-fcgi/pay_main.o,$(PAY_OBJ))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
 .SECONDARY:
 
 .PHONY: all release debug asan unit unit-asan valgrind deps run up down \
 	restart-rolling test api-test check format clean bench k8s-validate \
 	test-asan pkgs-present unit-pkgs-present images test-containers containers-check install deb \
-	site web-test
+	site web-test fuzz fuzz-build fuzz-bins fuzz-short
 
 # pkgs-present comes first in the file, so say which goal plain make means.
 .DEFAULT_GOAL := all
@@ -147,6 +154,21 @@ $(B)/pay-fcgi: $(PAY_OBJ) $(B)/libcommon.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(PAY_OBJ) $(B)/libcommon.a $(LIBS)
 
 # Unit tests: test_blog_* and test_pay_* also link their service's objects.
+# Fuzz targets: fuzz_blog_* and fuzz_pay_* also link their service's
+# objects (built with VARIANT=fuzz, see fuzz-build).
+$(B)/fuzz/fuzz_blog_%: $(O)/tests/fuzz/fuzz_blog_%.o $(BLOG_LIBOBJ) \
+    $(B)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(BLOG_LIBOBJ) $(B)/libcommon.a \
+	    $(LIBS) $(BLOG_PKG_LIBS)
+$(B)/fuzz/fuzz_pay_%: $(O)/tests/fuzz/fuzz_pay_%.o $(PAY_LIBOBJ) \
+    $(B)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(PAY_LIBOBJ) $(B)/libcommon.a $(LIBS)
+$(B)/fuzz/fuzz_cm_%: $(O)/tests/fuzz/fuzz_cm_%.o $(B)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(B)/libcommon.a $(LIBS)
+
 $(B)/tests/test_blog_%: $(O)/tests/unit/test_blog_%.o $(BLOG_LIBOBJ) \
     $(B)/libcommon.a
 	@mkdir -p $(@D)
@@ -203,6 +225,7 @@ test: deps
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory unit-asan
 	$(MAKE) --no-print-directory valgrind
+	$(MAKE) --no-print-directory fuzz-short
 	k8s/validate.sh
 	tests/stack.sh up
 	rc=0; $(PYTHON) -m pytest -q tests/api || rc=$$?; \
@@ -238,6 +261,20 @@ install: all
 # A Debian package of the same tree (PREFIX=/usr): build/deb/conduit_*.deb.
 deb: all
 	dist/deb.sh
+
+# libFuzzer targets for every parser (tests/fuzz/README.md). fuzz-build
+# makes them with clang into build/fuzz/fuzz/; make fuzz runs each for
+# FUZZ_SECONDS (default 300) and keeps what it finds under build/fuzz/;
+# fuzz-short (part of make test) runs each for 10 s. A crash or a failed
+# property fails the run and leaves its input in build/fuzz/artifacts/.
+FUZZ_SECONDS ?= 300
+fuzz-bins: $(FUZZ_BIN)
+fuzz-build:
+	@$(MAKE) --no-print-directory VARIANT=fuzz CC=clang fuzz-bins
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+fuzz-short: fuzz-build
+	tests/fuzz/run.sh 10
 
 # Benchmarks against references measured in the same run (~7 min, not part
 # of make test): table, var/bench/latest.json, var/bench/bench.png.

@@ -38,7 +38,7 @@ PACKAGES="build-essential pkg-config libfcgi-dev libfcgi-bin libjansson-dev
 libjwt-dev libsodium-dev libmariadb-dev libpq-dev libssl-dev libcmocka-dev
 mariadb-server mariadb-client postgresql postgresql-client|postgresql-client-15
 nginx-light openssl python3 python3-pytest python3-requests python3-jwt python3-cryptography valgrind cppcheck
-clang-tidy clang-format wrk libmicrohttpd-dev libicu-dev libcurl4-openssl-dev curl procps iproute2 util-linux
+clang-tidy clang-format clang libclang-rt-14-dev wrk libmicrohttpd-dev libicu-dev libcurl4-openssl-dev curl procps iproute2 util-linux
 podman runc netavark aardvark-dns iptables mmdebstrap python3-yaml systemd
 nodejs chromium fonts-wqy-microhei
 patroni etcd-server galera-4 haproxy supervisor rsync socat lsof"
