@@ -499,6 +499,147 @@ blog_db_user_lock(struct blog_db *db, const char *rid, long long id,
 }
 
 enum cm_err
+blog_db_user_ver(
+    struct blog_db *db, const char *rid, long long id, long long *ver)
+{
+	struct blog_db_stmt *s;
+	struct blog_db_args a;
+	enum cm_err rc;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, id);
+	if ((rc = blog_db_row(db, rid, BLOG_Q_USER_VER, &a, &s)) == CM_OK)
+		*ver = blog_db_int(s, 0);
+	blog_db_done(s);
+	return rc;
+}
+
+enum cm_err
+blog_db_user_ver_bump(struct blog_db *db, const char *rid, long long id)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, id);
+	return blog_db_exec(db, rid, BLOG_Q_USER_VER_BUMP, &a, NULL);
+}
+
+enum cm_err
+blog_db_outbox_add(
+    struct blog_db *db, const char *rid, long long user_id, long long *seq)
+{
+	struct blog_db_stmt *s;
+	struct blog_db_args a;
+	enum cm_err rc;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, user_id);
+	if ((rc = blog_db_exec(db, rid, BLOG_Q_OUTBOX_ADD, &a, &s)) == CM_OK)
+		*seq = blog_db_insert_id(s);
+	return rc;
+}
+
+enum cm_err
+blog_db_outbox_get(struct blog_db *db, const char *rid, long long seq,
+    struct blog_db_stmt **out)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, seq);
+	return blog_db_row(db, rid, BLOG_Q_OUTBOX_GET, &a, out);
+}
+
+enum cm_err
+blog_db_outbox_pending(
+    struct blog_db *db, const char *rid, struct blog_db_stmt **out)
+{
+	return blog_db_exec(db, rid, BLOG_Q_OUTBOX_PENDING, NULL, out);
+}
+
+enum cm_err
+blog_db_outbox_done(struct blog_db *db, const char *rid, long long seq)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, seq);
+	return blog_db_exec(db, rid, BLOG_Q_OUTBOX_DONE, &a, NULL);
+}
+
+/* The Idempotency-Key statements all start with (user_id, key). */
+static void
+blog_db_args_idem(struct blog_db_args *a, long long user_id, const char *key)
+{
+	blog_db_args_init(a);
+	blog_db_arg_int(a, user_id);
+	blog_db_arg_str(a, key);
+}
+
+enum cm_err
+blog_db_idem_lock(struct blog_db *db, const char *rid, long long user_id,
+    const char *key, int *taken)
+{
+	struct blog_db_stmt *s;
+	struct blog_db_args a;
+	enum cm_err rc;
+
+	*taken = 0;
+	blog_db_args_idem(&a, user_id, key);
+	if ((rc = blog_db_row(db, rid, BLOG_Q_IDEM_LOCK, &a, &s)) == CM_OK)
+		*taken = blog_db_int(s, 0) == 1;
+	blog_db_done(s);
+	/* GET_LOCK always answers one row. */
+	return rc == CM_ENOTFOUND ? CM_EDB : rc;
+}
+
+void
+blog_db_idem_unlock(
+    struct blog_db *db, const char *rid, long long user_id, const char *key)
+{
+	struct blog_db_stmt *s = NULL;
+	struct blog_db_args a;
+
+	blog_db_args_idem(&a, user_id, key);
+	if (blog_db_exec(db, rid, BLOG_Q_IDEM_UNLOCK, &a, &s) == CM_OK)
+		blog_db_done(s);
+}
+
+enum cm_err
+blog_db_idem_get(struct blog_db *db, const char *rid, long long user_id,
+    const char *key, struct blog_db_stmt **out)
+{
+	struct blog_db_args a;
+
+	blog_db_args_idem(&a, user_id, key);
+	return blog_db_row(db, rid, BLOG_Q_IDEM_GET, &a, out);
+}
+
+enum cm_err
+blog_db_idem_put(struct blog_db *db, const char *rid, long long user_id,
+    const char *key, const char *fingerprint, int status, const char *body,
+    size_t len)
+{
+	struct blog_db_args a;
+
+	blog_db_args_idem(&a, user_id, key);
+	blog_db_arg_str(&a, fingerprint);
+	blog_db_arg_int(&a, status);
+	blog_db_arg_strn(&a, body, len);
+	return blog_db_exec(db, rid, BLOG_Q_IDEM_PUT, &a, NULL);
+}
+
+enum cm_err
+blog_db_idem_prune(struct blog_db *db, const char *rid, long hours)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, hours);
+	return blog_db_exec(db, rid, BLOG_Q_IDEM_PRUNE, &a, NULL);
+}
+
+enum cm_err
 blog_db_article_by_slug(struct blog_db *db, const char *rid, long long viewer,
     const char *slug, struct blog_db_stmt **out)
 {

@@ -305,6 +305,38 @@ enum cm_err blog_db_user_by_email(struct blog_db *db, const char *rid,
 enum cm_err blog_db_user_lock(struct blog_db *db, const char *rid, long long id,
     struct blog_db_stmt **out);
 
+/* Identity (blog_ident.c): the user's version and the outbox. */
+enum cm_err blog_db_user_ver(
+    struct blog_db *db, const char *rid, long long id, long long *ver);
+enum cm_err blog_db_user_ver_bump(
+    struct blog_db *db, const char *rid, long long id);
+/* A row for the user's current name and version; *seq its number. */
+enum cm_err blog_db_outbox_add(
+    struct blog_db *db, const char *rid, long long user_id, long long *seq);
+/* Columns seq, user_id, ver, username: one row, or the undelivered. */
+enum cm_err blog_db_outbox_get(struct blog_db *db, const char *rid,
+    long long seq, struct blog_db_stmt **out);
+enum cm_err blog_db_outbox_pending(
+    struct blog_db *db, const char *rid, struct blog_db_stmt **out);
+enum cm_err blog_db_outbox_done(
+    struct blog_db *db, const char *rid, long long seq);
+
+/*
+ * Idempotency-Key (blog_idem.c), by (user, key): a lock held by one request
+ * at a time (*taken 0: another holds it), the stored answer (columns
+ * fingerprint, status, body), storing one, and pruning by age.
+ */
+enum cm_err blog_db_idem_lock(struct blog_db *db, const char *rid,
+    long long user_id, const char *key, int *taken);
+void blog_db_idem_unlock(
+    struct blog_db *db, const char *rid, long long user_id, const char *key);
+enum cm_err blog_db_idem_get(struct blog_db *db, const char *rid,
+    long long user_id, const char *key, struct blog_db_stmt **out);
+enum cm_err blog_db_idem_put(struct blog_db *db, const char *rid,
+    long long user_id, const char *key, const char *fingerprint, int status,
+    const char *body, size_t len);
+enum cm_err blog_db_idem_prune(struct blog_db *db, const char *rid, long hours);
+
 /* One article with its body (columns: enum blog_acol). */
 enum cm_err blog_db_article_by_slug(struct blog_db *db, const char *rid,
     long long viewer, const char *slug, struct blog_db_stmt **out);

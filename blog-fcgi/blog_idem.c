@@ -43,43 +43,19 @@ blog_idem_applies(const struct cm_req *req)
 	    strcmp(m, "DELETE") == 0;
 }
 
-static void
-blog_idem_args(struct blog_db_args *a, const struct cm_req *req)
-{
-	blog_db_args_init(a);
-	blog_db_arg_int(a, req->user_id);
-	blog_db_arg_str(a, req->idempotency_key);
-}
-
 /* Lock the key: 1 taken, 0 held by another request; or an error. */
 static enum cm_err
 blog_idem_lock(struct blog_db *db, struct cm_req *req, int *taken)
 {
-	struct blog_db_stmt *s = NULL;
-	struct blog_db_args a;
-	enum cm_err rc;
-
-	*taken = 0;
-	blog_idem_args(&a, req);
-	if ((rc = blog_db_exec(
-	         db, req->request_id, BLOG_Q_IDEM_LOCK, &a, &s)) != CM_OK)
-		return rc;
-	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_OK)
-		*taken = blog_db_int(s, 0) == 1;
-	blog_db_done(s);
-	return rc == CM_ENOTFOUND ? CM_EDB : rc;
+	return blog_db_idem_lock(
+	    db, req->request_id, req->user_id, req->idempotency_key, taken);
 }
 
 static void
 blog_idem_unlock(struct blog_db *db, struct cm_req *req)
 {
-	struct blog_db_stmt *s = NULL;
-	struct blog_db_args a;
-
-	blog_idem_args(&a, req);
-	if (blog_db_exec(db, req->request_id, BLOG_Q_IDEM_UNLOCK, &a, &s) ==
-	    CM_OK)
-		blog_db_done(s);
+	blog_db_idem_unlock(
+	    db, req->request_id, req->user_id, req->idempotency_key);
 }
 
 /*
@@ -91,7 +67,6 @@ blog_idem_lookup(
     struct blog_db *db, struct cm_req *req, const char *fp, int *found)
 {
 	struct blog_db_stmt *s = NULL;
-	struct blog_db_args a;
 	const char *stored_fp, *body;
 	char *raw = NULL;
 	size_t len;
@@ -99,11 +74,9 @@ blog_idem_lookup(
 	int status;
 
 	*found = 0;
-	blog_idem_args(&a, req);
-	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_IDEM_GET, &a, &s)) !=
-	    CM_OK)
-		return rc;
-	if ((rc = blog_db_fetch(db, req->request_id, s)) == CM_ENOTFOUND) {
+	rc = blog_db_idem_get(
+	    db, req->request_id, req->user_id, req->idempotency_key, &s);
+	if (rc == CM_ENOTFOUND) {
 		rc = CM_OK;
 		goto out;
 	}
@@ -145,7 +118,6 @@ out:
 static enum cm_err
 blog_idem_store(struct blog_db *db, struct cm_req *req, const char *fp)
 {
-	struct blog_db_args a;
 	char *dump = NULL;
 	size_t len = 0;
 	enum cm_err rc;
@@ -159,12 +131,10 @@ blog_idem_store(struct blog_db *db, struct cm_req *req, const char *fp)
 		         &req->resp, req->resp.status, dump, len)) != CM_OK)
 			return rc;
 	}
-	blog_idem_args(&a, req);
-	blog_db_arg_str(&a, fp);
-	blog_db_arg_int(&a, req->resp.status);
-	blog_db_arg_strn(&a, req->resp.raw != NULL ? req->resp.raw : "",
+	return blog_db_idem_put(db, req->request_id, req->user_id,
+	    req->idempotency_key, fp, req->resp.status,
+	    req->resp.raw != NULL ? req->resp.raw : "",
 	    req->resp.raw != NULL ? req->resp.raw_len : 0);
-	return blog_db_exec(db, req->request_id, BLOG_Q_IDEM_PUT, &a, NULL);
 }
 
 /* Run the handler and store its answer, all in one transaction. */
@@ -240,7 +210,6 @@ blog_idem_prune(void *worker)
 {
 	struct blog_db *db = worker;
 	const struct blog_app *app;
-	struct blog_db_args a;
 	long long now = cm_clock_ms();
 
 	if (db == NULL || now < blog_idem_next_prune)
@@ -250,7 +219,5 @@ blog_idem_prune(void *worker)
 	app = blog_db_app(db);
 	if (blog_db_ready(db, "-") != CM_OK)
 		return;
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, app->idem_ttl_hours);
-	(void)blog_db_exec(db, "-", BLOG_Q_IDEM_PRUNE, &a, NULL);
+	(void)blog_db_idem_prune(db, "-", app->idem_ttl_hours);
 }

@@ -40,54 +40,33 @@ enum cm_err
 blog_ident_check(struct cm_req *req, const struct cm_jwt_claims *claims)
 {
 	struct blog_db *db = req->worker;
-	struct blog_db_stmt *s = NULL;
-	struct blog_db_args a;
+	long long ver = 0;
 	enum cm_err rc;
 
 	if (db == NULL)
 		return CM_EUNAVAIL;
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, claims->sub);
-	if ((rc = blog_db_exec(db, req->request_id, BLOG_Q_USER_VER, &a, &s)) !=
-	    CM_OK)
-		goto out;
-	rc = blog_db_fetch(db, req->request_id, s);
-	if (rc == CM_ENOTFOUND) {
-		rc = CM_EAUTH; /* a token for a user that is gone */
-		goto out;
-	}
+	rc = blog_db_user_ver(db, req->request_id, claims->sub, &ver);
+	if (rc == CM_ENOTFOUND)
+		return CM_EAUTH; /* a token for a user that is gone */
 	if (rc != CM_OK)
-		goto out;
+		return rc;
 	/*
 	 * Older than the user's version: revoked. Newer cannot be issued by
 	 * this blog; it is refused too rather than trusted.
 	 */
-	if (claims->ver != blog_db_int(s, 0))
-		rc = CM_EAUTH;
-out:
-	blog_db_done(s);
-	return rc;
+	return claims->ver != ver ? CM_EAUTH : CM_OK;
 }
 
 enum cm_err
 blog_ident_record(struct blog_db *db, const char *rid, long long user_id,
     int bump, long long *seq)
 {
-	struct blog_db_stmt *s = NULL;
-	struct blog_db_args a;
 	enum cm_err rc;
 
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, user_id);
-	if (bump &&
-	    (rc = blog_db_exec(db, rid, BLOG_Q_USER_VER_BUMP, &a, NULL)) !=
-	        CM_OK)
+	if (bump && (rc = blog_db_user_ver_bump(db, rid, user_id)) != CM_OK)
 		return rc;
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, user_id);
-	if ((rc = blog_db_exec(db, rid, BLOG_Q_OUTBOX_ADD, &a, &s)) != CM_OK)
+	if ((rc = blog_db_outbox_add(db, rid, user_id, seq)) != CM_OK)
 		return rc;
-	*seq = blog_db_insert_id(s);
 	return *seq > 0 ? CM_OK : CM_EDB;
 }
 
@@ -187,17 +166,12 @@ static enum cm_err
 blog_ident_done(
     struct blog_db *db, const char *rid, const long long *seqs, size_t n)
 {
-	struct blog_db_args a;
 	enum cm_err rc;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		blog_db_args_init(&a);
-		blog_db_arg_int(&a, seqs[i]);
-		if ((rc = blog_db_exec(
-		         db, rid, BLOG_Q_OUTBOX_DONE, &a, NULL)) != CM_OK)
+	for (i = 0; i < n; i++)
+		if ((rc = blog_db_outbox_done(db, rid, seqs[i])) != CM_OK)
 			return rc;
-	}
 	return CM_OK;
 }
 
@@ -218,7 +192,6 @@ blog_ident_push(struct cm_req *req, long long seq)
 	const struct blog_app *app = req->app;
 	struct blog_db *db = req->worker;
 	struct blog_db_stmt *s = NULL;
-	struct blog_db_args a;
 	json_t *events = NULL;
 	enum cm_err rc = CM_ENOMEM;
 
@@ -226,11 +199,7 @@ blog_ident_push(struct cm_req *req, long long seq)
 		return;
 	if ((events = json_array()) == NULL)
 		goto out;
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, seq);
-	if ((rc = blog_db_exec(
-	         db, req->request_id, BLOG_Q_OUTBOX_GET, &a, &s)) != CM_OK ||
-	    (rc = blog_db_fetch(db, req->request_id, s)) != CM_OK ||
+	if ((rc = blog_db_outbox_get(db, req->request_id, seq, &s)) != CM_OK ||
 	    (rc = blog_ident_sign_row(app, s, events, &seq)) != CM_OK ||
 	    (rc = blog_ident_send(app, req->request_id, events)) != CM_OK)
 		goto out;
@@ -263,7 +232,7 @@ blog_ident_relay_pass(const struct blog_app *app, struct blog_db *db)
 
 	if ((events = json_array()) == NULL)
 		goto out;
-	if (blog_db_exec(db, "relay", BLOG_Q_OUTBOX_PENDING, NULL, &s) != CM_OK)
+	if (blog_db_outbox_pending(db, "relay", &s) != CM_OK)
 		goto out;
 	while (n < BLOG_IDENT_BATCH &&
 	    (rc = blog_db_fetch(db, "relay", s)) == CM_OK) {
