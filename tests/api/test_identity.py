@@ -441,3 +441,30 @@ def test_internal_route_is_not_reachable_through_the_edge():
                          input=body, capture_output=True,
                          timeout=20).stdout
     assert out.startswith(b"Status: 404"), out[:200]
+
+
+def test_token_claims_never_teach_pay_a_name():
+    """A genuine, current token whose username claim names someone else
+    (as a blog bug or a key holder could make) changes nothing: pay takes
+    names only from the blog's events."""
+    from pay_support import mint
+    victim, vtok = _new("tv")
+    User(victim, vtok).open()
+    eve, etok = _new("te")
+    eid = _user_id(etok)
+    forged = User(victim, mint(eid, victim))
+    for path in ("/accounts", "/payments"):
+        assert _pay_get(forged.token, path).status_code == 200
+    forged.open()
+    assert forged.account()["owner"] == eve
+    payer_name, payer_tok = _new("tp")
+    payer = User(payer_name, payer_tok)
+    payer.deposit(100)
+    r = payer.pay(victim, 9)
+    assert r.status_code == 201, r.text
+    assert User(victim, vtok).account()["balance"] == 9
+    assert forged.account()["balance"] == 0
+    # Paying from the forged token names the payer by the directory too.
+    forged.deposit(5)
+    r = forged.pay(payer_name, 5)
+    assert r.status_code == 201 and r.json()["from"] == eve, r.text
