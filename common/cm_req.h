@@ -46,6 +46,8 @@ struct cm_req {
 	const char *content_type; /* NULL when absent */
 	const char *authorization; /* NULL when absent */
 	const char *idempotency_key; /* NULL when absent */
+	const char
+	    *repeated_header; /* a once-only header sent twice, or NULL */
 	const char *request_id; /* "-" when absent */
 	const char *remote_addr;
 

@@ -179,6 +179,11 @@ cm_server_dispatch(const struct cm_server_conf *conf, struct cm_req *req)
 		conf->error(&req->resp, CM_ETOOBIG, "body", "is too large");
 		return;
 	}
+	if (req->repeated_header != NULL) {
+		conf->error(
+		    &req->resp, 400, req->repeated_header, "must be sent once");
+		return;
+	}
 	if (cm_req_parse_query(req, req->query_string) != CM_OK) {
 		conf->error(&req->resp, CM_EINVAL, "query", "is malformed");
 		return;
@@ -288,6 +293,8 @@ cm_server_reason(int status)
 		return "Conflict";
 	case 413:
 		return "Content Too Large";
+	case 415:
+		return "Unsupported Media Type";
 	case 422:
 		return "Unprocessable Content";
 	case 429:
@@ -356,6 +363,36 @@ cm_server_write(FCGX_Request *fr, struct cm_req *req)
 	free(dump);
 }
 
+/*
+ * The headers a request may carry once. Debian's nginx 1.22 passes a
+ * repeated header to FastCGI as two params of the same name, of which
+ * FCGX_GetParam returns the first: a second Idempotency-Key would be
+ * ignored silently. (nginx >= 1.23 joins them with ", " instead; pay
+ * refuses that form in the key itself.)
+ */
+static const char *
+cm_server_repeated(char **envp)
+{
+	static const struct {
+		const char *param, *header;
+	} once[] = {
+	    {"HTTP_AUTHORIZATION=", "Authorization"},
+	    {"HTTP_IDEMPOTENCY_KEY=", "Idempotency-Key"},
+	};
+	size_t i, n;
+	char **p;
+
+	for (i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
+		n = 0;
+		for (p = envp; p != NULL && *p != NULL; p++)
+			if (strncmp(*p, once[i].param, strlen(once[i].param)) ==
+			        0 &&
+			    ++n > 1)
+				return once[i].header;
+	}
+	return NULL;
+}
+
 static void
 cm_server_handle(
     const struct cm_server_conf *conf, FCGX_Request *fr, struct cm_req *req)
@@ -376,6 +413,7 @@ cm_server_handle(
 	req->content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
 	req->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
 	req->idempotency_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", fr->envp);
+	req->repeated_header = cm_server_repeated(fr->envp);
 	v = FCGX_GetParam("REQUEST_ID", fr->envp);
 	req->request_id = v != NULL && *v != '\0' ? v : "-";
 	req->remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);

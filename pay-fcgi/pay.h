@@ -2,7 +2,7 @@
  * pay.h: the process-wide settings of pay-fcgi.
  *
  * The handlers validate the shape of a request in C and hand the operation
- * to one SQL function (pay-fcgi/migrations/002_functions.sql) that decides,
+ * to one SQL function (pay-fcgi/migrations/R__functions.sql) that decides,
  * moves money and renders the answer in a single transaction.
  */
 #ifndef PAY_H

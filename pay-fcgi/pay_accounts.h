@@ -1,5 +1,6 @@
 /*
- * pay_accounts.h: the caller's accounts: list, open, one account, its statement.
+ * pay_accounts.h: the caller's accounts: list, open, one account, its
+ * statement; and the currencies an account may be opened in.
  */
 #ifndef PAY_ACCOUNTS_H
 #define PAY_ACCOUNTS_H
@@ -11,5 +12,6 @@ enum cm_err pay_accounts_list(struct cm_req *req);
 enum cm_err pay_accounts_open(struct cm_req *req);
 enum cm_err pay_accounts_get(struct cm_req *req);
 enum cm_err pay_accounts_entries(struct cm_req *req);
+enum cm_err pay_accounts_currencies(struct cm_req *req);
 
 #endif

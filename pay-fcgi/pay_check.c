@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -15,10 +16,23 @@ static enum cm_err
 pay_check_fail(struct pay_check_err *e, const char *code, const char *param,
     const char *msg)
 {
+	e->status = 400;
 	e->code = code;
 	e->param = param;
 	snprintf(e->message, sizeof(e->message), "%s", msg);
 	return CM_EINVAL;
+}
+
+/* param names a field of the client's body: copied, as it may be freed. */
+static const char *
+pay_check_param(struct pay_check_err *e, const char *name, size_t len)
+{
+	if (len > PAY_CHECK_PARAM_MAX)
+		len = PAY_CHECK_PARAM_MAX;
+	memcpy(e->pbuf, name, len);
+	e->pbuf[len] = '\0';
+	e->param = e->pbuf;
+	return e->pbuf;
 }
 
 enum cm_err
@@ -32,6 +46,7 @@ pay_check_amount(const json_t *obj, const char *key, int required,
 	if (v == NULL || json_is_null(v)) {
 		if (!required)
 			return CM_OK;
+		e->status = 400;
 		e->code = "parameter_missing";
 		e->param = key;
 		snprintf(e->message, sizeof(e->message),
@@ -39,6 +54,7 @@ pay_check_amount(const json_t *obj, const char *key, int required,
 		return CM_EINVAL;
 	}
 	if (!json_is_integer(v)) {
+		e->status = 400;
 		e->code = "parameter_invalid";
 		e->param = key;
 		snprintf(e->message, sizeof(e->message),
@@ -49,6 +65,7 @@ pay_check_amount(const json_t *obj, const char *key, int required,
 	}
 	n = json_integer_value(v);
 	if (n < 1 || n > PAY_AMOUNT_MAX) {
+		e->status = 400;
 		e->code = "parameter_invalid";
 		e->param = key;
 		snprintf(e->message, sizeof(e->message),
@@ -56,6 +73,7 @@ pay_check_amount(const json_t *obj, const char *key, int required,
 		return CM_EINVAL;
 	}
 	if (n > max) {
+		e->status = 400;
 		e->code = "parameter_invalid";
 		e->param = key;
 		snprintf(e->message, sizeof(e->message),
@@ -109,12 +127,14 @@ pay_check_text(const json_t *obj, const char *key, size_t maxlen, int required,
 	case CM_JSON_NULL:
 		if (!required)
 			return CM_OK;
+		e->status = 400;
 		e->code = "parameter_missing";
 		e->param = key;
 		snprintf(
 		    e->message, sizeof(e->message), "%s is required.", key);
 		return CM_EINVAL;
 	default:
+		e->status = 400;
 		e->code = "parameter_invalid";
 		e->param = key;
 		snprintf(e->message, sizeof(e->message), "%s must be a string.",
@@ -122,6 +142,7 @@ pay_check_text(const json_t *obj, const char *key, size_t maxlen, int required,
 		return CM_EINVAL;
 	}
 	if (cm_json_utf8_len(s) > maxlen || (required && *s == '\0')) {
+		e->status = 400;
 		e->code = "parameter_invalid";
 		e->param = key;
 		snprintf(e->message, sizeof(e->message),
@@ -150,6 +171,10 @@ pay_check_key(const char *key, struct pay_check_err *e)
 		return pay_check_fail(e, "idempotency_key_invalid", NULL,
 		    "Idempotency-Key must be 1 to 255 printable ASCII "
 		    "characters.");
+	if (strstr(key, ", ") != NULL)
+		return pay_check_fail(e, "parameter_invalid", "Idempotency-Key",
+		    "Idempotency-Key must be sent once (a proxy joins a "
+		    "repeated header with \", \").");
 	return CM_OK;
 }
 
@@ -262,4 +287,133 @@ pay_check_id_ok(const char *id)
 		if (id[i] <= 0x20 || id[i] > 0x7e)
 			return 0;
 	return i > 0 && id[i] == '\0';
+}
+
+/* Whether name[0..len) is one of fields. */
+static int
+pay_check_known(const char *const *fields, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; fields[i] != NULL; i++)
+		if (strlen(fields[i]) == len &&
+		    memcmp(fields[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * jansson refuses a number it cannot hold (an integer beyond 2^63, a real
+ * beyond DBL_MAX) as a syntax error, at the byte after the number. Walk
+ * back over the number, the colon and the key's closing quote to find the
+ * key, so the error can name it as pay.md asks. 0 when the number is not
+ * the value of a key (an array element).
+ */
+static int
+pay_check_number_key(
+    const char *body, size_t pos, const char **key, size_t *klen)
+{
+	size_t end;
+
+	while (pos > 0 && strchr("0123456789+-.eE", body[pos - 1]) != NULL)
+		pos--;
+	while (pos > 0 && strchr(" \t\r\n", body[pos - 1]) != NULL)
+		pos--;
+	if (pos == 0 || body[--pos] != ':')
+		return 0;
+	while (pos > 0 && strchr(" \t\r\n", body[pos - 1]) != NULL)
+		pos--;
+	if (pos == 0 || body[--pos] != '"')
+		return 0;
+	end = pos;
+	/* An escaped quote does not open the key; names here have none. */
+	while (pos > 0 &&
+	    (body[pos - 1] != '"' || (pos > 1 && body[pos - 2] == '\\')))
+		pos--;
+	if (pos == 0)
+		return 0;
+	*key = body + pos;
+	*klen = end - pos;
+	return 1;
+}
+
+/* A field the request does not have: refused, so a typo never passes. */
+static enum cm_err
+pay_check_unknown(struct pay_check_err *e, const char *name, size_t len)
+{
+	(void)pay_check_fail(e, "parameter_unknown", NULL, "");
+	pay_check_param(e, name, len);
+	snprintf(e->message, sizeof(e->message),
+	    "%s is not a field of this request.", e->pbuf);
+	return CM_EINVAL;
+}
+
+/* application/json, in any case, optionally with parameters (charset). */
+static int
+pay_check_json_type(const char *ct)
+{
+	static const char want[] = "application/json";
+	size_t n = sizeof(want) - 1;
+
+	if (ct == NULL || strncasecmp(ct, want, n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+enum cm_err
+pay_check_body(const char *content_type, const char *body, size_t len,
+    const char *const *fields, json_t **out, struct pay_check_err *e)
+{
+	json_error_t jerr;
+	const char *key = NULL, *k;
+	json_t *v, *val;
+	size_t klen;
+
+	*out = NULL;
+	if (body == NULL || len == 0)
+		return CM_OK;
+	if (!pay_check_json_type(content_type)) {
+		(void)pay_check_fail(e, "unsupported_media_type", NULL,
+		    "Send the body as JSON with Content-Type: "
+		    "application/json.");
+		e->status = 415;
+		return CM_EINVAL;
+	}
+	if ((v = json_loadb(body, len, 0, &jerr)) == NULL) {
+		if (json_error_code(&jerr) == json_error_numeric_overflow &&
+		    jerr.position > 0 && (size_t)jerr.position <= len &&
+		    pay_check_number_key(
+		        body, (size_t)jerr.position, &key, &klen)) {
+			if (!pay_check_known(fields, key, klen))
+				return pay_check_unknown(e, key, klen);
+			(void)pay_check_fail(e, "parameter_invalid", NULL, "");
+			pay_check_param(e, key, klen);
+			snprintf(e->message, sizeof(e->message),
+			    "%s must be an integer between 1 and %lld.",
+			    e->pbuf, PAY_AMOUNT_MAX);
+			return CM_EINVAL;
+		}
+		(void)pay_check_fail(e, "invalid_json", NULL, "");
+		snprintf(e->message, sizeof(e->message),
+		    "The body is not valid JSON (line %d column %d: %.100s).",
+		    jerr.line, jerr.column, jerr.text);
+		return CM_EINVAL;
+	}
+	if (pay_check_object(v, e) != CM_OK) {
+		json_decref(v);
+		return CM_EINVAL;
+	}
+	json_object_foreach(v, k, val)
+	{
+		if (!pay_check_known(fields, k, strlen(k))) {
+			(void)pay_check_unknown(e, k, strlen(k));
+			json_decref(v);
+			return CM_EINVAL;
+		}
+	}
+	*out = v;
+	return CM_OK;
 }

@@ -20,12 +20,15 @@
 #define PAY_LIMIT_DEFAULT 20
 #define PAY_LIMIT_MAX 100
 #define PAY_FINGERPRINT_LEN 64 /* hex SHA-256 */
+#define PAY_CHECK_PARAM_MAX 64 /* longer field names are cut in param */
 
 /* Why a check failed, in the words of pay.md's error body. */
 struct pay_check_err {
+	int status; /* 400, or 415 for a body that is not JSON */
 	const char *code; /* "parameter_missing", ... */
 	const char *param; /* NULL when none */
 	char message[192];
+	char pbuf[PAY_CHECK_PARAM_MAX + 1]; /* param, when it is a field */
 };
 
 /*
@@ -47,7 +50,11 @@ enum cm_err pay_check_currency(
 enum cm_err pay_check_text(const json_t *obj, const char *key, size_t maxlen,
     int required, const char **out, struct pay_check_err *e);
 
-/* Idempotency-Key: 1..255 printable ASCII; NULL or "" is missing. */
+/*
+ * Idempotency-Key: 1..255 printable ASCII; NULL or "" is missing. ", " is
+ * refused: it is how a proxy joins a header sent twice (nginx >= 1.23 does
+ * when passing headers to FastCGI), and one request has one key.
+ */
 enum cm_err pay_check_key(const char *key, struct pay_check_err *e);
 
 /* ?limit=: absent is the default, else a decimal in 1..100. */
@@ -66,6 +73,18 @@ enum cm_err pay_check_fingerprint(
 
 /* A request body must be a JSON object; no body counts as {}. */
 enum cm_err pay_check_object(const json_t *body, struct pay_check_err *e);
+
+/*
+ * The body of a POST, strictly (pay.md, "Requests"): no body is {}; a body
+ * must come as Content-Type: application/json (else 415), parse as JSON and
+ * be an object whose every key is one of fields (NULL-terminated; else
+ * parameter_unknown naming it). A number too large for jansson names its
+ * field: parameter_invalid for a field of this request. *out is a new
+ * reference the caller owns (NULL for no body).
+ */
+enum cm_err pay_check_body(const char *content_type, const char *body,
+    size_t len, const char *const *fields, json_t **out,
+    struct pay_check_err *e);
 
 /* Whether s is prefix followed by 32 lower-case hex digits. */
 int pay_check_id_format(const char *s, const char *prefix);

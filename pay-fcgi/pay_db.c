@@ -52,7 +52,7 @@ enum pay_db_outcome {
 	PAY_DB_CLIENT, /* SQLSTATE class 22, the client's data: 400 */
 };
 
-/* Every operation answers (status, body, replayed); see 002_functions. */
+/* Every operation answers (status, body, replayed); see R__functions. */
 #define PAY_DB_OP "SELECT r_status, r_body, r_replayed FROM "
 
 static const struct {
@@ -67,8 +67,8 @@ static const struct {
     [PAY_STMT_PRUNE] = {"prune", "SELECT pay_idem_prune($1::int)", 1},
     [PAY_STMT_DEPOSIT] = {"deposit",
         PAY_DB_OP "pay_deposit($1::bigint, $2::text, $3::text, $4::text, "
-                  "$5::text, $6::bigint)",
-        6},
+                  "$5::text, $6::bigint, $7::boolean, $8::bigint)",
+        8},
     [PAY_STMT_PAYMENT] = {"payment",
         PAY_DB_OP "pay_payment($1::bigint, $2::text, $3::text, $4::text, "
                   "$5::text, $6::text, $7::bigint, $8::text, $9::text)",
@@ -80,7 +80,9 @@ static const struct {
     [PAY_STMT_ACCOUNT_OPEN] = {"account_open",
         PAY_DB_OP "pay_account_open($1::bigint, $2::text, $3::text)", 3},
     [PAY_STMT_ACCOUNTS_LIST] = {"accounts_list",
-        PAY_DB_OP "pay_accounts_list($1::bigint, $2::text)", 2},
+        PAY_DB_OP "pay_accounts_list($1::bigint, $2::text, $3::text, "
+                  "$4::int)",
+        4},
     [PAY_STMT_ACCOUNT_GET] = {"account_get",
         PAY_DB_OP "pay_account_get($1::bigint, $2::text)", 2},
     [PAY_STMT_ENTRIES_LIST] = {"entries_list",
@@ -104,6 +106,10 @@ static const struct {
         "SELECT u.ident_ver, u.username FROM (SELECT 1) one"
         " LEFT JOIN users u ON u.user_id = $1::bigint",
         1},
+    [PAY_STMT_CURRENCIES_LIST] = {"currencies_list",
+        PAY_DB_OP "pay_currencies_list($1::text, $2::int, $3::bigint)", 3},
+    [PAY_STMT_DEPOSIT_GET] = {"deposit_get",
+        PAY_DB_OP "pay_deposit_get($1::bigint, $2::text)", 2},
 };
 
 static void

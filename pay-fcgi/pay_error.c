@@ -32,8 +32,9 @@ pay_error(struct cm_resp *resp, int status, const char *type, const char *code,
 enum cm_err
 pay_error_check(struct cm_resp *resp, const struct pay_check_err *e)
 {
-	return pay_error(
-	    resp, 400, "invalid_request_error", e->code, e->message, e->param);
+	/* 415 is the only other status a check decides (pay_check_body). */
+	return pay_error(resp, e->status == 415 ? 415 : 400,
+	    "invalid_request_error", e->code, e->message, e->param);
 }
 
 /*

@@ -23,6 +23,10 @@ pay_payments_not_found(struct cm_req *req)
 	    "No such payment.", NULL);
 }
 
+static const char *const pay_payments_fields[] = {
+    "to", "amount", "currency", "description", "reference", NULL};
+static const char *const pay_payments_refund_fields[] = {"amount", NULL};
+
 enum cm_err
 pay_payments_create(struct cm_req *req)
 {
@@ -31,8 +35,9 @@ pay_payments_create(struct cm_req *req)
 	char uid[24], amt[24], currency[4], fp[PAY_FINGERPRINT_LEN + 1];
 	long long amount;
 
-	if (pay_check_key(req->idempotency_key, &e) != CM_OK ||
-	    pay_check_object(req->json, &e) != CM_OK ||
+	if (pay_check_body(req->content_type, req->body, req->body_len,
+	        pay_payments_fields, &req->json, &e) != CM_OK ||
+	    pay_check_key(req->idempotency_key, &e) != CM_OK ||
 	    pay_check_text(req->json, "to", PAY_NAME_MAX, 1, &to, &e) !=
 	        CM_OK ||
 	    pay_check_amount(
@@ -125,12 +130,13 @@ pay_payments_refund(struct cm_req *req)
 	char uid[24], amt[24], fp[PAY_FINGERPRINT_LEN + 1];
 	long long amount;
 
-	if (pay_check_key(req->idempotency_key, &e) != CM_OK)
+	if (pay_check_body(req->content_type, req->body, req->body_len,
+	        pay_payments_refund_fields, &req->json, &e) != CM_OK ||
+	    pay_check_key(req->idempotency_key, &e) != CM_OK)
 		return pay_error_check(&req->resp, &e);
 	if (!pay_check_id_ok(id))
 		return pay_payments_not_found(req);
-	if (pay_check_object(req->json, &e) != CM_OK ||
-	    pay_check_amount(
+	if (pay_check_amount(
 	        req->json, "amount", 0, PAY_AMOUNT_MAX, &amount, &e) != CM_OK)
 		return pay_error_check(&req->resp, &e);
 	if (pay_check_fingerprint(req->method, req->path, req->json, fp) !=

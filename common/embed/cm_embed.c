@@ -3,7 +3,8 @@
  * struct cm_migration, so that each binary carries its own migrations.
  *
  * usage: cm_embed PREFIX FILE... > out.c  (files named NNN_name.sql, given in
- * ascending order; the Makefile sorts them)
+ * ascending order; the Makefile sorts them). A file named R__name.sql is a
+ * repeatable migration: version 0, applied again whenever its text changes.
  */
 #include <libgen.h>
 #include <stdio.h>
@@ -60,10 +61,10 @@ main(int argc, char **argv)
 		if ((copy = strdup(argv[i])) == NULL)
 			return 1;
 		base = basename(copy);
-		version = atoi(base);
-		if (version <= 0) {
+		version = strncmp(base, "R__", 3) == 0 ? 0 : atoi(base);
+		if (version <= 0 && strncmp(base, "R__", 3) != 0) {
 			fprintf(stderr, "%s: name must start with a version "
-			    "number\n", argv[i]);
+			    "number or R__\n", argv[i]);
 			return 1;
 		}
 		printf("\t{ %d, \"%s\",\n", version, base);

@@ -176,6 +176,22 @@ def rename(user, prefix="rn"):
     return User(name, mint(user.sub, name), user.sub)
 
 
+def restart_pay(**env):
+    """Restart the stack's pay replicas with settings changed (PAY_SANDBOX,
+    PAY_MAX_DEPOSIT, ...: values, or None to drop one); restart_pay() puts
+    back the settings of this process's environment, as the stack has."""
+    import shlex
+    e = dict(os.environ)
+    for k, v in env.items():
+        if v is None:
+            e.pop(k, None)
+        else:
+            e[k] = str(v)
+    r = subprocess.run(shlex.split(RESTART), env=e, capture_output=True,
+                       text=True, timeout=180)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def newkey():
     return "k-" + secrets.token_hex(16)
 

@@ -165,6 +165,10 @@ test_key(void **state)
 	assert_int_equal(pay_check_key("\x7f", &e), CM_EINVAL);
 	assert_string_equal(e.code, "idempotency_key_invalid");
 	assert_int_equal(pay_check_key("a b~!", &e), CM_OK);
+	assert_int_equal(pay_check_key("a,b", &e), CM_OK);
+	/* Two headers joined by a proxy. */
+	assert_int_equal(pay_check_key("k1, k2", &e), CM_EINVAL);
+	assert_string_equal(e.param, "Idempotency-Key");
 	assert_int_equal(pay_check_key("tab\there", &e), CM_EINVAL);
 	assert_int_equal(pay_check_key("caf\xc3\xa9", &e), CM_EINVAL);
 	memset(k, 'k', sizeof(k));
@@ -275,6 +279,80 @@ test_id_format_object(void **state)
 	json_decref(j);
 }
 
+/* One body through pay_check_body; returns the error code or "ok". */
+static const char *
+body_code(const char *ct, const char *body, struct pay_check_err *e)
+{
+	static const char *const fields[] = {"to", "amount", "currency", NULL};
+	json_t *v = (json_t *)1;
+	enum cm_err rc;
+
+	memset(e, 0, sizeof(*e));
+	rc = pay_check_body(ct, body, strlen(body), fields, &v, e);
+	if (rc == CM_OK) {
+		json_decref(v);
+		return "ok";
+	}
+	assert_null(v);
+	return e->code;
+}
+
+static void
+test_body(void **state)
+{
+	static const char *const fields[] = {"amount", NULL};
+	struct pay_check_err e;
+	json_t *v = (json_t *)1;
+
+	(void)state;
+	/* No body is {} whatever the type says. */
+	assert_int_equal(pay_check_body("text/plain", NULL, 0, fields, &v, &e),
+	    CM_OK);
+	assert_null(v);
+	assert_string_equal(body_code("application/json", "{\"to\":\"x\"}", &e),
+	    "ok");
+	assert_string_equal(
+	    body_code("Application/JSON ; charset=utf-8", "{}", &e), "ok");
+	assert_string_equal(
+	    body_code("text/plain", "{}", &e), "unsupported_media_type");
+	assert_int_equal(e.status, 415);
+	assert_string_equal(
+	    body_code(NULL, "{}", &e), "unsupported_media_type");
+	assert_string_equal(
+	    body_code("application/jsonp", "{}", &e), "unsupported_media_type");
+	assert_string_equal(
+	    body_code("application/json", "[1]", &e), "invalid_json");
+	assert_string_equal(
+	    body_code("application/json", "{\"to\":", &e), "invalid_json");
+	assert_null(e.param);
+	assert_int_equal(e.status, 400);
+
+	assert_string_equal(
+	    body_code("application/json", "{\"to\":\"x\",\"descripton\":1}", &e),
+	    "parameter_unknown");
+	assert_string_equal(e.param, "descripton");
+	assert_non_null(strstr(e.message, "descripton"));
+
+	/* Numbers jansson cannot hold name their field. */
+	assert_string_equal(body_code("application/json",
+	                        "{\"amount\" :\t18446744073709551616}", &e),
+	    "parameter_invalid");
+	assert_string_equal(e.param, "amount");
+	assert_string_equal(
+	    body_code("application/json", "{\"amount\":-1e400}", &e),
+	    "parameter_invalid");
+	assert_string_equal(e.param, "amount");
+	assert_string_equal(
+	    body_code("application/json", "{\"zz\":1e400,\"amount\":1}", &e),
+	    "parameter_unknown");
+	assert_string_equal(e.param, "zz");
+	/* Not the value of a key: nothing to name. */
+	assert_string_equal(
+	    body_code("application/json", "{\"to\":[1e400]}", &e),
+	    "invalid_json");
+	assert_null(e.param);
+}
+
 int
 main(void)
 {
@@ -287,6 +365,7 @@ main(void)
 	    cmocka_unit_test(test_limit_cursor),
 	    cmocka_unit_test(test_fingerprint),
 	    cmocka_unit_test(test_id_format_object),
+	    cmocka_unit_test(test_body),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -93,7 +93,10 @@ test_server_errors(void **state)
 static void
 test_handler_errors(void **state)
 {
-	struct pay_check_err ce = {"parameter_missing", "amount", "amount!"};
+	struct pay_check_err ce = {.status = 400,
+	    .code = "parameter_missing",
+	    .param = "amount",
+	    .message = "amount!"};
 	struct cm_resp resp;
 	json_t *e;
 
