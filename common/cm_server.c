@@ -180,8 +180,8 @@ cm_server_dispatch(const struct cm_server_conf *conf, struct cm_req *req)
 		return;
 	}
 	if (req->repeated_header != NULL) {
-		conf->error(
-		    &req->resp, 400, req->repeated_header, "must be sent once");
+		conf->error(&req->resp, CM_EINVAL, req->repeated_header,
+		    "must be sent once");
 		return;
 	}
 	if (cm_req_parse_query(req, req->query_string) != CM_OK) {

@@ -216,6 +216,25 @@ test_internal_routes(void **state)
 	cm_req_reset(&req);
 }
 
+/* A header that must come once, sent twice: 400 naming it, no handler. */
+static void
+test_repeated_header(void **state)
+{
+	struct cm_req req;
+
+	(void)state;
+	run(&req, "GET", "/a/x", NULL, NULL, NULL);
+	req.repeated_header = "Idempotency-Key";
+	cm_resp_clear(&req.resp);
+	handler_calls = 0;
+	cm_server_dispatch(&conf, &req);
+	assert_int_equal(req.resp.status, 400);
+	assert_string_equal(code_of(&req), "EINVAL");
+	assert_string_equal(key_of(&req), "Idempotency-Key");
+	assert_int_equal(handler_calls, 0);
+	cm_req_reset(&req);
+}
+
 static void
 test_auth(void **state)
 {
@@ -291,6 +310,7 @@ main(void)
 		cmocka_unit_test(test_ok),
 		cmocka_unit_test(test_not_found_and_method),
 		cmocka_unit_test(test_too_big_before_auth),
+		cmocka_unit_test(test_repeated_header),
 		cmocka_unit_test(test_auth),
 		cmocka_unit_test(test_internal_routes),
 		cmocka_unit_test(test_bad_json_and_query),
