@@ -549,36 +549,9 @@ struct cm_server_run {
 };
 
 /*
- * The admin port's readiness: the service's own GET /readyz through the
- * pipeline, with a worker context of its own (the admin thread is never
- * in here twice at once), or 503 once draining.
- */
-static void
-cm_server_ready(void *arg, struct cm_req *req)
-{
-	struct cm_server_run *r = arg;
-	const struct cm_server_conf *conf = r->conf;
-	json_t *body;
-
-	if (cm_server_draining()) {
-		body = json_pack("{s:s}", "status", "draining");
-		if (body == NULL ||
-		    cm_resp_json(&req->resp, 503, body) != CM_OK)
-			req->resp.status = 503;
-		return;
-	}
-	if (!r->probe_open && conf->worker_open != NULL) {
-		r->probe = conf->worker_open(conf->app, -1);
-		r->probe_open = 1;
-	}
-	req->app = conf->app;
-	req->worker = r->probe;
-	cm_server_dispatch(conf, req);
-}
-
-/*
- * A POST on the admin port: the service's internal routes only (the
- * request is marked internal), with the same worker context as readiness.
+ * A request on the admin port (readiness, and POSTs to the service's
+ * internal routes, marked internal): the pipeline with the admin thread's
+ * own worker context, opened on first use.
  */
 static void
 cm_server_post(void *arg, struct cm_req *req)
@@ -593,6 +566,25 @@ cm_server_post(void *arg, struct cm_req *req)
 	req->app = conf->app;
 	req->worker = r->probe;
 	cm_server_dispatch(conf, req);
+}
+
+/*
+ * The admin port's readiness: the service's own GET /readyz through the
+ * pipeline (cm_server_post), or 503 once draining.
+ */
+static void
+cm_server_ready(void *arg, struct cm_req *req)
+{
+	json_t *body;
+
+	if (cm_server_draining()) {
+		body = json_pack("{s:s}", "status", "draining");
+		if (body == NULL ||
+		    cm_resp_json(&req->resp, 503, body) != CM_OK)
+			req->resp.status = 503;
+		return;
+	}
+	cm_server_post(arg, req);
 }
 
 /*
