@@ -423,6 +423,18 @@ blog_db_login_reset(
 	return blog_db_exec(db, rid, BLOG_Q_LOGIN_RESET, &a, NULL);
 }
 
+/* INSERT and UPDATE of a user start with the same five columns. */
+static void
+blog_db_args_user(struct blog_db_args *a, const struct blog_db_user *u)
+{
+	blog_db_args_init(a);
+	blog_db_arg_strn(a, u->username, u->username_len);
+	blog_db_arg_strn(a, u->username_key, u->username_key_len);
+	blog_db_arg_strn(a, u->username_skeleton, u->username_skeleton_len);
+	blog_db_arg_strn(a, u->email, u->email_len);
+	blog_db_arg_str(a, u->password_hash);
+}
+
 enum cm_err
 blog_db_user_insert(struct blog_db *db, const char *rid,
     const struct blog_db_user *u, long long *id)
@@ -431,12 +443,7 @@ blog_db_user_insert(struct blog_db *db, const char *rid,
 	struct blog_db_args a;
 	enum cm_err rc;
 
-	blog_db_args_init(&a);
-	blog_db_arg_strn(&a, u->username, u->username_len);
-	blog_db_arg_strn(&a, u->username_key, u->username_key_len);
-	blog_db_arg_strn(&a, u->username_skeleton, u->username_skeleton_len);
-	blog_db_arg_strn(&a, u->email, u->email_len);
-	blog_db_arg_str(&a, u->password_hash);
+	blog_db_args_user(&a, u);
 	blog_db_arg_strn(&a, u->bio, u->bio_len);
 	blog_db_arg_strn(&a, u->image, u->image_len);
 	if ((rc = blog_db_exec(db, rid, BLOG_Q_USER_INSERT, &a, &s)) == CM_OK)
@@ -450,12 +457,7 @@ blog_db_user_update(struct blog_db *db, const char *rid, long long id,
 {
 	struct blog_db_args a;
 
-	blog_db_args_init(&a);
-	blog_db_arg_strn(&a, u->username, u->username_len);
-	blog_db_arg_strn(&a, u->username_key, u->username_key_len);
-	blog_db_arg_strn(&a, u->username_skeleton, u->username_skeleton_len);
-	blog_db_arg_strn(&a, u->email, u->email_len);
-	blog_db_arg_str(&a, u->password_hash);
+	blog_db_args_user(&a, u);
 	/* NULL is a value for bio and image: a flag says whether to set. */
 	blog_db_arg_int(&a, u->set_bio);
 	blog_db_arg_strn(&a, u->bio, u->bio_len);
