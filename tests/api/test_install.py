@@ -231,9 +231,13 @@ http {{
         deadline = time.monotonic() + 30
         while True:
             try:
-                a = requests.get(base + "/api/readyz", timeout=5)
-                p = requests.get(base + "/pay/v1/readyz", timeout=5)
-                if a.status_code == 200 and p.status_code == 200:
+                # Readiness is on each service's admin port; the public
+                # health routes go through the snippet.
+                ok = [requests.get(u, timeout=5).status_code for u in (
+                    f"http://127.0.0.1:{BLOG_ADMIN}/readyz",
+                    f"http://127.0.0.1:{PAY_ADMIN}/readyz",
+                    base + "/api/healthz", base + "/pay/v1/healthz")]
+                if ok == [200] * 4:
                     break
             except requests.RequestException:
                 pass
