@@ -22,9 +22,9 @@ cm_migration_pass(const struct cm_migration_driver *d, void *db,
 			*version = ms[i].version;
 		if (done)
 			continue;
-		cm_log(CM_LOG_INFO, NULL, "migrate: applying %s", ms[i].name);
 		if (d->apply(db, &ms[i]) != 0)
 			return -1;
+		cm_log(CM_LOG_INFO, NULL, "migrate: applied %s", ms[i].name);
 		(*applied)++;
 	}
 	return 0;
