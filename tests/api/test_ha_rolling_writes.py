@@ -4,7 +4,8 @@ restarts every replica, three times in a row.
 
 Writers post comments and articles, half of them with an Idempotency-Key
 and half without, and never retry: every request must be answered 2xx on
-its first attempt. Afterwards every acknowledged write must exist exactly
+its first attempt. One keyed write in ten is sent a second time with its
+key, as by a client that lost the answer: it must get the stored answer. Afterwards every acknowledged write must exist exactly
 once in the database (and nothing unacknowledged may exist). The figures
 go to stdout and var/log/rolling-writes.json.
 
@@ -39,6 +40,7 @@ class Writer(threading.Thread):
         self.acked = []  # marker of every write answered 2xx
         self.failures = []  # (marker, status or exception text)
         self.sent = 0
+        self.replays = 0
 
     def run(self):
         s = requests.Session()
@@ -60,10 +62,26 @@ class Writer(threading.Thread):
             except requests.RequestException as e:
                 self.failures.append((marker, repr(e)[:200]))
                 continue
-            if 200 <= r.status_code < 300:
-                self.acked.append(marker)
-            else:
+            if not 200 <= r.status_code < 300:
                 self.failures.append((marker, r.status_code, r.text[:200]))
+                continue
+            self.acked.append(marker)
+            # One keyed write in ten is sent again, as a client that lost
+            # the answer would: the stored answer, no second effect.
+            if self.keyed and self.sent % 10 == 0:
+                try:
+                    again = s.post(url, json=body, headers=h,
+                                   timeout=TIMEOUT)
+                except requests.RequestException as e:
+                    self.failures.append((marker, "replay", repr(e)[:200]))
+                    continue
+                self.replays += 1
+                if again.status_code != r.status_code or \
+                        again.content != r.content or \
+                        again.headers.get("Idempotent-Replayed") != "true":
+                    self.failures.append((marker, "replay differs",
+                                          again.status_code,
+                                          again.text[:200]))
 
 
 def test_blog_writes_survive_rolling_restarts(base_url, stack):
@@ -110,6 +128,7 @@ def test_blog_writes_survive_rolling_restarts(base_url, stack):
         "rounds": ROUNDS, "restart_seconds": durations, "writers": len(writers),
         "sent": sent, "acknowledged": sum(acked.values()),
         "failures": len(failures),
+        "keyed_replays": sum(w.replays for w in writers),
         "by_writer": {"%s%s" % (w.kind, "+key" if w.keyed else ""):
                       0 for w in writers},
         "stored_comments": sum(comments.values()),
@@ -125,6 +144,7 @@ def test_blog_writes_survive_rolling_restarts(base_url, stack):
     assert not failures, failures[:5]
     # The writers ran through all the restarts, not just around them.
     assert all(w.sent > 20 for w in writers), [w.sent for w in writers]
+    assert all(w.replays > 0 for w in writers if w.keyed)
     assert all(n == 1 for n in acked.values())
     dup = {m: n for m, n in stored.items() if n != 1}
     assert not dup, list(dup.items())[:5]
