@@ -468,3 +468,28 @@ def test_token_claims_never_teach_pay_a_name():
     forged.deposit(5)
     r = forged.pay(payer_name, 5)
     assert r.status_code == 201 and r.json()["from"] == eve, r.text
+
+
+def test_push_survives_a_dead_pay_replica(stack):
+    """The change's own delivery tries each address of BLOG_IDENTITY_URLS:
+    with the first pay replica killed, the second one applies it before
+    the blog answers, so there is still no window."""
+    pids = stack.replica_pids("pay")
+    assert 1 in pids and len(pids) >= 2, pids
+    name, tok = _new("dk")
+    u = User(name, tok)
+    u.open()
+    payer_name, payer_tok = _new("dp")
+    payer = User(payer_name, payer_tok)
+    payer.deposit(10)
+    stack.kill(pids[1])
+    try:
+        new = _uniq("dn")
+        r = _blog("PUT", "/user", tok, json={"user": {"username": new}})
+        assert r.status_code == 200, r.text
+        err(_pay_get(tok), 401, "token_revoked")
+        r = payer.pay(name, 1)
+        assert 400 <= r.status_code < 500, r.text
+        assert payer.pay(new, 1).status_code == 201
+    finally:
+        stack.sh("up")
