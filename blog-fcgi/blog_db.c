@@ -346,6 +346,29 @@ blog_db_row(struct blog_db *db, const char *rid, enum blog_q q,
 	return rc;
 }
 
+/* The many statements whose only parameter is one integer (an id). */
+static enum cm_err
+blog_db_exec_int(struct blog_db *db, const char *rid, enum blog_q q,
+    long long v, struct blog_db_stmt **out)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, v);
+	return blog_db_exec(db, rid, q, &a, out);
+}
+
+static enum cm_err
+blog_db_row_int(struct blog_db *db, const char *rid, enum blog_q q, long long v,
+    struct blog_db_stmt **out)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, v);
+	return blog_db_row(db, rid, q, &a, out);
+}
+
 /* BLOG_A_COLS: the viewer twice, for favorited and for following. */
 static void
 blog_db_args_viewer(struct blog_db_args *a, long long viewer)
@@ -471,11 +494,7 @@ enum cm_err
 blog_db_user_by_id(struct blog_db *db, const char *rid, long long id,
     struct blog_db_stmt **out)
 {
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, id);
-	return blog_db_row(db, rid, BLOG_Q_USER_BY_ID, &a, out);
+	return blog_db_row_int(db, rid, BLOG_Q_USER_BY_ID, id, out);
 }
 
 enum cm_err
@@ -493,11 +512,7 @@ enum cm_err
 blog_db_user_lock(struct blog_db *db, const char *rid, long long id,
     struct blog_db_stmt **out)
 {
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, id);
-	return blog_db_row(db, rid, BLOG_Q_USER_LOCK, &a, out);
+	return blog_db_row_int(db, rid, BLOG_Q_USER_LOCK, id, out);
 }
 
 enum cm_err
@@ -505,12 +520,9 @@ blog_db_user_ver(
     struct blog_db *db, const char *rid, long long id, long long *ver)
 {
 	struct blog_db_stmt *s;
-	struct blog_db_args a;
 	enum cm_err rc;
 
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, id);
-	if ((rc = blog_db_row(db, rid, BLOG_Q_USER_VER, &a, &s)) == CM_OK)
+	if ((rc = blog_db_row_int(db, rid, BLOG_Q_USER_VER, id, &s)) == CM_OK)
 		*ver = blog_db_int(s, 0);
 	blog_db_done(s);
 	return rc;
@@ -519,11 +531,7 @@ blog_db_user_ver(
 enum cm_err
 blog_db_user_ver_bump(struct blog_db *db, const char *rid, long long id)
 {
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, id);
-	return blog_db_exec(db, rid, BLOG_Q_USER_VER_BUMP, &a, NULL);
+	return blog_db_exec_int(db, rid, BLOG_Q_USER_VER_BUMP, id, NULL);
 }
 
 enum cm_err
@@ -531,12 +539,10 @@ blog_db_outbox_add(
     struct blog_db *db, const char *rid, long long user_id, long long *seq)
 {
 	struct blog_db_stmt *s;
-	struct blog_db_args a;
 	enum cm_err rc;
 
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, user_id);
-	if ((rc = blog_db_exec(db, rid, BLOG_Q_OUTBOX_ADD, &a, &s)) == CM_OK)
+	if ((rc = blog_db_exec_int(db, rid, BLOG_Q_OUTBOX_ADD, user_id, &s)) ==
+	    CM_OK)
 		*seq = blog_db_insert_id(s);
 	return rc;
 }
@@ -545,11 +551,7 @@ enum cm_err
 blog_db_outbox_get(struct blog_db *db, const char *rid, long long seq,
     struct blog_db_stmt **out)
 {
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, seq);
-	return blog_db_row(db, rid, BLOG_Q_OUTBOX_GET, &a, out);
+	return blog_db_row_int(db, rid, BLOG_Q_OUTBOX_GET, seq, out);
 }
 
 enum cm_err
@@ -562,11 +564,7 @@ blog_db_outbox_pending(
 enum cm_err
 blog_db_outbox_done(struct blog_db *db, const char *rid, long long seq)
 {
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, seq);
-	return blog_db_exec(db, rid, BLOG_Q_OUTBOX_DONE, &a, NULL);
+	return blog_db_exec_int(db, rid, BLOG_Q_OUTBOX_DONE, seq, NULL);
 }
 
 /* The Idempotency-Key statements all start with (user_id, key). */
@@ -634,11 +632,7 @@ blog_db_idem_put(struct blog_db *db, const char *rid, long long user_id,
 enum cm_err
 blog_db_idem_prune(struct blog_db *db, const char *rid, long hours)
 {
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, hours);
-	return blog_db_exec(db, rid, BLOG_Q_IDEM_PRUNE, &a, NULL);
+	return blog_db_exec_int(db, rid, BLOG_Q_IDEM_PRUNE, hours, NULL);
 }
 
 enum cm_err
@@ -806,13 +800,10 @@ blog_db_article_delete(
     struct blog_db *db, const char *rid, long long id, int *deleted)
 {
 	struct blog_db_stmt *s;
-	struct blog_db_args a;
 	enum cm_err rc;
 
 	*deleted = 0;
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, id);
-	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_DELETE, &a, &s)) ==
+	if ((rc = blog_db_exec_int(db, rid, BLOG_Q_ARTICLE_DELETE, id, &s)) ==
 	    CM_OK)
 		*deleted = blog_db_affected(s) == 1;
 	return rc;
@@ -853,11 +844,7 @@ blog_db_article_tag(
 enum cm_err
 blog_db_article_tags_clear(struct blog_db *db, const char *rid, long long id)
 {
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, id);
-	return blog_db_exec(db, rid, BLOG_Q_ARTICLE_TAGS_CLEAR, &a, NULL);
+	return blog_db_exec_int(db, rid, BLOG_Q_ARTICLE_TAGS_CLEAR, id, NULL);
 }
 
 enum cm_err
@@ -968,11 +955,7 @@ blog_db_comment_author(struct blog_db *db, const char *rid, long long id,
 enum cm_err
 blog_db_comment_delete(struct blog_db *db, const char *rid, long long id)
 {
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, id);
-	return blog_db_exec(db, rid, BLOG_Q_COMMENT_DELETE, &a, NULL);
+	return blog_db_exec_int(db, rid, BLOG_Q_COMMENT_DELETE, id, NULL);
 }
 
 enum cm_err
