@@ -64,13 +64,26 @@ cm_admin_send(struct MHD_Connection *c, unsigned status, const char *ctype,
 	return cm_admin_send_allow(c, status, ctype, body, len, NULL);
 }
 
+/* Send the response the pipeline filled in req, then release req. */
+static enum MHD_Result
+cm_admin_answer(struct MHD_Connection *c, struct cm_req *req)
+{
+	enum MHD_Result ret;
+	size_t len = 0;
+	char *s;
+
+	s = req->resp.body != NULL ? cm_json_dump(req->resp.body, &len) : NULL;
+	ret = cm_admin_send(c, (unsigned)req->resp.status, "application/json",
+	    s != NULL ? s : "{}", s != NULL ? len : 2);
+	free(s);
+	cm_req_reset(req);
+	return ret;
+}
+
 static enum MHD_Result
 cm_admin_ready(struct cm_admin *a, struct MHD_Connection *c)
 {
 	struct cm_req req;
-	enum MHD_Result ret;
-	size_t len = 0;
-	char *s;
 
 	memset(&req, 0, sizeof(req));
 	req.method = "GET";
@@ -79,12 +92,7 @@ cm_admin_ready(struct cm_admin *a, struct MHD_Connection *c)
 	req.request_id = "admin-readyz";
 	req.worker_idx = -1;
 	a->ready(a->arg, &req);
-	s = req.resp.body != NULL ? cm_json_dump(req.resp.body, &len) : NULL;
-	ret = cm_admin_send(c, (unsigned)req.resp.status, "application/json",
-	    s != NULL ? s : "{}", s != NULL ? len : 2);
-	free(s);
-	cm_req_reset(&req);
-	return ret;
+	return cm_admin_answer(c, &req);
 }
 
 /*
@@ -96,9 +104,6 @@ cm_admin_post(struct cm_admin *a, struct MHD_Connection *c, const char *url,
     struct cm_admin_body *b)
 {
 	struct cm_req req;
-	enum MHD_Result ret;
-	size_t len = 0;
-	char *s;
 
 	memset(&req, 0, sizeof(req));
 	req.method = "POST";
@@ -114,12 +119,7 @@ cm_admin_post(struct cm_admin *a, struct MHD_Connection *c, const char *url,
 	req.worker_idx = -1;
 	a->post(a->arg, &req);
 	req.body = NULL;
-	s = req.resp.body != NULL ? cm_json_dump(req.resp.body, &len) : NULL;
-	ret = cm_admin_send(c, (unsigned)req.resp.status, "application/json",
-	    s != NULL ? s : "{}", s != NULL ? len : 2);
-	free(s);
-	cm_req_reset(&req);
-	return ret;
+	return cm_admin_answer(c, &req);
 }
 
 /* Collect a POST body up to the service's limit; past it, flag 413. */
