@@ -3,7 +3,7 @@
  *
  * A payment or refund is validated here, then decided and carried out by
  * one SQL function in one transaction together with its Idempotency-Key
- * record (see 002_functions.sql). The payer and the payee may read a
+ * record (see R__functions.sql). The payer and the payee may read a
  * payment; anyone else gets 404. Only the payee may refund.
  */
 #include <stdio.h>
