@@ -262,7 +262,7 @@ describe('blog flows (English, desktop)', () => {
     await ctx.close();
   });
 
-  ftest('pagination of the global feed', async () => {
+  ftest('pagination of a profile and of the global feed', async () => {
     // 11 articles by one author make two pages of 10 on the profile.
     const carol = await register('carol' + RUN);
     for (let i = 0; i < 11; i++) {
@@ -281,6 +281,15 @@ describe('blog flows (English, desktop)', () => {
     assert.equal(await page.locator('.preview').count(), 1);
     await assertAccessible(page, 'profile');
     await shoot(page, 'profile');
+    // The global feed's second page is the API's second page.
+    const second = await api('GET', '/articles?limit=10&offset=10');
+    await page.goto('/');
+    await page.locator('.preview').first().waitFor();
+    await page.getByRole('link', { name: 'Page 2' }).click();
+    await page.locator('.pager a[aria-current="page"]', { hasText: '2' }).waitFor();
+    await settled(page);
+    assert.equal(await page.locator('.preview h2').first().textContent(), second.json.articles[0].title);
+    assert.equal(new URL(page.url()).search, '?page=2');
     clean(ctx);
     await ctx.close();
   });
