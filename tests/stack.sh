@@ -864,6 +864,11 @@ service_env()
 		[ "$STACK_DB" = single ] && SVC_ENV+=(BLOG_DB_SOCKET="$MYSQL_SOCK")
 		[ -n "${JWT_TTL_SECONDS:-}" ] &&
 		    SVC_ENV+=(JWT_TTL_SECONDS="$JWT_TTL_SECONDS")
+		# Generous, like the edge's rate limits: the suites register
+		# 20 users at once and memory is plentiful here; 8 hashes of
+		# 64 MiB. tests/api/test_password_budget.py runs its own
+		# replica at the default budget (128).
+		SVC_ENV+=(PASSWORD_HASH_MEMORY_BUDGET_MIB="${PASSWORD_HASH_MEMORY_BUDGET_MIB:-512}")
 		# Identity events go to every pay replica's admin port
 		# (pay's internal route, which nginx does not proxy).
 		local urls="" i
