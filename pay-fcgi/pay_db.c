@@ -331,11 +331,17 @@ pay_db_run(struct cm_req *req, enum pay_stmt st, const char *const *params,
 	return oc == PAY_DB_RETRY ? CM_EUNAVAIL : CM_EDB;
 }
 
-/* Keys past their TTL go from time to time, off every request's path. */
-static void
-pay_db_prune(struct cm_req *req)
+/*
+ * Keys past their TTL go from time to time. This is the server's `after`
+ * hook: it runs in the worker once the response is sent and the connection
+ * handed back, so no request waits for it. (It used to run inside
+ * pay_db_call, before the response was written: make bench then measured
+ * p99 ≈ 300 ms for payments at one connection against 1.5 ms at p50.)
+ */
+void
+pay_db_prune(void *worker)
 {
-	struct pay_db *db = req->worker;
+	struct pay_db *db = worker;
 	const char *params[1];
 	char hours[24];
 	PGresult *res;
@@ -346,8 +352,7 @@ pay_db_prune(struct cm_req *req)
 	db->next_prune = now + PAY_DB_PRUNE_EVERY_MS;
 	snprintf(hours, sizeof(hours), "%ld", db->app->idempotency_ttl_hours);
 	params[0] = hours;
-	if (pay_db_exec(db, req->request_id, PAY_STMT_PRUNE, params, &res) ==
-	    PAY_DB_DONE)
+	if (pay_db_exec(db, "-", PAY_STMT_PRUNE, params, &res) == PAY_DB_DONE)
 		PQclear(res);
 }
 
@@ -387,8 +392,6 @@ pay_db_call(struct cm_req *req, enum pay_stmt st, const char *const *params)
 		rc = cm_resp_header(&req->resp, "Idempotent-Replayed", "true");
 out:
 	PQclear(res);
-	if (rc == CM_OK)
-		pay_db_prune(req);
 	return rc;
 }
 

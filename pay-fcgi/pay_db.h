@@ -38,6 +38,12 @@ void *pay_db_open(void *app, int idx);
 void pay_db_close(void *worker);
 
 /*
+ * cm_server_conf.after: deletes a batch of expired Idempotency-Keys every
+ * ten minutes per worker, after a response has been sent.
+ */
+void pay_db_prune(void *worker);
+
+/*
  * Run an operation statement (one returning status, body, replayed) with
  * text parameters (NULL is SQL NULL) and answer the request with its result:
  * the status, the body as the SQL function rendered it, and

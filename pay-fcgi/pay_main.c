@@ -140,6 +140,7 @@ main(int argc, char **argv)
 	conf.app = &app;
 	conf.worker_open = pay_db_open;
 	conf.worker_close = pay_db_close;
+	conf.after = pay_db_prune;
 	conf.auth_check = pay_ident_check;
 	cm_log(CM_LOG_INFO, NULL, "sandbox %s, idempotency keys kept %ld h",
 	    app.sandbox ? "on" : "off", app.idempotency_ttl_hours);
