@@ -323,13 +323,18 @@ def test_backend_body_limit(tmp_path):
         p.wait(10)
 
 
-def test_bad_configuration_stops_at_start(tmp_path):
+# pay.md, Money bounds: PAY_MAX_DEPOSIT is 1..2^53-1, checked at start.
+@pytest.mark.parametrize("value", ["-5", "0", "9007199254740992",
+                                   "18446744073709551616", "1e9", "lots"])
+def test_bad_configuration_stops_at_start(tmp_path, value):
     if not os.path.isfile(BIN):
         pytest.fail("no pay-fcgi binary at " + BIN + " (run make)")
     env = {"PATH": os.environ["PATH"], "PAY_DB_URL": "x",
            "JWT_PUBLIC_KEY_FILE": os.path.join(VAR, "keys",
                                                "jwt-public.pem"),
-           "LISTEN": str(tmp_path / "s.sock"), "PAY_MAX_DEPOSIT": "-5"}
+           "LISTEN": str(tmp_path / "s.sock"), "PAY_MAX_DEPOSIT": value}
     r = subprocess.run([BIN], env=env, capture_output=True, text=True,
                        timeout=10)
-    assert r.returncode != 0 and "PAY_MAX_DEPOSIT" in r.stderr
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "PAY_MAX_DEPOSIT" in lines[0], r.stderr
