@@ -71,7 +71,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
 .SECONDARY:
 
-.PHONY: all release debug asan unit unit-asan valgrind deps run up down \
+.PHONY: test-ha all release debug asan unit unit-asan valgrind deps run up down \
 	restart-rolling test api-test check format clean bench k8s-validate \
 	test-asan pkgs-present unit-pkgs-present images test-containers containers-check install deb \
 	site web-test fuzz fuzz-build fuzz-bins fuzz-short
@@ -216,7 +216,7 @@ restart-rolling: all
 	tests/stack.sh restart-rolling
 
 api-test:
-	$(PYTHON) -m pytest -q tests/api
+	$(PYTHON) -m pytest -q tests/api $(SKIP_HA_DRILLS)
 
 # The whole suite; the stack is stopped whatever the outcome.
 test: deps
@@ -228,9 +228,21 @@ test: deps
 	$(MAKE) --no-print-directory fuzz-short
 	k8s/validate.sh
 	tests/stack.sh up
-	rc=0; $(PYTHON) -m pytest -q tests/api || rc=$$?; \
+	rc=0; $(PYTHON) -m pytest -q tests/api $(SKIP_HA_DRILLS) || rc=$$?; \
 	    $(MAKE) --no-print-directory containers-check || rc=$$?; \
 	    $(MAKE) --no-print-directory web-test || rc=$$?; \
+	    tests/stack.sh down; exit $$rc
+
+# The data-tier drills need the HA topology (STACK_DB=ha); make test-ha runs
+# them there, with test_ha_failures.py, and writes
+# var/log/ha-data-report.json. Not part of make test yet: see README "High
+# availability" for what they measure and what does not hold every time.
+SKIP_HA_DRILLS := --ignore=tests/api/test_ha_data.py
+test-ha: deps all
+	tests/stack.sh down
+	STACK_DB=ha tests/stack.sh up
+	rc=0; $(PYTHON) -m pytest -q tests/api/test_ha_data.py \
+	    tests/api/test_ha_failures.py || rc=$$?; \
 	    tests/stack.sh down; exit $$rc
 
 # Container images from k8s/images/*.Dockerfile, tagged
@@ -292,7 +304,7 @@ k8s-validate:
 test-asan: deps
 	$(MAKE) --no-print-directory VARIANT=asan all
 	VARIANT=asan tests/stack.sh up
-	rc=0; $(PYTHON) -m pytest -q tests/api || rc=$$?; \
+	rc=0; $(PYTHON) -m pytest -q tests/api $(SKIP_HA_DRILLS) || rc=$$?; \
 	    VARIANT=asan tests/stack.sh down; \
 	    if grep -l 'ERROR: AddressSanitizer\|runtime error:\|ERROR: LeakSanitizer' \
 	        var/log/blog-*.log var/log/pay-*.log; then rc=1; fi; exit $$rc

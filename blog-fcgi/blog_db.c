@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <errmsg.h>
 #include <mysqld_error.h>
 
 #include "blog_db.h"
+#include "cm_clock.h"
 #include "cm_reconnect.h"
 #include "cm_metrics.h"
 #include "cm_log.h"
@@ -985,6 +987,10 @@ blog_db_follow(struct blog_db *db, const char *rid, long long follower,
 
 #define BLOG_DB_BACKOFF_MIN 100
 #define BLOG_DB_BACKOFF_MAX 2000
+/* A lost connection answered faster than this was a dead one, not a hang. */
+#define BLOG_DB_FAST_FAIL_MS 1000
+/* How long a read may wait for a fresh connection after losing one. */
+#define BLOG_DB_READ_RETRY_MS 1500
 
 struct blog_db {
 	const struct blog_app *app;
@@ -1228,6 +1234,12 @@ blog_db_error(struct blog_db *db, const char *rid, MYSQL_STMT *stmt,
 		return CM_EDB;
 	case ER_SERVER_SHUTDOWN:
 	case ER_CONNECTION_KILLED:
+	/*
+	 * A Galera node outside the primary component (joining, or cut off)
+	 * refuses every statement: this connection is no use, the next one
+	 * goes through the proxy to a node that is in.
+	 */
+	case ER_UNKNOWN_COM_ERROR:
 		break;
 	default:
 		/* 2000..2999 are client errors: the connection is unusable. */
@@ -1361,6 +1373,7 @@ blog_db_exec(struct blog_db *db, const char *rid, enum blog_q q,
 	struct blog_db_stmt *s = NULL;
 	enum cm_err rc;
 	int in_txn, had_conn;
+	long long t0;
 
 	if (out != NULL)
 		*out = NULL;
@@ -1373,17 +1386,36 @@ blog_db_exec(struct blog_db *db, const char *rid, enum blog_q q,
 		return rc;
 	in_txn = db->in_txn;
 	had_conn = db->conn != NULL;
+	t0 = cm_clock_ms();
 	rc = blog_db_exec1(db, rid, q, a, &s);
 	/*
-	 * A read outside a transaction whose connection was found gone when
-	 * it was sent is safe to run once more on a fresh one. A timeout is
-	 * not retried: the database is hung and the client waited enough.
+	 * A read outside a transaction whose connection broke is safe to run
+	 * once more on a fresh one: found gone when sent (2006), or lost
+	 * within the query (2013) quickly, as when the server it reached dies
+	 * or a Galera failover closes it. A slow 2013 is a timeout and is not
+	 * retried: the database is hung and the client waited enough.
 	 */
 	if (rc == CM_EUNAVAIL && had_conn && !in_txn &&
 	    blog_db_queries[q].readonly && db->conn == NULL &&
-	    db->last_errno == CR_SERVER_GONE_ERROR) {
-		cm_reconnect_now(&db->reconnect);
-		rc = blog_db_exec1(db, rid, q, a, &s);
+	    (db->last_errno == CR_SERVER_GONE_ERROR ||
+	        db->last_errno == ER_UNKNOWN_COM_ERROR ||
+	        (db->last_errno == CR_SERVER_LOST &&
+	            cm_clock_ms() - t0 < BLOG_DB_FAST_FAIL_MS))) {
+		/*
+		 * The first connections after a failover may still reach the
+		 * dead node while the proxy in front has not noticed yet
+		 * (HAProxy marks it down within about half a second): a few
+		 * spaced tries, bounded by BLOG_DB_READ_RETRY_MS.
+		 */
+		t0 = cm_clock_ms();
+		for (;;) {
+			cm_reconnect_now(&db->reconnect);
+			rc = blog_db_exec1(db, rid, q, a, &s);
+			if (rc != CM_EUNAVAIL || db->conn != NULL ||
+			    cm_clock_ms() - t0 >= BLOG_DB_READ_RETRY_MS)
+				break;
+			usleep(200 * 1000);
+		}
 	}
 	if (rc == CM_OK && out != NULL)
 		*out = s;

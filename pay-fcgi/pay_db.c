@@ -31,6 +31,8 @@
 #define PAY_DB_WAIT_MS 8000 /* > statement_timeout below */
 #define PAY_DB_BACKOFF_MIN_MS 100
 #define PAY_DB_BACKOFF_MAX_MS 5000
+#define PAY_DB_RIDE_MS 3000 /* how long a request waits for a primary */
+#define PAY_DB_RIDE_STEP_MS 250
 #define PAY_DB_PRUNE_EVERY_MS (10LL * 60 * 1000)
 #define PAY_DB_ATTEMPTS 4
 
@@ -283,6 +285,26 @@ pay_db_exec(struct pay_db *db, const char *rid, enum pay_stmt st,
 	return oc;
 }
 
+/*
+ * No usable connection: wait for one a little, trying again every
+ * PAY_DB_RIDE_STEP_MS until the deadline. A planned switchover or an
+ * automatic failover leaves the cluster without a writable primary for a
+ * second or a few (measured: 1-2 s planned, about 9 s after a lost leader);
+ * riding through the short ones spares the client a 503, and an outage
+ * still answers 503 within PAY_DB_RIDE_MS.
+ */
+static PGconn *
+pay_db_ride(struct pay_db *db, const char *rid, long long until)
+{
+	while (cm_clock_ms() < until) {
+		usleep(PAY_DB_RIDE_STEP_MS * 1000);
+		cm_reconnect_now(&db->reconnect);
+		if (pay_db_get(db, rid) != NULL)
+			return db->conn;
+	}
+	return NULL;
+}
+
 /* Run st with bounded retries; *out as for pay_db_exec. */
 static enum cm_err
 pay_db_run(struct cm_req *req, enum pay_stmt st, const char *const *params,
@@ -291,12 +313,14 @@ pay_db_run(struct cm_req *req, enum pay_stmt st, const char *const *params,
 	struct pay_db *db = req->worker;
 	enum pay_db_outcome oc = PAY_DB_LOST;
 	int attempt, lost = 0;
+	long long ride_until = cm_clock_ms() + PAY_DB_RIDE_MS;
 
 	*out = NULL;
 	if (db == NULL)
 		return CM_EUNAVAIL;
 	for (attempt = 0; attempt < PAY_DB_ATTEMPTS; attempt++) {
-		if (pay_db_get(db, req->request_id) == NULL)
+		if (pay_db_get(db, req->request_id) == NULL &&
+		    pay_db_ride(db, req->request_id, ride_until) == NULL)
 			return CM_EUNAVAIL;
 		oc = pay_db_exec(db, req->request_id, st, params, out);
 		if (oc == PAY_DB_DONE)

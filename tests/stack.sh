@@ -51,7 +51,8 @@ REPLICAS=${REPLICAS:-2}
 TRANSPORT=${STACK_TRANSPORT:-unix}
 # The data tier: single (one MariaDB, one PostgreSQL) or ha (Patroni x3 with
 # synchronous replication, Galera x3 behind HAProxy: tests/ha/hadb.sh).
-STACK_DB=${STACK_DB:-single}
+# Unset, it is whatever the running stack uses (var/run/stack-db).
+STACK_DB=${STACK_DB:-$(cat "$VAR/run/stack-db" 2>/dev/null || echo single)}
 HADB=$ROOT/tests/ha/hadb.sh
 WAIT_SECONDS=${STACK_WAIT_SECONDS:-30}
 GRACE=${SHUTDOWN_GRACE_SECONDS:-10}
@@ -1376,6 +1377,11 @@ restart_service()
 
 stack_is_up()
 {
+	if [ "$STACK_DB" = ha ]; then
+		[ -S "$RUN/supervisor.sock" ] ||
+		    die "the HA data tier is not running; use tests/stack.sh up"
+		return 0
+	fi
 	if ! pid_of "$RUN/mysqld.pid" mariadbd >/dev/null || ! pg_pid >/dev/null
 	then
 		die "the databases are not running; use tests/stack.sh up"
@@ -1439,6 +1445,16 @@ do_db()
 	*) die "usage: tests/stack.sh db-$action pg|mariadb" ;;
 	esac
 	lock
+	if [ "$STACK_DB" = ha ]; then
+		# The whole tier of that engine: an outage, not a failover.
+		case $action:$what in
+		stop:pg|stop:postgresql) STACK_VAR=$VAR "$HADB" stop-pg 9>&- ;;
+		stop:*) STACK_VAR=$VAR "$HADB" stop-galera 9>&- ;;
+		start:*) STACK_VAR=$VAR "$HADB" up 9>&- ;;
+		esac
+		unlock
+		return 0
+	fi
 	case $action:$what in
 	stop:pg|stop:postgresql)
 		pg_bindir

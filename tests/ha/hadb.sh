@@ -11,9 +11,13 @@
 #   tests/ha/hadb.sh ctl ...   supervisorctl with the tier's socket
 #   tests/ha/hadb.sh pg-leader      the leader's member name (pg1..pg3)
 #   tests/ha/hadb.sh galera-writer  the Galera node HAProxy writes to
+#   tests/ha/hadb.sh galera-rolling restart the Galera nodes one at a time
+#   tests/ha/hadb.sh stop-pg | stop-galera
+#                              stop every member of one engine (outage drills;
+#                              up starts them again)
 #
 # The tier (ports are STACK_PORT_OFFSET plus):
-#   etcd 3.4 x3         clients 9401-9403, peers 9411-9413  (Patroni's store)
+#   etcd 3.4 x3 (v2 API) clients 9401-9403, peers 9411-9413  (Patroni's store)
 #   Patroni 3.0 x3      REST 9421-9423, PostgreSQL 15 on 9431-9433
 #   MariaDB 10.11 x3    Galera 4: clients 9441-9443, group 9451-9453,
 #                       IST 9461-9463, SST (rsync) 9471-9473
@@ -45,10 +49,11 @@ MYSQL_FRONT=$((3307 + OFF))
 HAPROXY_STATS=$((9480 + OFF))
 # Patroni's leader lease. A frozen or dead leader is replaced once its lease
 # runs out: ttl >= loop_wait + 2 * retry_timeout (Patroni's rule), and etcd's
-# smallest lease is 1.5 x its election timeout (1 s here).
-PATRONI_TTL=${HA_PATRONI_TTL:-6}
+# smallest lease is 1.5 x its election timeout (2 s here). Shorter leases
+# were measured to demote a healthy leader when both cores are saturated.
+PATRONI_TTL=${HA_PATRONI_TTL:-8}
 PATRONI_LOOP_WAIT=1
-PATRONI_RETRY_TIMEOUT=2
+PATRONI_RETRY_TIMEOUT=3
 
 log()
 {
@@ -108,9 +113,10 @@ ETCD_INITIAL_ADVERTISE_PEER_URLS=http://127.0.0.1:$(etcd_peer "$n")
 ETCD_INITIAL_CLUSTER=$cluster
 ETCD_INITIAL_CLUSTER_TOKEN=conduit-$OFF
 ETCD_INITIAL_CLUSTER_STATE=new
-ETCD_HEARTBEAT_INTERVAL=100
-ETCD_ELECTION_TIMEOUT=1000
+ETCD_HEARTBEAT_INTERVAL=200
+ETCD_ELECTION_TIMEOUT=2000
 ETCD_UNSAFE_NO_FSYNC=false
+ETCD_ENABLE_V2=true
 EOF
 }
 
@@ -129,7 +135,11 @@ log:
 restapi:
   listen: 127.0.0.1:$(patroni_rest "$n")
   connect_address: 127.0.0.1:$(patroni_rest "$n")
-etcd3:
+# etcd's v2 API: Patroni 3.0's v3 client caches the cluster from a watch,
+# and once that watch broke under load (both cores saturated) its
+# compare-and-set of the sync key failed for good; the v2 client reads the
+# cluster on every loop.
+etcd:
   hosts: $(etcd_hosts)
 bootstrap:
   dcs:
@@ -233,8 +243,11 @@ wsrep_node_address = 127.0.0.1:$(galera_group "$n")
 wsrep_provider_options = "gmcast.listen_addr=tcp://127.0.0.1:$(galera_group "$n");ist.recv_addr=127.0.0.1:$(galera_ist "$n");evs.suspect_timeout=PT3S;evs.inactive_timeout=PT6S;evs.install_timeout=PT5S;pc.wait_prim_timeout=PT5S"
 wsrep_sst_method = rsync
 wsrep_sst_receive_address = 127.0.0.1:$(galera_sst "$n")
-# A node answers reads only once it is synced.
-wsrep_sync_wait = 0
+# Causal reads: a read waits until this node has applied every write the
+# cluster committed before it. While connections sit on two nodes (after a
+# failover and the failback, until they reconnect) a comment posted right
+# after its article was otherwise refused with 404 (seen in the drills).
+wsrep_sync_wait = 1
 EOF
 }
 
@@ -251,7 +264,10 @@ global
 
 defaults
     mode tcp
-    timeout connect 2s
+    # A connection to a node that just died goes to the next one.
+    retries 3
+    option redispatch
+    timeout connect 500ms
     timeout client 1h
     timeout server 1h
     timeout check 2s
@@ -273,7 +289,7 @@ listen mariadb
     external-check command $HA/galera-check.sh
     stick-table type integer size 1 nopurge
     stick on int(1)
-    default-server inter 500ms fall 2 rise 3 on-marked-down shutdown-sessions
+    default-server inter 250ms fall 2 rise 4 on-marked-down shutdown-sessions
     server galera1 127.0.0.1:$(galera_port 1) check
     server galera2 127.0.0.1:$(galera_port 2) check backup
     server galera3 127.0.0.1:$(galera_port 3) check backup
@@ -281,7 +297,7 @@ EOF
 }
 
 # HAProxy's health check of a Galera node: up only while the node is
-# synced with the cluster (a joiner or a node cut off from the primary
+# synced with the cluster or donating (a joiner or a node cut off from the primary
 # component answers connections but refuses queries).
 write_galera_check()
 {
@@ -298,7 +314,9 @@ write_galera_check()
 		echo 'esac'
 		echo "st=\$(mariadb --defaults-file=\$cnf -u $(id -un) -N -B --connect-timeout=1 \\"
 		echo "    -e \"SHOW STATUS LIKE 'wsrep_local_state'\" 2>/dev/null | cut -f2)"
-		echo '[ "$st" = 4 ]'
+		# 4 Synced; 2 Donor: with IST (a node that was down briefly) the
+		# donor keeps serving, so it stays in rotation.
+		echo '[ "$st" = 4 ] || [ "$st" = 2 ]'
 	} >"$HA/galera-check.sh.tmp"
 	chmod 755 "$HA/galera-check.sh.tmp"
 	mv "$HA/galera-check.sh.tmp" "$HA/galera-check.sh"
@@ -542,7 +560,7 @@ galera_any_primary()
 
 do_up()
 {
-	local n boot t0=$SECONDS
+	local n boot t0=$SECONDS old haproxy_changed=
 	command -v patroni >/dev/null || die "patroni is not installed (make deps)"
 	command -v etcd >/dev/null || die "etcd is not installed (make deps)"
 	[ -e /usr/lib/galera/libgalera_smm.so ] ||
@@ -554,7 +572,9 @@ do_up()
 		write_patroni "$n"
 		write_galera "$n"
 	done
+	old=$(cat "$HA/haproxy.cfg" 2>/dev/null || true)
 	write_haproxy
+	[ "$old" = "$(cat "$HA/haproxy.cfg")" ] || haproxy_changed=1
 	write_galera_check
 	write_supervisor
 	for n in 1 2 3; do
@@ -577,8 +597,17 @@ do_up()
 		    galera_synced "$boot"
 	fi
 	ctl start galera:* >/dev/null || true
-	ctl start haproxy >/dev/null || true
+	if [ -n "$haproxy_changed" ]; then
+		ctl restart haproxy >/dev/null || true
+	else
+		ctl start haproxy >/dev/null || true
+	fi
 	wait_for "no PostgreSQL leader" "$WAIT_SECONDS" pg_leader_quiet
+	# The timings above also for a cluster bootstrapped with older ones.
+	curl -fsS -o /dev/null --max-time 5 -X PATCH -H 'Content-Type: application/json' \
+	    -d "{\"ttl\": $PATRONI_TTL, \"loop_wait\": $PATRONI_LOOP_WAIT, \"retry_timeout\": $PATRONI_RETRY_TIMEOUT}" \
+	    "http://127.0.0.1:$(patroni_rest "$(pg_leader | tr -d pg)")/config" ||
+	    log "warning: could not set Patroni's timings"
 	wait_for "no synchronous standby" "$WAIT_SECONDS" pg_has_sync_standby
 	for n in 1 2 3; do
 		wait_for "Galera node $n is not synced" "$WAIT_SECONDS" \
@@ -636,24 +665,68 @@ do_status()
 	echo "HAProxy writes to: $(galera_writer || echo none)"
 }
 
-# The node the stick table holds (every connection goes there); before the
-# first connection, the first server that is up.
+haproxy_cmd()
+{
+	echo "$*" | socat - "UNIX-CONNECT:$RUN/haproxy.sock"
+}
+
+# The Galera node that takes the writes: the one holding HAProxy's client
+# sessions (every connection goes to one node at a time); with none yet,
+# the one the stick table names, else the first that is up.
 galera_writer()
 {
-	local id
-	id=$(echo "show table mariadb" | socat - "UNIX-CONNECT:$RUN/haproxy.sock" |
+	local csv id
+	csv=$(curl -fsS --max-time 2 "http://127.0.0.1:$HAPROXY_STATS/;csv") ||
+	    return 1
+	echo "$csv" | awk -F, '$1 == "mariadb" && $2 ~ /^galera/ && $5 > 0 {
+	    print $5, $2 }' | sort -rn | awk 'NR == 1 { print $2; found = 1 }
+	    END { exit !found }' && return 0
+	id=$(haproxy_cmd "show table mariadb" |
 	    sed -n 's/.*server_id=\([0-9]*\).*/\1/p' | head -n 1)
 	if [ -n "$id" ]; then
 		echo "galera$id"
 		return 0
 	fi
-	curl -fsS --max-time 2 "http://127.0.0.1:$HAPROXY_STATS/;csv" |
-	    awk -F, '$1 == "mariadb" && $2 ~ /^galera/ && $18 == "UP" {
-	        print $2; found = 1; exit } END { exit !found }'
+	echo "$csv" | awk -F, '$1 == "mariadb" && $2 ~ /^galera/ &&
+	    $18 == "UP" { print $2; found = 1; exit } END { exit !found }'
+}
+
+# Restart every Galera node, one at a time, without stopping the cluster:
+# the backups first, then the writer, which HAProxy first takes out of
+# rotation (new connections go to a backup; its sessions are closed while
+# idle, before the node stops, so no statement meets a dying server).
+do_galera_rolling()
+{
+	local w n order=()
+	w=$(galera_writer) || die "HAProxy has no writer"
+	w=${w#galera}
+	for n in 1 2 3; do
+		[ "$n" = "$w" ] || order+=("$n")
+	done
+	order+=("$w")
+	for n in "${order[@]}"; do
+		if [ "$n" = "$w" ]; then
+			haproxy_cmd "set server mariadb/galera$n state maint" >/dev/null
+			haproxy_cmd "shutdown sessions server mariadb/galera$n" >/dev/null
+			haproxy_cmd "clear table mariadb" >/dev/null
+			sleep 1
+		fi
+		log "restarting Galera node $n"
+		ctl stop "galera:galera$n" >/dev/null
+		ctl start "galera:galera$n" >/dev/null
+		wait_for "Galera node $n is not synced after its restart" \
+		    "$WAIT_SECONDS" galera_synced "$n"
+		[ "$n" = "$w" ] &&
+		    haproxy_cmd "set server mariadb/galera$n state ready" >/dev/null
+	done
+	return 0
 }
 
 case ${1:-} in
 up) do_up ;;
+stop-pg) ctl stop pg:* >/dev/null ;;
+stop-galera) for n in 3 2 1; do ctl stop "galera:galera$n" >/dev/null; done ;;
+galera-rolling) do_galera_rolling ;;
 down) do_down ;;
 status) do_status ;;
 ctl) shift; ctl "$@" ;;
