@@ -7,6 +7,9 @@ import { signal } from './state.js';
 const TOKEN_KEY = 'conduit.token';
 
 export const session = signal(loadUser());
+// The path on which a token was refused (expired, or signed out on every
+// device): the page says so there, even though the signed-in view is gone.
+export const expired = signal(null);
 
 function loadUser() {
   try {
@@ -21,6 +24,7 @@ export function setUser(user) {
     localStorage.setItem(TOKEN_KEY, user.token);
     const { token, ...rest } = user;
     localStorage.setItem('conduit.user', JSON.stringify(rest));
+    expired.set(null);
     session.set(rest);
   } else {
     localStorage.removeItem(TOKEN_KEY);
@@ -94,7 +98,10 @@ async function call(api, method, path, { body, key, auth = true } = {}) {
   if (!res.ok) {
     const err = new ApiError(res.status, data, api);
     // A token the services refuse (expired, revoked) is of no more use.
-    if (res.status === 401 && t) setUser(null);
+    if (res.status === 401 && t) {
+      expired.set(location.pathname);
+      setUser(null);
+    }
     throw err;
   }
   return data;

@@ -1,7 +1,8 @@
 import { render } from 'preact';
 import { useEffect } from 'preact/hooks';
 import './style.css';
-import { session } from './api.js';
+import { expired, session } from './api.js';
+import { ErrorBox } from './ui.jsx';
 import { LANGS, applyLang, lang, setLang, t } from './i18n.js';
 import { loc, match } from './router.js';
 import { useSignal } from './state.js';
@@ -80,6 +81,7 @@ const routes = [
 function App() {
   const where = useSignal(loc);
   const user = useSignal(session);
+  const refusedHere = useSignal(expired);
   useSignal(lang);
   useEffect(applyLang, []);
   let page = null;
@@ -94,6 +96,11 @@ function App() {
     <>
       <a class="skip" href="#main">{t('skip')}</a>
       <Header user={user} path={where.path} />
+      {refusedHere === where.path && !user && (
+        <div class="wrap">
+          <ErrorBox error={{ status: 401, api: 'blog', fields: [] }} />
+        </div>
+      )}
       <main id="main" tabIndex={-1} key={where.path + '?' + where.query.toString() + (user ? user.username : '')}>
         {page || <NotFound />}
       </main>

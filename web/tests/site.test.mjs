@@ -310,6 +310,38 @@ describe('blog flows (English, desktop)', () => {
   });
 });
 
+describe('signing out everywhere', () => {
+  ftest('one device signs out everywhere; the other is told to sign in again', async () => {
+    const dora = await register('dora' + RUN);
+    const a = await fresh();
+    const b = await fresh();
+    await signInAs(a.page, dora);
+    await signInAs(b.page, dora);
+    await b.page.goto('/settings');
+    await b.page.getByLabel('Short bio about you').waitFor();
+    await a.page.goto('/settings');
+    await a.page.getByRole('button', { name: 'Sign out on every device' }).click();
+    await a.page.getByRole('link', { name: 'Sign in' }).waitFor();
+    assert.equal(await a.page.evaluate(() => localStorage.getItem('conduit.token')), null);
+    // The other device's token is refused by the blog and by pay.
+    await b.page.getByLabel('Short bio about you').fill('still here?');
+    await b.page.getByRole('button', { name: 'Update settings' }).click();
+    await b.page.getByRole('alert').filter({ hasText: 'You are not signed in, or your session has expired.' }).first().waitFor();
+    await b.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Sign in' }).waitFor();
+    // Pay learns of it from the blog's relay, shortly after.
+    let status = 0;
+    for (let i = 0; i < 40 && status !== 401; i++) {
+      status = (await api('GET', '/pay/v1/accounts', { token: dora.token })).status;
+      if (status !== 401) await new Promise((res) => setTimeout(res, 500));
+    }
+    assert.equal(status, 401);
+    clean(a.ctx);
+    clean(b.ctx);
+    await a.ctx.close();
+    await b.ctx.close();
+  });
+});
+
 describe('payments (English, desktop)', () => {
   ftest('top up in the wallet', async () => {
     const { ctx, page } = await fresh();
@@ -523,7 +555,7 @@ describe('script payloads are inert', () => {
 describe('API errors in words', () => {
   ftest('401, 403, 404, 409, 422, 429 and 402', async () => {
     const { ctx, page } = await fresh();
-    const alert = (text) => page.getByRole('alert').filter({ hasText: text }).waitFor();
+    const alert = (text) => page.getByRole('alert').filter({ hasText: text }).first().waitFor();
     // 401: wrong password.
     await page.goto('/login');
     await page.getByLabel('Email').fill(S.alice.email);

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { blog, enc, newKey, pay, session } from '../api.js';
-import { exponent, fmtDate, fmtMoney, locale, parseAmount, setExponents, t } from '../i18n.js';
+import { exponent, fmtDate, fmtMoney, locale, parseAmount, t } from '../i18n.js';
+import { loadCurrencies } from '../currencies.js';
 import { navigate } from '../router.js';
 import { useSignal } from '../state.js';
 import { Avatar, ErrorBox, Notice, useAction, useTitle } from '../ui.jsx';
@@ -136,10 +137,7 @@ function TipBox({ article }) {
 
   useEffect(() => {
     if (!user || user.username === author) return;
-    pay.get('/currencies').then((d) => {
-      setExponents(d.data);
-      setCurrencies(d.data.map((c) => c.code));
-    }, () => setCurrencies(['USD', 'EUR', 'CNY', 'JPY']));
+    loadCurrencies().then(setCurrencies);
     pay.get('/accounts').then((d) => {
       const funded = d.data.filter((a) => a.balance > 0);
       if (funded.length) setCurrency(funded[0].currency);

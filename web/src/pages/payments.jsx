@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { enc, newKey, pay, qs, session } from '../api.js';
-import { exponent, fmtDate, fmtMoney, parseAmount, setExponents, t } from '../i18n.js';
+import { exponent, fmtDate, fmtMoney, parseAmount, t } from '../i18n.js';
+import { loadCurrencies } from '../currencies.js';
 import { loc } from '../router.js';
 import { useSignal } from '../state.js';
 import { ErrorBox, Notice, useAction, useTitle } from '../ui.jsx';
@@ -9,7 +10,7 @@ import { SignInNeeded } from './editor.jsx';
 const PAGE = 10;
 
 function loadExponents() {
-  pay.get('/currencies').then((d) => setExponents(d.data), () => {});
+  loadCurrencies();
 }
 
 function Party({ name }) {

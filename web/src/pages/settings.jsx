@@ -39,6 +39,14 @@ export function SettingsPage() {
     setUser(null);
     navigate('/');
   };
+  // Every token of this user, on every device, stops working (the blog
+  // bumps the identity version; pay refuses the old tokens too).
+  const logoutAll = () =>
+    run(async () => {
+      await blog.post('/user/logout-all', undefined);
+      setUser(null);
+      navigate('/');
+    });
   return (
     <div class="wrap page narrow">
       <h1>{t('settings_title')}</h1>
@@ -55,7 +63,10 @@ export function SettingsPage() {
         </form>
       )}
       <hr />
-      <button type="button" class="btn danger" id="logout" onClick={logout}>{t('logout')}</button>
+      <div class="row">
+        <button type="button" class="btn danger" id="logout" onClick={logout}>{t('logout')}</button>
+        <button type="button" class="btn danger" id="logout-all" disabled={busy} onClick={logoutAll}>{t('logout_all')}</button>
+      </div>
     </div>
   );
 }

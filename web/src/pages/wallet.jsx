@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { enc, newKey, pay, qs, session } from '../api.js';
-import { exponent, fmtDate, fmtMoney, locale, parseAmount, setExponents, t } from '../i18n.js';
+import { exponent, fmtDate, fmtMoney, locale, parseAmount, t } from '../i18n.js';
+import { DEFAULT_CURRENCIES, loadCurrencies } from '../currencies.js';
 import { loc, navigate } from '../router.js';
 import { useSignal } from '../state.js';
 import { ErrorBox, Notice, useAction, useTitle } from '../ui.jsx';
@@ -121,16 +122,13 @@ export function WalletPage() {
   const user = useSignal(session);
   const where = useSignal(loc);
   const [accounts, setAccounts] = useState(null);
-  const [currencies, setCurrencies] = useState(['USD', 'EUR', 'CNY', 'JPY']);
+  const [currencies, setCurrencies] = useState(DEFAULT_CURRENCIES);
   const [error, setError] = useState(null);
   const [tick, setTick] = useState(0);
   useTitle(t('wallet_title'));
   useEffect(() => {
     if (!user) return;
-    pay.get('/currencies').then((d) => {
-      setExponents(d.data);
-      setCurrencies(d.data.map((c) => c.code));
-    }, () => {});
+    loadCurrencies().then(setCurrencies);
   }, []);
   useEffect(() => {
     if (!user) return;
