@@ -6,8 +6,10 @@
 #      standalone kustomize) into k8s/out/<overlay>.yaml;
 #   2. validate every rendered object against the Kubernetes API schemas
 #      (kubernetes-models, pinned in validate/package-lock.json and
-#      installed with `npm ci`), unknown fields rejected, run the policy
-#      checks, and prove each check catches a broken manifest
+#      installed with `npm ci`), and the operators' custom resources
+#      (prod-operators) against their CRDs' schemas (validate/crd.js,
+#      validate/operator-crds.json), unknown fields rejected; run the
+#      policy checks, and prove each check catches a broken manifest
 #      (validate/validate.js);
 #   3. `nginx -t` on the local config and on the Kubernetes edge config
 #      (edge/nginx-check.sh), and the edge config with no ready pod answering
@@ -20,7 +22,7 @@ set -euo pipefail
 K8S=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$K8S")
 OUT=$K8S/out
-OVERLAYS=(dev prod)
+OVERLAYS=(dev prod prod-operators)
 
 die()
 {

@@ -20,6 +20,7 @@
 
 const fs = require("fs");
 const YAML = require("yaml");
+const { crdErrors } = require("./crd.js");
 
 // ------------------------------------------------------------- schema
 
@@ -82,8 +83,12 @@ function objName(o) {
 	return `${o && o.kind}/${md.name}`;
 }
 
-// Errors of one object: schema violations and unknown fields.
+// Errors of one object: schema violations and unknown fields. The
+// operators' custom resources go against their CRDs' schemas (crd.js).
 function schemaErrors(obj) {
+	const ce = crdErrors(obj);
+	if (ce !== null)
+		return ce.map((e) => `${objName(obj)}: ${e}`);
 	const model = modelFor(obj && obj.apiVersion, obj && obj.kind);
 	if (model === null)
 		return [`${objName(obj)}: unknown apiVersion/kind ${obj && obj.apiVersion} ${obj && obj.kind}`];
@@ -151,6 +156,40 @@ function matchesSelector(selector, labels) {
 
 function podOwners(objs) {
 	return objs.filter((o) => podSpecOf(o) !== null);
+}
+
+// The labels of the pods the operators make for their custom resources
+// (CloudNativePG instances; the MariaDB operator's StatefulSet pods).
+function operatorPodLabels(objs) {
+	const l = [];
+	for (const o of objs) {
+		if (o.apiVersion === "postgresql.cnpg.io/v1" && o.kind === "Cluster")
+			l.push({ "cnpg.io/cluster": o.metadata.name, "cnpg.io/podRole": "instance" });
+		if (o.apiVersion === "k8s.mariadb.com/v1alpha1" && o.kind === "MariaDB")
+			l.push({ "app.kubernetes.io/name": "mariadb", "app.kubernetes.io/instance": o.metadata.name });
+	}
+	return l;
+}
+
+const ofKind = (objs, apiVersion, kind) =>
+    objs.filter((o) => o.apiVersion === apiVersion && o.kind === kind);
+
+// Is file path inside a volume of pod spec ps, mounted in container c, made
+// from Secret secret's key key alone? Returns an error string or null.
+function secretFileError(ps, c, file, secret, key) {
+	if (typeof file !== "string")
+		return "not set";
+	const m = (c.volumeMounts || []).find((x) => file.startsWith(x.mountPath.replace(/\/?$/, "/")));
+	const vol = m && (ps.volumes || []).find((x) => x.name === m.name);
+	if (!vol || !vol.secret || vol.secret.secretName !== secret)
+		return `${file} is not in a volume from Secret ${secret}`;
+	const items = vol.secret.items || [];
+	const rel = file.slice(m.mountPath.replace(/\/?$/, "/").length);
+	if (!items.some((i) => i.key === key && i.path === rel))
+		return `${file} is not ${secret}'s key ${key}`;
+	if (items.some((i) => i.key !== key))
+		return `the volume from ${secret} mounts more than ${key} (${items.map((i) => i.key).join(", ")})`;
+	return null;
 }
 
 function configMapsOf(objs) {
@@ -444,7 +483,7 @@ const POLICIES = {
 
 	"networkpolicy-selects-pods"(objs) {
 		const v = [];
-		const owners = podOwners(objs);
+		const pods = [...podOwners(objs).map(podLabelsOf), ...operatorPodLabels(objs)];
 		for (const np of objs.filter((x) => x.kind === "NetworkPolicy")) {
 			const sels = [np.spec.podSelector];
 			for (const r of [...(np.spec.ingress || []), ...(np.spec.egress || [])])
@@ -454,7 +493,7 @@ const POLICIES = {
 			for (const sel of sels) {
 				const empty = !sel || (Object.keys(sel.matchLabels || {}).length === 0 &&
 				    (sel.matchExpressions || []).length === 0);
-				if (!empty && !owners.some((o) => matchesSelector(sel, podLabelsOf(o))))
+				if (!empty && !pods.some((l) => matchesSelector(sel, l)))
 					v.push(`${objName(np)}: pod selector ${JSON.stringify(sel)} matches no pod`);
 			}
 		}
@@ -596,6 +635,92 @@ const POLICIES = {
 		}
 		return v;
 	},
+
+	// Issue 11: pay's PostgreSQL under CloudNativePG survives losing its
+	// primary with no acknowledged commit lost: three instances, and a
+	// commit waits for a standby (synchronous, durability required), with
+	// enough standbys that one lost does not stop writes.
+	"operator-postgresql-ha"(objs) {
+		const v = [];
+		for (const c of ofKind(objs, "postgresql.cnpg.io/v1", "Cluster")) {
+			const n = objName(c);
+			const inst = c.spec.instances;
+			if (!(inst >= 3))
+				v.push(`${n}: instances ${inst}, want 3 or more`);
+			const sync = (c.spec.postgresql || {}).synchronous;
+			if (!sync) {
+				v.push(`${n}: no synchronous replication (spec.postgresql.synchronous)`);
+				continue;
+			}
+			if (!(sync.number >= 1))
+				v.push(`${n}: synchronous.number ${sync.number}, want 1 or more`);
+			else if (!(sync.number <= inst - 2))
+				v.push(`${n}: synchronous.number ${sync.number} of ${inst - 1} standbys: losing one stops every write`);
+			if (sync.dataDurability === "preferred")
+				v.push(`${n}: synchronous.dataDurability preferred acknowledges commits no standby has`);
+			if (c.spec.minSyncReplicas !== undefined || c.spec.maxSyncReplicas !== undefined)
+				v.push(`${n}: minSyncReplicas/maxSyncReplicas (deprecated) beside spec.postgresql.synchronous`);
+		}
+		return v;
+	},
+
+	// Issue 11: the blog's MariaDB under the MariaDB operator is a Galera
+	// cluster of an odd number (3+) of nodes, with the primary Service moved
+	// by the operator when its node goes.
+	"operator-mariadb-galera"(objs) {
+		const v = [];
+		for (const m of ofKind(objs, "k8s.mariadb.com/v1alpha1", "MariaDB")) {
+			const n = objName(m);
+			const g = m.spec.galera || {};
+			if (g.enabled !== true)
+				v.push(`${n}: Galera not enabled`);
+			if (m.spec.replication && m.spec.replication.enabled)
+				v.push(`${n}: asynchronous replication enabled`);
+			if (!(m.spec.replicas >= 3) || m.spec.replicas % 2 !== 1)
+				v.push(`${n}: replicas ${m.spec.replicas}, want an odd number, 3 or more (a quorum survives one lost)`);
+			if (g.primary && g.primary.autoFailover === false)
+				v.push(`${n}: galera.primary.autoFailover off: the primary Service would stay on a dead node`);
+		}
+		return v;
+	},
+
+	// Issue 11: the services reach each database through the operator's
+	// primary Service, with TLS verified against the operator's CA, of
+	// which only the certificate is mounted.
+	"operator-primary-services"(objs) {
+		const v = [];
+		const cms = configMapsOf(objs);
+		const clusters = ofKind(objs, "postgresql.cnpg.io/v1", "Cluster");
+		const dbs = ofKind(objs, "k8s.mariadb.com/v1alpha1", "MariaDB");
+		const want = [];
+		if (clusters.length > 1 || dbs.length > 1)
+			v.push("more than one Cluster or MariaDB: which one do the services use?");
+		if (clusters.length)
+			want.push({ app: "pay-fcgi", host: "PGHOST", hostIs: `${clusters[0].metadata.name}-rw`,
+			    tls: "PGSSLMODE", ca: "PGSSLROOTCERT", secret: `${clusters[0].metadata.name}-ca` });
+		if (dbs.length) {
+			const m = dbs[0];
+			want.push({ app: "blog-fcgi", host: "BLOG_DB_HOST", hostIs: `${m.metadata.name}-primary`,
+			    tls: "BLOG_DB_TLS", ca: "BLOG_DB_TLS_CA_FILE", secret: `${m.metadata.name}-ca-bundle` });
+			if (!(m.spec.tls && m.spec.tls.enabled === true && m.spec.tls.required === true))
+				v.push(`${objName(m)}: TLS not enabled and required`);
+		}
+		for (const w of want)
+			for (const o of podOwners(objs).filter((x) => podLabelsOf(x)["app.kubernetes.io/name"] === w.app)) {
+				const ps = podSpecOf(o);
+				const c = ps.containers[0];
+				const n = `${objName(o)} container ${c.name}`;
+				const host = envValue(c, w.host, cms);
+				if (host !== w.hostIs)
+					v.push(`${n}: ${w.host} ${host}, want the primary Service ${w.hostIs}`);
+				if (envValue(c, w.tls, cms) !== "verify-full")
+					v.push(`${n}: ${w.tls} is not verify-full`);
+				const e = secretFileError(ps, c, envValue(c, w.ca, cms), w.secret, "ca.crt");
+				if (e)
+					v.push(`${n}: ${w.ca}: ${e}`);
+			}
+		return v;
+	},
 };
 
 // ------------------------------------------------------------- negative cases
@@ -608,7 +733,10 @@ function find(objs, kind, name) {
 }
 const ctr = (objs, name) => podSpecOf(find(objs, "Deployment", name)).containers[0];
 
-// [check, description, mutation]; "schema" is the schema check.
+// [check, description, mutation, render]; "schema" is the schema check;
+// the mutation starts from the render named (default prod).
+const OPS = "prod-operators";
+const cr = (objs, kind, name) => find(objs, kind, name).spec;
 const NEGATIVES = [
 	["schema", "misspelled field spec.replica", (o) => {
 		find(o, "Deployment", "blog-fcgi").spec.replica = 3;
@@ -764,6 +892,65 @@ const NEGATIVES = [
 		const t = podSpecOf(find(o, "Deployment", "nginx")).topologySpreadConstraints;
 		t.push({ ...t[0], whenUnsatisfiable: "DoNotSchedule" === t[0].whenUnsatisfiable ? "ScheduleAnyway" : "DoNotSchedule" });
 	}],
+	["schema", "CNPG Cluster: misspelled spec.instance", (o) => {
+		cr(o, "Cluster", "pay-pg").instance = 3;
+	}, OPS],
+	["schema", "CNPG Cluster: instances as a string", (o) => { cr(o, "Cluster", "pay-pg").instances = "3"; }, OPS],
+	["schema", "CNPG Cluster: synchronous.method all (no such enum value)", (o) => {
+		cr(o, "Cluster", "pay-pg").postgresql.synchronous.method = "all";
+	}, OPS],
+	["schema", "CNPG Cluster: unknown field in a managed role", (o) => {
+		cr(o, "Cluster", "pay-pg").managed.roles[0].passwd = "x";
+	}, OPS],
+	["schema", "MariaDB: misspelled galera.enable", (o) => {
+		const g = cr(o, "MariaDB", "blog-mariadb").galera;
+		g.enable = g.enabled;
+		delete g.enabled;
+	}, OPS],
+	["schema", "MariaDB Grant: privileges missing", (o) => { delete cr(o, "Grant", "blog-app").privileges; }, OPS],
+	["schema", "MariaDB User: unknown field maxConnections", (o) => {
+		cr(o, "User", "blog-app").maxConnections = 150;
+	}, OPS],
+	["schema", "custom resource: unknown metadata field", (o) => {
+		find(o, "Cluster", "pay-pg").metadata.label = { a: "b" };
+	}, OPS],
+	["operator-postgresql-ha", "one instance", (o) => { cr(o, "Cluster", "pay-pg").instances = 1; }, OPS],
+	["operator-postgresql-ha", "synchronous replication off", (o) => {
+		delete cr(o, "Cluster", "pay-pg").postgresql.synchronous;
+	}, OPS],
+	["operator-postgresql-ha", "dataDurability preferred", (o) => {
+		cr(o, "Cluster", "pay-pg").postgresql.synchronous.dataDurability = "preferred";
+	}, OPS],
+	["operator-postgresql-ha", "both standbys synchronous", (o) => {
+		cr(o, "Cluster", "pay-pg").postgresql.synchronous.number = 2;
+	}, OPS],
+	["operator-mariadb-galera", "Galera off", (o) => { cr(o, "MariaDB", "blog-mariadb").galera.enabled = false; }, OPS],
+	["operator-mariadb-galera", "two replicas", (o) => { cr(o, "MariaDB", "blog-mariadb").replicas = 2; }, OPS],
+	["operator-mariadb-galera", "no automatic primary failover", (o) => {
+		cr(o, "MariaDB", "blog-mariadb").galera.primary.autoFailover = false;
+	}, OPS],
+	["operator-primary-services", "pay on the replicas' Service pay-pg-ro", (o) => {
+		find(o, "ConfigMap", o.find((x) => x.kind === "ConfigMap" && x.metadata.name.startsWith("pay-settings")).metadata.name).data.PGHOST = "pay-pg-ro";
+	}, OPS],
+	["operator-primary-services", "blog on the all-nodes Service", (o) => {
+		ctr(o, "blog-fcgi").env.find((e) => e.name === "BLOG_DB_HOST").value = "blog-mariadb";
+	}, OPS],
+	["operator-primary-services", "blog without TLS", (o) => {
+		o.find((x) => x.kind === "ConfigMap" && x.metadata.name.startsWith("blog-settings")).data.BLOG_DB_TLS = "off";
+	}, OPS],
+	["operator-primary-services", "MariaDB TLS not required", (o) => {
+		cr(o, "MariaDB", "blog-mariadb").tls.required = false;
+	}, OPS],
+	["operator-primary-services", "the CA's private key mounted into pay", (o) => {
+		const vol = podSpecOf(find(o, "Job", "pay-migrate")).volumes.find((x) => x.name === "db-ca");
+		vol.secret.items.push({ key: "ca.key", path: "ca.key" });
+	}, OPS],
+	["operator-primary-services", "blog's CA file from another Secret", (o) => {
+		podSpecOf(find(o, "Deployment", "blog-fcgi")).volumes.find((x) => x.name === "db-ca").secret.secretName = "blog-mariadb-ca";
+	}, OPS],
+	["networkpolicy-selects-pods", "CNPG policy selects a misspelled cluster", (o) => {
+		find(o, "NetworkPolicy", "pay-pg").spec.podSelector.matchLabels["cnpg.io/cluster"] = "pay-pgx";
+	}, OPS],
 ];
 
 // ------------------------------------------------------------- main
@@ -823,12 +1010,18 @@ function main(argv) {
 			console.error(`FAIL negative cases: none for ${p}`);
 			failures++;
 		}
-	// The broken cases start from the prod render (the last one named prod,
+	// The broken cases start from the render they name (prod by default,
 	// else the last given): its good copy passes, so each report is the
 	// mutation's.
-	const base = sets.find((s) => s.name === "prod") || sets[sets.length - 1];
 	let caught = 0;
-	for (const [check, what, mutate] of NEGATIVES) {
+	for (const [check, what, mutate, from] of NEGATIVES) {
+		const base = sets.find((s) => s.name === (from || "prod")) ||
+		    (from ? null : sets[sets.length - 1]);
+		if (!base) {
+			console.error(`FAIL negative ${check} (${what}): no render named ${from}`);
+			failures++;
+			continue;
+		}
 		const objs = JSON.parse(JSON.stringify(base.objs));
 		let found;
 		try {
