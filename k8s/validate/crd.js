@@ -42,6 +42,16 @@ function typeOk(s, v) {
 	return s.type === t;
 }
 
+// The API server's patterns are ECMA 262; some escape a character the
+// "u" flag refuses, so those compile without it.
+function patternOf(p) {
+	try {
+		return new RegExp(p, "u");
+	} catch (e) {
+		return new RegExp(p);
+	}
+}
+
 // Errors of value v at path p against structural schema s. In anyOf,
 // allOf and oneOf branches (branch true) a structural schema only adds
 // value checks, never fields, so no field is unknown there.
@@ -65,7 +75,7 @@ function check(s, v, p, errs, branch) {
 			errs.push(`${p}: shorter than ${s.minLength}`);
 		if (s.maxLength !== undefined && v.length > s.maxLength)
 			errs.push(`${p}: longer than ${s.maxLength}`);
-		if (s.pattern !== undefined && !new RegExp(s.pattern, "u").test(v))
+		if (s.pattern !== undefined && !patternOf(s.pattern).test(v))
 			errs.push(`${p}: ${JSON.stringify(v)} does not match ${s.pattern}`);
 	}
 	for (const alt of s.allOf || [])

@@ -3,6 +3,7 @@
 # operator CRDs the db-operators component uses, from the operators' own
 # CRD YAML at the pinned release tags (descriptions dropped; nothing else
 # changed), so that validate.js checks the custom resources offline.
+# Not run by make test; needs PyYAML (Debian: python3-yaml).
 #
 #   c=github.com/cloudnative-pg/cloudnative-pg m=github.com/mariadb-operator/mariadb-operator
 #   git -C cloudnative-pg show v1.30.0:config/crd/bases/postgresql.cnpg.io_clusters.yaml \
