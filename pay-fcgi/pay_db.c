@@ -33,6 +33,7 @@
 #define PAY_DB_BACKOFF_MAX_MS 5000
 #define PAY_DB_RIDE_MS 3000 /* how long a request waits for a primary */
 #define PAY_DB_RIDE_STEP_MS 250
+#define PAY_DB_RIDE_WINDOW_MS 15000 /* a loss this recent may be a failover */
 #define PAY_DB_PRUNE_EVERY_MS (10LL * 60 * 1000)
 #define PAY_DB_ATTEMPTS 4
 
@@ -42,6 +43,7 @@ struct pay_db {
 	PGconn *conn; /* NULL while disconnected */
 	struct cm_reconnect reconnect;
 	long long next_prune; /* ms */
+	long long last_ok; /* ms: the last statement that got an answer */
 };
 
 /* How one execution ended, which decides what pay_db_call does next. */
@@ -291,11 +293,16 @@ pay_db_exec(struct pay_db *db, const char *rid, enum pay_stmt st,
  * automatic failover leaves the cluster without a writable primary for a
  * second or a few (measured: 1-2 s planned, about 9 s after a lost leader);
  * riding through the short ones spares the client a 503, and an outage
- * still answers 503 within PAY_DB_RIDE_MS.
+ * still answers 503 within PAY_DB_RIDE_MS. Only a worker that reached the
+ * database within PAY_DB_RIDE_WINDOW_MS waits: one whose database has been
+ * gone longer, or never answered, answers 503 at once.
  */
 static PGconn *
 pay_db_ride(struct pay_db *db, const char *rid, long long until)
 {
+	if (db->last_ok == 0 ||
+	    cm_clock_ms() - db->last_ok > PAY_DB_RIDE_WINDOW_MS)
+		return NULL;
 	while (cm_clock_ms() < until) {
 		usleep(PAY_DB_RIDE_STEP_MS * 1000);
 		cm_reconnect_now(&db->reconnect);
@@ -323,8 +330,10 @@ pay_db_run(struct cm_req *req, enum pay_stmt st, const char *const *params,
 		    pay_db_ride(db, req->request_id, ride_until) == NULL)
 			return CM_EUNAVAIL;
 		oc = pay_db_exec(db, req->request_id, st, params, out);
-		if (oc == PAY_DB_DONE)
+		if (oc == PAY_DB_DONE) {
+			db->last_ok = cm_clock_ms();
 			return CM_OK;
+		}
 		if (oc == PAY_DB_TIMEOUT)
 			return CM_EUNAVAIL;
 		if (oc == PAY_DB_CLIENT)
