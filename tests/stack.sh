@@ -1531,9 +1531,25 @@ do_status()
 	return "$rc"
 }
 
+# Ctrl-C, SIGTERM or a closed terminal during `run`. The same Ctrl-C may
+# already have ended whoever reads our output (`make run | tee run.log`):
+# then a write would kill us (SIGPIPE) or fail under set -e before anything
+# is stopped. So: ignore SIGPIPE, keep writing where a write still lands,
+# and stop everything whatever the output does.
+run_stop()
+{
+	trap - INT TERM HUP
+	trap '' PIPE
+	set +e
+	printf '\n' 2>/dev/null || exec >>"$LOG/stack-run.log"
+	printf '\n' >&2 2>/dev/null || exec 2>>"$LOG/stack-run.log"
+	do_down
+	exit 0
+}
+
 do_run()
 {
-	trap 'trap - INT TERM; echo; do_down; exit 0' INT TERM
+	trap run_stop INT TERM HUP
 	do_up
 	cat <<EOF
 
