@@ -327,30 +327,54 @@ def test_rejections_are_not_stored(funded):
     assert r.status_code == 201 and "Idempotent-Replayed" not in r.headers
 
 
+def _wait_for(what, fn, secs=10):
+    deadline = time.monotonic() + secs
+    while not fn():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
 def test_key_in_flight_is_409(funded):
     """While the first request waits on a row lock, a second with the same
-    key is 409; afterwards it replays. A request whose transaction died
-    (here: rolled back by the lock holder's crash) leaves the key free."""
+    key is 409; afterwards it replays. Each step waits for the database to
+    say the previous one happened (the lock held, the first request
+    queued behind it), not for a fixed time: under load a fixed sleep let
+    the first request finish before the lock was taken."""
     alice, bob = funded
     acc = alice.account()["id"]
-    # Hold alice's account row for a while, as a slow movement would.
+    tag = "holder-" + newkey()
+    # Hold alice's account row, as a slow movement would, until the first
+    # payment waits behind it; then 1.5 s more (pay's lock_timeout is 2 s).
     holder = subprocess.Popen(
-        ["psql", db_url("owner"), "-X", "-q", "-c",
-         "BEGIN; SELECT 1 FROM accounts WHERE id = '%s' FOR UPDATE; "
-         "SELECT pg_sleep(1.2); COMMIT;" % acc],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ["psql", db_url("owner"), "-X", "-q", "-v", "ON_ERROR_STOP=1"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, text=True)
+    holder.stdin.write(
+        "SET application_name = '%s';\n"
+        "BEGIN;\n"
+        "SELECT 1 FROM accounts WHERE id = '%s' FOR UPDATE;\n"
+        "DO $$ BEGIN FOR i IN 1..1000 LOOP EXIT WHEN EXISTS (SELECT 1 "
+        "FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted); "
+        "PERFORM pg_sleep(0.01); END LOOP; END $$;\n"
+        "SELECT pg_sleep(1.5);\n"
+        "COMMIT;\n" % (tag, acc))
+    holder.stdin.close()
     try:
-        time.sleep(0.3)
+        _wait_for("the holder takes the row lock", lambda: psql(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name "
+            "= '%s' AND query LIKE 'DO %%'" % tag) == [["1"]])
         key = newkey()
         out = {}
         t = threading.Thread(target=lambda: out.update(
             first=alice.pay(bob, 10, key=key)))
         t.start()
-        time.sleep(0.3)
+        _wait_for("the first payment waits behind the lock", lambda: psql(
+            "SELECT count(*) FROM pg_locks WHERE locktype = "
+            "'transactionid' AND NOT granted") != [["0"]])
         err(alice.pay(bob, 10, key=key), 409, "idempotency_key_in_use")
         t.join(10)
     finally:
-        holder.wait(10)
+        holder.wait(20)
     assert out["first"].status_code == 201, out["first"].text
     r = alice.pay(bob, 10, key=key)
     assert r.status_code == 201 and r.content == out["first"].content
