@@ -36,6 +36,7 @@ import pytest
 import requests
 
 from pay_support import check_invariants_sql, psql
+import test_ha_failures
 from test_ha_failures import PAYERS, Load, pay_headers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -58,35 +59,21 @@ REPORT = {}
 def get_settled(url, **kw):
     """GET for the checks after a drill: a 503 (a worker still in its
     reconnect backoff) is asked again, as a client would, for up to 20 s."""
+    kw.setdefault("timeout", TIMEOUT)
     deadline = time.monotonic() + 20
     while True:
-        r = requests.get(url, timeout=TIMEOUT, **kw)
+        r = requests.get(url, **kw)
         if r.status_code != 503 or time.monotonic() > deadline:
             return r
         time.sleep(0.2)
 
 
 def balance(base, user):
-    r = get_settled(base + "/pay/v1/accounts", headers=pay_headers(user))
-    assert r.status_code == 200, r.text
-    usd = [a for a in r.json()["data"] if a["currency"] == "USD"]
-    return usd[0]["balance"] if usd else 0
+    return test_ha_failures.balance(base, user, get=get_settled)
 
 
 def payments_made(base, user):
-    out, after = [], None
-    while True:
-        q = {"direction": "sent", "limit": 100}
-        if after:
-            q["starting_after"] = after
-        r = get_settled(base + "/pay/v1/payments", params=q,
-                        headers=pay_headers(user))
-        assert r.status_code == 200, r.text
-        page = r.json()
-        out += page["data"]
-        if not page["has_more"]:
-            return out
-        after = page["data"][-1]["id"]
+    return test_ha_failures.payments_made(base, user, get=get_settled)
 
 
 # --------------------------------------------------------------- the tier

@@ -153,23 +153,23 @@ def pay_headers(user, key=None):
     return h
 
 
-def balance(base_url, user):
-    r = requests.get(base_url + "/pay/v1/accounts", timeout=TIMEOUT,
-                     headers=pay_headers(user))
+def balance(base_url, user, get=requests.get):
+    r = get(base_url + "/pay/v1/accounts", timeout=TIMEOUT,
+            headers=pay_headers(user))
     assert r.status_code == 200, r.text
     usd = [a for a in r.json()["data"] if a["currency"] == "USD"]
     return usd[0]["balance"] if usd else 0
 
 
-def payments_made(base_url, user):
+def payments_made(base_url, user, get=requests.get):
     """The ids of every payment the user sent, through the API."""
     out, after = [], None
     while True:
         q = {"direction": "sent", "limit": 100}
         if after:
             q["starting_after"] = after
-        r = requests.get(base_url + "/pay/v1/payments", params=q,
-                         headers=pay_headers(user), timeout=TIMEOUT)
+        r = get(base_url + "/pay/v1/payments", params=q,
+                headers=pay_headers(user), timeout=TIMEOUT)
         assert r.status_code == 200, r.text
         page = r.json()
         out += page["data"]
