@@ -19,6 +19,120 @@
 #include "cm_log.h"
 
 /*
+ * The statement table: every query is an entry of blog_db_queries below,
+ * reached only through the typed functions of blog_db.h, which bind its
+ * parameters in the order of its SQL. Nothing outside this file names a
+ * query or counts its placeholders.
+ *
+ * List filters: a bit set selecting one of the list query variants.
+ */
+#define BLOG_LIST_TAG 0x1
+#define BLOG_LIST_FAVORITED 0x2
+#define BLOG_LIST_AUTHOR 0x4
+
+enum blog_q {
+	BLOG_Q_BEGIN,
+	BLOG_Q_COMMIT,
+	BLOG_Q_ROLLBACK,
+	BLOG_Q_PING,
+	BLOG_Q_SCHEMA,
+	BLOG_Q_USER_INSERT,
+	BLOG_Q_USER_BY_ID,
+	BLOG_Q_USER_BY_EMAIL,
+	BLOG_Q_USER_UPDATE,
+	BLOG_Q_USER_VER,
+	BLOG_Q_USER_LOCK,
+	BLOG_Q_USER_VER_BUMP,
+	BLOG_Q_OUTBOX_ADD,
+	BLOG_Q_OUTBOX_GET,
+	BLOG_Q_OUTBOX_PENDING,
+	BLOG_Q_OUTBOX_DONE,
+	BLOG_Q_LOGIN_LOCKED,
+	BLOG_Q_LOGIN_FAILED,
+	BLOG_Q_LOGIN_RESET,
+	BLOG_Q_PROFILE,
+	BLOG_Q_FOLLOW,
+	BLOG_Q_UNFOLLOW,
+	BLOG_Q_ARTICLE_BY_SLUG,
+	BLOG_Q_ARTICLE_BY_ID,
+	BLOG_Q_ARTICLE_HEAD,
+	BLOG_Q_ARTICLE_LOCK,
+	BLOG_Q_ARTICLE_INSERT,
+	BLOG_Q_ARTICLE_UPDATE,
+	BLOG_Q_ARTICLE_DELETE,
+	BLOG_Q_ARTICLE_COUNT_ADD,
+	BLOG_Q_TAG_UPSERT,
+	BLOG_Q_ARTICLE_TAG_ADD,
+	BLOG_Q_ARTICLE_TAGS_CLEAR,
+	BLOG_Q_TAGS,
+	BLOG_Q_FAV_ADD,
+	BLOG_Q_FAV_DEL,
+	BLOG_Q_FAV_INC,
+	BLOG_Q_FAV_DEC,
+	BLOG_Q_COMMENT_INSERT,
+	BLOG_Q_COMMENT_BY_ID,
+	BLOG_Q_COMMENTS,
+	BLOG_Q_COMMENT_HEAD,
+	BLOG_Q_COMMENT_DELETE,
+	BLOG_Q_IDEM_LOCK,
+	BLOG_Q_IDEM_UNLOCK,
+	BLOG_Q_IDEM_GET,
+	BLOG_Q_IDEM_PUT,
+	BLOG_Q_IDEM_PRUNE,
+	BLOG_Q_FEED,
+	BLOG_Q_FEED_COUNT,
+	BLOG_Q_LIST, /* + filter bits: 8 variants */
+	BLOG_Q_LIST_COUNT = BLOG_Q_LIST + 8,
+	BLOG_Q_MAX = BLOG_Q_LIST_COUNT + 8,
+};
+
+#define BLOG_DB_MAXARGS 12
+
+/* Parameters of one execution; lives on the caller's stack. */
+struct blog_db_args {
+	MYSQL_BIND b[BLOG_DB_MAXARGS];
+	long long i[BLOG_DB_MAXARGS];
+	unsigned long len[BLOG_DB_MAXARGS];
+	size_t n;
+};
+
+static void blog_db_args_init(struct blog_db_args *a);
+static void blog_db_arg_int(struct blog_db_args *a, long long v);
+/* s may be NULL (SQL NULL); the string must outlive the execution. */
+static void blog_db_arg_str(struct blog_db_args *a, const char *s);
+static void blog_db_arg_strn(struct blog_db_args *a, const char *s, size_t len);
+
+/*
+ * Execute query q with args (may be NULL). On CM_OK *out (may be NULL for
+ * statements without a result) is the statement, ready for blog_db_fetch.
+ * Errors: CM_EUNAVAIL (connection lost or down), CM_ECONFLICT (duplicate
+ * key; blog_db_dup_key tells which), CM_ENOTFOUND (a referenced row does
+ * not exist), CM_EDB (anything else, logged with rid). A deadlock is
+ * CM_EDB with blog_db_retryable() true.
+ */
+static enum cm_err blog_db_exec(struct blog_db *db, const char *rid,
+    enum blog_q q, struct blog_db_args *a, struct blog_db_stmt **out);
+
+struct blog_db_col {
+	char *buf;
+	size_t cap;
+	unsigned long len;
+	my_bool null;
+	my_bool err;
+	long long i;
+	MYSQL_TIME t;
+	char ts[32]; /* formatted time */
+};
+
+struct blog_db_stmt {
+	MYSQL_STMT *stmt;
+	const char *cols; /* result column kinds, see struct blog_db_query */
+	size_t ncols;
+	MYSQL_BIND *rb;
+	struct blog_db_col *col;
+};
+
+/*
  * Result column kinds: 'i' integer, 's' string, 't' DATETIME. A statement
  * whose kinds are "" returns no rows.
  */
@@ -1366,7 +1480,7 @@ blog_db_exec1(struct blog_db *db, const char *rid, enum blog_q q,
 	return CM_OK;
 }
 
-enum cm_err
+static enum cm_err
 blog_db_exec(struct blog_db *db, const char *rid, enum blog_q q,
     struct blog_db_args *a, struct blog_db_stmt **out)
 {
@@ -1555,14 +1669,14 @@ blog_db_insert_id(const struct blog_db_stmt *s)
 	return (long long)mysql_stmt_insert_id(s->stmt);
 }
 
-void
+static void
 blog_db_args_init(struct blog_db_args *a)
 {
 	memset(a->b, 0, sizeof(a->b));
 	a->n = 0;
 }
 
-void
+static void
 blog_db_arg_int(struct blog_db_args *a, long long v)
 {
 	MYSQL_BIND *b;
@@ -1576,7 +1690,7 @@ blog_db_arg_int(struct blog_db_args *a, long long v)
 	a->n++;
 }
 
-void
+static void
 blog_db_arg_strn(struct blog_db_args *a, const char *s, size_t len)
 {
 	MYSQL_BIND *b;
@@ -1596,7 +1710,7 @@ blog_db_arg_strn(struct blog_db_args *a, const char *s, size_t len)
 	a->n++;
 }
 
-void
+static void
 blog_db_arg_str(struct blog_db_args *a, const char *s)
 {
 	blog_db_arg_strn(a, s, s != NULL ? strlen(s) : 0);
