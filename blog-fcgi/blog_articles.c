@@ -84,7 +84,6 @@ blog_articles_answer(
 {
 	struct blog_db *db = req->worker;
 	struct blog_db_stmt *s = NULL;
-	json_t *art, *body;
 	enum cm_err rc;
 
 	if (slug != NULL)
@@ -93,17 +92,11 @@ blog_articles_answer(
 	else
 		rc = blog_db_article_by_id(
 		    db, req->request_id, req->user_id, id, &s);
-	if (rc == CM_ENOTFOUND) {
-		/* Unknown, or deleted between a write and this read. */
-		rc = blog_error_reply(req, 404, "article", "not found");
-		goto out;
-	}
-	if (rc != CM_OK)
-		goto out;
-	art = blog_articles_json(s, 1);
-	body = art != NULL ? json_pack("{s:o}", "article", art) : NULL;
-	rc = body != NULL ? cm_resp_json(&req->resp, status, body) : CM_ENOMEM;
-out:
+	/* Unknown, or deleted between a write and this read. */
+	rc = blog_error_missing(req, rc, 404, "article", "not found");
+	if (rc == CM_OK)
+		rc = cm_resp_wrap(
+		    &req->resp, status, "article", blog_articles_json(s, 1));
 	blog_db_done(s);
 	return rc;
 }
@@ -129,10 +122,7 @@ blog_articles_head(
 	if (slug == NULL || !blog_slug_valid(slug))
 		return blog_error_reply(req, 404, "article", "not found");
 	rc = blog_db_article_head(db, req->request_id, slug, &s);
-	if (rc == CM_ENOTFOUND) {
-		rc = blog_error_reply(req, 404, "article", "not found");
-		goto out;
-	}
+	rc = blog_error_missing(req, rc, 404, "article", "not found");
 	if (rc != CM_OK)
 		goto out;
 	*id = blog_db_int(s, 0);
@@ -422,11 +412,8 @@ blog_articles_create(struct cm_req *req)
 	w.author_id = req->user_id;
 	w.new_slug = 1;
 	rc = blog_articles_write(req, &w, blog_articles_insert_txn);
-	if (rc == CM_ENOTFOUND) {
-		/* The author's row is gone: the token outlived the user. */
-		rc = blog_error_reply(req, 401, "token", "is invalid");
-		goto out;
-	}
+	/* The author's row is gone: the token outlived the user. */
+	rc = blog_error_missing(req, rc, 401, "token", "is invalid");
 	if (rc != CM_OK)
 		goto out;
 	rc = blog_articles_reply(req, 201, w.id);
@@ -546,10 +533,7 @@ blog_articles_fav(struct cm_req *req, int add)
 		rc = blog_error_reply(req, 404, "article", "not found");
 		goto out;
 	}
-	if (rc == CM_ENOTFOUND) {
-		rc = blog_error_reply(req, 401, "token", "is invalid");
-		goto out;
-	}
+	rc = blog_error_missing(req, rc, 401, "token", "is invalid");
 	if (rc != CM_OK)
 		goto out;
 	rc = blog_articles_reply(req, 200, f.id);

@@ -36,7 +36,7 @@ blog_comments_create(struct cm_req *req)
 	struct blog_db_stmt *s = NULL;
 	struct blog_field body;
 	long long article_id, author_id, id;
-	json_t *obj, *c, *out;
+	json_t *obj;
 	enum cm_err rc;
 
 	if ((rc = blog_articles_head(req, &article_id, &author_id, NULL)) !=
@@ -52,23 +52,15 @@ blog_comments_create(struct cm_req *req)
 	}
 	rc = blog_db_comment_insert(db, req->request_id, article_id,
 	    req->user_id, body.s, body.len, &id);
-	if (rc == CM_ENOTFOUND) {
-		/* The article was deleted in between (or the user). */
-		rc = blog_error_reply(req, 404, "article", "not found");
-		goto out;
-	}
+	/* The article was deleted in between (or the user). */
+	rc = blog_error_missing(req, rc, 404, "article", "not found");
 	if (rc != CM_OK)
 		goto out;
 	rc = blog_db_comment_by_id(db, req->request_id, req->user_id, id, &s);
-	if (rc == CM_ENOTFOUND) {
-		rc = blog_error_reply(req, 404, "comment", "not found");
-		goto out;
-	}
-	if (rc != CM_OK)
-		goto out;
-	c = blog_comments_json(s);
-	out = c != NULL ? json_pack("{s:o}", "comment", c) : NULL;
-	rc = out != NULL ? cm_resp_json(&req->resp, 201, out) : CM_ENOMEM;
+	rc = blog_error_missing(req, rc, 404, "comment", "not found");
+	if (rc == CM_OK)
+		rc = cm_resp_wrap(
+		    &req->resp, 201, "comment", blog_comments_json(s));
 out:
 	blog_db_done(s);
 	return blog_error_finish(rc);
@@ -80,7 +72,7 @@ blog_comments_list(struct cm_req *req)
 	struct blog_db *db = req->worker;
 	struct blog_db_stmt *s = NULL;
 	long long article_id, author_id;
-	json_t *arr = NULL, *out;
+	json_t *arr = NULL;
 	enum cm_err rc;
 
 	if ((rc = blog_articles_head(req, &article_id, &author_id, NULL)) !=
@@ -92,10 +84,8 @@ blog_comments_list(struct cm_req *req)
 	if ((rc = blog_db_rows_json(
 	         db, req->request_id, s, blog_comments_json, &arr)) != CM_OK)
 		goto out;
-	out = json_pack("{s:O}", "comments", arr);
-	rc = out != NULL ? cm_resp_json(&req->resp, 200, out) : CM_ENOMEM;
+	rc = cm_resp_wrap(&req->resp, 200, "comments", arr);
 out:
-	json_decref(arr);
 	blog_db_done(s);
 	return blog_error_finish(rc);
 }
@@ -118,10 +108,7 @@ blog_comments_delete(struct cm_req *req)
 	}
 	rc = blog_db_comment_author(
 	    db, req->request_id, id, article_id, &comment_author);
-	if (rc == CM_ENOTFOUND) {
-		rc = blog_error_reply(req, 404, "comment", "not found");
-		goto out;
-	}
+	rc = blog_error_missing(req, rc, 404, "comment", "not found");
 	if (rc != CM_OK)
 		goto out;
 	if (comment_author != req->user_id) {

@@ -36,6 +36,14 @@ blog_error_reply(
 }
 
 enum cm_err
+blog_error_missing(struct cm_req *req, enum cm_err rc, int status,
+    const char *key, const char *msg)
+{
+	return rc == CM_ENOTFOUND ? blog_error_reply(req, status, key, msg)
+	                          : rc;
+}
+
+enum cm_err
 blog_error_finish(enum cm_err rc)
 {
 	return rc == CM_EANSWERED ? CM_OK : rc;

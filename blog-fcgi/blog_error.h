@@ -19,6 +19,14 @@ enum cm_err blog_error_reply(
     struct cm_req *req, int status, const char *key, const char *msg);
 
 /*
+ * rc, except that a missing row (CM_ENOTFOUND) answers status with key and
+ * msg (and returns CM_EANSWERED): "rc = blog_error_missing(req, rc, 404,
+ * "article", "not found"); if (rc != CM_OK) goto out;".
+ */
+enum cm_err blog_error_missing(struct cm_req *req, enum cm_err rc, int status,
+    const char *key, const char *msg);
+
+/*
  * A handler's single exit, for the server's contract (cm_server.h): an
  * answered request is CM_OK; any other code goes to the server as it is.
  */

@@ -40,7 +40,7 @@ blog_profiles_do(struct cm_req *req, enum blog_profiles_op op)
 	struct blog_db *db = req->worker;
 	struct blog_db_stmt *s = NULL;
 	const char *name = cm_req_param(req, "username");
-	json_t *profile, *body;
+	json_t *profile;
 	long long id;
 	int following;
 	enum cm_err rc;
@@ -54,10 +54,7 @@ blog_profiles_do(struct cm_req *req, enum blog_profiles_op op)
 	if (rc != CM_OK)
 		goto out;
 	rc = blog_db_profile(db, req->request_id, req->user_id, name, &s);
-	if (rc == CM_ENOTFOUND) {
-		rc = blog_error_reply(req, 404, "profile", "not found");
-		goto out;
-	}
+	rc = blog_error_missing(req, rc, 404, "profile", "not found");
 	if (rc != CM_OK)
 		goto out;
 	id = blog_db_int(s, 0);
@@ -65,10 +62,7 @@ blog_profiles_do(struct cm_req *req, enum blog_profiles_op op)
 	if (op != BLOG_PROFILES_GET) {
 		rc = blog_db_follow(db, req->request_id, req->user_id, id,
 		    op == BLOG_PROFILES_FOLLOW);
-		if (rc == CM_ENOTFOUND) {
-			rc = blog_error_reply(req, 404, "profile", "not found");
-			goto out;
-		}
+		rc = blog_error_missing(req, rc, 404, "profile", "not found");
 		if (rc != CM_OK)
 			goto out;
 		following = op == BLOG_PROFILES_FOLLOW;
@@ -76,8 +70,7 @@ blog_profiles_do(struct cm_req *req, enum blog_profiles_op op)
 	profile = blog_profiles_json(blog_db_str(s, 1), blog_db_len(s, 1),
 	    blog_db_str(s, 2), blog_db_len(s, 2), blog_db_str(s, 3),
 	    blog_db_len(s, 3), following);
-	body = profile != NULL ? json_pack("{s:o}", "profile", profile) : NULL;
-	rc = body != NULL ? cm_resp_json(&req->resp, 200, body) : CM_ENOMEM;
+	rc = cm_resp_wrap(&req->resp, 200, "profile", profile);
 out:
 	blog_db_done(s);
 	return blog_error_finish(rc);

@@ -141,17 +141,15 @@ blog_tags_list(struct cm_req *req)
 {
 	struct blog_db *db = req->worker;
 	struct blog_db_stmt *s = NULL;
-	json_t *arr = NULL, *body;
+	json_t *arr = NULL;
 	enum cm_err rc;
 
 	if ((rc = blog_db_tags(db, req->request_id, &s)) != CM_OK ||
 	    (rc = blog_db_rows_json(
 	         db, req->request_id, s, blog_tags_name_json, &arr)) != CM_OK)
 		goto out;
-	body = json_pack("{s:O}", "tags", arr);
-	rc = body != NULL ? cm_resp_json(&req->resp, 200, body) : CM_ENOMEM;
+	rc = cm_resp_wrap(&req->resp, 200, "tags", arr);
 out:
-	json_decref(arr);
 	blog_db_done(s);
 	return blog_error_finish(rc);
 }

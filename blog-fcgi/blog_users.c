@@ -341,11 +341,8 @@ blog_users_current(struct cm_req *req)
 	enum cm_err rc;
 
 	rc = blog_users_load(req, req->user_id, &s);
-	if (rc == CM_ENOTFOUND) {
-		/* A valid token for a user that no longer exists. */
-		rc = blog_error_reply(req, 401, "token", "is invalid");
-		goto out;
-	}
+	/* A valid token for a user that no longer exists. */
+	rc = blog_error_missing(req, rc, 401, "token", "is invalid");
 	if (rc != CM_OK)
 		goto out;
 	rc = blog_users_reply(req, 200, s, req->token);
@@ -477,10 +474,7 @@ blog_users_update(struct cm_req *req)
 	w.row.image = image.len > 0 ? image.s : NULL;
 	w.row.image_len = image.len;
 	rc = blog_db_txn(db, req->request_id, blog_users_update_txn, &w);
-	if (rc == CM_ENOTFOUND) {
-		rc = blog_error_reply(req, 401, "token", "is invalid");
-		goto out;
-	}
+	rc = blog_error_missing(req, rc, 401, "token", "is invalid");
 	if (rc == CM_ECONFLICT) {
 		rc = blog_users_conflict_reply(req, w.dup);
 		goto out;
@@ -490,10 +484,7 @@ blog_users_update(struct cm_req *req)
 	if (w.seq > 0)
 		blog_ident_push(req, w.seq);
 	rc = blog_users_load(req, req->user_id, &s);
-	if (rc == CM_ENOTFOUND) {
-		rc = blog_error_reply(req, 401, "token", "is invalid");
-		goto out;
-	}
+	rc = blog_error_missing(req, rc, 401, "token", "is invalid");
 	if (rc != CM_OK)
 		goto out;
 	rc = blog_users_reply(req, 200, s, NULL);

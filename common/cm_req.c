@@ -170,6 +170,23 @@ cm_resp_json(struct cm_resp *resp, int status, json_t *body)
 }
 
 enum cm_err
+cm_resp_wrap(struct cm_resp *resp, int status, const char *key, json_t *value)
+{
+	json_t *body = json_object();
+
+	if (body == NULL) {
+		json_decref(value);
+		return cm_resp_json(resp, status, NULL);
+	}
+	/* json_object_set_new takes value, also when it fails (or is NULL). */
+	if (json_object_set_new(body, key, value) != 0) {
+		json_decref(body);
+		body = NULL;
+	}
+	return cm_resp_json(resp, status, body);
+}
+
+enum cm_err
 cm_resp_raw(struct cm_resp *resp, int status, char *raw, size_t len)
 {
 	json_decref(resp->body);

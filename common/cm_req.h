@@ -114,6 +114,9 @@ void cm_req_reset(struct cm_req *req);
  * failure). Each returns CM_OK or CM_ENOMEM.
  */
 enum cm_err cm_resp_json(struct cm_resp *resp, int status, json_t *body);
+/* The body {"<key>": value}, the one-member envelope both APIs use. */
+enum cm_err cm_resp_wrap(
+    struct cm_resp *resp, int status, const char *key, json_t *value);
 enum cm_err cm_resp_raw(
     struct cm_resp *resp, int status, char *raw, size_t len);
 void cm_resp_empty(struct cm_resp *resp, int status);

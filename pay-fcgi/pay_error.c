@@ -11,7 +11,7 @@ enum cm_err
 pay_error(struct cm_resp *resp, int status, const char *type, const char *code,
     const char *message, const char *param)
 {
-	json_t *err, *body;
+	json_t *err;
 
 	err = json_pack(
 	    "{s:s, s:s, s:s}", "type", type, "code", code, "message", message);
@@ -22,11 +22,8 @@ pay_error(struct cm_resp *resp, int status, const char *type, const char *code,
 		json_decref(err);
 		return CM_ENOMEM;
 	}
-	body = json_pack("{s:o}", "error", err);
-	if (body == NULL)
-		return CM_ENOMEM;
 	cm_resp_clear(resp);
-	return cm_resp_json(resp, status, body);
+	return cm_resp_wrap(resp, status, "error", err);
 }
 
 enum cm_err

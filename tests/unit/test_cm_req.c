@@ -130,6 +130,27 @@ test_resp(void **state)
 	cm_resp_clear(&r);
 }
 
+/* The envelope takes its value, and a NULL value (out of memory) is one. */
+static void
+test_resp_wrap(void **state)
+{
+	struct cm_resp r;
+	char *text;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(
+	    cm_resp_wrap(&r, 201, "article", json_pack("{s:i}", "id", 7)),
+	    CM_OK);
+	assert_int_equal(r.status, 201);
+	text = json_dumps(r.body, JSON_COMPACT);
+	assert_string_equal(text, "{\"article\":{\"id\":7}}");
+	free(text);
+	assert_int_equal(cm_resp_wrap(&r, 200, "tags", NULL), CM_ENOMEM);
+	assert_null(r.body);
+	cm_resp_clear(&r);
+}
+
 int
 main(void)
 {
@@ -140,6 +161,7 @@ main(void)
 		cmocka_unit_test(test_decode_no_plus),
 		cmocka_unit_test(test_arena_many),
 		cmocka_unit_test(test_resp),
+		cmocka_unit_test(test_resp_wrap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
