@@ -5,12 +5,28 @@ import pwd
 import re
 import subprocess
 import time
+import urllib.parse
 import uuid
 
 import requests
 
 ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 TIMEOUT = 15
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+# The blog-fcgi that tests start on their own, beside the stack's replicas.
+BLOG_BIN = os.path.join(ROOT, "build", os.environ.get("VARIANT") or "release",
+                        "blog-fcgi")
+
+
+def app_db_url(var_dir):
+    """BLOG_DB_URL for the stack's MariaDB as the blog's application user,
+    through the socket."""
+    with open(os.path.join(var_dir, "secrets", "blog_app.password")) as f:
+        pw = f.read().strip()
+    sock = os.path.join(var_dir, "run", "mysqld.sock")
+    return "mysql://blog_app:%s@localhost/blog?socket=%s" % (
+        urllib.parse.quote(pw, safe=""), sock)
 
 
 def mysql(var_dir, sql, timeout=60):
@@ -59,17 +75,25 @@ def four_xx(r):
 
 
 class Api:
-    """A thin client for /api with a default timeout."""
+    """A thin client for /api with a default timeout; a context manager
+    that closes its session."""
 
-    def __init__(self, base_url):
+    def __init__(self, base_url, timeout=TIMEOUT):
         self.base = base_url.rstrip("/") + "/api"
+        self.timeout = timeout
         self.s = requests.Session()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def req(self, method, path, token=None, headers=None, **kw):
         h = dict(headers or {})
         if token is not None:
             h["Authorization"] = "Token " + token
-        kw.setdefault("timeout", TIMEOUT)
+        kw.setdefault("timeout", self.timeout)
         return self.s.request(method, self.base + path, headers=h, **kw)
 
     def get(self, path, token=None, **kw):

@@ -20,6 +20,8 @@ import uuid
 import pytest
 import requests
 
+from blog_support import Api
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 STACK_SH = os.path.join(ROOT, "tests", "stack.sh")
@@ -44,7 +46,7 @@ class TimeoutSession(requests.Session):
         return super().request(method, url, **kwargs)
 
 
-def _pid_alive(pid):
+def pid_alive(pid):
     """True when pid runs (a zombie, killed but not reaped, does not)."""
     try:
         with open("/proc/%d/stat" % pid) as f:
@@ -86,7 +88,7 @@ class Stack:
                     pid = int(f.read().strip())
             except (OSError, ValueError):
                 continue
-            if _pid_alive(pid):
+            if pid_alive(pid):
                 out[n] = pid
         return out
 
@@ -105,7 +107,7 @@ class Stack:
 
     def wait_dead(self, pid, timeout=10):
         deadline = time.monotonic() + timeout
-        while _pid_alive(pid):
+        while pid_alive(pid):
             if time.monotonic() > deadline:
                 raise AssertionError("pid %d still alive after %ss"
                                      % (pid, timeout))
@@ -169,6 +171,13 @@ def http():
     """A requests.Session with a default timeout (10 s)."""
     with TimeoutSession() as s:
         yield s
+
+
+@pytest.fixture
+def api(base_url):
+    """A blog_support.Api client for /api, closed after the test."""
+    with Api(base_url) as a:
+        yield a
 
 
 def unique_name(prefix="u"):

@@ -164,6 +164,15 @@ def new_user(prefix="pt"):
     return User(name, mint(sub, name), sub)
 
 
+def funded_pair(prefix):
+    """Two fresh users: a payer with 1,000.00 USD and a payee with an
+    empty USD account (names start with prefix + "a" / "b")."""
+    a, b = new_user(prefix + "a"), new_user(prefix + "b")
+    a.deposit(100000)
+    b.open()
+    return a, b
+
+
 def rename(user, prefix="rn"):
     """The same person under a new username, as the blog allows."""
     name = "%s%s" % (prefix, secrets.token_hex(6))
@@ -281,20 +290,25 @@ def check_invariants_sql():
     assert not bad, bad
 
 
-def entries_of(user, account_id, limit=100):
-    """The whole statement through the API, newest first."""
-    out, after = [], None
+def all_pages(get_page):
+    """Every item of a pay list, page after page: get_page(params) sends
+    one page's request, with params {} for the first and {"starting_after":
+    the last id so far} for the next ones; each page must be a 200."""
+    out, q = [], {}
     while True:
-        q = {"limit": limit}
-        if after:
-            q["starting_after"] = after
-        r = user.get("/accounts/%s/entries" % account_id, params=q)
+        r = get_page(q)
         assert r.status_code == 200, r.text
         page = r.json()
         out += page["data"]
         if not page["has_more"]:
             return out
-        after = page["data"][-1]["id"]
+        q = {"starting_after": page["data"][-1]["id"]}
+
+
+def entries_of(user, account_id, limit=100):
+    """The whole statement through the API, newest first."""
+    return all_pages(lambda q: user.get(
+        "/accounts/%s/entries" % account_id, params=dict(q, limit=limit)))
 
 
 def check_account_api(user, currency="USD"):

@@ -8,14 +8,7 @@ import time
 
 import pytest
 
-from blog_support import ISO_MS, Api, auth, errors, name
-
-
-@pytest.fixture
-def api(base_url):
-    a = Api(base_url)
-    yield a
-    a.close()
+from blog_support import ISO_MS, auth, errors, name
 
 
 def check_user(u, username, email):

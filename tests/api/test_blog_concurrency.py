@@ -9,13 +9,6 @@ import pytest
 from blog_support import Api, name
 
 
-@pytest.fixture
-def api(base_url):
-    a = Api(base_url)
-    yield a
-    a.close()
-
-
 def race(base_url, n, fn):
     """Run fn(api, i) in n threads released together; return results."""
     barrier = threading.Barrier(n)

@@ -4,12 +4,8 @@ clear line (exit 2) for a bad or ambiguous setting."""
 import os
 import subprocess
 import time
-import urllib.parse
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-BIN = os.path.join(ROOT, "build", os.environ.get("VARIANT") or "release",
-                   "blog-fcgi")
+from blog_support import BLOG_BIN as BIN, app_db_url
 
 
 def _env(var_dir, **extra):
@@ -21,14 +17,6 @@ def _env(var_dir, **extra):
            "WORKERS": "1"}
     env.update(extra)
     return env
-
-
-def _url(var_dir):
-    with open(os.path.join(var_dir, "secrets", "blog_app.password")) as f:
-        pw = f.read().strip()
-    sock = os.path.join(var_dir, "run", "mysqld.sock")
-    return "mysql://blog_app:%s@localhost/blog?socket=%s" % (
-        urllib.parse.quote(pw, safe=""), sock)
 
 
 def _fcgi_get(listen, path):
@@ -43,7 +31,7 @@ def test_db_url_serves(var_dir, tmp_path):
     assert os.path.isfile(BIN), "no blog-fcgi at %s (run make)" % BIN
     sock = str(tmp_path / "blog.sock")
     p = subprocess.Popen([BIN], env=_env(var_dir, LISTEN=sock,
-                                         BLOG_DB_URL=_url(var_dir)),
+                                         BLOG_DB_URL=app_db_url(var_dir)),
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         for _ in range(50):
@@ -60,7 +48,7 @@ def test_db_url_serves(var_dir, tmp_path):
 
 def test_db_url_errors_name_the_setting(var_dir):
     cases = [
-        ({"BLOG_DB_URL": _url(var_dir), "BLOG_DB_USER": "x"},
+        ({"BLOG_DB_URL": app_db_url(var_dir), "BLOG_DB_USER": "x"},
          "BLOG_DB_URL and BLOG_DB_USER are both set"),
         ({"BLOG_DB_URL": "postgres://u@h/d"}, "BLOG_DB_URL must start"),
         ({"BLOG_DB_URL": "mysql://u@h:99999/d"}, "BLOG_DB_URL: port"),

@@ -24,13 +24,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 
 @pytest.fixture
-def api(base_url):
-    a = Api(base_url)
-    yield a
-    a.close()
-
-
-@pytest.fixture
 def user(api):
     return api.register("in")
 

@@ -28,16 +28,9 @@ import pytest
 import requests
 
 from conftest import ROOT
-from blog_support import Api, errors
+from blog_support import errors
 
 SUFFIX = re.compile(r"-[0-9a-f]{8}$")
-
-
-@pytest.fixture
-def api(base_url):
-    a = Api(base_url)
-    yield a
-    a.close()
 
 
 def uniq():

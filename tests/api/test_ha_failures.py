@@ -32,7 +32,7 @@ import uuid
 
 import requests
 
-from pay_support import check_invariants_sql, psql
+from pay_support import all_pages, check_invariants_sql, psql
 
 READERS = 2
 PAYERS = 4
@@ -162,20 +162,11 @@ def balance(base_url, user, get=requests.get):
 
 
 def payments_made(base_url, user, get=requests.get):
-    """The ids of every payment the user sent, through the API."""
-    out, after = [], None
-    while True:
-        q = {"direction": "sent", "limit": 100}
-        if after:
-            q["starting_after"] = after
-        r = get(base_url + "/pay/v1/payments", params=q,
-                headers=pay_headers(user), timeout=TIMEOUT)
-        assert r.status_code == 200, r.text
-        page = r.json()
-        out += page["data"]
-        if not page["has_more"]:
-            return out
-        after = page["data"][-1]["id"]
+    """Every payment the user sent, through the API."""
+    return all_pages(lambda q: get(
+        base_url + "/pay/v1/payments", timeout=TIMEOUT,
+        params=dict(q, direction="sent", limit=100),
+        headers=pay_headers(user)))
 
 
 def wait_ready(urls, probe, t_up, need=12):

@@ -141,6 +141,13 @@ def _new(prefix):
     return name, r.json()["user"]["token"]
 
 
+def _payer(prefix, amount):
+    """A fresh blog user with amount (minor units) in a USD account."""
+    payer = User(*_new(prefix))
+    payer.deposit(amount)
+    return payer
+
+
 # ---------------------------------------------------------------------
 # Issue 10 part 1: the rename-replay attack, through the edge
 
@@ -167,9 +174,7 @@ def test_rename_replay_never_pays_the_old_holder():
     # 3. Eve calls pay with her OLD token (claim username x1): refused.
     err(_pay_get(eve_old), 401, "token_revoked")
     # 4. A payer pays x1: it reaches Victor, or fails with a 4xx, never Eve.
-    payer_name, payer_tok = _new("py")
-    payer = User(payer_name, payer_tok)
-    payer.deposit(1000)
+    payer = _payer("py", 1000)
     r = payer.pay(x1, 500)
     assert r.status_code == 201 or 400 <= r.status_code < 500, r.text
     assert eve_new.account()["balance"] == 0
@@ -187,9 +192,7 @@ def test_old_name_stops_receiving_at_once():
     old, tok = _new("on")
     u = User(old, tok)
     u.open()
-    payer_name, payer_tok = _new("op")
-    payer = User(payer_name, payer_tok)
-    payer.deposit(100)
+    payer = _payer("op", 100)
     new = _uniq("nn")
     r = _blog("PUT", "/user", tok, json={"user": {"username": new}})
     assert r.status_code == 200, r.text
@@ -374,9 +377,7 @@ def test_events_are_idempotent_and_ordered():
     assert u.account()["owner"] == y
     err(_pay_get(t1), 401, "token_revoked")
     assert _pay_get(t2).status_code == 200
-    payer_name, payer_tok = _new("ip")
-    payer = User(payer_name, payer_tok)
-    payer.deposit(10)
+    payer = _payer("ip", 10)
     r = payer.pay(x, 1)
     assert 400 <= r.status_code < 500, r.text
     assert payer.pay(y, 1).status_code == 201
@@ -457,16 +458,14 @@ def test_token_claims_never_teach_pay_a_name():
         assert _pay_get(forged.token, path).status_code == 200
     forged.open()
     assert forged.account()["owner"] == eve
-    payer_name, payer_tok = _new("tp")
-    payer = User(payer_name, payer_tok)
-    payer.deposit(100)
+    payer = _payer("tp", 100)
     r = payer.pay(victim, 9)
     assert r.status_code == 201, r.text
     assert User(victim, vtok).account()["balance"] == 9
     assert forged.account()["balance"] == 0
     # Paying from the forged token names the payer by the directory too.
     forged.deposit(5)
-    r = forged.pay(payer_name, 5)
+    r = forged.pay(payer.name, 5)
     assert r.status_code == 201 and r.json()["from"] == eve, r.text
 
 
@@ -479,9 +478,7 @@ def test_push_survives_a_dead_pay_replica(stack):
     name, tok = _new("dk")
     u = User(name, tok)
     u.open()
-    payer_name, payer_tok = _new("dp")
-    payer = User(payer_name, payer_tok)
-    payer.deposit(10)
+    payer = _payer("dp", 10)
     stack.kill(pids[1])
     try:
         new = _uniq("dn")

@@ -23,6 +23,7 @@ import time
 import pytest
 import requests
 
+from blog_support import Api
 from conftest import PORT_OFFSET, ROOT
 
 UNITS = ("conduit-blog", "conduit-blog-migrate", "conduit-pay",
@@ -245,12 +246,8 @@ http {{
             assert all(x.poll() is None for x in procs), \
                 (tree / "conduit-blog.log").read_text()[-500:]
             time.sleep(0.2)
-        name = "inst" + os.urandom(5).hex()
-        r = requests.post(base + "/api/users", timeout=30, json={"user": {
-            "username": name, "email": name + "@example.com",
-            "password": "pw-" + os.urandom(8).hex()}})
-        assert r.status_code == 201, r.text
-        tok = r.json()["user"]["token"]
+        with Api(base, timeout=30) as api:
+            tok = api.register("inst")["token"]
         r = requests.get(base + "/pay/v1/accounts", timeout=10,
                          headers={"Authorization": "Token " + tok})
         assert r.status_code == 200, r.text

@@ -17,6 +17,7 @@ import urllib.parse
 import pytest
 import requests
 
+from blog_support import Api
 from conftest import PORT_OFFSET
 
 HOST, PORT = "127.0.0.1", 8080 + PORT_OFFSET
@@ -161,22 +162,13 @@ def test_catalogue_covers_every_public_route():
 
 
 def _fresh_token(base_url):
-    name = "cat" + os.urandom(5).hex()
-    r = requests.post(base_url + "/api/users", timeout=10, json={"user": {
-        "username": name, "email": name + "@test.com",
-        "password": "pw_" + os.urandom(8).hex()}})
-    assert r.status_code == 201, r.text
-    return r.json()["user"]["token"]
+    with Api(base_url) as api:
+        return api.register("cat")["token"]
 
 
 @pytest.fixture(scope="module")
 def token(base_url):
-    name = "cat" + os.urandom(5).hex()
-    r = requests.post(base_url + "/api/users", timeout=10, json={"user": {
-        "username": name, "email": name + "@test.com",
-        "password": "pw_" + os.urandom(8).hex()}})
-    assert r.status_code == 201, r.text
-    tok = r.json()["user"]["token"]
+    tok = _fresh_token(base_url)
     # An account and a little money, so that pay's handlers get past
     # "no account" to the checks under test.
     h = {"Authorization": "Bearer " + tok}
@@ -197,11 +189,20 @@ def _check(results):
         for st, m, t, b, rb in bad[:20])
 
 
-@pytest.mark.parametrize("method,pattern", ROUTES,
-                         ids=["%s %s" % r for r in ROUTES])
+def _each_route(routes):
+    """Parametrize a test with (method, pattern) of each route."""
+    return pytest.mark.parametrize("method,pattern", routes,
+                                   ids=["%s %s" % r for r in routes])
+
+
+def _token_for(method, pattern, token, base_url):
+    """The module's token, or a fresh one for a route that revokes it."""
+    return _fresh_token(base_url) if (method, pattern) in REVOKES else token
+
+
+@_each_route(ROUTES)
 def test_malformed_ids_and_queries(token, base_url, method, pattern):
-    if (method, pattern) in REVOKES:
-        token = _fresh_token(base_url)
+    token = _token_for(method, pattern, token, base_url)
     results = []
     targets = []
     if "{id}" in pattern:
@@ -230,11 +231,9 @@ def test_malformed_ids_and_queries(token, base_url, method, pattern):
 BODY_ROUTES = [r for r in ROUTES if r[0] in ("POST", "PUT")]
 
 
-@pytest.mark.parametrize("method,pattern", BODY_ROUTES,
-                         ids=["%s %s" % r for r in BODY_ROUTES])
+@_each_route(BODY_ROUTES)
 def test_malformed_bodies(token, base_url, method, pattern):
-    if (method, pattern) in REVOKES:
-        token = _fresh_token(base_url)
+    token = _token_for(method, pattern, token, base_url)
     results = []
     target = pattern.replace("{id}", "x").encode()
     for body in BAD_BODIES:

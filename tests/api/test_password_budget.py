@@ -16,28 +16,17 @@ import os
 import subprocess
 import threading
 import time
-import urllib.parse
 import uuid
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-BIN = os.path.join(ROOT, "build", os.environ.get("VARIANT") or "release",
-                   "blog-fcgi")
+from blog_support import BLOG_BIN as BIN, app_db_url
+
 BUDGET_MIB = 128
 # What the process holds besides the hashes: code, libraries, 8 worker
 # stacks, database connections, request buffers (idle: about 20 MiB).
 BASELINE_MIB = 64
 LOGINS = 64
-
-
-def _db_url(var_dir):
-    with open(os.path.join(var_dir, "secrets", "blog_app.password")) as f:
-        pw = f.read().strip()
-    sock = os.path.join(var_dir, "run", "mysqld.sock")
-    return "mysql://blog_app:%s@localhost/blog?socket=%s" % (
-        urllib.parse.quote(pw, safe=""), sock)
 
 
 def fcgi(sock, method, path, body=None):
@@ -74,7 +63,7 @@ def replica(var_dir, tmp_path):
     assert os.path.isfile(BIN), "no blog-fcgi at %s (run make)" % BIN
     sock = str(tmp_path / "blog.sock")
     env = {"PATH": os.environ["PATH"], "LISTEN": sock, "WORKERS": "8",
-           "BLOG_DB_URL": _db_url(var_dir),
+           "BLOG_DB_URL": app_db_url(var_dir),
            "JWT_PUBLIC_KEY_FILE": os.path.join(var_dir, "keys",
                                                "jwt-public.pem"),
            "JWT_PRIVATE_KEY_FILE": os.path.join(var_dir, "keys",

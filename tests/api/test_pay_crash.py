@@ -3,7 +3,6 @@ client retries with its Idempotency-Key until it gets a definitive answer;
 afterwards each key has exactly one effect and the invariants hold. The
 replicas are then restarted with tests/stack.sh restart pay."""
 
-import glob
 import os
 import random
 import shlex
@@ -15,7 +14,7 @@ import time
 import pytest
 import requests
 
-from pay_support import (RESTART, VAR, User, check_account_api,
+from pay_support import (RESTART, User, check_account_api,
                               check_invariants_sql, new_user, newkey, psql)
 
 CLIENTS = 16
@@ -23,29 +22,8 @@ OPS = 20
 RETRY_STATUSES = (409, 502, 503, 504)
 
 
-def alive(pid):
-    """True when pid runs; a zombie (killed, not yet reaped) does not."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def replica_pids():
-    out = []
-    for f in sorted(glob.glob(os.path.join(VAR, "run", "pay-*.pid"))):
-        try:
-            pid = int(open(f).read().strip())
-        except (OSError, ValueError):
-            continue
-        if alive(pid):
-            out.append(pid)
-    return out
-
-
-def test_sigkill_replica_mid_flight():
-    pids = replica_pids()
+def test_sigkill_replica_mid_flight(stack):
+    pids = list(stack.replica_pids("pay").values())
     if not pids:
         pytest.fail("no running pay replica found in var/run (make up)")
     users = [new_user("crash") for _ in range(4)]
@@ -97,11 +75,7 @@ def test_sigkill_replica_mid_flight():
     victim = pids[0]
     os.kill(victim, signal.SIGKILL)
     t_kill = time.monotonic()
-    for _ in range(50):
-        if not alive(victim):
-            break
-        time.sleep(0.05)
-    assert not alive(victim)
+    stack.wait_dead(victim)
     # Let the clients run against the survivors (or against nothing,
     # with a single replica) for a moment, then bring the replicas back.
     time.sleep(1.0)
@@ -137,7 +111,7 @@ def test_sigkill_replica_mid_flight():
     check_invariants_sql()
     # Every replica answers again.
     for _ in range(100):
-        if len(replica_pids()) >= len(pids):
+        if len(stack.replica_pids("pay")) >= len(pids):
             break
         time.sleep(0.1)
-    assert len(replica_pids()) >= len(pids)
+    assert len(stack.replica_pids("pay")) >= len(pids)

@@ -13,6 +13,7 @@ import pytest
 
 from pay_support import (BASE, PAY, check_account_api,
                               check_invariants_sql, entries_of, err,
+                              funded_pair,
                               new_user, newkey, psql, restart_pay)
 
 MAX = 2 ** 53 - 1
@@ -20,10 +21,7 @@ MAX = 2 ** 53 - 1
 
 @pytest.fixture(scope="module")
 def pair():
-    a, b = new_user("xa"), new_user("xb")
-    a.deposit(100000)
-    b.open()
-    return a, b
+    return funded_pair("x")
 
 
 def raw_request(user, method, path, body=None, headers=()):

@@ -12,16 +12,13 @@ import time
 import pytest
 import requests
 
-from pay_support import (PAY, ROOT, VAR, User, b64, err, mint,
+from pay_support import (PAY, ROOT, VAR, User, b64, err, funded_pair, mint,
                               new_user, newkey, private_key)
 
 
 @pytest.fixture(scope="module")
 def pair():
-    a, b = new_user("ia"), new_user("ib")
-    a.deposit(100000)
-    b.open()
-    return a, b
+    return funded_pair("i")
 
 
 def balances(a, b):

@@ -16,18 +16,10 @@ import time
 
 import requests
 
-from conftest import PORT_OFFSET, ROOT
+from conftest import PORT_OFFSET, ROOT, pid_alive
 
 OFFSET = PORT_OFFSET + 600
 VAR = os.path.join(ROOT, "var", "t-run")
-
-
-def _alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _pids(var):
@@ -71,10 +63,10 @@ def test_ctrl_c_of_a_piped_run_stops_everything():
         os.killpg(p.pid, signal.SIGINT)
         p.wait(90)
         deadline = time.monotonic() + 30
-        while any(_alive(pid) for pid in started.values()) and \
+        while any(pid_alive(pid) for pid in started.values()) and \
                 time.monotonic() < deadline:
             time.sleep(0.2)
-        left = {n: pid for n, pid in started.items() if _alive(pid)}
+        left = {n: pid for n, pid in started.items() if pid_alive(pid)}
         assert not left, left
         try:
             requests.get(edge, timeout=2)
