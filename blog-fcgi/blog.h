@@ -35,6 +35,7 @@
 #define BLOG_OFFSET_MAX 1000000000LL
 
 struct blog_ident_relay;
+struct blog_cache;
 
 struct blog_app {
 	struct cm_jwt *jwt;
@@ -53,6 +54,8 @@ struct blog_app {
 	int db_tls; /* BLOG_DB_TLS=verify-full */
 	char *db_tls_ca; /* BLOG_DB_TLS_CA_FILE */
 	long idem_ttl_hours; /* Idempotency-Keys kept at least this long */
+	/* Kept answers (blog_cache.c); NULL when BLOG_READ_CACHE_MB is 0. */
+	struct blog_cache *cache;
 };
 
 #endif

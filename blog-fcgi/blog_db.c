@@ -41,6 +41,7 @@ enum blog_q {
 	BLOG_Q_USER_BY_EMAIL,
 	BLOG_Q_USER_UPDATE,
 	BLOG_Q_USER_VER,
+	BLOG_Q_READ_VERSION,
 	BLOG_Q_USER_LOCK,
 	BLOG_Q_USER_VER_BUMP,
 	BLOG_Q_OUTBOX_ADD,
@@ -210,6 +211,8 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
             "issssis", 1},
     /* Identity (blog_ident.c): versions and the outbox, migration 006. */
     [BLOG_Q_USER_VER] = {"SELECT ident_ver FROM users WHERE id = ?", "i", 1},
+    [BLOG_Q_READ_VERSION] = {"SELECT CAST(SUM(v) AS SIGNED) FROM read_version",
+        "i", 1},
     [BLOG_Q_USER_LOCK] = {"SELECT username FROM users WHERE id = ?"
                           " FOR UPDATE",
         "s", 0},
@@ -639,6 +642,18 @@ blog_db_user_ver(
 	enum cm_err rc;
 
 	if ((rc = blog_db_row_int(db, rid, BLOG_Q_USER_VER, id, &s)) == CM_OK)
+		*ver = blog_db_int(s, 0);
+	blog_db_done(s);
+	return rc;
+}
+
+enum cm_err
+blog_db_read_version(struct blog_db *db, const char *rid, long long *ver)
+{
+	struct blog_db_stmt *s;
+	enum cm_err rc;
+
+	if ((rc = blog_db_row(db, rid, BLOG_Q_READ_VERSION, NULL, &s)) == CM_OK)
 		*ver = blog_db_int(s, 0);
 	blog_db_done(s);
 	return rc;

@@ -202,6 +202,13 @@ enum cm_err blog_db_user_by_email(struct blog_db *db, const char *rid,
 enum cm_err blog_db_user_lock(struct blog_db *db, const char *rid, long long id,
     struct blog_db_stmt **out);
 
+/*
+ * The data version (migration 010): it goes up with every committed write
+ * that a kept answer can show, and only then.
+ */
+enum cm_err blog_db_read_version(
+    struct blog_db *db, const char *rid, long long *ver);
+
 /* Identity (blog_ident.c): the user's version and the outbox. */
 enum cm_err blog_db_user_ver(
     struct blog_db *db, const char *rid, long long id, long long *ver);

@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "blog_cache.h"
 #include "blog_ident.h"
 #include "cm_ident.h"
 #include "cm_log.h"
@@ -45,7 +46,7 @@ blog_ident_check(struct cm_req *req, const struct cm_jwt_claims *claims)
 
 	if (db == NULL)
 		return CM_EUNAVAIL;
-	rc = blog_db_user_ver(db, req->request_id, claims->sub, &ver);
+	rc = blog_cache_ident(req, claims->sub, &ver);
 	if (rc == CM_ENOTFOUND)
 		return CM_EAUTH; /* a token for a user that is gone */
 	if (rc != CM_OK)

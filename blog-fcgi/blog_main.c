@@ -18,6 +18,7 @@
 #include "blog.h"
 #include "blog_dburl.h"
 #include "blog_articles.h"
+#include "blog_cache.h"
 #include "blog_comments.h"
 #include "blog_db.h"
 #include "blog_error.h"
@@ -58,15 +59,19 @@ static const struct cm_route blog_routes[] = {
     {"PUT", "/api/user", blog_users_update, CM_AUTH_REQUIRED, 0},
     {"POST", "/api/user/logout-all", blog_users_logout_all, CM_AUTH_REQUIRED,
         0},
-    {"GET", "/api/profiles/:username", blog_profiles_get, CM_AUTH_OPTIONAL, 0},
+    {"GET", "/api/profiles/:username", blog_profiles_get, CM_AUTH_OPTIONAL,
+        CM_ROUTE_CACHE},
     {"POST", "/api/profiles/:username/follow", blog_profiles_follow,
         CM_AUTH_REQUIRED, 0},
     {"DELETE", "/api/profiles/:username/follow", blog_profiles_unfollow,
         CM_AUTH_REQUIRED, 0},
-    {"GET", "/api/articles", blog_articles_list, CM_AUTH_OPTIONAL, 0},
+    {"GET", "/api/articles", blog_articles_list, CM_AUTH_OPTIONAL,
+        CM_ROUTE_CACHE},
     {"POST", "/api/articles", blog_articles_create, CM_AUTH_REQUIRED, 0},
-    {"GET", "/api/articles/feed", blog_articles_feed, CM_AUTH_REQUIRED, 0},
-    {"GET", "/api/articles/:slug", blog_articles_get, CM_AUTH_OPTIONAL, 0},
+    {"GET", "/api/articles/feed", blog_articles_feed, CM_AUTH_REQUIRED,
+        CM_ROUTE_CACHE},
+    {"GET", "/api/articles/:slug", blog_articles_get, CM_AUTH_OPTIONAL,
+        CM_ROUTE_CACHE},
     {"PUT", "/api/articles/:slug", blog_articles_update, CM_AUTH_REQUIRED, 0},
     {"DELETE", "/api/articles/:slug", blog_articles_delete, CM_AUTH_REQUIRED,
         0},
@@ -75,12 +80,12 @@ static const struct cm_route blog_routes[] = {
     {"DELETE", "/api/articles/:slug/favorite", blog_articles_unfavorite,
         CM_AUTH_REQUIRED, 0},
     {"GET", "/api/articles/:slug/comments", blog_comments_list,
-        CM_AUTH_OPTIONAL, 0},
+        CM_AUTH_OPTIONAL, CM_ROUTE_CACHE},
     {"POST", "/api/articles/:slug/comments", blog_comments_create,
         CM_AUTH_REQUIRED, 0},
     {"DELETE", "/api/articles/:slug/comments/:id", blog_comments_delete,
         CM_AUTH_REQUIRED, 0},
-    {"GET", "/api/tags", blog_tags_list, CM_AUTH_NONE, 0},
+    {"GET", "/api/tags", blog_tags_list, CM_AUTH_NONE, CM_ROUTE_CACHE},
 };
 
 /*
@@ -103,6 +108,7 @@ struct blog_settings {
 	char *issuer;
 	char *audience;
 	long db_port;
+	long cache_mb;
 };
 
 static void *
@@ -256,6 +262,8 @@ db_done:
 	        &st->ttl, err, sizeof(err)) != CM_OK ||
 	    cm_config_long("BLOG_IDEMPOTENCY_TTL_HOURS", 24, 1, 24L * 366 * 10,
 	        &app->idem_ttl_hours, err, sizeof(err)) != CM_OK ||
+	    cm_config_long("BLOG_READ_CACHE_MB", 32, 0, 65536, &st->cache_mb,
+	        err, sizeof(err)) != CM_OK ||
 	    cm_config_str("JWT_PUBLIC_KEY_FILE", NULL, 1, &st->pub_key, err,
 	        sizeof(err)) != CM_OK ||
 	    cm_config_str("JWT_PRIVATE_KEY_FILE", NULL, 1, &st->priv_key, err,
@@ -269,6 +277,11 @@ db_done:
 	        st->audience, st->ttl, err, sizeof(err)) != CM_OK)
 		cm_config_fatal(BLOG_PROG, err);
 	blog_settings_ident(app);
+	if (st->cache_mb > 0 &&
+	    (app->cache = blog_cache_new((size_t)st->cache_mb << 20)) == NULL) {
+		fprintf(stderr, "%s: out of memory\n", BLOG_PROG);
+		exit(1);
+	}
 }
 
 /*
@@ -325,6 +338,7 @@ blog_settings_free(struct blog_settings *st, struct blog_app *app)
 	free(st->issuer);
 	free(st->audience);
 	cm_jwt_free(app->jwt);
+	blog_cache_free(app->cache);
 	while (app->npay_urls > 0)
 		free(app->pay_urls[--app->npay_urls]);
 	free(app->pay_urls);
@@ -394,7 +408,7 @@ main(int argc, char **argv)
 	conf.app = &app;
 	conf.worker_open = blog_worker_open;
 	conf.worker_close = blog_worker_close;
-	conf.around = blog_idem_around;
+	conf.around = blog_cache_around;
 	conf.after = blog_idem_prune;
 	conf.auth_check = blog_ident_check;
 	/* Not thread-safe either: before the relay and the workers start. */

@@ -256,5 +256,6 @@ cm_req_reset(struct cm_req *req)
 	req->user_id = 0;
 	req->username[0] = '\0';
 	req->token = NULL;
+	req->data_version = 0;
 	cm_resp_clear(&req->resp);
 }

@@ -75,6 +75,12 @@ struct cm_req {
 	/* Came through the admin port, not FastCGI (CM_ROUTE_INTERNAL). */
 	int internal;
 
+	/*
+	 * The service's data version as read for this request, once (blog:
+	 * blog_cache.c); 0 until then.
+	 */
+	long long data_version;
+
 	void *worker; /* per-worker context (DB connection) */
 	void *app; /* process-wide context of the service */
 	int worker_idx;

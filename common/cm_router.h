@@ -34,6 +34,12 @@ typedef enum cm_err (*cm_handler)(struct cm_req *req);
  * FastCGI: the edge cannot reach such a route even if it proxied the path.
  */
 #define CM_ROUTE_INTERNAL 0x2
+/*
+ * The answer depends only on the stored data and on who asks (a GET that
+ * reads): a service may keep it and answer from it while the data has not
+ * changed.
+ */
+#define CM_ROUTE_CACHE 0x4
 
 struct cm_route {
 	const char *method; /* "GET", "POST", ... */

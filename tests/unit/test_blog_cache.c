@@ -1,0 +1,218 @@
+/*
+ * Unit tests for blog_cache: answers are served only at the version they
+ * were kept at, and a version read is shared only by callers that arrived
+ * before it started.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../blog-fcgi/blog_cache.h"
+
+static int
+get(struct blog_cache *c, const char *key, long long ver, const char *want)
+{
+	char *body;
+	size_t len;
+	int n = blog_cache_get(c, key, ver, &body, &len);
+
+	if (n == 1) {
+		assert_non_null(want);
+		assert_int_equal(len, strlen(want));
+		assert_memory_equal(body, want, len);
+	}
+	free(body);
+	return n;
+}
+
+static void
+test_version_gates_answers(void **state)
+{
+	struct blog_cache *c = blog_cache_new(1 << 20);
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(get(c, "k", 5, NULL), 0);
+	blog_cache_put(c, "k", 5, "{\"a\":1}", 7);
+	assert_int_equal(get(c, "k", 5, "{\"a\":1}"), 1);
+	assert_int_equal(get(c, "other", 5, NULL), 0);
+	/* A request that read a newer version never gets the old answer. */
+	assert_int_equal(get(c, "k", 6, NULL), 0);
+	/* Nor one that read an older version: a miss costs a query, never
+	 * correctness. */
+	assert_int_equal(get(c, "k", 4, NULL), 0);
+	/* Keeping at a newer version drops everything older. */
+	blog_cache_put(c, "j", 6, "6", 1);
+	assert_int_equal(get(c, "k", 5, NULL), 0);
+	assert_int_equal(get(c, "j", 6, "6"), 1);
+	/* An answer read at an older version than the newest is not kept. */
+	blog_cache_put(c, "k", 5, "old", 3);
+	assert_int_equal(get(c, "k", 5, NULL), 0);
+	assert_int_equal(get(c, "k", 6, NULL), 0);
+	/* Replacing a key keeps the newest answer. */
+	blog_cache_put(c, "j", 6, "66", 2);
+	assert_int_equal(get(c, "j", 6, "66"), 1);
+	blog_cache_free(c);
+}
+
+static void
+test_size_bounds(void **state)
+{
+	struct blog_cache *c = blog_cache_new(64 * 100);
+	char big[101], key[16];
+	int i, kept = 0;
+
+	(void)state;
+	memset(big, 'x', sizeof(big));
+	/* Larger than a sixty-fourth of the budget: never kept. */
+	blog_cache_put(c, "big", 1, big, 101);
+	assert_int_equal(get(c, "big", 1, NULL), 0);
+	/* The total stays within the budget. */
+	for (i = 0; i < 200; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		blog_cache_put(c, key, 1, big, 100);
+	}
+	for (i = 0; i < 200; i++) {
+		char *body;
+		size_t len;
+
+		snprintf(key, sizeof(key), "k%d", i);
+		if (blog_cache_get(c, key, 1, &body, &len) == 1)
+			kept++;
+		free(body);
+	}
+	assert_true(kept > 0 && kept <= 64);
+	blog_cache_free(c);
+	blog_cache_free(NULL);
+}
+
+/*
+ * The gate: a fake database whose reads take a while and count how many
+ * writes had committed when each read began.
+ */
+struct fake {
+	pthread_mutex_t mu;
+	long long committed; /* the version the database holds */
+	int reads;
+};
+
+static struct fake fake = {PTHREAD_MUTEX_INITIALIZER, 1, 0};
+static struct blog_cache *gate;
+
+static enum cm_err
+fake_read(void *arg, long long *ver)
+{
+	(void)arg;
+	pthread_mutex_lock(&fake.mu);
+	*ver = fake.committed;
+	fake.reads++;
+	pthread_mutex_unlock(&fake.mu);
+	usleep(2000);
+	return CM_OK;
+}
+
+static void *
+reader(void *arg)
+{
+	long long *seen = arg, before, v;
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		/* A write acknowledged before this call began ... */
+		pthread_mutex_lock(&fake.mu);
+		before = fake.committed;
+		pthread_mutex_unlock(&fake.mu);
+		assert_int_equal(blog_cache_version(gate, fake_read, NULL, &v),
+		    CM_OK);
+		/* ... is always seen by it. */
+		if (v < before)
+			*seen = -1;
+	}
+	return NULL;
+}
+
+static void *
+writer(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < 200; i++) {
+		pthread_mutex_lock(&fake.mu);
+		fake.committed++;
+		pthread_mutex_unlock(&fake.mu);
+		usleep(500);
+	}
+	return NULL;
+}
+
+static void
+test_gate_shares_reads_never_stale(void **state)
+{
+	pthread_t r[8], w;
+	long long seen[8] = {0};
+	unsigned long long hits, misses, reads, callers;
+	int i;
+
+	(void)state;
+	gate = blog_cache_new(1 << 20);
+	assert_int_equal(pthread_create(&w, NULL, writer, NULL), 0);
+	for (i = 0; i < 8; i++)
+		assert_int_equal(
+		    pthread_create(&r[i], NULL, reader, &seen[i]), 0);
+	for (i = 0; i < 8; i++) {
+		pthread_join(r[i], NULL);
+		assert_int_equal(seen[i], 0);
+	}
+	pthread_join(w, NULL);
+	blog_cache_stats(gate, &hits, &misses, &reads, &callers);
+	assert_int_equal(callers, 8 * 50);
+	assert_int_equal(reads, (unsigned long long)fake.reads);
+	/* Eight callers at a time share reads: fewer reads than calls. */
+	assert_true(reads < callers);
+	blog_cache_free(gate);
+}
+
+static enum cm_err
+fail_read(void *arg, long long *ver)
+{
+	(void)arg;
+	*ver = 0;
+	return CM_EUNAVAIL;
+}
+
+static void
+test_gate_failure(void **state)
+{
+	struct blog_cache *c = blog_cache_new(1024);
+	long long v = 7;
+
+	(void)state;
+	assert_int_equal(blog_cache_version(c, fail_read, NULL, &v),
+	    CM_EUNAVAIL);
+	assert_int_equal(v, 0);
+	/* The next caller reads again rather than reusing the failure. */
+	assert_int_equal(blog_cache_version(c, fake_read, NULL, &v), CM_OK);
+	assert_true(v >= 1);
+	blog_cache_free(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_version_gates_answers),
+	    cmocka_unit_test(test_size_bounds),
+	    cmocka_unit_test(test_gate_shares_reads_never_stale),
+	    cmocka_unit_test(test_gate_failure),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
