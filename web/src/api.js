@@ -112,12 +112,22 @@ export const blog = {
   post: (p, body, key) => call('blog', 'POST', p, { body, key }),
   put: (p, body, key) => call('blog', 'PUT', p, { body, key }),
   del: (p, key) => call('blog', 'DELETE', p, { key }),
+  // A follow or a favourite: POST sets it, DELETE on the same path undoes it.
+  toggle: (p, on) => (on ? call('blog', 'DELETE', p, {}) : call('blog', 'POST', p, {})),
 };
 
 export const pay = {
   get: (p) => call('pay', 'GET', p),
   post: (p, body, key) => call('pay', 'POST', p, { body, key }),
 };
+
+// A failed pay write whose outcome is not known (a network failure, the
+// same key still in flight, throttled, a server error): sending the same
+// intent with the same key again is safe. Any other 4xx is the key's final
+// outcome, so a new attempt needs a new intent.
+export function retryable(err) {
+  return err.status === 0 || err.status === 409 || err.status === 429 || err.status >= 500;
+}
 
 // Path segments built from user data (slugs and usernames in any script)
 // are always percent-encoded.

@@ -112,6 +112,14 @@ export function parseAmount(text, cur) {
   return Number(v);
 }
 
+// The minor units of a typed amount; null, after onInvalid got the message
+// that says how many decimals the currency takes, when it is not one.
+export function readAmount(text, cur, onInvalid) {
+  const minor = parseAmount(text, cur);
+  if (minor === null) onInvalid(t('amount_invalid', { d: exponent(cur) }));
+  return minor;
+}
+
 // The blog's field messages the site says in Chinese; the numbers in them
 // (limits) are kept. Anything else is shown as the service wrote it.
 const knownMsgs = [

@@ -1,7 +1,10 @@
-// Small shared pieces: error box, avatar, article preview, pagination.
+// Small shared pieces: error box, avatar, article preview, pagination,
+// follow and favourite buttons, the tables of pay's lists.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorText, fmtDate, t } from './i18n.js';
-import { enc } from './api.js';
+import { blog, enc, session } from './api.js';
+import { navigate } from './router.js';
+import { useSignal } from './state.js';
 
 export function ErrorBox({ error }) {
   const ref = useRef(null);
@@ -13,6 +16,17 @@ export function ErrorBox({ error }) {
   return (
     <div class="error" role="alert" tabIndex={-1} ref={ref} data-status={error.status ?? ''}>
       {text}
+    </div>
+  );
+}
+
+// The whole page of an item that did not load: notFound for a 404, the
+// status otherwise, and the error in words.
+export function LoadFailed({ error, notFound }) {
+  return (
+    <div class="wrap page">
+      <h1>{error.status === 404 ? notFound : t('e_unknown', { status: error.status })}</h1>
+      <ErrorBox error={error} />
     </div>
   );
 }
@@ -119,6 +133,79 @@ export function Pager({ count, limit, page, href }) {
           ),
         )}
       </ul>
+    </nav>
+  );
+}
+
+// A follow or favourite button: on says whether it is set, path is the
+// blog's POST/DELETE path, onChange gets the blog's answer. Signed out, it
+// leads to the sign-in page.
+export function ToggleButton({ on, path, kind, onChange, children }) {
+  const user = useSignal(session);
+  const [run, busy, error] = useAction();
+  const click = () =>
+    run(async () => {
+      if (!user) return navigate('/login');
+      onChange(await blog.toggle(path, on));
+    });
+  return (
+    <span class="inline-action">
+      <button type="button" class={on ? `btn ${kind} on` : `btn ${kind}`} aria-pressed={on ? 'true' : 'false'} disabled={busy} onClick={click}>
+        {children}
+      </button>
+      <ErrorBox error={error} />
+    </span>
+  );
+}
+
+// Follow or unfollow profile (none on one's own); onChange gets the new
+// profile.
+export function FollowButton({ profile, onChange }) {
+  const user = useSignal(session);
+  if (user && user.username === profile.username) return null;
+  const name = profile.username;
+  return (
+    <ToggleButton on={profile.following} path={`/profiles/${enc(name)}/follow`} kind="follow" onChange={(r) => onChange(r.profile)}>
+      {profile.following ? t('unfollow', { name }) : t('follow', { name })}
+    </ToggleButton>
+  );
+}
+
+// One page of a pay list ({data, has_more}) as a table: "loading" until
+// data or error, empty when it has no rows, otherwise the column heads
+// (cols: [label, class]) and row(item) for each item.
+export function ListTable({ data, error, empty, cls, cols, row }) {
+  return (
+    <>
+      {!data && !error && <p class="muted">{t('loading')}</p>}
+      {data && data.data.length === 0 && <p class="muted">{empty}</p>}
+      {data && data.data.length > 0 && (
+        <div class="table-wrap">
+          <table class={cls}>
+            <thead>
+              <tr>
+                {cols.map(([label, c]) => (
+                  <th key={label} scope="col" class={c}>{label}</th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>{data.data.map(row)}</tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
+
+// The newest and older links of a pay list paged by starting_after:
+// href(after) is the URL of the page after that id ('' for the newest).
+export function CursorNav({ data, after, href }) {
+  return (
+    <nav class="cursor" aria-label={t('pagination')}>
+      {after && <a href={href('')}>{t('newest')}</a>}
+      {data && data.has_more && (
+        <a rel="next" href={href(data.data[data.data.length - 1].id)}>{t('older')}</a>
+      )}
     </nav>
   );
 }

@@ -54,6 +54,63 @@ export async function newContext(browser, { locale = 'en-US', viewport = DESKTOP
   return ctx;
 }
 
+// A new context (as newContext) and a page in it.
+export async function fresh(browser, opts) {
+  const ctx = await newContext(browser, opts);
+  return { ctx, page: await ctx.newPage() };
+}
+
+// Checks that each context stayed on the stack's origin and saw no script
+// error, CSP violation or unexpected dialog, then closes them.
+export async function finish(...ctxs) {
+  for (const ctx of ctxs) {
+    assert.deepEqual(ctx.outside, [], 'requests to other origins');
+    assert.deepEqual(ctx.problems, [], 'script errors, CSP violations or dialogs');
+  }
+  for (const ctx of ctxs) await ctx.close();
+}
+
+// Tops the wallet page up through its form and waits for the notice
+// (done) and the account's new balance (in the page's language).
+export async function topUp(page, { amount, currency, button, done, balance }) {
+  await page.locator('#topup-amount').fill(amount);
+  await page.locator('#topup-currency').selectOption(currency);
+  await page.getByRole('button', { name: button }).click();
+  await page.getByRole('status').filter({ hasText: done }).waitFor();
+  await page.locator(`.account[data-currency="${currency}"] .bal`, { hasText: balance }).waitFor();
+}
+
+// The site's pages, [name, path], with the article slug and the profile of
+// author.
+export function sitePages(slug, author) {
+  return [
+    ['home', '/'],
+    ['login', '/login'],
+    ['register', '/register'],
+    ['article', '/article/' + encodeURIComponent(slug)],
+    ['profile', '/profile/' + encodeURIComponent(author)],
+    ['editor', '/editor'],
+    ['settings', '/settings'],
+    ['wallet', '/wallet'],
+    ['payments', '/payments'],
+  ];
+}
+
+// Visits each of pages ([name, path]) once it has settled: check(page) if
+// given, then axe-core, no sideways scroll, and a screenshot; label names
+// the visit in failures, lang in the screenshots' names.
+export async function tour(page, pages, { label, lang, check } = {}) {
+  for (const [name, path] of pages) {
+    await page.goto(path);
+    await page.locator('main h1, main h2').first().waitFor();
+    await settled(page);
+    if (check) await check(page);
+    await assertAccessible(page, `${name} (${label})`);
+    await assertNoOverflow(page, `${name} (${label})`);
+    await shoot(page, name, lang);
+  }
+}
+
 // A test whose failure leaves a screenshot of every page still open under
 // var/web/failures/, for the one reading the CI log.
 const open = new Set();

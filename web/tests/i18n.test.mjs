@@ -6,8 +6,8 @@ import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { en, zh } from '../src/strings.js';
 import {
-  DESKTOP, MOBILE, RUN, api, assertAccessible, assertNoOverflow, entries, launch, newContext,
-  register, settled, shoot, signInAs,
+  DESKTOP, MOBILE, RUN, api, assertNoOverflow, entries, finish, fresh, launch, register, shoot,
+  signInAs, sitePages, topUp, tour,
   ftest,
 } from './helpers.mjs';
 
@@ -20,14 +20,6 @@ after(async () => {
   if (browser) await browser.close();
 });
 
-async function fresh(opts) {
-  const ctx = await newContext(browser, opts);
-  return { ctx, page: await ctx.newPage() };
-}
-function clean(ctx) {
-  assert.deepEqual(ctx.outside, [], 'requests to other origins');
-  assert.deepEqual(ctx.problems, [], 'script errors, CSP violations or dialogs');
-}
 const digits = () => String(Date.now() % 1e8) + String(Math.floor(Math.random() * 90 + 10));
 
 describe('dictionaries', () => {
@@ -46,7 +38,7 @@ describe('dictionaries', () => {
 
 describe('Simplified Chinese', () => {
   ftest('Accept-Language chooses Chinese; the switch changes it and is remembered', async () => {
-    const { ctx, page } = await fresh({ locale: 'zh-CN' });
+    const { ctx, page } = await fresh(browser, { locale: 'zh-CN' });
     let sent = null;
     page.on('request', (r) => {
       if (r.isNavigationRequest()) sent = r.headers()['accept-language'];
@@ -63,17 +55,14 @@ describe('Simplified Chinese', () => {
     await page.getByLabel('Language').selectOption('zh');
     await page.getByRole('link', { name: '全站文章' }).waitFor();
     // An English browser gets English.
-    const other = await fresh({ locale: 'en-GB' });
+    const other = await fresh(browser, { locale: 'en-GB' });
     await other.page.goto('/');
     await other.page.getByRole('link', { name: 'Global feed' }).waitFor();
-    clean(ctx);
-    clean(other.ctx);
-    await ctx.close();
-    await other.ctx.close();
+    await finish(ctx, other.ctx);
   });
 
   ftest('a Chinese username signs up, writes a long CJK title, and its URLs are percent-encoded', async () => {
-    const { ctx, page } = await fresh({ locale: 'zh-CN' });
+    const { ctx, page } = await fresh(browser, { locale: 'zh-CN' });
     S.author = { username: '作者' + digits(), password: '长长的密码一二三四' };
     S.author.email = `zh${RUN}@example.test`;
     await page.goto('/register');
@@ -113,21 +102,16 @@ describe('Simplified Chinese', () => {
     await page.locator('.preview a.author').first().click();
     await page.locator('h1.username', { hasText: S.author.username }).waitFor();
     assert.equal(new URL(page.url()).pathname, '/profile/' + encodeURIComponent(S.author.username));
-    clean(ctx);
-    await ctx.close();
+    await finish(ctx);
   });
 
   ftest('money in CNY: top up, tip the Chinese author, statements in yuan', async () => {
     S.reader = await register('读者' + digits());
-    const { ctx, page } = await fresh({ locale: 'zh-CN' });
+    const { ctx, page } = await fresh(browser, { locale: 'zh-CN' });
     await signInAs(page, S.reader);
     await page.goto('/wallet');
     await page.getByText('还没有账户：充值后自动开户。').waitFor();
-    await page.locator('#topup-amount').fill('88.88');
-    await page.locator('#topup-currency').selectOption('CNY');
-    await page.getByRole('button', { name: '充值' }).click();
-    await page.getByRole('status').filter({ hasText: '已充值 ¥88.88。' }).waitFor();
-    await page.locator('.account[data-currency="CNY"] .bal', { hasText: '¥88.88' }).waitFor();
+    await topUp(page, { amount: '88.88', currency: 'CNY', button: '充值', done: '已充值 ¥88.88。', balance: '¥88.88' });
     assert.equal(await page.locator('.account[data-currency="CNY"] .bal').getAttribute('data-minor'), '8888');
     // The author needs a CNY account to be paid in CNY.
     const open = await api('POST', '/pay/v1/deposits', { token: S.author.token, key: 'zh-open-' + RUN, body: { currency: 'CNY', amount: 1 } });
@@ -154,12 +138,11 @@ describe('Simplified Chinese', () => {
     await page.goto('/wallet');
     await page.locator('.statement tr[data-kind="payment"] td.num', { hasText: '-¥6.66' }).waitFor();
     await page.locator('.account[data-currency="CNY"] .bal', { hasText: '¥82.22' }).waitFor();
-    clean(ctx);
-    await ctx.close();
+    await finish(ctx);
   });
 
   ftest('errors in Chinese', async () => {
-    const { ctx, page } = await fresh({ locale: 'zh-CN' });
+    const { ctx, page } = await fresh(browser, { locale: 'zh-CN' });
     await page.goto('/login');
     await page.getByLabel('电子邮箱').fill(S.author.email);
     await page.getByLabel('密码').fill('错误的密码');
@@ -179,36 +162,19 @@ describe('Simplified Chinese', () => {
     await page.getByLabel('新密码（留空则不修改）').fill('short');
     await page.getByRole('button', { name: '保存设置' }).click();
     await page.getByRole('alert').filter({ hasText: '密码太短（至少 8 个字符）' }).waitFor();
-    clean(ctx);
-    await ctx.close();
+    await finish(ctx);
   });
 
-  const pages = () => [
-    ['home', '/'],
-    ['login', '/login'],
-    ['register', '/register'],
-    ['article', '/article/' + encodeURIComponent(S.slug)],
-    ['profile', '/profile/' + encodeURIComponent(S.author.username)],
-    ['editor', '/editor'],
-    ['settings', '/settings'],
-    ['wallet', '/wallet'],
-    ['payments', '/payments'],
-  ];
   for (const [vpName, vp] of [['desktop', DESKTOP], ['mobile', MOBILE]]) {
     ftest(`every page in Chinese, ${vpName}: axe-core, no sideways scroll, screenshots`, async () => {
-      const { ctx, page } = await fresh({ locale: 'zh-CN', viewport: vp });
+      const { ctx, page } = await fresh(browser, { locale: 'zh-CN', viewport: vp });
       await signInAs(page, S.reader);
-      for (const [name, path] of pages()) {
-        await page.goto(path);
-        await page.locator('main h1, main h2').first().waitFor();
-        await settled(page);
-        assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN');
-        await assertAccessible(page, `${name} (zh, ${vpName})`);
-        await assertNoOverflow(page, `${name} (zh, ${vpName})`);
-        await shoot(page, name, 'zh');
-      }
-      clean(ctx);
-      await ctx.close();
+      await tour(page, sitePages(S.slug, S.author.username), {
+        label: `zh, ${vpName}`,
+        lang: 'zh',
+        check: async (p) => assert.equal(await p.evaluate(() => document.documentElement.lang), 'zh-CN'),
+      });
+      await finish(ctx);
     });
   }
 });

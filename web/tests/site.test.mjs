@@ -4,8 +4,8 @@
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  BASE, DESKTOP, MOBILE, RUN, api, assertAccessible, assertNoOverflow, budgets, entries,
-  launch, newContext, register, report, settled, shoot, signInAs,
+  BASE, DESKTOP, MOBILE, RUN, api, assertAccessible, assertNoOverflow, budgets, entries, finish,
+  fresh, launch, register, report, settled, shoot, signInAs, sitePages, topUp, tour,
   ftest,
 } from './helpers.mjs';
 
@@ -21,17 +21,6 @@ after(async () => {
   if (browser) await browser.close();
 });
 
-async function fresh(opts) {
-  const ctx = await newContext(browser, opts);
-  const page = await ctx.newPage();
-  return { ctx, page };
-}
-
-function clean(ctx) {
-  assert.deepEqual(ctx.outside, [], 'requests to other origins');
-  assert.deepEqual(ctx.problems, [], 'script errors, CSP violations or dialogs');
-}
-
 describe('budgets and headers', () => {
   ftest('home: first contentful paint, JS+CSS weight, cache headers, CSP', async () => {
     // One warm-up load (the browser's own start is not the site's cost),
@@ -42,7 +31,7 @@ describe('budgets and headers', () => {
     let weight = 0;
     const files = [];
     for (let i = 0; i < 6; i++) {
-      const { ctx, page } = await fresh();
+      const { ctx, page } = await fresh(browser);
       const assets = [];
       page.on('response', (r) => {
         const u = new URL(r.url());
@@ -72,8 +61,7 @@ describe('budgets and headers', () => {
           assert.match(new URL(r.url()).pathname, /^\/assets\/.+-[\w-]{8,}\.(js|css)$/, 'hashed name');
         }
       }
-      clean(ctx);
-      await ctx.close();
+      await finish(ctx);
     }
     fcps.sort((a, b) => a - b);
     budgets.home_fcp_ms = Math.round(fcps[0]);
@@ -99,7 +87,7 @@ describe('budgets and headers', () => {
 
 describe('blog flows (English, desktop)', () => {
   ftest('sign up two users through the form, sign out and in', async () => {
-    const { ctx, page } = await fresh();
+    const { ctx, page } = await fresh(browser);
     S.alice = { username: 'alice' + RUN, email: `alice${RUN}@example.test`, password: 'correct horse 1' };
     S.bob = { username: 'bob' + RUN, email: `bob${RUN}@example.test`, password: 'correct horse 2' };
     for (const u of [S.alice, S.bob]) {
@@ -121,12 +109,11 @@ describe('blog flows (English, desktop)', () => {
     await page.getByLabel('Password').fill(S.alice.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('link', { name: S.alice.username }).waitFor();
-    clean(ctx);
-    await ctx.close();
+    await finish(ctx);
   });
 
   ftest('write an article with Markdown and tags; edit it', async () => {
-    const { ctx, page } = await fresh();
+    const { ctx, page } = await fresh(browser);
     await signInAs(page, S.alice);
     await page.goto('/editor');
     S.title = `Dragons ${RUN}`;
@@ -160,12 +147,11 @@ describe('blog flows (English, desktop)', () => {
     await shoot(page, 'editor');
     await page.getByRole('button', { name: 'Publish article' }).click();
     await page.locator('.lead', { hasText: 'edited' }).waitFor();
-    clean(ctx);
-    await ctx.close();
+    await finish(ctx);
   });
 
   ftest('favorite, follow, comments, feeds and the tag filter', async () => {
-    const { ctx, page } = await fresh();
+    const { ctx, page } = await fresh(browser);
     await signInAs(page, S.bob);
     await page.goto('/article/' + encodeURIComponent(S.slug));
     await page.getByRole('button', { name: 'Favorite article (0)' }).click();
@@ -198,12 +184,11 @@ describe('blog flows (English, desktop)', () => {
     // The favorited tab of bob's profile.
     await page.goto(`/profile/${encodeURIComponent(S.bob.username)}/favorites`);
     await page.locator('.preview h2', { hasText: S.title }).waitFor();
-    clean(ctx);
-    await ctx.close();
+    await finish(ctx);
   });
 
   ftest('blog writes are made once: a lost answer retried, a double-clicked publish', async () => {
-    const { ctx, page } = await fresh();
+    const { ctx, page } = await fresh(browser);
     await signInAs(page, S.bob);
     const keys = [];
     page.on('request', (r) => {
@@ -258,8 +243,7 @@ describe('blog flows (English, desktop)', () => {
     assert.ok(keys.length >= 2 && new Set(keys).size === 1, `keys: ${keys}`);
     const mine = await api('GET', `/articles?author=${encodeURIComponent(S.bob.username)}&limit=100`);
     assert.equal(mine.json.articles.filter((a) => a.title === title).length, 1);
-    clean(ctx);
-    await ctx.close();
+    await finish(ctx);
   });
 
   ftest('pagination of a profile and of the global feed', async () => {
@@ -269,7 +253,7 @@ describe('blog flows (English, desktop)', () => {
       const r = await api('POST', '/articles', { token: carol.token, body: { article: { title: `Page test ${i} ${RUN}`, description: 'd', body: 'b', tagList: [] } } });
       assert.equal(r.status, 201);
     }
-    const { ctx, page } = await fresh();
+    const { ctx, page } = await fresh(browser);
     await page.goto(`/profile/${encodeURIComponent(carol.username)}`);
     await page.locator('.preview').first().waitFor();
     await settled(page);
@@ -290,12 +274,11 @@ describe('blog flows (English, desktop)', () => {
     await settled(page);
     assert.equal(await page.locator('.preview h2').first().textContent(), second.json.articles[0].title);
     assert.equal(new URL(page.url()).search, '?page=2');
-    clean(ctx);
-    await ctx.close();
+    await finish(ctx);
   });
 
   ftest('settings: bio and image are saved and shown on the profile', async () => {
-    const { ctx, page } = await fresh();
+    const { ctx, page } = await fresh(browser);
     await signInAs(page, S.bob);
     await page.goto('/settings');
     await page.getByLabel('Short bio about you').fill('I read about dragons.');
@@ -305,16 +288,15 @@ describe('blog flows (English, desktop)', () => {
     await shoot(page, 'settings');
     await page.goto(`/profile/${encodeURIComponent(S.bob.username)}`);
     await page.locator('.bio', { hasText: 'I read about dragons.' }).waitFor();
-    clean(ctx);
-    await ctx.close();
+    await finish(ctx);
   });
 });
 
 describe('signing out everywhere', () => {
   ftest('one device signs out everywhere; the other is told to sign in again', async () => {
     const dora = await register('dora' + RUN);
-    const a = await fresh();
-    const b = await fresh();
+    const a = await fresh(browser);
+    const b = await fresh(browser);
     await signInAs(a.page, dora);
     await signInAs(b.page, dora);
     await b.page.goto('/settings');
@@ -335,24 +317,17 @@ describe('signing out everywhere', () => {
       if (status !== 401) await new Promise((res) => setTimeout(res, 500));
     }
     assert.equal(status, 401);
-    clean(a.ctx);
-    clean(b.ctx);
-    await a.ctx.close();
-    await b.ctx.close();
+    await finish(a.ctx, b.ctx);
   });
 });
 
 describe('payments (English, desktop)', () => {
   ftest('top up in the wallet', async () => {
-    const { ctx, page } = await fresh();
+    const { ctx, page } = await fresh(browser);
     await signInAs(page, S.bob);
     await page.goto('/wallet');
     await page.getByText('No account yet: top up to open one.').waitFor();
-    await page.locator('#topup-amount').fill('100');
-    await page.locator('#topup-currency').selectOption('USD');
-    await page.getByRole('button', { name: 'Top up' }).click();
-    await page.getByRole('status').filter({ hasText: 'Added $100.00 to your wallet.' }).waitFor();
-    await page.locator('.account[data-currency="USD"] .bal', { hasText: '$100.00' }).waitFor();
+    await topUp(page, { amount: '100', currency: 'USD', button: 'Top up', done: 'Added $100.00 to your wallet.', balance: '$100.00' });
     await page.locator('.statement tr[data-kind="deposit"]').first().waitFor();
     const b = await entries(S.bob, 'USD');
     assert.equal(b.balance, 10000);
@@ -360,8 +335,7 @@ describe('payments (English, desktop)', () => {
     // The payee needs an account in the currency: alice opens hers.
     const dep = await api('POST', '/pay/v1/deposits', { token: S.alice.token, key: 'open-' + RUN, body: { currency: 'USD', amount: 1 } });
     assert.equal(dep.status, 201, JSON.stringify(dep.json));
-    clean(ctx);
-    await ctx.close();
+    await finish(ctx);
   });
 
   async function tipForm(page) {
@@ -371,7 +345,7 @@ describe('payments (English, desktop)', () => {
   }
 
   ftest('tip the author: once after a double click, a lost answer and a reload mid-request', async () => {
-    const { ctx, page } = await fresh();
+    const { ctx, page } = await fresh(browser);
     await signInAs(page, S.bob);
     const posts = [];
     page.on('request', (r) => {
@@ -445,12 +419,11 @@ describe('payments (English, desktop)', () => {
     assert.deepEqual(got, [250, 300, 400].sort());
     assert.equal(bob.balance, 10000 - 950);
     assert.equal(alice.balance, 1 + 950);
-    clean(ctx);
-    await ctx.close();
+    await finish(ctx);
   });
 
   ftest('wallet statement and payments pages show the tips; statement pagination', async () => {
-    const { ctx, page } = await fresh();
+    const { ctx, page } = await fresh(browser);
     await signInAs(page, S.bob);
     await page.goto('/wallet');
     await page.locator('.account[data-currency="USD"] .bal', { hasText: '$90.50' }).waitFor();
@@ -478,12 +451,11 @@ describe('payments (English, desktop)', () => {
     assert.equal(await page.locator('table.payments tbody tr').count(), 3);
     await assertAccessible(page, 'payments');
     await shoot(page, 'payments');
-    clean(ctx);
-    await ctx.close();
+    await finish(ctx);
   });
 
   ftest('the payee refunds part of a tip, then the rest', async () => {
-    const { ctx, page } = await fresh();
+    const { ctx, page } = await fresh(browser);
     await signInAs(page, S.alice);
     await page.goto('/payments?direction=received');
     await page.locator('table.payments tbody tr').first().waitFor();
@@ -503,8 +475,7 @@ describe('payments (English, desktop)', () => {
     assert.deepEqual(bob.entries.filter((e) => e.kind === 'refund').map((e) => e.amount).sort(), [100, 300]);
     assert.deepEqual(alice.entries.filter((e) => e.kind === 'refund').map((e) => e.amount).sort(), [-100, -300].sort());
     assert.equal(alice.balance, 951 - 400);
-    clean(ctx);
-    await ctx.close();
+    await finish(ctx);
   });
 });
 
@@ -527,7 +498,7 @@ describe('script payloads are inert', () => {
       body: { article: { title: '<script>window.__xss=10</script>Evil', description: '<img src=x onerror=window.__xss=11>', body, tagList: ['<svg onload=window.__xss=12>'] } },
     });
     assert.equal(r.status, 201);
-    const { ctx, page } = await fresh();
+    const { ctx, page } = await fresh(browser);
     await page.goto('/article/' + encodeURIComponent(r.json.article.slug));
     await page.locator('.markdown strong', { hasText: 'bold' }).waitFor();
     assert.equal(await page.locator('h1.article-title').textContent(), '<script>window.__xss=10</script>Evil');
@@ -547,14 +518,13 @@ describe('script payloads are inert', () => {
     assert.match(await page.locator('.bio').textContent(), /<script>window.__xss=2<\/script>/);
     assert.equal(await page.evaluate(() => window.__xss), undefined);
     await shoot(page, 'xss-profile');
-    clean(ctx);
-    await ctx.close();
+    await finish(ctx);
   });
 });
 
 describe('API errors in words', () => {
   ftest('401, 403, 404, 409, 422, 429 and 402', async () => {
-    const { ctx, page } = await fresh();
+    const { ctx, page } = await fresh(browser);
     const alert = (text) => page.getByRole('alert').filter({ hasText: text }).first().waitFor();
     // 401: wrong password.
     await page.goto('/login');
@@ -620,39 +590,22 @@ describe('API errors in words', () => {
     await page.getByRole('button', { name: 'Send tip' }).click();
     await alert('The author has no account in that currency yet.');
     await shoot(page, 'tip-error');
-    clean(ctx);
-    await ctx.close();
+    await finish(ctx);
   });
 });
 
 describe('every page, desktop and mobile', () => {
   const pages = () => [
-    ['home', '/'],
-    ['login', '/login'],
-    ['register', '/register'],
-    ['article', '/article/' + encodeURIComponent(S.slug)],
-    ['profile', '/profile/' + encodeURIComponent(S.alice.username)],
+    ...sitePages(S.slug, S.alice.username),
     ['profile-favorites', '/profile/' + encodeURIComponent(S.bob.username) + '/favorites'],
-    ['editor', '/editor'],
-    ['settings', '/settings'],
-    ['wallet', '/wallet'],
-    ['payments', '/payments'],
     ['not-found', '/article/none-' + RUN],
   ];
   for (const [vpName, vp] of [['desktop', DESKTOP], ['mobile', MOBILE]]) {
     ftest(`${vpName}: axe-core, no sideways scroll, screenshots`, async () => {
-      const { ctx, page } = await fresh({ viewport: vp });
+      const { ctx, page } = await fresh(browser, { viewport: vp });
       await signInAs(page, S.bob);
-      for (const [name, path] of pages()) {
-        await page.goto(path);
-        await page.locator('main h1, main h2').first().waitFor();
-        await settled(page);
-        await assertAccessible(page, `${name} (${vpName})`);
-        await assertNoOverflow(page, `${name} (${vpName})`);
-        await shoot(page, name);
-      }
-      clean(ctx);
-      await ctx.close();
+      await tour(page, pages(), { label: vpName });
+      await finish(ctx);
     });
   }
 });

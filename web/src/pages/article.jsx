@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { blog, enc, newKey, pay, session } from '../api.js';
-import { exponent, fmtDate, fmtMoney, locale, parseAmount, t } from '../i18n.js';
+import { blog, enc, newKey, pay, retryable, session } from '../api.js';
+import { fmtDate, fmtMoney, locale, readAmount, t } from '../i18n.js';
 import { loadCurrencies } from '../currencies.js';
 import { navigate } from '../router.js';
 import { useSignal } from '../state.js';
-import { Avatar, ErrorBox, Notice, useAction, useTitle } from '../ui.jsx';
+import { Avatar, ErrorBox, FollowButton, LoadFailed, Notice, ToggleButton, useAction, useTitle } from '../ui.jsx';
 import { useWriteKey } from '../writekey.js';
 
 function Markdown({ source }) {
@@ -25,45 +25,13 @@ function Markdown({ source }) {
   return <div class="markdown" ref={ref} aria-busy={html === null ? 'true' : 'false'} />;
 }
 
-function FollowButton({ profile, onChange }) {
-  const user = useSignal(session);
-  const [run, busy, error] = useAction();
-  if (user && user.username === profile.username) return null;
-  const click = () =>
-    run(async () => {
-      if (!user) return navigate('/login');
-      const p = `/profiles/${enc(profile.username)}/follow`;
-      const r = profile.following ? await blog.del(p) : await blog.post(p, undefined);
-      onChange(r.profile);
-    });
-  return (
-    <span class="inline-action">
-      <button type="button" class={profile.following ? 'btn follow on' : 'btn follow'} aria-pressed={profile.following ? 'true' : 'false'} disabled={busy} onClick={click}>
-        {profile.following ? t('unfollow', { name: profile.username }) : t('follow', { name: profile.username })}
-      </button>
-      <ErrorBox error={error} />
-    </span>
-  );
-}
-
 function FavoriteButton({ article, onChange }) {
-  const user = useSignal(session);
-  const [run, busy, error] = useAction();
-  const click = () =>
-    run(async () => {
-      if (!user) return navigate('/login');
-      const p = `/articles/${enc(article.slug)}/favorite`;
-      const r = article.favorited ? await blog.del(p) : await blog.post(p, undefined);
-      onChange(r.article);
-    });
+  const n = article.favoritesCount;
   return (
-    <span class="inline-action">
-      <button type="button" class={article.favorited ? 'btn fav on' : 'btn fav'} aria-pressed={article.favorited ? 'true' : 'false'} disabled={busy} onClick={click}>
-        <span aria-hidden="true">♥ </span>
-        {article.favorited ? t('unfavorite_n', { n: article.favoritesCount }) : t('favorite_n', { n: article.favoritesCount })}
-      </button>
-      <ErrorBox error={error} />
-    </span>
+    <ToggleButton on={article.favorited} path={`/articles/${enc(article.slug)}/favorite`} kind="fav" onChange={(r) => onChange(r.article)}>
+      <span aria-hidden="true">♥ </span>
+      {article.favorited ? t('unfavorite_n', { n }) : t('favorite_n', { n })}
+    </ToggleButton>
   );
 }
 
@@ -172,11 +140,9 @@ function TipBox({ article }) {
           }
         }
       } catch (e) {
-        // The key's outcome is final for a 4xx the service stored (402, 403,
-        // 404, 422): a new attempt needs a new intent. A network failure,
-        // a 409 (still in flight), a 429 or a 5xx keep it, to retry.
-        const retry = e.status === 0 || e.status === 409 || e.status === 429 || e.status >= 500;
-        if (!retry) localStorage.removeItem(intentKey(user.username, article.slug));
+        // A failure that is final for the key (a 402, 403, 404 or 422 the
+        // service stored) ends the intent; any other keeps it, to retry.
+        if (!retryable(e)) localStorage.removeItem(intentKey(user.username, article.slug));
         e.currency = intent.currency;
         throw e;
       }
@@ -191,11 +157,8 @@ function TipBox({ article }) {
     e.preventDefault();
     setDone(null);
     setInvalid(null);
-    const minor = parseAmount(amount, currency);
-    if (minor === null) {
-      setInvalid(t('amount_invalid', { d: exponent(currency) }));
-      return;
-    }
+    const minor = readAmount(amount, currency, setInvalid);
+    if (minor === null) return;
     const prev = loadIntent(user.username, article.slug);
     const same = prev && prev.to === author && prev.amount === minor && prev.currency === currency;
     send(same ? prev : { key: newKey(), to: author, amount: minor, currency });
@@ -309,14 +272,7 @@ export function ArticlePage({ slug }) {
   useEffect(() => {
     blog.get(`/articles/${enc(slug)}`).then((d) => setArticle(d.article), setError);
   }, [slug]);
-  if (error) {
-    return (
-      <div class="wrap page">
-        <h1>{error.status === 404 ? t('article_not_found') : t('e_unknown', { status: error.status })}</h1>
-        <ErrorBox error={error} />
-      </div>
-    );
-  }
+  if (error) return <LoadFailed error={error} notFound={t('article_not_found')} />;
   if (!article) return <div class="wrap page"><p class="muted">{t('loading')}</p></div>;
   return (
     <article class="article">

@@ -36,7 +36,7 @@ export function ArticleList({ path, params, page, pageHref }) {
     setBusy(a.slug);
     try {
       const p = `/articles/${enc(a.slug)}/favorite`;
-      const r = a.favorited ? await blog.del(p) : await blog.post(p, undefined);
+      const r = await blog.toggle(p, a.favorited);
       setData((d) => ({ ...d, articles: d.articles.map((x) => (x.slug === a.slug ? { ...r.article } : x)) }));
     } catch (e) {
       setError(e);

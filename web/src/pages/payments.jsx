@@ -1,10 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
-import { enc, newKey, pay, qs, session } from '../api.js';
-import { exponent, fmtDate, fmtMoney, parseAmount, t } from '../i18n.js';
+import { enc, newKey, pay, qs, retryable, session } from '../api.js';
+import { fmtDate, fmtMoney, readAmount, t } from '../i18n.js';
 import { loadCurrencies } from '../currencies.js';
 import { loc } from '../router.js';
 import { useSignal } from '../state.js';
-import { ErrorBox, Notice, useAction, useTitle } from '../ui.jsx';
+import { CursorNav, ErrorBox, ListTable, Notice, useAction, useTitle } from '../ui.jsx';
 import { SignInNeeded } from './editor.jsx';
 
 const PAGE = 10;
@@ -48,43 +48,25 @@ export function PaymentsPage() {
       </nav>
       <ErrorBox error={error} />
       <div aria-busy={data || error ? 'false' : 'true'}>
-      {!data && !error && <p class="muted">{t('loading')}</p>}
-      {data && data.data.length === 0 && <p class="muted">{t('no_payments')}</p>}
-      {data && data.data.length > 0 && (
-        <div class="table-wrap">
-          <table class="payments">
-            <thead>
-              <tr>
-                <th scope="col">{t('col_date')}</th>
-                <th scope="col">{t('col_from')}</th>
-                <th scope="col">{t('col_to')}</th>
-                <th scope="col">{t('col_reference')}</th>
-                <th scope="col" class="num">{t('col_amount')}</th>
-                <th scope="col">{t('col_status')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.data.map((p) => (
-                <tr key={p.id} data-id={p.id}>
-                  <td><a class="pay-link" href={`/payments/${enc(p.id)}`}><time dateTime={p.created_at}>{fmtDate(p.created_at, 'short')}</time></a></td>
-                  <td class="wrap-any"><Party name={p.from} /></td>
-                  <td class="wrap-any"><Party name={p.to} /></td>
-                  <td class="wrap-any">{p.description || p.reference}</td>
-                  <td class="num">{fmtMoney(p.amount, p.currency)}</td>
-                  <td>{t('status_' + p.status)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+        <ListTable
+          data={data}
+          error={error}
+          empty={t('no_payments')}
+          cls="payments"
+          cols={[[t('col_date')], [t('col_from')], [t('col_to')], [t('col_reference')], [t('col_amount'), 'num'], [t('col_status')]]}
+          row={(p) => (
+            <tr key={p.id} data-id={p.id}>
+              <td><a class="pay-link" href={`/payments/${enc(p.id)}`}><time dateTime={p.created_at}>{fmtDate(p.created_at, 'short')}</time></a></td>
+              <td class="wrap-any"><Party name={p.from} /></td>
+              <td class="wrap-any"><Party name={p.to} /></td>
+              <td class="wrap-any">{p.description || p.reference}</td>
+              <td class="num">{fmtMoney(p.amount, p.currency)}</td>
+              <td>{t('status_' + p.status)}</td>
+            </tr>
+          )}
+        />
       </div>
-      <nav class="cursor" aria-label={t('pagination')}>
-        {after && <a href={'/payments' + qs({ direction: dir === 'all' ? '' : dir })}>{t('newest')}</a>}
-        {data && data.has_more && (
-          <a rel="next" href={'/payments' + qs({ direction: dir === 'all' ? '' : dir, after: data.data[data.data.length - 1].id })}>{t('older')}</a>
-        )}
-      </nav>
+      <CursorNav data={data} after={after} href={(a) => '/payments' + qs({ direction: dir === 'all' ? '' : dir, after: a })} />
     </div>
   );
 }
@@ -125,11 +107,8 @@ export function PaymentPage({ id }) {
     setDone(null);
     let minor;
     if (amount.trim() !== '') {
-      minor = parseAmount(amount, p.currency);
-      if (minor === null) {
-        setInvalid(t('amount_invalid', { d: exponent(p.currency) }));
-        return;
-      }
+      minor = readAmount(amount, p.currency, setInvalid);
+      if (minor === null) return;
     }
     const it = intent && intent.amount === minor ? intent : { key: newKey(), amount: minor };
     setIntent(it);
@@ -138,7 +117,7 @@ export function PaymentPage({ id }) {
       try {
         r = await pay.post(`/payments/${enc(id)}/refunds`, minor === undefined ? {} : { amount: minor }, it.key);
       } catch (err) {
-        if (!(err.status === 0 || err.status === 409 || err.status === 429 || err.status >= 500)) setIntent(null);
+        if (!retryable(err)) setIntent(null);
         err.context = 'refund';
         throw err;
       }

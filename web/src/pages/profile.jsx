@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { blog, enc, qs, session } from '../api.js';
 import { t } from '../i18n.js';
-import { loc, navigate } from '../router.js';
+import { loc } from '../router.js';
 import { useSignal } from '../state.js';
-import { Avatar, ErrorBox, useAction, useTitle } from '../ui.jsx';
+import { Avatar, FollowButton, LoadFailed, useTitle } from '../ui.jsx';
 import { ArticleList } from './home.jsx';
 
 export function ProfilePage({ username, tab }) {
@@ -11,7 +11,6 @@ export function ProfilePage({ username, tab }) {
   const where = useSignal(loc);
   const [profile, setProfile] = useState(null);
   const [error, setError] = useState(null);
-  const [run, busy, actionError] = useAction();
   useTitle(username);
   useEffect(() => {
     blog.get(`/profiles/${enc(username)}`).then((d) => setProfile(d.profile), setError);
@@ -19,21 +18,7 @@ export function ProfilePage({ username, tab }) {
   const page = Math.max(1, parseInt(where.query.get('page') || '1', 10) || 1);
   const me = user && user.username === username;
   const base = `/profile/${enc(username)}`;
-  const follow = () =>
-    run(async () => {
-      if (!user) return navigate('/login');
-      const p = `/profiles/${enc(username)}/follow`;
-      const r = profile.following ? await blog.del(p) : await blog.post(p, undefined);
-      setProfile(r.profile);
-    });
-  if (error) {
-    return (
-      <div class="wrap page">
-        <h1>{error.status === 404 ? t('profile_not_found') : t('e_unknown', { status: error.status })}</h1>
-        <ErrorBox error={error} />
-      </div>
-    );
-  }
+  if (error) return <LoadFailed error={error} notFound={t('profile_not_found')} />;
   return (
     <>
       <section class="user-info">
@@ -42,12 +27,7 @@ export function ProfilePage({ username, tab }) {
           <h1 class="username">{username}</h1>
           {profile && profile.bio && <p class="bio">{profile.bio}</p>}
           {profile && me && <a class="btn" href="/settings">{t('edit_settings')}</a>}
-          {profile && !me && (
-            <button type="button" class={profile.following ? 'btn follow on' : 'btn follow'} aria-pressed={profile.following ? 'true' : 'false'} disabled={busy} onClick={follow}>
-              {profile.following ? t('unfollow', { name: username }) : t('follow', { name: username })}
-            </button>
-          )}
-          <ErrorBox error={actionError} />
+          {profile && !me && <FollowButton profile={profile} onChange={setProfile} />}
         </div>
       </section>
       <div class="wrap page">

@@ -1,10 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
-import { enc, newKey, pay, qs, session } from '../api.js';
-import { exponent, fmtDate, fmtMoney, locale, parseAmount, t } from '../i18n.js';
+import { enc, newKey, pay, qs, retryable, session } from '../api.js';
+import { fmtDate, fmtMoney, locale, readAmount, t } from '../i18n.js';
 import { DEFAULT_CURRENCIES, loadCurrencies } from '../currencies.js';
 import { loc, navigate } from '../router.js';
 import { useSignal } from '../state.js';
-import { ErrorBox, Notice, useAction, useTitle } from '../ui.jsx';
+import { CursorNav, ErrorBox, ListTable, Notice, useAction, useTitle } from '../ui.jsx';
 import { SignInNeeded } from './editor.jsx';
 
 const ENTRIES = 10;
@@ -20,11 +20,8 @@ function TopUp({ currencies, onDone }) {
     e.preventDefault();
     setInvalid(null);
     setDone(null);
-    const minor = parseAmount(amount, currency);
-    if (minor === null) {
-      setInvalid(t('amount_invalid', { d: exponent(currency) }));
-      return;
-    }
+    const minor = readAmount(amount, currency, setInvalid);
+    if (minor === null) return;
     // One key per top-up intent: the same amount sent again after a
     // failure reuses it; a new amount is a new intent.
     const it = intent && intent.amount === minor && intent.currency === currency ? intent : { key: newKey(), amount: minor, currency };
@@ -33,7 +30,7 @@ function TopUp({ currencies, onDone }) {
       try {
         await pay.post('/deposits', { currency, amount: minor }, it.key);
       } catch (err) {
-        if (!(err.status === 0 || err.status === 409 || err.status === 429 || err.status >= 500)) setIntent(null);
+        if (!retryable(err)) setIntent(null);
         throw err;
       }
       setIntent(null);
@@ -80,40 +77,23 @@ function Statement({ account }) {
     <section class="card" aria-labelledby="stmt-h" aria-busy={data || error ? 'false' : 'true'}>
       <h2 id="stmt-h">{t('statement_of', { cur: account.currency })}</h2>
       <ErrorBox error={error} />
-      {!data && !error && <p class="muted">{t('loading')}</p>}
-      {data && data.data.length === 0 && <p class="muted">{t('no_entries')}</p>}
-      {data && data.data.length > 0 && (
-        <div class="table-wrap">
-          <table class="statement">
-            <thead>
-              <tr>
-                <th scope="col">{t('col_date')}</th>
-                <th scope="col">{t('col_kind')}</th>
-                <th scope="col">{t('col_counterparty')}</th>
-                <th scope="col" class="num">{t('col_amount')}</th>
-                <th scope="col" class="num">{t('col_balance')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.data.map((e) => (
-                <tr key={e.id} data-kind={e.kind}>
-                  <td><time dateTime={e.created_at}>{fmtDate(e.created_at, 'short')}</time></td>
-                  <td>{e.payment_id ? <a href={`/payments/${enc(e.payment_id)}`}>{kind(e.kind)}</a> : kind(e.kind)}</td>
-                  <td class="wrap-any">{e.kind === 'deposit' && e.counterparty === 'system' ? t('sandbox_funds') : e.counterparty}</td>
-                  <td class={e.amount < 0 ? 'num neg' : 'num pos'}>{fmtMoney(e.amount, account.currency, true)}</td>
-                  <td class="num">{fmtMoney(e.balance_after, account.currency)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      <nav class="cursor" aria-label={t('pagination')}>
-        {after && <a href={`/wallet` + qs({ account: account.id })}>{t('newest')}</a>}
-        {data && data.has_more && (
-          <a href={`/wallet` + qs({ account: account.id, after: data.data[data.data.length - 1].id })} rel="next">{t('older')}</a>
+      <ListTable
+        data={data}
+        error={error}
+        empty={t('no_entries')}
+        cls="statement"
+        cols={[[t('col_date')], [t('col_kind')], [t('col_counterparty')], [t('col_amount'), 'num'], [t('col_balance'), 'num']]}
+        row={(e) => (
+          <tr key={e.id} data-kind={e.kind}>
+            <td><time dateTime={e.created_at}>{fmtDate(e.created_at, 'short')}</time></td>
+            <td>{e.payment_id ? <a href={`/payments/${enc(e.payment_id)}`}>{kind(e.kind)}</a> : kind(e.kind)}</td>
+            <td class="wrap-any">{e.kind === 'deposit' && e.counterparty === 'system' ? t('sandbox_funds') : e.counterparty}</td>
+            <td class={e.amount < 0 ? 'num neg' : 'num pos'}>{fmtMoney(e.amount, account.currency, true)}</td>
+            <td class="num">{fmtMoney(e.balance_after, account.currency)}</td>
+          </tr>
         )}
-      </nav>
+      />
+      <CursorNav data={data} after={after} href={(a) => '/wallet' + qs({ account: account.id, after: a })} />
     </section>
   );
 }
