@@ -215,6 +215,19 @@ pay_check_cursor(const char *s, struct pay_check_err *e)
 }
 
 enum cm_err
+pay_check_page(const char *limit, const char *after,
+    char lim[PAY_CHECK_LIM_LEN], struct pay_check_err *e)
+{
+	int n;
+
+	if (pay_check_limit(limit, &n, e) != CM_OK ||
+	    pay_check_cursor(after, e) != CM_OK)
+		return CM_EINVAL;
+	snprintf(lim, PAY_CHECK_LIM_LEN, "%d", n);
+	return CM_OK;
+}
+
+enum cm_err
 pay_check_fingerprint(
     const char *method, const char *path, const json_t *body, char *out)
 {

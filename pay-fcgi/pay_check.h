@@ -20,6 +20,7 @@
 #define PAY_LIMIT_DEFAULT 20
 #define PAY_LIMIT_MAX 100
 #define PAY_FINGERPRINT_LEN 64 /* hex SHA-256 */
+#define PAY_CHECK_LIM_LEN 8 /* a limit as text */
 #define PAY_CHECK_PARAM_MAX 64 /* longer field names are cut in param */
 
 /* Why a check failed, in the words of pay.md's error body. */
@@ -62,6 +63,13 @@ enum cm_err pay_check_limit(const char *s, int *out, struct pay_check_err *e);
 
 /* ?starting_after= and path ids: NULL or 1..PAY_ID_MAX printable chars. */
 enum cm_err pay_check_cursor(const char *s, struct pay_check_err *e);
+
+/*
+ * A list's query: limit (pay_check_limit, written as text into lim) and
+ * starting_after (pay_check_cursor).
+ */
+enum cm_err pay_check_page(const char *limit, const char *after,
+    char lim[PAY_CHECK_LIM_LEN], struct pay_check_err *e);
 
 /*
  * The request fingerprint an Idempotency-Key is bound to: hex SHA-256 of

@@ -27,6 +27,7 @@
 #include "cm_metrics.h"
 #include "pay.h"
 #include "pay_db.h"
+#include "pay_error.h"
 
 #define PAY_DB_WAIT_MS 8000 /* > statement_timeout below */
 #define PAY_DB_BACKOFF_MIN_MS 100
@@ -375,7 +376,6 @@ void
 pay_db_prune(void *worker)
 {
 	struct pay_db *db = worker;
-	const char *params[1];
 	char hours[24];
 	PGresult *res;
 	long long now = cm_clock_ms();
@@ -384,8 +384,8 @@ pay_db_prune(void *worker)
 		return;
 	db->next_prune = now + PAY_DB_PRUNE_EVERY_MS;
 	snprintf(hours, sizeof(hours), "%ld", db->app->idempotency_ttl_hours);
-	params[0] = hours;
-	if (pay_db_exec(db, "-", PAY_STMT_PRUNE, params, &res) == PAY_DB_DONE)
+	if (pay_db_exec(db, "-", PAY_STMT_PRUNE, (const char *const[]){hours},
+	        &res) == PAY_DB_DONE)
 		PQclear(res);
 }
 
@@ -429,10 +429,56 @@ out:
 }
 
 enum cm_err
+pay_db_object(struct cm_req *req, enum pay_stmt st, const char *noun)
+{
+	const char *id = cm_req_param(req, "id");
+	char uid[24];
+
+	if (!pay_check_id_ok(id))
+		return pay_error_not_found(&req->resp, noun);
+	snprintf(uid, sizeof(uid), "%lld", req->user_id);
+	return pay_db_call(req, st, (const char *const[]){uid, id});
+}
+
+enum cm_err
+pay_db_page(struct cm_req *req, enum pay_stmt st, const char *key)
+{
+	struct pay_check_err e;
+	const char *after = cm_req_query(req, "starting_after");
+	char uid[24], lim[PAY_CHECK_LIM_LEN];
+
+	if (pay_check_page(cm_req_query(req, "limit"), after, lim, &e) != CM_OK)
+		return pay_error_check(&req->resp, &e);
+	snprintf(uid, sizeof(uid), "%lld", req->user_id);
+	return pay_db_call(
+	    req, st, (const char *const[]){uid, key, after, lim});
+}
+
+enum cm_err
+pay_db_page_of(struct cm_req *req, enum pay_stmt st, const char *noun)
+{
+	const char *id = cm_req_param(req, "id");
+
+	if (!pay_check_id_ok(id))
+		return pay_error_not_found(&req->resp, noun);
+	return pay_db_page(req, st, id);
+}
+
+enum cm_err
+pay_db_move_params(struct cm_req *req, long long amount, struct pay_db_move *m)
+{
+	if (pay_check_fingerprint(req->method, req->path, req->json, m->fp) !=
+	    CM_OK)
+		return CM_ENOMEM;
+	snprintf(m->uid, sizeof(m->uid), "%lld", req->user_id);
+	snprintf(m->amount, sizeof(m->amount), "%lld", amount);
+	return CM_OK;
+}
+
+enum cm_err
 pay_db_user_ident(struct cm_req *req, long long user_id, long long *ver,
     char *name, size_t namelen)
 {
-	const char *params[1];
 	char uid[24];
 	PGresult *res = NULL;
 	enum cm_err rc;
@@ -440,8 +486,8 @@ pay_db_user_ident(struct cm_req *req, long long user_id, long long *ver,
 	*ver = 0;
 	name[0] = '\0';
 	snprintf(uid, sizeof(uid), "%lld", user_id);
-	params[0] = uid;
-	if ((rc = pay_db_run(req, PAY_STMT_USER_IDENT, params, &res)) != CM_OK)
+	if ((rc = pay_db_run(req, PAY_STMT_USER_IDENT,
+	         (const char *const[]){uid}, &res)) != CM_OK)
 		goto out;
 	if (!PQgetisnull(res, 0, 0))
 		*ver = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -456,13 +502,11 @@ enum cm_err
 pay_db_ping(struct cm_req *req, int version)
 {
 	PGresult *res = NULL;
-	const char *params[1];
 	char v[16];
 	enum cm_err rc;
 
 	snprintf(v, sizeof(v), "%d", version);
-	params[0] = v;
-	rc = pay_db_run(req, PAY_STMT_PING, params, &res);
+	rc = pay_db_run(req, PAY_STMT_PING, (const char *const[]){v}, &res);
 	if (rc == CM_OK && PQgetvalue(res, 0, 0)[0] != 't')
 		rc = CM_ENOTFOUND;
 	PQclear(res);

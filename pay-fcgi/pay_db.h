@@ -6,6 +6,7 @@
 #define PAY_DB_H
 
 #include "cm_req.h"
+#include "pay_check.h"
 
 /* Every statement the service runs; all prepared once per connection. */
 enum pay_stmt {
@@ -53,6 +54,34 @@ void pay_db_prune(void *worker);
  */
 enum cm_err pay_db_call(
     struct cm_req *req, enum pay_stmt st, const char *const *params);
+
+/*
+ * The two reads every resource has, answered as pay_db_call answers, with
+ * the caller's user id as the statement's first parameter. pay_db_object:
+ * (user, the path's id); an id that cannot be one is the same 404 as an
+ * unknown one (pay_error_not_found with noun). pay_db_page: (user, key,
+ * starting_after, limit), the query's limit and starting_after checked
+ * first (400); key is what the page is of (an id, a direction, a name).
+ */
+enum cm_err pay_db_object(
+    struct cm_req *req, enum pay_stmt st, const char *noun);
+enum cm_err pay_db_page(struct cm_req *req, enum pay_stmt st, const char *key);
+/* pay_db_page with the path's id as key, checked as pay_db_object does. */
+enum cm_err pay_db_page_of(
+    struct cm_req *req, enum pay_stmt st, const char *noun);
+
+/*
+ * The parameters the three money movements (deposit, payment, refund)
+ * share, as text: the caller's id, the request's fingerprint (the one its
+ * Idempotency-Key is bound to) and the amount. CM_ENOMEM is the only error.
+ */
+struct pay_db_move {
+	char uid[24];
+	char fp[PAY_FINGERPRINT_LEN + 1];
+	char amount[24];
+};
+enum cm_err pay_db_move_params(
+    struct cm_req *req, long long amount, struct pay_db_move *m);
 
 /*
  * What the blog told pay about user_id (pay_ident.c): *ver its identity

@@ -24,9 +24,8 @@ pay_deposits_create(struct cm_req *req)
 {
 	const struct pay_app *app = req->app;
 	struct pay_check_err e;
-	const char *params[8];
-	char uid[24], amt[24], max[24], currency[4];
-	char fp[PAY_FINGERPRINT_LEN + 1];
+	struct pay_db_move m;
+	char max[24], currency[4];
 	long long amount;
 
 	/* Rejections before execution are not stored: key stays free. */
@@ -37,34 +36,17 @@ pay_deposits_create(struct cm_req *req)
 	    pay_check_amount(
 	        req->json, "amount", 1, PAY_AMOUNT_MAX, &amount, &e) != CM_OK)
 		return pay_error_check(&req->resp, &e);
-	if (pay_check_fingerprint(req->method, req->path, req->json, fp) !=
-	    CM_OK)
+	if (pay_db_move_params(req, amount, &m) != CM_OK)
 		return CM_ENOMEM;
-	snprintf(uid, sizeof(uid), "%lld", req->user_id);
-	snprintf(amt, sizeof(amt), "%lld", amount);
 	snprintf(max, sizeof(max), "%ld", app->max_deposit);
-	params[0] = uid;
-	params[1] = req->username;
-	params[2] = req->idempotency_key;
-	params[3] = fp;
-	params[4] = currency;
-	params[5] = amt;
-	params[6] = app->sandbox ? "true" : "false";
-	params[7] = max;
-	return pay_db_call(req, PAY_STMT_DEPOSIT, params);
+	return pay_db_call(req, PAY_STMT_DEPOSIT,
+	    (const char *const[]){m.uid, req->username, req->idempotency_key,
+	        m.fp, currency, m.amount, app->sandbox ? "true" : "false",
+	        max});
 }
 
 enum cm_err
 pay_deposits_get(struct cm_req *req)
 {
-	const char *params[2], *id = cm_req_param(req, "id");
-	char uid[24];
-
-	if (!pay_check_id_ok(id))
-		return pay_error(&req->resp, 404, "not_found_error",
-		    "no_such_deposit", "No such deposit.", NULL);
-	snprintf(uid, sizeof(uid), "%lld", req->user_id);
-	params[0] = uid;
-	params[1] = id;
-	return pay_db_call(req, PAY_STMT_DEPOSIT_GET, params);
+	return pay_db_object(req, PAY_STMT_DEPOSIT_GET, "deposit");
 }

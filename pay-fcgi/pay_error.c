@@ -27,6 +27,16 @@ pay_error(struct cm_resp *resp, int status, const char *type, const char *code,
 }
 
 enum cm_err
+pay_error_not_found(struct cm_resp *resp, const char *noun)
+{
+	char code[32], message[40];
+
+	snprintf(code, sizeof(code), "no_such_%s", noun);
+	snprintf(message, sizeof(message), "No such %s.", noun);
+	return pay_error(resp, 404, "not_found_error", code, message, NULL);
+}
+
+enum cm_err
 pay_error_check(struct cm_resp *resp, const struct pay_check_err *e)
 {
 	/* 415 is the only other status a check decides (pay_check_body). */

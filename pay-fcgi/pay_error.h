@@ -12,6 +12,12 @@
 enum cm_err pay_error(struct cm_resp *resp, int status, const char *type,
     const char *code, const char *message, const char *param);
 
+/*
+ * 404 "no_such_<noun>", "No such <noun>.": an object the caller may not
+ * see, or that does not exist, which is the same to the caller.
+ */
+enum cm_err pay_error_not_found(struct cm_resp *resp, const char *noun);
+
 /* A failed pay_check_* as a 400 invalid_request_error. */
 enum cm_err pay_error_check(
     struct cm_resp *resp, const struct pay_check_err *e);

@@ -16,13 +16,6 @@
 #include "pay_db.h"
 #include "pay_error.h"
 
-static enum cm_err
-pay_payments_not_found(struct cm_req *req)
-{
-	return pay_error(&req->resp, 404, "not_found_error", "no_such_payment",
-	    "No such payment.", NULL);
-}
-
 static const char *const pay_payments_fields[] = {
     "to", "amount", "currency", "description", "reference", NULL};
 static const char *const pay_payments_refund_fields[] = {"amount", NULL};
@@ -31,8 +24,9 @@ enum cm_err
 pay_payments_create(struct cm_req *req)
 {
 	struct pay_check_err e;
-	const char *params[9], *to, *description, *reference;
-	char uid[24], amt[24], currency[4], fp[PAY_FINGERPRINT_LEN + 1];
+	const char *to, *description, *reference;
+	struct pay_db_move m;
+	char currency[4];
 	long long amount;
 
 	if (pay_check_body(req->content_type, req->body, req->body_len,
@@ -61,31 +55,17 @@ pay_payments_create(struct cm_req *req)
 	if (strcmp(to, req->username) == 0)
 		return pay_error(&req->resp, 400, "invalid_request_error",
 		    "parameter_invalid", "You cannot pay yourself.", "to");
-	if (pay_check_fingerprint(req->method, req->path, req->json, fp) !=
-	    CM_OK)
+	if (pay_db_move_params(req, amount, &m) != CM_OK)
 		return CM_ENOMEM;
-	snprintf(uid, sizeof(uid), "%lld", req->user_id);
-	snprintf(amt, sizeof(amt), "%lld", amount);
-	params[0] = uid;
-	params[1] = req->username;
-	params[2] = req->idempotency_key;
-	params[3] = fp;
-	params[4] = to;
-	params[5] = currency;
-	params[6] = amt;
-	params[7] = description;
-	params[8] = reference;
-	return pay_db_call(req, PAY_STMT_PAYMENT, params);
+	return pay_db_call(req, PAY_STMT_PAYMENT,
+	    (const char *const[]){m.uid, req->username, req->idempotency_key,
+	        m.fp, to, currency, m.amount, description, reference});
 }
 
 enum cm_err
 pay_payments_list(struct cm_req *req)
 {
-	struct pay_check_err e;
-	const char *params[4], *dir = cm_req_query(req, "direction");
-	const char *after = cm_req_query(req, "starting_after");
-	char uid[24], lim[8];
-	int limit;
+	const char *dir = cm_req_query(req, "direction");
 
 	if (dir == NULL)
 		dir = "all";
@@ -96,38 +76,21 @@ pay_payments_list(struct cm_req *req)
 		    "direction must be sent, received "
 		    "or all.",
 		    "direction");
-	if (pay_check_limit(cm_req_query(req, "limit"), &limit, &e) != CM_OK ||
-	    pay_check_cursor(after, &e) != CM_OK)
-		return pay_error_check(&req->resp, &e);
-	snprintf(uid, sizeof(uid), "%lld", req->user_id);
-	snprintf(lim, sizeof(lim), "%d", limit);
-	params[0] = uid;
-	params[1] = dir;
-	params[2] = after;
-	params[3] = lim;
-	return pay_db_call(req, PAY_STMT_PAYMENTS_LIST, params);
+	return pay_db_page(req, PAY_STMT_PAYMENTS_LIST, dir);
 }
 
 enum cm_err
 pay_payments_get(struct cm_req *req)
 {
-	const char *params[2], *id = cm_req_param(req, "id");
-	char uid[24];
-
-	if (!pay_check_id_ok(id))
-		return pay_payments_not_found(req);
-	snprintf(uid, sizeof(uid), "%lld", req->user_id);
-	params[0] = uid;
-	params[1] = id;
-	return pay_db_call(req, PAY_STMT_PAYMENT_GET, params);
+	return pay_db_object(req, PAY_STMT_PAYMENT_GET, "payment");
 }
 
 enum cm_err
 pay_payments_refund(struct cm_req *req)
 {
 	struct pay_check_err e;
-	const char *params[5], *id = cm_req_param(req, "id");
-	char uid[24], amt[24], fp[PAY_FINGERPRINT_LEN + 1];
+	const char *id = cm_req_param(req, "id");
+	struct pay_db_move m;
 	long long amount;
 
 	if (pay_check_body(req->content_type, req->body, req->body_len,
@@ -135,42 +98,20 @@ pay_payments_refund(struct cm_req *req)
 	    pay_check_key(req->idempotency_key, &e) != CM_OK)
 		return pay_error_check(&req->resp, &e);
 	if (!pay_check_id_ok(id))
-		return pay_payments_not_found(req);
+		return pay_error_not_found(&req->resp, "payment");
 	if (pay_check_amount(
 	        req->json, "amount", 0, PAY_AMOUNT_MAX, &amount, &e) != CM_OK)
 		return pay_error_check(&req->resp, &e);
-	if (pay_check_fingerprint(req->method, req->path, req->json, fp) !=
-	    CM_OK)
+	if (pay_db_move_params(req, amount, &m) != CM_OK)
 		return CM_ENOMEM;
-	snprintf(uid, sizeof(uid), "%lld", req->user_id);
-	snprintf(amt, sizeof(amt), "%lld", amount);
-	params[0] = uid;
-	params[1] = req->idempotency_key;
-	params[2] = fp;
-	params[3] = id;
-	params[4] = amount > 0 ? amt : NULL; /* NULL: what remains */
-	return pay_db_call(req, PAY_STMT_REFUND, params);
+	/* No amount (0) is NULL: refund what remains. */
+	return pay_db_call(req, PAY_STMT_REFUND,
+	    (const char *const[]){m.uid, req->idempotency_key, m.fp, id,
+	        amount > 0 ? m.amount : NULL});
 }
 
 enum cm_err
 pay_payments_refunds(struct cm_req *req)
 {
-	struct pay_check_err e;
-	const char *params[4], *id = cm_req_param(req, "id");
-	const char *after = cm_req_query(req, "starting_after");
-	char uid[24], lim[8];
-	int limit;
-
-	if (!pay_check_id_ok(id))
-		return pay_payments_not_found(req);
-	if (pay_check_limit(cm_req_query(req, "limit"), &limit, &e) != CM_OK ||
-	    pay_check_cursor(after, &e) != CM_OK)
-		return pay_error_check(&req->resp, &e);
-	snprintf(uid, sizeof(uid), "%lld", req->user_id);
-	snprintf(lim, sizeof(lim), "%d", limit);
-	params[0] = uid;
-	params[1] = id;
-	params[2] = after;
-	params[3] = lim;
-	return pay_db_call(req, PAY_STMT_REFUNDS_LIST, params);
+	return pay_db_page_of(req, PAY_STMT_REFUNDS_LIST, "payment");
 }

@@ -182,7 +182,7 @@ test_key(void **state)
 static void
 test_limit_cursor(void **state)
 {
-	char longid[PAY_ID_MAX + 2];
+	char longid[PAY_ID_MAX + 2], lim[PAY_CHECK_LIM_LEN];
 	static const char *bad[] = {
 	    "0", "101", "-1", "", "1x", "1.5", "99999", " 5"};
 	struct pay_check_err e;
@@ -213,6 +213,15 @@ test_limit_cursor(void **state)
 	assert_int_equal(pay_check_cursor(longid, &e), CM_EINVAL);
 	assert_string_equal(e.param, "starting_after");
 	assert_int_equal(pay_check_cursor("pay_\xff", &e), CM_EINVAL);
+	/* Both together, the limit as the text the statement takes. */
+	assert_int_equal(pay_check_page(NULL, NULL, lim, &e), CM_OK);
+	assert_string_equal(lim, "20");
+	assert_int_equal(pay_check_page("100", "pay_1", lim, &e), CM_OK);
+	assert_string_equal(lim, "100");
+	assert_int_equal(pay_check_page("101", NULL, lim, &e), CM_EINVAL);
+	assert_string_equal(e.param, "limit");
+	assert_int_equal(pay_check_page("5", "", lim, &e), CM_EINVAL);
+	assert_string_equal(e.param, "starting_after");
 	/* Path ids: the same characters and length. */
 	assert_true(pay_check_id_ok("pay_0123"));
 	assert_false(pay_check_id_ok("pay_\xff"));

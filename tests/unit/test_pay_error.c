@@ -116,6 +116,16 @@ test_handler_errors(void **state)
 	    CM_OK);
 	assert_int_equal(resp.status, 403);
 	assert_int_equal(resp.nheaders, 0);
+	/* The 404 of each resource says its noun. */
+	assert_int_equal(pay_error_not_found(&resp, "deposit"), CM_OK);
+	assert_int_equal(resp.status, 404);
+	e = json_object_get(resp.body, "error");
+	assert_string_equal(
+	    json_string_value(json_object_get(e, "type")), "not_found_error");
+	assert_string_equal(
+	    json_string_value(json_object_get(e, "code")), "no_such_deposit");
+	assert_string_equal(
+	    json_string_value(json_object_get(e, "message")), "No such deposit.");
 	cm_resp_clear(&resp);
 }
 
