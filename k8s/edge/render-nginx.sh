@@ -13,7 +13,8 @@
 # CIDRs of the proxies in front of the edge; none by default).
 #
 # Writes OUT_DIR/nginx.conf.k8s and copies beside it the files the config
-# includes (every file beside the template). The pod's namespace and the
+# includes (every file beside the template but shell code). The settings are
+# checked and written by nginx/edge-settings.sh, beside the template. The pod's namespace and the
 # cluster's DNS domain are not known at build time, so the names keep the
 # tokens @POD_NAMESPACE@ and @CLUSTER_DOMAIN@, which k8s/edge/entrypoint.sh
 # replaces at start. Fails when any other @NAME@ placeholder is left, so a
@@ -38,38 +39,19 @@ svc_line()
 	printf '\t\tserver %s-all.@POD_NAMESPACE@.svc.@CLUSTER_DOMAIN@:9000 resolve backup max_fails=1 fail_timeout=2s;' "$1"
 }
 
-rate_auth=${EDGE_RATE_AUTH:-50r/s}
-burst_auth=${EDGE_BURST_AUTH:-200}
-rate_money=${EDGE_RATE_MONEY:-500r/s}
-burst_money=${EDGE_BURST_MONEY:-1000}
-for v in "$rate_auth" "$rate_money"; do
-	[[ $v =~ ^[0-9]+r/[sm]$ ]] || { echo "render-nginx.sh: '$v' is not a rate like 50r/s" >&2; exit 1; }
-done
-for v in "$burst_auth" "$burst_money"; do
-	[[ $v =~ ^[0-9]+$ ]] || { echo "render-nginx.sh: '$v' is not a burst count" >&2; exit 1; }
-done
-cors=''
-for o in ${EDGE_CORS_ORIGINS:-}; do
-	[[ $o =~ ^https?://[A-Za-z0-9.-]+(:[0-9]+)?$ ]] ||
-	    { echo "render-nginx.sh: '$o' is not an origin like https://app.example.com" >&2; exit 1; }
-	cors+="		\"$o\"	1;"$'\n'
-done
+# The checks and the CORS and real-IP lines are the local stack's too.
+. "$(dirname "$tmpl_file")/edge-settings.sh"
+EDGE_RATE_AUTH=${EDGE_RATE_AUTH:-50r/s}
+EDGE_BURST_AUTH=${EDGE_BURST_AUTH:-200}
+EDGE_RATE_MONEY=${EDGE_RATE_MONEY:-500r/s}
+EDGE_BURST_MONEY=${EDGE_BURST_MONEY:-1000}
+why=$(edge_settings_check) || { echo "render-nginx.sh: $why" >&2; exit 1; }
+cors=$(edge_cors_origins)
 [ -n "$cors" ] || cors="		# No cross-origin callers: set EDGE_CORS_ORIGINS at build."
 # EDGE_TRUSTED_PROXIES: the Ingress controller's (or load balancer's)
 # addresses, e.g. the cluster's pod CIDR; their X-Forwarded-For names the
 # client for the rate limits and the logs. None by default.
-realip=''
-for o in ${EDGE_TRUSTED_PROXIES:-}; do
-	[[ $o =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}(/[0-9]{1,2})?$ ||
-	    $o =~ ^[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(/[0-9]{1,3})?$ ]] ||
-	    { echo "render-nginx.sh: '$o' is not an address or CIDR like 10.0.0.0/8" >&2; exit 1; }
-	realip+="set_real_ip_from $o;"$'\n\t'
-done
-if [ -n "$realip" ]; then
-	realip+="real_ip_header X-Forwarded-For;"$'\n\t'"real_ip_recursive on;"
-else
-	realip="# No trusted proxies (EDGE_TRUSTED_PROXIES): the peer is the client."
-fi
+realip=$(edge_real_ip)
 
 tmpl=$(cat "$tmpl_file")
 tmpl=${tmpl//@USER_DIRECTIVE@/"# Not root: the pod runs as uid 10001."}
@@ -82,11 +64,11 @@ tmpl=${tmpl//@SITE_ROOT@/"/usr/share/conduit/site"}
 tmpl=${tmpl//@RESOLVER@/"$resolver"}
 tmpl=${tmpl//@BLOG_SERVERS@/"$(svc_line blog-fcgi)"}
 tmpl=${tmpl//@PAY_SERVERS@/"$(svc_line pay-fcgi)"}
-tmpl=${tmpl//@RATE_AUTH@/"$rate_auth"}
-tmpl=${tmpl//@BURST_AUTH@/"$burst_auth"}
-tmpl=${tmpl//@RATE_MONEY@/"$rate_money"}
-tmpl=${tmpl//@BURST_MONEY@/"$burst_money"}
-tmpl=${tmpl//@CORS_ORIGINS@/"${cors%$'\n'}"}
+tmpl=${tmpl//@RATE_AUTH@/"$EDGE_RATE_AUTH"}
+tmpl=${tmpl//@BURST_AUTH@/"$EDGE_BURST_AUTH"}
+tmpl=${tmpl//@RATE_MONEY@/"$EDGE_RATE_MONEY"}
+tmpl=${tmpl//@BURST_MONEY@/"$EDGE_BURST_MONEY"}
+tmpl=${tmpl//@CORS_ORIGINS@/"$cors"}
 tmpl=${tmpl//@REAL_IP@/"$realip"}
 
 left=$(printf '%s\n' "$tmpl" | grep -o '@[A-Z_][A-Z_]*@' | grep -v '^@POD_NAMESPACE@$\|^@CLUSTER_DOMAIN@$' |
@@ -98,6 +80,6 @@ fi
 mkdir -p "$out_dir"
 printf '%s\n' "$tmpl" >"$out_dir/nginx.conf.k8s"
 for f in "$(dirname "$tmpl_file")"/*; do
-	[ -f "$f" ] && [ "$f" != "$tmpl_file" ] && cp "$f" "$out_dir/"
+	[ -f "$f" ] && [ "$f" != "$tmpl_file" ] && [[ $f != *.sh ]] && cp "$f" "$out_dir/"
 done
 exit 0
