@@ -59,6 +59,7 @@ BLOG_SQL := $(sort $(wildcard blog-fcgi/migrations/*.sql))
 PAY_SQL := $(sort $(wildcard pay-fcgi/migrations/*.sql))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+BENCH_SRC := tests/bench/openloop.c
 
 O := $(B)/obj
 COMMON_OBJ := $(COMMON_SRC:%.c=$(O)/%.o)
@@ -290,9 +291,14 @@ fuzz-short: fuzz-build
 
 # Benchmarks against references measured in the same run (~7 min, not part
 # of make test): table, var/bench/latest.json, var/bench/bench.png.
-bench: deps all
+bench: deps all $(B)/bench/openloop
 	tests/stack.sh up
-	tests/bench/run.sh
+	OPENLOOP=$(B)/bench/openloop PROFILE=$(PROFILE) tests/bench/run.sh
+
+# The bench's open-loop load generator (tests/bench/README.md says why).
+$(B)/bench/openloop: tests/bench/openloop.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) $< -o $@
 
 # Render the Kubernetes overlays and check them offline (schemas, policy,
 # nginx -t); also part of make test.
@@ -312,15 +318,15 @@ test-asan: deps
 check:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	    --inline-suppr --suppress=missingIncludeSystem -Icommon \
-	    common blog-fcgi pay-fcgi
-	clang-tidy --quiet $(COMMON_SRC) $(BLOG_SRC) $(PAY_SRC) -- \
+	    common blog-fcgi pay-fcgi $(BENCH_SRC)
+	clang-tidy --quiet $(COMMON_SRC) $(BLOG_SRC) $(PAY_SRC) $(BENCH_SRC) -- \
 	    -std=gnu11 -D_GNU_SOURCE -Icommon $(PKG_CFLAGS)
 	clang-format --dry-run -Werror $(COMMON_SRC) $(BLOG_SRC) $(PAY_SRC) \
-	    common/*.h blog-fcgi/*.h pay-fcgi/*.h
+	    $(BENCH_SRC) common/*.h blog-fcgi/*.h pay-fcgi/*.h
 
 format:
-	clang-format -i $(COMMON_SRC) $(BLOG_SRC) $(PAY_SRC) common/*.h \
-	    blog-fcgi/*.h pay-fcgi/*.h
+	clang-format -i $(COMMON_SRC) $(BLOG_SRC) $(PAY_SRC) $(BENCH_SRC) \
+	    common/*.h blog-fcgi/*.h pay-fcgi/*.h
 
 clean:
 	rm -rf build

@@ -41,7 +41,7 @@ nginx-light openssl python3 python3-pytest python3-requests python3-jwt python3-
 clang-tidy clang-format clang libclang-rt-14-dev wrk libmicrohttpd-dev libicu-dev libcurl4-openssl-dev curl procps iproute2 util-linux
 podman runc netavark aardvark-dns iptables mmdebstrap python3-yaml systemd
 nodejs chromium fonts-wqy-microhei
-patroni etcd-server galera-4 haproxy supervisor rsync socat lsof"
+patroni etcd-server galera-4 haproxy supervisor rsync socat lsof linux-perf"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 VAR=$(realpath -m "${STACK_VAR:-$ROOT/var}")

@@ -11,13 +11,31 @@ Settings (environment, defaults in brackets): BENCH_SCALE [1] multiplies the
 articles (50: 1M); BENCH_SECONDS [7] per point; BENCH_WARMUP [2] seconds per
 endpoint before its first point; BENCH_CONNS [16,64]; BENCH_SWEEP
 [1,4,16,64,256] for the plot; BENCH_TOKENS [64] users logged in;
-BENCH_PORT [8081] the private nginx; PGBENCH_SCALE [64]; BENCH_RESEED=1
+BENCH_PORT [8081 + STACK_PORT_OFFSET] the private nginx; PGBENCH_SCALE [64]; BENCH_RESEED=1
 writes the seed again even when it is present.
+
+Open loop (after the closed-loop points, from their saturation):
+BENCH_OPEN_LOADS [50,80] percent of each endpoint's best closed-loop req/s;
+BENCH_OPEN_SECONDS [6] per point; BENCH_OPEN_CONNS [256] the most
+connections the generator opens; OPENLOOP the generator binary (make
+builds build/release/bench/openloop).
+
+PROFILE=1: the point BENCH_PROFILE_ENDPOINT [GET /api/articles (auth)] at
+BENCH_PROFILE_CONNS [64] runs once more under perf (cpu-clock, DWARF call
+graphs) on every replica and both databases; flame graphs (SVG) go to
+var/bench/profile/.
+
+Adding a measurement: a closed-loop row is an ENDPOINTS entry (and a
+bench.lua mode); an open-loop one an OPEN_LOOP entry (and a branch in
+open_requests); anything else (a comparison, another data size) appends a
+section(...) to the JSON's "sections", which tests/bench/readme_table.py
+renders as its own table.
 """
 import concurrent.futures
 import datetime
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -52,10 +70,20 @@ WARMUP = env_int("BENCH_WARMUP", 2)
 CONNS = env_list("BENCH_CONNS", "16 64")
 SWEEP = env_list("BENCH_SWEEP", "1 4 16 64 256")
 NTOKENS = env_int("BENCH_TOKENS", 64)
-PORT = env_int("BENCH_PORT", 8081)
+OFFSET = env_int("STACK_PORT_OFFSET", 0)
+PORT = env_int("BENCH_PORT", 8081 + OFFSET)
 PGSCALE = env_int("PGBENCH_SCALE", 64)
 BASE = "http://127.0.0.1:%d" % PORT
 IS_ROOT = os.geteuid() == 0
+OPENLOOP = os.environ.get("OPENLOOP") or os.path.join(
+    ROOT, "build", "release", "bench", "openloop")
+OPEN_LOADS = env_list("BENCH_OPEN_LOADS", "50 80")
+OPEN_SECONDS = env_int("BENCH_OPEN_SECONDS", 6)
+OPEN_CONNS = env_int("BENCH_OPEN_CONNS", 256)
+PROFILE = os.environ.get("PROFILE", "") not in ("", "0")
+PROFILE_ENDPOINT = os.environ.get("BENCH_PROFILE_ENDPOINT",
+                                  "GET /api/articles (auth)")
+PROFILE_CONNS = env_int("BENCH_PROFILE_CONNS", 64)
 
 # name, wrk mode, fixed path, reference row, kind (for the targets).
 ENDPOINTS = [
@@ -83,6 +111,20 @@ ENDPOINTS = [
 # the request's own (housekeeping; issue 14 found key pruning there).
 EXTRA_POINTS = {("POST /pay/v1/payments", 1)}
 PAY_P99_1CONN_MS = 25
+# Open-loop points: name (an ENDPOINTS row, whose closed-loop points give
+# the saturation), p99 target at 50 % load in ms (None: a reference, no
+# target). Issue 14: every read 10 ms, payments 25 ms.
+OPEN_LOOP = [
+    ("GET /api/healthz", None),
+    ("GET /api/articles", 10),
+    ("GET /api/articles (auth)", 10),
+    ("GET /api/articles?tag=", 10),
+    ("GET /api/articles/feed", 10),
+    ("GET /api/articles/:slug", 10),
+    ("GET /api/articles/:slug (auth)", 10),
+    ("GET /pay/v1/accounts", 10),
+    ("POST /pay/v1/payments", 25),
+]
 # The endpoints swept over SWEEP for the plot (the others: CONNS only).
 SWEPT = {"static return 200", "GET /api/healthz", "GET /api/articles",
          "GET /api/articles/:slug (auth)", "Flask GET /api/articles/:slug",
@@ -123,7 +165,7 @@ def pg_super(args, cwd=None):
 
 def pg_conn_args(db):
     user = "postgres" if IS_ROOT else os.environ.get("USER", "postgres")
-    return ["-h", RUN, "-p", "5433", "-U", user, "-d", db]
+    return ["-h", RUN, "-p", str(5433 + OFFSET), "-U", user, "-d", db]
 
 
 def seed():
@@ -289,6 +331,275 @@ def run_points(points):
             "errors %d/%d" % (i, total, name, c, r["rps"], r["p50_ms"],
                               r["p99_ms"], r["non2xx"], r["socket_errors"]))
     return rows
+
+
+# --- open loop -----------------------------------------------------------
+
+SEQ = "@@OPENLOOP-SEQ@@"  # openloop.c puts the request's number there
+
+
+def http_request(method, path, headers, body=None):
+    lines = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1:%d" % PORT]
+    lines += ["%s: %s" % kv for kv in headers.items()]
+    data = b""
+    if body is not None:
+        data = body.encode()
+        lines.append("Content-Length: %d" % len(data))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+def open_requests(mode, path, n=2000):
+    """n raw requests of a bench.lua mode, the same random picks (slug,
+    tag, token, payee); openloop.c cycles through them. Payments carry
+    SEQ in their Idempotency-Key, so every request has its own key."""
+    def lines(name):
+        with open(os.path.join(DATA, name)) as f:
+            return [l.rstrip("\n") for l in f if l.strip()]
+    slugs, users = lines("slugs.txt"), lines("users.txt")
+    tokens = [l.split("\t", 1) for l in lines("tokens.txt")]
+    tags = ["bt-%03d" % i for i in range(200)]
+    prefix = "ol-%x-%d" % (int(time.time()), random.randint(1, 10 ** 9))
+    out = []
+    for _ in range(n):
+        h = {}
+
+        def auth():
+            name, tok = random.choice(tokens)
+            h["Authorization"] = "Token " + tok
+            return name
+        page = "/api/articles?limit=20&offset=%d" % (random.randint(0, 49)
+                                                     * 20)
+        if mode == "get":
+            r = http_request("GET", path, h)
+        elif mode == "list":
+            r = http_request("GET", page, h)
+        elif mode == "list_auth":
+            auth()
+            r = http_request("GET", page, h)
+        elif mode == "tag":
+            r = http_request("GET", "/api/articles?limit=20&tag=" +
+                             random.choice(tags), h)
+        elif mode in ("slug", "slug_auth"):
+            if mode == "slug_auth":
+                auth()
+            r = http_request("GET", "/api/articles/" + random.choice(slugs),
+                             h)
+        elif mode == "feed":
+            auth()
+            r = http_request("GET", "/api/articles/feed?limit=20", h)
+        elif mode == "accounts":
+            auth()
+            r = http_request("GET", "/pay/v1/accounts", h)
+        elif mode == "pay":
+            me = auth()
+            to = random.choice([u for u in random.sample(users, 3)
+                                if u != me])
+            h["Content-Type"] = "application/json"
+            h["Idempotency-Key"] = prefix + "-" + SEQ
+            r = http_request("POST", "/pay/v1/payments", h, json.dumps(
+                {"to": to, "amount": 1, "currency": "USD",
+                 "description": "bench"}))
+        else:
+            raise SystemExit("bench: no open-loop requests for mode " + mode)
+        out.append(r)
+    return b"\0".join(out) + b"\0"
+
+
+def openloop(mode, path, rate, seconds):
+    fd, reqs = tempfile.mkstemp(prefix="openloop-", suffix=".req", dir=OUT)
+    with os.fdopen(fd, "wb") as f:
+        f.write(open_requests(mode, path))
+    try:
+        p = subprocess.run([OPENLOOP, "-p", str(PORT), "-r", "%.1f" % rate,
+                            "-d", str(seconds), "-c", str(OPEN_CONNS),
+                            "-t", "5", "-f", reqs], text=True,
+                           capture_output=True, timeout=seconds + 30)
+        r = json.loads(p.stdout)
+    except (OSError, ValueError, subprocess.TimeoutExpired) as e:
+        raise SystemExit("bench: openloop failed (%s %.0f/s): %s %s" % (
+            mode, rate, e, getattr(e, "stderr", "") or ""))
+    finally:
+        os.unlink(reqs)
+    return r
+
+
+def run_open_loop(rows):
+    """Each OPEN_LOOP endpoint at OPEN_LOADS percent of its best
+    closed-loop req/s in this run, latency from each request's intended
+    start (openloop.c)."""
+    by_name = {e[0]: e for e in ENDPOINTS}
+    out = []
+    todo = [(n, t, load) for n, t in OPEN_LOOP for load in OPEN_LOADS
+            if any(r["endpoint"] == n for r in rows)]
+    for i, (name, target, load) in enumerate(todo, 1):
+        _, mode, path, _, kind = by_name[name]
+        sat = max(r["rps"] for r in rows if r["endpoint"] == name)
+        rate = max(1.0, sat * load / 100.0)
+        r = openloop(mode, path, rate, OPEN_SECONDS)
+        row = {"endpoint": name, "kind": kind, "load_pct": load,
+               "saturation_rps": sat, "rate": rate,
+               "offered": r["offered"], "answered": r["answered"],
+               "p50_ms": r["p50_us"] / 1000, "p90_ms": r["p90_us"] / 1000,
+               "p99_ms": r["p99_us"] / 1000, "p999_ms": r["p999_us"] / 1000,
+               "max_ms": r["max_us"] / 1000, "non2xx": r["non2xx"],
+               "socket_errors": r["socket_errors"] + r["timeouts"],
+               "errors_detail": {k: r[k] for k in (
+                   "non2xx", "socket_errors", "timeouts")},
+               "send_lag_p99_ms": r["send_lag_p99_us"] / 1000,
+               "peak_conns": r["peak_conns"], "target_p99_ms": target}
+        out.append(row)
+        log("[open %d/%d] %-34s %3d%% %7.0f req/s p50 %6.2f p99 %7.2f "
+            "p99.9 %7.2f ms errors %d/%d" % (
+                i, len(todo), name, load, rate, row["p50_ms"],
+                row["p99_ms"], row["p999_ms"], row["non2xx"],
+                row["socket_errors"]))
+    return out
+
+
+def open_targets(open_rows):
+    res = []
+    for r in open_rows:
+        if r["target_p99_ms"] is None or r["load_pct"] != 50:
+            continue
+        res.append({"target": "open loop p99 <= %d ms at 50 %% load: %s" % (
+            r["target_p99_ms"], r["endpoint"]),
+            "met": r["p99_ms"] <= r["target_p99_ms"] and not (
+                r["non2xx"] or r["socket_errors"]),
+            "detail": "%.2f ms at %.0f req/s (p50 %.2f, p99.9 %.2f ms)" % (
+                r["p99_ms"], r["rate"], r["p50_ms"], r["p999_ms"])})
+    return res
+
+
+def fmt_open_table(open_rows):
+    out = ["| endpoint | load | offered req/s | p50 ms | p99 ms | "
+           "p99.9 ms | errors | p99 target |", "|---|---|---|---|---|---|"
+           "---|---|"]
+    for r in open_rows:
+        t = ""
+        if r["target_p99_ms"] is not None and r["load_pct"] == 50:
+            t = "%s (<= %d ms)" % ("met" if r["p99_ms"] <= r[
+                "target_p99_ms"] else "NOT met", r["target_p99_ms"])
+        out.append("| %s | %d %% | %.0f | %.2f | %.2f | %.2f | %d | %s |" % (
+            r["endpoint"], r["load_pct"], r["rate"], r["p50_ms"],
+            r["p99_ms"], r["p999_ms"], r["non2xx"] + r["socket_errors"], t))
+    return "\n".join(out)
+
+
+def section(title, columns, rows, note=""):
+    """A table of its own in the JSON's "sections" (rendered by
+    tests/bench/readme_table.py): rows are lists of cells, as text."""
+    return {"title": title, "columns": list(columns),
+            "rows": [[str(c) for c in r] for r in rows], "note": note}
+
+
+# --- PROFILE=1 -------------------------------------------------------------
+
+PROFILE_HZ = 499
+STACKCOLLAPSE = "/usr/lib/perf-core/scripts/python/stackcollapse.py"
+
+
+def profiled_pids():
+    """{pid: label} of the stack's replicas and databases (ours only: by
+    our var/run pid files and our PostgreSQL's postmaster.pid)."""
+    out = {}
+    for f in sorted(os.listdir(RUN)):
+        m = re.match(r"((?:blog|pay)-\d+|mysqld)\.pid$", f)
+        if not m:
+            continue
+        try:
+            with open(os.path.join(RUN, f)) as fh:
+                pid = int(fh.read().strip())
+        except (OSError, ValueError):
+            continue
+        out[pid] = "mariadbd" if m.group(1) == "mysqld" else m.group(1)
+    try:
+        with open(os.path.join(VAR, "pg", "postmaster.pid")) as fh:
+            pm = int(fh.readline())
+    except (OSError, ValueError):
+        pm = None
+    if pm:
+        out[pm] = "postgres"
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % d) as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == pm:
+                out[int(d)] = "postgres"
+    return {p: l for p, l in out.items() if os.path.exists("/proc/%d" % p)}
+
+
+def profile(rows):
+    """The profile point once more, under perf record (cpu-clock: a
+    software event, so it works in a VM; DWARF call graphs, as our -O2
+    binaries and Debian's databases keep no frame pointers) on every
+    replica and both databases; stacks folded by linux-perf's
+    stackcollapse script; one flame graph per process and one of all."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import flamegraph
+    by_name = {e[0]: e for e in ENDPOINTS}
+    if PROFILE_ENDPOINT not in by_name or shutil.which("perf") is None:
+        raise SystemExit("bench: PROFILE=1 needs perf (linux-perf) and an "
+                         "endpoint of ENDPOINTS in BENCH_PROFILE_ENDPOINT")
+    _, mode, path, _, _ = by_name[PROFILE_ENDPOINT]
+    d = os.path.join(OUT, "profile")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    pids = profiled_pids()
+    data = os.path.join(d, "perf.data")
+    perf = subprocess.Popen(
+        ["perf", "record", "-q", "-e", "cpu-clock", "-F", str(PROFILE_HZ),
+         "--call-graph", "dwarf", "-p", ",".join(map(str, sorted(pids))),
+         "-o", data, "--", "sleep", str(SECONDS + 1)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    r = wrk(mode, PROFILE_CONNS, SECONDS, path)
+    _, err = perf.communicate(timeout=120)
+    if perf.returncode != 0:
+        raise SystemExit("bench: perf record failed: " + err)
+    # --no-inline: perf would run addr2line on every frame (minutes).
+    p = subprocess.run(["perf", "script", "--no-inline", "-i", data, "-s",
+                        STACKCOLLAPSE, "--", "--include-pid"],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit("bench: perf script failed: " + p.stderr)
+    per = {}
+    for line in p.stdout.splitlines():
+        stack, _, count = line.rpartition(" ")
+        first, _, rest = stack.partition(";")  # "comm-pid;frame;..."
+        comm, _, pid = first.rpartition("-")
+        label = pids.get(int(pid)) if pid.isdigit() else None
+        label = label or comm or first
+        per.setdefault(label, []).append("%s %s" % (rest or "[no stack]",
+                                                    count))
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    what = "%s, %d conns, %s" % (PROFILE_ENDPOINT, PROFILE_CONNS, stamp)
+    svgs, samples = {}, {}
+    allf = []
+    for label in sorted(per):
+        lines = per[label]
+        allf += [label + ";" + l for l in lines]
+        samples[label] = sum(int(l.rpartition(" ")[2]) for l in lines)
+        svg = os.path.join(d, "flame-%s.svg" % label)
+        with open(svg, "w") as f:
+            f.write(flamegraph.render(lines, "%s: %s" % (label, what)))
+        svgs[label] = svg
+    with open(os.path.join(d, "all.folded"), "w") as f:
+        f.write("\n".join(allf) + "\n")
+    svg = os.path.join(d, "flame-all.svg")
+    with open(svg, "w") as f:
+        f.write(flamegraph.render(allf, "replicas and databases: " + what))
+    svgs["all"] = svg
+    os.unlink(data)
+    log("profile: %s c=%d %.0f req/s under perf; samples %s; %s" % (
+        PROFILE_ENDPOINT, PROFILE_CONNS, r["rps"], samples, svg))
+    return {"endpoint": PROFILE_ENDPOINT, "conns": PROFILE_CONNS,
+            "rps_under_perf": r["rps"], "seconds": SECONDS,
+            "hz": PROFILE_HZ, "event": "cpu-clock", "samples": samples,
+            "processes": sorted(set(pids.values())), "svg": svgs}
 
 
 def login_rate(names):
@@ -461,6 +772,7 @@ unset multiplot
 def main():
     os.makedirs(OUT, exist_ok=True)
     t0 = time.time()
+    load0 = os.getloadavg()
     seed_info, names = seed()
     login_all(names)
     pgbench_init()
@@ -477,6 +789,8 @@ def main():
         points += [(name, c) for c in cs]
     rows = run_points(points)
     rss1 = rss()
+    open_rows = run_open_loop(rows)
+    prof = profile(rows) if PROFILE else None
     lg = login_rate(names)
     log("login: %.1f req/s at 4 conns, p99 %.0f ms" % (lg["rps"],
                                                       lg["p99_ms"]))
@@ -486,7 +800,7 @@ def main():
     # The table: every endpoint at CONNS, the sweep stays in the JSON/plot.
     table_rows = [r for r in rows if r["conns"] in CONNS or
                   (r["endpoint"], r["conns"]) in EXTRA_POINTS]
-    tg = targets(rows, idx, rss0, rss1)
+    tg = targets(rows, idx, rss0, rss1) + open_targets(open_rows)
     m = re.search(r"m=(\d+),t=(\d+),p=(\d+)", subprocess.run(
         [sys.executable, os.path.join(os.path.dirname(SEED), "pwhash.py"),
          "x"], text=True, capture_output=True).stdout)
@@ -502,9 +816,14 @@ def main():
     png = plot(rows)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     doc = {"time": stamp, "host_cpus": os.cpu_count(), "seconds": SECONDS,
+           "loadavg_start": [round(x, 2) for x in load0],
+           "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+           "conns": CONNS, "extra_points": sorted(EXTRA_POINTS),
            "warmup": WARMUP, "seed": seed_info, "rows": rows,
            "login": login, "rss_before": rss0, "rss_after": rss1,
            "rss_after_login": rss2,
+           "open_loop": open_rows, "open_loop_seconds": OPEN_SECONDS,
+           "profile": prof, "sections": [],
            "targets": tg, "plot": png,
            "elapsed_s": round(time.time() - t0, 1)}
     path = os.path.join(OUT, "results-%s.json" % stamp)
@@ -513,6 +832,10 @@ def main():
     shutil.copyfile(path, os.path.join(OUT, "latest.json"))
     print()
     print(fmt_table(table_rows))
+    print()
+    print("open loop (%d s per point, latency from each request's intended "
+          "start):" % OPEN_SECONDS)
+    print(fmt_open_table(open_rows))
     print()
     print("login (Argon2id, m=%d MiB, t=%d): %.1f logins/s at 4 conns, "
           "p50 %.0f ms, p99 %.0f ms, errors %d; blog RSS peak during "
@@ -530,6 +853,8 @@ def main():
         print("%-4s %s: %s" % ("MET" if t["met"] else "MISS", t["target"],
                                t["detail"]))
     print()
+    if prof:
+        print("profile: %s" % ", ".join(prof["svg"].values()))
     print("results: %s (and latest.json); plot: %s; %.0f s" % (
         path, png, time.time() - t0))
     return 0 if all(t["met"] for t in tg if "errors" in t["target"]) else 1

@@ -3,7 +3,7 @@
 #
 # On the running local stack (make up): installs what the bench needs when
 # root (Flask, gunicorn, PyMySQL, gnuplot), starts a private nginx on
-# 127.0.0.1:$BENCH_PORT (8081) in front of the stack's replicas, a static
+# 127.0.0.1:$BENCH_PORT (8081 + STACK_PORT_OFFSET) in front of the stack's replicas, a static
 # `return 200` and the Flask reference under gunicorn, then runs
 # tests/bench/bench.py (seed, wrk, pgbench, table, JSON, plot). Everything it
 # starts it stops on exit; the stack itself is left as it was.
@@ -16,7 +16,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 VAR=$ROOT/var
 BENCH=$VAR/bench
 RUN=$VAR/run
-PORT=${BENCH_PORT:-8081}
+# 8081 moved by STACK_PORT_OFFSET like every port of the stack, so that
+# parallel stacks can each run their bench.
+PORT=${BENCH_PORT:-$((8081 + ${STACK_PORT_OFFSET:-0}))}
 FLASK_WORKERS=${FLASK_WORKERS:-5}
 export BENCH_PORT=$PORT
 
@@ -33,7 +35,7 @@ die()
 
 # The Debian packages the bench needs beyond the stack's (tests/stack.sh deps).
 PACKAGES="python3-flask gunicorn python3-pymysql gnuplot-nox wrk
-python3-requests"
+python3-requests linux-perf"
 deps()
 {
 	local p missing=()
@@ -62,11 +64,15 @@ check_stack()
 	done
 	[ "$n" -ge 2 ] && [ -S "$RUN/mysqld.sock" ] ||
 	    die "the local stack is not running; start it with make up"
-	local edge=http://127.0.0.1:$((8080 + ${STACK_PORT_OFFSET:-0}))
-	curl -fsS -o /dev/null "$edge/api/readyz" ||
-	    die "blog is not ready ($edge/api/readyz); make up"
-	curl -fsS -o /dev/null "$edge/pay/v1/readyz" ||
-	    die "pay is not ready ($edge/pay/v1/readyz); make up"
+	# Readiness is on each replica's admin port (the edge never passes
+	# /readyz on).
+	local svc admin
+	for svc in blog pay; do
+		admin=$(cat "$RUN/$svc-1.admin" 2>/dev/null) ||
+		    die "no $RUN/$svc-1.admin; make up"
+		curl -fsS -o /dev/null "http://$admin/readyz" ||
+		    die "$svc is not ready (http://$admin/readyz); make up"
+	done
 }
 
 servers()
@@ -139,6 +145,9 @@ start_nginx()
 
 deps
 check_stack
+export OPENLOOP=${OPENLOOP:-$ROOT/build/release/bench/openloop}
+[ -x "$OPENLOOP" ] ||
+    die "no open-loop generator at $OPENLOOP (make bench builds it)"
 mkdir -p "$BENCH/run" "$BENCH/nginx"
 # A bench nginx or gunicorn left by a killed run: ours, by pid file.
 for f in "$BENCH/nginx/nginx.pid" "$BENCH/run/gunicorn.pid"; do

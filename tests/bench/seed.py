@@ -178,7 +178,7 @@ INSERT INTO users (user_id, username, ident_ver)
 SELECT count(*) AS deposits FROM (
     SELECT pay_deposit(b.user_id, b.username,
         'bench-seed-' || b.user_id || '-' || txid_current(), 'bench-seed',
-        'USD', 100000000)
+        'USD', 100000000, true, 100000000)
     FROM bench_u b LEFT JOIN accounts a
         ON a.owner_id = b.user_id AND a.currency = 'USD'
     WHERE a.seq IS NULL OR a.balance < 10000000
