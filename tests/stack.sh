@@ -4,8 +4,11 @@
 #   tests/stack.sh deps             install the Debian packages the project needs
 #   tests/stack.sh up               start everything in the background (idempotent)
 #   tests/stack.sh down             stop everything up started (idempotent)
-#   tests/stack.sh run              up, print the URLs, wait; Ctrl-C or SIGTERM: down
-#   tests/stack.sh status           what runs, and whether it answers
+#   tests/stack.sh run              up with supervisord in the foreground; Ctrl-C
+#                                   or SIGTERM stops everything
+#   tests/stack.sh status           what runs (supervisorctl status), what answers
+#   tests/stack.sh ctl ARGS         supervisorctl for this stack: ctl stop blog:blog-1,
+#                                   ctl start blog:*, ctl pid nginx, ctl tail -f pay:pay-2
 #   tests/stack.sh restart blog|pay|nginx
 #                                   migrate and restart one service's replicas one
 #                                   at a time (blog, pay), or reload nginx
@@ -15,13 +18,18 @@
 #                                   stop or start one database only, leaving the
 #                                   replicas and nginx running (outage drills)
 #
+# Every process is a program of one supervisord (Debian's supervisor,
+# var/supervisor/supervisord.conf): mariadb, postgresql (or with STACK_DB=ha
+# the programs of tests/ha/hadb.sh), the groups blog (blog-1..) and pay
+# (pay-1..), nginx. This script provisions and says what to start when.
 # Everything lives under var/ (git-ignored): MariaDB on 127.0.0.1:3307, PostgreSQL
 # on 127.0.0.1:5433, REPLICAS (default 2) of build/$VARIANT/blog-fcgi and pay-fcgi
 # on unix sockets (or TCP 9001.., 9101.. with STACK_TRANSPORT=tcp), nginx on
 # 127.0.0.1:8080. The system's own database and nginx services are never used.
 #
 # Settings (environment): VARIANT (release), REPLICAS (2), STACK_TRANSPORT
-# (unix|tcp), STACK_WAIT_SECONDS (30), SHUTDOWN_GRACE_SECONDS (10), LOG_LEVEL,
+# (unix|tcp), STACK_DB (single|ha), STACK_WAIT_SECONDS (30),
+# SHUTDOWN_GRACE_SECONDS (10), LOG_LEVEL,
 # WORKERS, STACK_VAR (var/), STACK_PORT_OFFSET (0; added to every port).
 # The edge (nginx): EDGE_RATE_AUTH (50r/s) and
 # EDGE_BURST_AUTH (200) for login and register, EDGE_RATE_MONEY (500r/s) and
@@ -98,6 +106,12 @@ MYSQL_CNF=$VAR/my.cnf
 MYSQL_SOCK=$RUN/mysqld.sock
 PG_DATA=$VAR/pg
 ME=$(id -un)
+SUP_DIR=$VAR/supervisor
+SUP_CONF=$SUP_DIR/supervisord.conf
+SUP_SOCK=$RUN/supervisor.sock
+SUP_CHANGED=	# set when sup_write_conf changed the configuration
+SUP_FG=		# run: the pid of supervisord in our foreground
+SUP_TAIL=	# run: the pid of the tail showing its log
 
 log()
 {
@@ -136,30 +150,7 @@ alive()
 	[ "${st%% *}" != Z ]
 }
 
-# A pid file is live only when its process exists and has the expected
-# name: after a crash the pid may have been reused by something else.
-pid_of()
-{
-	local pidfile=$1 comm=$2 pid
-	[ -s "$pidfile" ] || return 1
-	read -r pid <"$pidfile" || return 1
-	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ] || return 1
-	alive "$pid" || return 1
-	echo "$pid"
-}
 
-# The pid in a pid file, if that process exists, whatever its name (a
-# program just spawned is still called bash for a moment).
-pid_raw()
-{
-	local pid
-	[ -s "$1" ] || return 1
-	read -r pid <"$1" || return 1
-	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	alive "$pid" || return 1
-	echo "$pid"
-}
 
 # Processes whose working directory is dir: MariaDB and PostgreSQL chdir to
 # their data directory, which finds them even when their pid file is gone.
@@ -184,24 +175,6 @@ wait_exit()
 	return 1
 }
 
-# Start a long-lived program in its own session (so a Ctrl-C in the
-# terminal reaches this script, which then stops everything in order), with
-# stdin closed, output appended to a log and its pid in a file. The lock's
-# descriptor is closed so the program does not hold the lock forever.
-spawn()
-{
-	local pidfile=$1 logfile=$2 i
-	shift 2
-	rm -f "$pidfile"
-	# shellcheck disable=SC2016 # expanded by the inner shell
-	setsid bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' \
-	    "$pidfile" "$@" </dev/null >>"$logfile" 2>&1 9>&- &
-	for ((i = 0; i < 50; i++)); do
-		[ -s "$pidfile" ] && return 0
-		sleep 0.05
-	done
-	die "could not start $1 (see $logfile)"
-}
 
 lock()
 {
@@ -213,6 +186,340 @@ lock()
 unlock()
 {
 	exec 9>&-
+}
+
+# ---------------------------------------------------------------- supervisor
+
+# Every long-lived process of the stack is a program of one supervisord
+# (Debian's supervisor): MariaDB, PostgreSQL (or the HA tier's etcd,
+# Patroni, Galera and HAProxy), each replica and nginx. supervisord starts
+# them, restarts one that dies, stops them in order (priority: nginx, then
+# the replicas, then the databases) and knows their pids. This script only
+# writes its configuration and says what to start when.
+#
+# supervisorctl -c var/supervisor/supervisord.conf (or tests/stack.sh ctl)
+# is the tool for people; the script talks XML-RPC to the same socket with
+# curl, because each supervisorctl run is a Python start-up (over a second
+# on a busy machine) and up makes a dozen calls.
+
+ctl()
+{
+	supervisorctl -c "$SUP_CONF" "$@"
+}
+
+# One XML-RPC call; each further argument is the inside of a <value>
+# (<string>blog:blog-1</string>). Prints the answer on one line; fails on
+# a fault or when supervisord does not answer.
+rpc()
+{
+	local method=$1 body p out
+	shift
+	body="<?xml version='1.0'?><methodCall><methodName>$method</methodName><params>"
+	for p in "$@"; do
+		body+="<param><value>$p</value></param>"
+	done
+	body+="</params></methodCall>"
+	[ -S "$SUP_SOCK" ] || return 1
+	out=$(curl -sS --max-time "${RPC_TIMEOUT:-10}" --unix-socket "$SUP_SOCK" \
+	    -H 'Content-Type: text/xml' --data-binary "$body" \
+	    http://localhost/RPC2 2>/dev/null | tr -d '\n') || return 1
+	printf '%s\n' "$out"
+	[ -n "$out" ] && [[ $out != *'<fault>'* ]]
+}
+
+# The fault code of an rpc answer (60 already started, 70 not running).
+rpc_fault()
+{
+	sed -n 's:.*<name>faultCode</name><value><int>\([0-9]*\)</int>.*:\1:p' <<<"$1"
+}
+
+sup_up()
+{
+	rpc supervisor.getPID >/dev/null
+}
+
+# "STATE PID" of one program (blog:blog-1, nginx, ...): RUNNING 4242,
+# STOPPED 0, FATAL 0, ... Fails when supervisord does not know it.
+sup_info()
+{
+	local out st pid
+	out=$(rpc supervisor.getProcessInfo "<string>$1</string>") || return 1
+	st=$(sed -n 's:.*<name>statename</name><value><string>\([A-Z]*\)</string>.*:\1:p' <<<"$out")
+	pid=$(sed -n 's:.*<name>pid</name><value><int>\([0-9]*\)</int>.*:\1:p' <<<"$out")
+	echo "${st:-UNKNOWN} ${pid:-0}"
+}
+
+# The pid of a program that runs (or starts); fails otherwise.
+sup_pid()
+{
+	local st pid
+	read -r st pid < <(sup_info "$1") || return 1
+	case $st in
+	RUNNING|STARTING|BACKOFF) [ "$pid" -gt 0 ] && echo "$pid" ;;
+	*) return 1 ;;
+	esac
+}
+
+# True while a program has not given up: FATAL (too many quick exits) and
+# EXITED/STOPPED mean it is not coming up by itself.
+sup_trying()
+{
+	local st pid
+	read -r st pid < <(sup_info "$1") || return 1
+	case $st in
+	RUNNING|STARTING|BACKOFF) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
+# Start programs without waiting out their startsecs: callers check
+# readiness themselves (a database answers, a replica serves FastCGI).
+sup_start()
+{
+	local name out
+	for name in "$@"; do
+		out=$(rpc supervisor.startProcess "<string>$name</string>" \
+		    "<boolean>0</boolean>") && continue
+		[ "$(rpc_fault "$out")" = 60 ] && continue
+		die "supervisord could not start $name (see $LOG/supervisord.log)"
+	done
+}
+
+# Stop programs (or groups, "blog:*") and wait until they have exited:
+# supervisord sends the program's stop signal and, past its stopwaitsecs,
+# SIGKILL.
+sup_stop()
+{
+	local name out
+	for name in "$@"; do
+		if [[ $name == *':*' ]]; then
+			RPC_TIMEOUT=300 rpc supervisor.stopProcessGroup \
+			    "<string>${name%:\*}</string>" "<boolean>1</boolean>" \
+			    >/dev/null || true
+			continue
+		fi
+		out=$(RPC_TIMEOUT=300 rpc supervisor.stopProcess \
+		    "<string>$name</string>" "<boolean>1</boolean>") && continue
+		case $(rpc_fault "$out") in
+		70|10) ;;	# not running, or not configured
+		*) log "supervisord could not stop $name" ;;
+		esac
+	done
+}
+
+# supervisord's own configuration, and the stack's programs in
+# conf.d/stack.conf (tests/ha/hadb.sh adds conf.d/ha.conf). Written on
+# every up; a running supervisord applies a change with `update`, which
+# restarts the programs (groups) whose section changed.
+sup_write_conf()
+{
+	local old new svc n names
+	mkdir -p "$SUP_DIR/conf.d"
+	old=$(cat "$SUP_CONF" "$SUP_DIR/conf.d/stack.conf" 2>/dev/null || true)
+	{
+		cat <<EOF
+; Generated by tests/stack.sh.
+[unix_http_server]
+file = $SUP_SOCK
+chmod = 0700
+
+[supervisord]
+pidfile = $RUN/supervisord.pid
+logfile = $LOG/supervisord.log
+childlogdir = $LOG
+nodaemon = false
+minfds = 8192
+$(is_root && echo "user = root")
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl = unix://$SUP_SOCK
+
+[include]
+files = $SUP_DIR/conf.d/*.conf
+EOF
+	} >"$SUP_CONF.tmp"
+	mv "$SUP_CONF.tmp" "$SUP_CONF"
+	{
+		echo "; Generated by tests/stack.sh: the stack's programs."
+		if [ "$STACK_DB" = single ]; then
+			cat <<EOF
+
+[program:mariadb]
+command = $(command -v mariadbd) --defaults-file=$MYSQL_CNF
+priority = 100
+autostart = false
+autorestart = true
+startsecs = 1
+stopsignal = TERM
+stopwaitsecs = 60
+redirect_stderr = true
+stdout_logfile = $LOG/mysqld.out
+stdout_logfile_maxbytes = 0
+
+[program:postgresql]
+command = $PG_BIN/postgres -D $PG_DATA
+$(is_root && echo "user = $PG_USER")
+directory = /
+priority = 100
+autostart = false
+autorestart = true
+startsecs = 1
+; SIGINT: PostgreSQL's fast shutdown.
+stopsignal = INT
+stopwaitsecs = 60
+redirect_stderr = true
+stdout_logfile = $LOG/postgresql.log
+stdout_logfile_maxbytes = 0
+EOF
+		fi
+		for svc in blog pay; do
+			names=
+			for ((n = 1; n <= REPLICAS; n++)); do
+				names+=${names:+,}$svc-$n
+				# env -i: the replica's environment is exactly
+				# its .env file (replica_env), read at each start.
+				cat <<EOF
+
+[program:$svc-$n]
+command = /usr/bin/env -i /bin/bash -c 'source $RUN/$svc-$n.env; exec "\$SVC_PROGRAM"'
+directory = $VAR
+priority = 800
+autostart = false
+autorestart = true
+startsecs = 1
+; SIGTERM drains (README "High availability"); past the grace, SIGKILL.
+stopsignal = TERM
+stopwaitsecs = $((GRACE + 5))
+redirect_stderr = true
+stdout_logfile = $LOG/$svc-$n.log
+stdout_logfile_maxbytes = 0
+EOF
+			done
+			printf '\n[group:%s]\nprograms = %s\npriority = 800\n' \
+			    "$svc" "$names"
+		done
+		cat <<EOF
+
+[program:nginx]
+command = $(command -v nginx) -p $NGX/ -e $LOG/nginx-error.log -c $NGX/nginx.conf -g 'daemon off;'
+priority = 900
+autostart = false
+autorestart = true
+startsecs = 1
+; SIGQUIT: finish the requests in flight, then exit.
+stopsignal = QUIT
+stopwaitsecs = 10
+killasgroup = true
+redirect_stderr = true
+stdout_logfile = $LOG/nginx.out
+stdout_logfile_maxbytes = 0
+EOF
+	} >"$SUP_DIR/conf.d/stack.conf.tmp"
+	mv "$SUP_DIR/conf.d/stack.conf.tmp" "$SUP_DIR/conf.d/stack.conf"
+	# The other topology's programs are not this stack's.
+	[ "$STACK_DB" = ha ] || rm -f "$SUP_DIR/conf.d/ha.conf"
+	new=$(cat "$SUP_CONF" "$SUP_DIR/conf.d/stack.conf")
+	[ "$old" = "$new" ] || SUP_CHANGED=1
+}
+
+# Start supervisord, or have a running one pick up a changed
+# configuration. "fg": in the foreground of this script (run), as its
+# child, so that the terminal's Ctrl-C reaches it too. It never writes to
+# our output (-s, and its output to a file): after Ctrl-C that output may
+# be a closed pipe, and a failed write must not end it halfway through
+# stopping everything.
+sup_launch()
+{
+	local i
+	if sup_up; then
+		if [ -n "$SUP_CHANGED" ]; then
+			log "applying a changed supervisor configuration"
+			ctl update >"$LOG/supervisorctl.log" 2>&1 || {
+				show_log "$LOG/supervisorctl.log"
+				die "supervisorctl update failed"
+			}
+		fi
+		return 0
+	fi
+	leftovers_stop
+	rm -f "$SUP_SOCK"
+	if [ "${1:-}" = fg ]; then
+		supervisord -n -s -c "$SUP_CONF" </dev/null \
+		    >>"$LOG/supervisord.out" 2>&1 9>&- &
+		SUP_FG=$!
+	else
+		supervisord -c "$SUP_CONF" </dev/null >>"$LOG/supervisord.out" \
+		    2>&1 9>&- || {
+			show_log "$LOG/supervisord.out" "$LOG/supervisord.log"
+			die "supervisord did not start"
+		}
+	fi
+	for ((i = 0; i < WAIT_SECONDS * 10; i++)); do
+		sup_up && return 0
+		if [ -n "$SUP_FG" ] && ! kill -0 "$SUP_FG" 2>/dev/null; then
+			break
+		fi
+		sleep 0.1
+	done
+	show_log "$LOG/supervisord.out" "$LOG/supervisord.log"
+	die "supervisord does not answer on $SUP_SOCK"
+}
+
+# Stop supervisord and everything it runs, and wait until it is gone.
+sup_shutdown()
+{
+	local pid
+	sup_up || return 0
+	read -r pid <"$RUN/supervisord.pid" 2>/dev/null || pid=
+	rpc supervisor.shutdown >/dev/null || true
+	[ -n "$pid" ] || return 0
+	wait_exit "$pid" $((GRACE + 120)) ||
+	    log "supervisord (pid $pid) is still stopping its programs"
+}
+
+# With no supervisord running, anything still holding the stack's ports
+# or data directories is a leftover (a supervisord that was SIGKILLed, or
+# the stack before it ran under supervisor): stopped, so that the programs
+# can start.
+leftovers_stop()
+{
+	local p port comm pids pid
+	for p in $(procs_in "$MYSQL_DATA") $(procs_in "$PG_DATA"); do
+		comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+		case $comm in
+		mariadbd|postgres) ;;
+		*) continue ;;
+		esac
+		log "stopping a leftover $comm (pid $p)"
+		kill -TERM "$p" 2>/dev/null || true
+		wait_exit "$p" 30 || kill -KILL "$p" 2>/dev/null || true
+	done
+	for ((p = 1; p <= 99; p++)); do
+		for port in $((BLOG_ADMIN_BASE + p)) $((PAY_ADMIN_BASE + p)); do
+			pids=$(ss -Hltnp "sport = :$port" 2>/dev/null |
+			    grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u) || true
+			for pid in $pids; do
+				comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
+				case $comm in
+				blog-fcgi|pay-fcgi) ;;
+				*) continue ;;
+				esac
+				# Ours only: its environment names our var/.
+				tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null |
+				    grep -qxF "JWT_PUBLIC_KEY_FILE=$KEYS/jwt-public.pem" ||
+				    continue
+				log "stopping a leftover $comm (pid $pid)"
+				kill -KILL "$pid" 2>/dev/null || true
+				wait_exit "$pid" 5 || true
+			done
+		done
+		[ -e "$RUN/blog-$p.admin" ] || [ -e "$RUN/pay-$p.admin" ] ||
+		    [ "$p" -le "$REPLICAS" ] || break
+	done
+	nginx_orphans_stop
 }
 
 # ---------------------------------------------------------------- deps
@@ -273,7 +580,8 @@ check_settings()
 	*) die "STACK_TRANSPORT must be unix or tcp, not '$TRANSPORT'" ;;
 	esac
 	case $VAR in
-	*[[:space:]]*) die "the path $VAR contains a space; use STACK_VAR" ;;
+	*[[:space:]\'\"%]*)
+		die "the path $VAR contains a space, a quote or %; use STACK_VAR" ;;
 	esac
 	check_edge_settings
 	# sun_path holds 107 bytes; PostgreSQL's name is the longest.
@@ -310,7 +618,8 @@ check_tools()
 {
 	local t
 	for t in mariadbd mariadb-install-db mariadb mariadb-admin nginx openssl \
-	    curl cgi-fcgi setsid flock runuser ss timeout realpath; do
+	    curl cgi-fcgi flock runuser ss timeout realpath supervisord \
+	    supervisorctl; do
 		command -v "$t" >/dev/null ||
 		    die "$t not found; run tests/stack.sh deps (or make deps)"
 	done
@@ -573,22 +882,11 @@ mysql_init()
 
 mysql_start()
 {
-	local pid
-	if pid=$(pid_of "$RUN/mysqld.pid" mariadbd); then
-		return 0
-	fi
-	# A server whose pid file was lost is still ours if it runs in our
-	# data directory: adopt it rather than start a second one.
-	for pid in $(procs_in "$MYSQL_DATA"); do
-		if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = mariadbd ]; then
-			echo "$pid" >"$RUN/mysqld.pid"
-			return 0
-		fi
-	done
-	rm -f "$MYSQL_SOCK" "$MYSQL_SOCK.lock" "$RUN/mysqld.pid"
+	sup_trying mariadb && return 0
+	# A socket and its lock left by a killed server.
+	rm -f "$MYSQL_SOCK" "$MYSQL_SOCK.lock"
 	log "starting MariaDB on 127.0.0.1:$MYSQL_PORT"
-	spawn "$RUN/mysqld.pid" "$LOG/mysqld.log" \
-	    mariadbd --defaults-file="$MYSQL_CNF"
+	sup_start mariadb
 }
 
 mysql_wait()
@@ -599,8 +897,8 @@ mysql_wait()
 		    -u "$ME" --connect-timeout=1 ping >/dev/null 2>&1; then
 			return 0
 		fi
-		pid_raw "$RUN/mysqld.pid" >/dev/null || {
-			show_log "$LOG/mysqld.log"
+		sup_trying mariadb || {
+			show_log "$LOG/mysqld.log" "$LOG/mysqld.out"
 			die "MariaDB exited at start"
 		}
 		sleep 0.1
@@ -635,22 +933,10 @@ mysql_setup()
 
 mysql_stop()
 {
-	local pid
-	pid=$(pid_of "$RUN/mysqld.pid" mariadbd) ||
-	    pid=$(for p in $(procs_in "$MYSQL_DATA"); do
-		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = mariadbd ] && echo "$p"
-	    done | head -n 1)
-	if [ -n "$pid" ]; then
-		# SIGTERM is MariaDB's clean shutdown; it needs no login.
-		log "stopping MariaDB (pid $pid)"
-		kill -TERM "$pid" 2>/dev/null || true
-		if ! wait_exit "$pid" 60; then
-			log "MariaDB did not stop within 60s; killing it"
-			kill -KILL "$pid" 2>/dev/null || true
-			wait_exit "$pid" 5 || true
-		fi
-	fi
-	rm -f "$RUN/mysqld.pid" "$MYSQL_SOCK"
+	sup_info mariadb >/dev/null 2>&1 || return 0
+	log "stopping MariaDB"
+	# SIGTERM is MariaDB's clean shutdown; it needs no login.
+	sup_stop mariadb
 }
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -697,48 +983,19 @@ EOF
 	return 0
 }
 
-pg_pid()
-{
-	local pid
-	[ -s "$PG_DATA/postmaster.pid" ] || return 1
-	read -r pid <"$PG_DATA/postmaster.pid" || return 1
-	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = postgres ] || return 1
-	alive "$pid" || return 1
-	[ "/proc/$pid/cwd" -ef "$PG_DATA" ] || return 1
-	echo "$pid"
-}
 
 pg_start()
 {
-	local p i left
-	pg_pid >/dev/null && return 0
-	# After a crash: PostgreSQL trusts its pid and lock files if any live
-	# process has that pid, and the old server's children may still hold
-	# its shared memory for a moment. Remove the former, wait for the
-	# latter (they exit once they notice the postmaster is gone).
-	rm -f "$PG_DATA/postmaster.pid" "$RUN/.s.PGSQL.$PG_PORT" \
-	    "$RUN/.s.PGSQL.$PG_PORT.lock"
-	for ((i = 0; i < 100; i++)); do
-		left=$(procs_in "$PG_DATA")
-		[ -z "$left" ] && break
-		sleep 0.1
-	done
-	for p in $left; do
-		log "killing a leftover PostgreSQL process $p"
-		kill -KILL "$p" 2>/dev/null || true
-	done
+	sup_trying postgresql && return 0
 	if is_root; then
 		touch "$LOG/postgresql.log"
 		chown "$PG_USER:" "$LOG/postgresql.log"
 	fi
 	log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-	# pg_ctl puts the server in its own session; -W: pg_wait checks it.
-	pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOG/postgresql.log" -W \
-	    start >/dev/null 9>&- || {
-		show_log "$LOG/postgresql.log"
-		die "pg_ctl start failed"
-	}
+	# After a SIGKILL the old server's children hold its shared memory for
+	# a moment and PostgreSQL refuses to start: supervisord tries again
+	# (startretries, with a growing delay).
+	sup_start postgresql
 }
 
 pg_wait()
@@ -748,12 +1005,10 @@ pg_wait()
 		if "$PG_BIN/pg_isready" -q -h "$RUN" -p "$PG_PORT" -t 1; then
 			return 0
 		fi
-		# The pid file appears a moment after pg_ctl returns; give it a
-		# second before calling the server dead.
-		if [ "$i" -gt 10 ] && ! pg_pid >/dev/null; then
+		sup_trying postgresql || {
 			show_log "$LOG/postgresql.log"
 			die "PostgreSQL exited at start"
-		fi
+		}
 		sleep 0.1
 	done
 	show_log "$LOG/postgresql.log"
@@ -807,22 +1062,10 @@ EOF
 
 pg_stop()
 {
-	local pid left p
-	if pid=$(pg_pid); then
-		log "stopping PostgreSQL (pid $pid)"
-		pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -t 60 stop \
-		    >/dev/null 2>&1 || {
-			log "pg_ctl stop failed; killing PostgreSQL"
-			kill -KILL "$pid" 2>/dev/null || true
-			wait_exit "$pid" 5 || true
-		}
-	fi
-	[ -d "$PG_DATA" ] || return 0
-	left=$(procs_in "$PG_DATA")
-	for p in $left; do
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	return 0
+	sup_info postgresql >/dev/null 2>&1 || return 0
+	log "stopping PostgreSQL"
+	# SIGINT (the program's stopsignal): PostgreSQL's fast shutdown.
+	sup_stop postgresql
 }
 
 # ---------------------------------------------------------------- replicas
@@ -847,8 +1090,7 @@ replica_listen()
 service_env()
 {
 	local svc=$1 role=$2
-	SVC_ENV=(env -u BLOG_DB_PASSWORD -u PAY_DB_URL
-	    MAX_BODY_BYTES=1048576
+	SVC_ENV=(MAX_BODY_BYTES=1048576
 	    LOG_LEVEL="${LOG_LEVEL:-info}"
 	    SHUTDOWN_GRACE_SECONDS="$GRACE"
 	    JWT_PUBLIC_KEY_FILE="$KEYS/jwt-public.pem"
@@ -894,7 +1136,8 @@ migrate()
 	local svc=$1 t0 t1
 	service_env "$svc" owner
 	t0=$(date +%s%N)
-	"${SVC_ENV[@]}" timeout 120 "$BUILD/$svc-fcgi" --migrate \
+	env -u BLOG_DB_PASSWORD -u PAY_DB_URL "${SVC_ENV[@]}" \
+	    timeout 120 "$BUILD/$svc-fcgi" --migrate \
 	    </dev/null >>"$LOG/$svc-migrate.log" 2>&1 9>&- || {
 		show_log "$LOG/$svc-migrate.log"
 		die "$svc-fcgi --migrate failed"
@@ -922,38 +1165,56 @@ replica_probe()
 	[[ $out =~ \"pid\"[[:space:]]*:[[:space:]]*$pid([^0-9]|$) ]]
 }
 
+# What supervisord runs for replica $1-$2 (its program's command sources
+# this file): the environment of this script (minus the plain secrets the
+# _FILE twins replace), the service's settings, its addresses and its
+# binary. Written at each (re)start by this script, so a replica started
+# again, also by supervisord after a crash, gets the current settings.
+replica_env()
+{
+	local svc=$1 n=$2 listen=$3 admin=$4 f=$RUN/$1-$2.env
+	service_env "$svc" app
+	(
+		unset BLOG_DB_PASSWORD PAY_DB_URL
+		export "${SVC_ENV[@]}" LISTEN="$listen" ADMIN_LISTEN="$admin" \
+		    SVC_PROGRAM="$BUILD/$svc-fcgi"
+		umask 077
+		declare -px >"$f.tmp"
+	) 2>/dev/null
+	mv "$f.tmp" "$f"
+}
+
+# Start replica $1-$2 unless it runs (a running one on another address,
+# after STACK_TRANSPORT changed, is restarted). Not waited for: replica_wait.
 replica_start()
 {
-	local svc=$1 n=$2 pidfile=$RUN/$1-$2.pid logfile=$LOG/$1-$2.log listen
-	local admin
+	local svc=$1 n=$2 listen admin
 	listen=$(replica_listen "$svc" "$n")
-	if pid_of "$pidfile" "$svc-fcgi" >/dev/null; then
-		# Running, but maybe on the other transport (STACK_TRANSPORT
-		# changed): nginx will look for it at the new address.
-		[ "$(cat "$RUN/$svc-$n.listen" 2>/dev/null)" = "$listen" ] &&
-		    return 0
-		log "restarting $svc-$n to listen on $listen"
-		replica_stop "$pidfile"
-	fi
-	[ "$TRANSPORT" = unix ] && rm -f "$listen"
-	echo "$listen" >"$RUN/$svc-$n.listen"
 	# The admin port (probes, /metrics): blog 9201.., pay 9301..
 	[ "$svc" = blog ] && admin=127.0.0.1:$((BLOG_ADMIN_BASE + n)) ||
 	    admin=127.0.0.1:$((PAY_ADMIN_BASE + n))
+	if sup_trying "$svc:$svc-$n"; then
+		[ "$(cat "$RUN/$svc-$n.listen" 2>/dev/null)" = "$listen" ] &&
+		    return 0
+		log "restarting $svc-$n to listen on $listen"
+		replica_stop "$svc" "$n"
+	fi
+	[ "$TRANSPORT" = unix ] && rm -f "$listen"
+	echo "$listen" >"$RUN/$svc-$n.listen"
 	echo "$admin" >"$RUN/$svc-$n.admin"
-	service_env "$svc" app
-	spawn "$pidfile" "$logfile" "${SVC_ENV[@]}" LISTEN="$listen" \
-	    ADMIN_LISTEN="$admin" "$BUILD/$svc-fcgi"
+	replica_env "$svc" "$n" "$listen" "$admin"
+	sup_start "$svc:$svc-$n"
 	STARTED+=("$svc-$n")
 }
 
 replica_wait()
 {
-	local svc=$1 n=$2 pidfile=$RUN/$1-$2.pid i pid
+	local svc=$1 n=$2 i pid=
 	for ((i = 0; i < WAIT_SECONDS * 20; i++)); do
-		pid=$(pid_raw "$pidfile") || {
+		# The pid changes when supervisord starts it again.
+		pid=$(sup_pid "$svc:$svc-$n") || {
 			show_log "$LOG/$svc-$n.log"
-			die "$svc-$n exited at start"
+			die "$svc-$n exited at start ($(sup_info "$svc:$svc-$n"))"
 		}
 		replica_probe "$svc" "$n" "$pid" && return 0
 		sleep 0.05
@@ -962,68 +1223,41 @@ replica_wait()
 	die "$svc-$n (pid $pid) did not answer GET /healthz within ${WAIT_SECONDS}s"
 }
 
-# SIGTERM: the service stops listening (nginx's next connect fails and goes
-# to another replica), serves what arrives on the kept-alive connections
-# nginx still holds until nginx retires them (about a second; see the
-# upstream blocks in nginx/nginx.conf.in), and exits within its grace
-# period; past that (plus a margin) it is killed. It never closes a
+# SIGTERM (supervisord sends it: the program's stopsignal): the service
+# stops listening (nginx's next connect fails and goes to another
+# replica), serves what arrives on the kept-alive connections nginx still
+# holds until nginx retires them (about a second; see the upstream blocks
+# in nginx/nginx.conf.in), and exits within its grace period; past that
+# (plus a margin, stopwaitsecs) supervisord kills it. It never closes a
 # connection nginx may be writing a request on, so no reload is needed.
 replica_stop()
 {
-	local pidfile=$1 svc pid name
-	name=$(basename "$pidfile" .pid)
-	svc=${name%-*}
-	if pid=$(pid_of "$pidfile" "$svc-fcgi"); then
-		kill -TERM "$pid" 2>/dev/null || true
-		if ! wait_exit "$pid" $((GRACE + 5)); then
-			log "$name (pid $pid) ignored SIGTERM for $((GRACE + 5))s; killing it"
-			kill -KILL "$pid" 2>/dev/null || true
-			wait_exit "$pid" 5 || true
-		fi
-	fi
-	rm -f "$pidfile" "$RUN/$name.sock" "$RUN/$name.listen"
+	local svc=$1 n=$2
+	sup_stop "$svc:$svc-$n"
+	rm -f "$RUN/$svc-$n.sock" "$RUN/$svc-$n.listen"
 }
 
-# Stop every replica at once (down): they all get SIGTERM first.
+# Stop every replica (down): both groups at once, each replica draining.
 replicas_stop_all()
 {
-	local f pid svc name pids=() deadline
-	for f in "$RUN"/blog-*.pid "$RUN"/pay-*.pid; do
-		[ -e "$f" ] || continue
-		name=$(basename "$f" .pid)
-		svc=${name%-*}
-		if pid=$(pid_of "$f" "$svc-fcgi"); then
-			kill -TERM "$pid" 2>/dev/null || true
-			pids+=("$pid")
-		fi
-	done
-	[ "${#pids[@]}" -gt 0 ] && log "stopping ${#pids[@]} replicas"
-	deadline=$((SECONDS + GRACE + 5))
-	for pid in "${pids[@]}"; do
-		if ! wait_exit "$pid" $((deadline - SECONDS > 0 ? deadline - SECONDS : 0)); then
-			log "replica pid $pid ignored SIGTERM; killing it"
-			kill -KILL "$pid" 2>/dev/null || true
-		fi
-	done
-	for pid in "${pids[@]}"; do
-		wait_exit "$pid" 5 || true
-	done
-	rm -f "$RUN"/blog-*.pid "$RUN"/pay-*.pid "$RUN"/blog-*.sock \
-	    "$RUN"/pay-*.sock "$RUN"/blog-*.listen "$RUN"/pay-*.listen
+	sup_stop 'blog:*' &
+	sup_stop 'pay:*'
+	wait
+	rm -f "$RUN"/blog-*.sock "$RUN"/pay-*.sock "$RUN"/blog-*.listen \
+	    "$RUN"/pay-*.listen
 }
 
-# Replicas beyond REPLICAS (left by an earlier run with more) are stopped,
-# since nginx no longer sends them anything.
+# Files of replicas beyond REPLICAS (left by an earlier run with more):
+# supervisord's configuration no longer has them, `update` stopped them.
 replicas_trim()
 {
 	local f name n
-	for f in "$RUN"/blog-*.pid "$RUN"/pay-*.pid; do
+	for f in "$RUN"/blog-*.admin "$RUN"/pay-*.admin; do
 		[ -e "$f" ] || continue
-		name=$(basename "$f" .pid)
+		name=$(basename "$f" .admin)
 		n=${name##*-}
 		if [[ $n =~ ^[0-9]+$ ]] && [ "$n" -gt "$REPLICAS" ]; then
-			log "stopping $name (REPLICAS=$REPLICAS)"
-			replica_stop "$f"
+			rm -f "$RUN/$name".{admin,env,listen,sock}
 		fi
 	done
 }
@@ -1143,7 +1377,7 @@ nginx_start()
 		show_log "$LOG/nginx-test.log"
 		die "the rendered nginx config $new is invalid"
 	}
-	if pid=$(pid_of "$RUN/nginx.pid" nginx); then
+	if pid=$(sup_pid nginx); then
 		if cmp -s "$new" "$NGX/nginx.conf"; then
 			rm -f "$new"
 		else
@@ -1162,12 +1396,8 @@ nginx_start()
 	fi
 	mv "$new" "$NGX/nginx.conf"
 	nginx_orphans_stop
-	rm -f "$RUN/nginx.pid"
 	log "starting nginx on http://$HTTP_ADDR/"
-	nginx_cmd -c "$NGX/nginx.conf" 9>&- || {
-		show_log "$LOG/nginx-error.log"
-		die "nginx did not start"
-	}
+	sup_start nginx
 }
 
 # When nginx's master is killed, its workers live on and keep the port.
@@ -1198,18 +1428,9 @@ nginx_orphans_stop()
 
 nginx_stop()
 {
-	local pid
-	if pid=$(pid_of "$RUN/nginx.pid" nginx); then
-		log "stopping nginx (pid $pid)"
-		# SIGQUIT: finish the requests in flight, then exit.
-		kill -QUIT "$pid" 2>/dev/null || true
-		if ! wait_exit "$pid" 10; then
-			kill -TERM "$pid" 2>/dev/null || true
-			wait_exit "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
-		fi
-	fi
-	nginx_orphans_stop
-	rm -f "$RUN/nginx.pid"
+	sup_info nginx >/dev/null 2>&1 || return 0
+	# SIGQUIT (its stopsignal): finish the requests in flight, then exit.
+	sup_stop nginx
 }
 
 http_code()
@@ -1248,7 +1469,7 @@ nginx_routes_to()
 {
 	local svc=$1 n=$2 path i before
 	[ "$svc" = blog ] && path=/api/healthz || path=/pay/v1/healthz
-	pid_of "$RUN/nginx.pid" nginx >/dev/null || return 0
+	sup_pid nginx >/dev/null || return 0
 	before=$(healthz_served "$svc" "$n")
 	for ((i = 0; i < (FAIL_TIMEOUT + 3) * 20; i++)); do
 		curl -s -o /dev/null --max-time 2 "http://$HTTP_ADDR$path" || true
@@ -1260,6 +1481,9 @@ nginx_routes_to()
 
 # ---------------------------------------------------------------- commands
 
+# Provisioning (var/, secrets, configurations, databases, schema) and the
+# order of starting; supervisord runs what is started. $1 = fg: a new
+# supervisord runs in this script's foreground (run).
 do_up()
 {
 	local t0=$SECONDS svc n code
@@ -1275,7 +1499,12 @@ do_up()
 	make_tls
 	write_my_cnf
 	db_topology_check
+	[ "$STACK_DB" = single ] && pg_bindir
 
+	replicas_trim
+	sup_write_conf
+	sup_launch "${1:-}"
+	echo "$STACK_DB" >"$RUN/stack-db"
 	if [ "$STACK_DB" = ha ]; then
 		pg_bindir
 		STACK_VAR=$VAR "$HADB" up 9>&- ||
@@ -1290,14 +1519,12 @@ do_up()
 		mysql_wait
 		pg_wait
 	fi
-	echo "$STACK_DB" >"$RUN/stack-db"
 	mysql_setup
 	pg_setup
 
 	migrate blog
 	migrate pay
 
-	replicas_trim
 	STARTED=()
 	for svc in blog pay; do
 		for ((n = 1; n <= REPLICAS; n++)); do
@@ -1322,7 +1549,7 @@ do_up()
 		    log "warning: $svc readyz answers $code (its database is not reachable?)"
 	done
 	unlock
-	log "up in $((SECONDS - t0))s: http://$HTTP_ADDR/ (REPLICAS=$REPLICAS, $TRANSPORT, $VARIANT)"
+	log "up in $((SECONDS - t0))s: http://$HTTP_ADDR/ (REPLICAS=$REPLICAS, $TRANSPORT, $VARIANT, STACK_DB=$STACK_DB)"
 }
 
 # One topology at a time per checkout: both listen on the same ports.
@@ -1331,12 +1558,7 @@ db_topology_check()
 	local was
 	was=$(cat "$RUN/stack-db" 2>/dev/null || true)
 	[ -z "$was" ] || [ "$was" = "$STACK_DB" ] && return 0
-	if [ "$was" = ha ]; then
-		[ -S "$RUN/supervisor.sock" ] &&
-		    die "the stack runs with STACK_DB=ha; make down first"
-	elif pid_of "$RUN/mysqld.pid" mariadbd >/dev/null; then
-		die "the stack runs with STACK_DB=$was; make down first"
-	fi
+	sup_up && die "the stack runs with STACK_DB=$was; make down first"
 	return 0
 }
 
@@ -1345,14 +1567,20 @@ do_down()
 	[ -d "$VAR" ] || return 0
 	pg_user
 	lock
-	nginx_stop
-	replicas_stop_all
-	STACK_VAR=$VAR "$HADB" down
-	mysql_stop
-	if [ -d "$PG_DATA" ]; then
-		pg_bindir
-		pg_stop
+	if sup_up; then
+		# supervisord stops its programs by priority: nginx, the
+		# replicas (they drain), the databases. The HA tier first has
+		# hadb.sh stop the Galera nodes one by one, after the edge and
+		# the replicas.
+		if [ -f "$SUP_DIR/conf.d/ha.conf" ]; then
+			nginx_stop
+			replicas_stop_all
+			STACK_VAR=$VAR "$HADB" down 9>&-
+		fi
+		log "stopping everything (supervisord)"
+		sup_shutdown
 	fi
+	leftovers_stop
 	rm -f "$RUN/stack-db"
 	unlock
 	log "down"
@@ -1364,11 +1592,11 @@ restart_service()
 {
 	local svc=$1 n pid
 	for ((n = 1; n <= REPLICAS; n++)); do
-		replica_stop "$RUN/$svc-$n.pid"
+		replica_stop "$svc" "$n"
 		STARTED=()
 		replica_start "$svc" "$n"
 		replica_wait "$svc" "$n"
-		pid=$(pid_of "$RUN/$svc-$n.pid" "$svc-fcgi")
+		pid=$(sup_pid "$svc:$svc-$n") || die "$svc-$n exited after its restart"
 		nginx_routes_to "$svc" "$n" ||
 		    die "nginx does not route to $svc-$n (pid $pid) after its restart"
 		log "restarted $svc-$n (pid $pid)"
@@ -1377,15 +1605,12 @@ restart_service()
 
 stack_is_up()
 {
-	if [ "$STACK_DB" = ha ]; then
-		[ -S "$RUN/supervisor.sock" ] ||
-		    die "the HA data tier is not running; use tests/stack.sh up"
-		return 0
-	fi
-	if ! pid_of "$RUN/mysqld.pid" mariadbd >/dev/null || ! pg_pid >/dev/null
-	then
+	sup_up || die "the stack is not running; use tests/stack.sh up"
+	if [ "$STACK_DB" = single ] &&
+	    { ! sup_trying mariadb || ! sup_trying postgresql; }; then
 		die "the databases are not running; use tests/stack.sh up"
 	fi
+	return 0
 }
 
 do_restart()
@@ -1445,6 +1670,7 @@ do_db()
 	*) die "usage: tests/stack.sh db-$action pg|mariadb" ;;
 	esac
 	lock
+	sup_up || die "the stack is not running; use tests/stack.sh up"
 	if [ "$STACK_DB" = ha ]; then
 		# The whole tier of that engine: an outage, not a failover.
 		case $action:$what in
@@ -1457,7 +1683,6 @@ do_db()
 	fi
 	case $action:$what in
 	stop:pg|stop:postgresql)
-		pg_bindir
 		pg_stop
 		;;
 	stop:mariadb|stop:mysql)
@@ -1483,42 +1708,17 @@ do_db()
 	unlock
 }
 
+# supervisord's view of every program, then whether the stack answers.
 do_status()
 {
-	local rc=0 f name svc pid n
-	pg_user
-	if pid=$(pid_of "$RUN/nginx.pid" nginx); then
-		printf '%-12s running  pid %-7s http://%s/\n' nginx "$pid" "$HTTP_ADDR"
-	else
-		printf '%-12s stopped\n' nginx
-		rc=3
+	local rc=0 f
+	if ! sup_up; then
+		echo "supervisord: not running (tests/stack.sh up)"
+		return 3
 	fi
-	for svc in blog pay; do
-		for ((n = 1; n <= REPLICAS; n++)); do
-			name=$svc-$n
-			if pid=$(pid_of "$RUN/$name.pid" "$svc-fcgi"); then
-				printf '%-12s running  pid %-7s %s\n' "$name" "$pid" \
-				    "$(replica_listen "$svc" "$n")"
-			else
-				printf '%-12s stopped\n' "$name"
-				rc=3
-			fi
-		done
-	done
-	if pid=$(pid_of "$RUN/mysqld.pid" mariadbd); then
-		printf '%-12s running  pid %-7s 127.0.0.1:%s %s\n' mariadb "$pid" \
-		    "$MYSQL_PORT" "$MYSQL_SOCK"
-	else
-		printf '%-12s stopped\n' mariadb
-		rc=3
-	fi
-	if pid=$(pg_pid); then
-		printf '%-12s running  pid %-7s 127.0.0.1:%s %s\n' postgresql \
-		    "$pid" "$PG_PORT" "$RUN"
-	else
-		printf '%-12s stopped\n' postgresql
-		rc=3
-	fi
+	ctl status || rc=3
+	printf '%-12s http://%s/  MariaDB 127.0.0.1:%s  PostgreSQL 127.0.0.1:%s (%s)\n' \
+	    edge "$HTTP_ADDR" "$MYSQL_PORT" "$PG_PORT" "STACK_DB=$STACK_DB"
 	for f in /healthz /api/healthz /pay/v1/healthz; do
 		printf '%-12s GET %-18s %s\n' http "$f" "$(http_code "$f")"
 	done
@@ -1531,26 +1731,46 @@ do_status()
 	return "$rc"
 }
 
-# Ctrl-C, SIGTERM or a closed terminal during `run`. The same Ctrl-C may
-# already have ended whoever reads our output (`make run | tee run.log`):
-# then a write would kill us (SIGPIPE) or fail under set -e before anything
-# is stopped. So: ignore SIGPIPE, keep writing where a write still lands,
-# and stop everything whatever the output does.
+# Ctrl-C, SIGTERM, a closed terminal, or a failed start during `run`. The
+# same Ctrl-C may already have ended whoever reads our output (`make run |
+# tee run.log`): then a write would kill us (SIGPIPE) or fail under set -e
+# before anything is stopped. So: ignore SIGPIPE, keep writing where a
+# write still lands, and stop everything whatever the output does. The
+# terminal's Ctrl-C also reached supervisord, our child, which is already
+# stopping its programs in order; SIGTERM tells it the same otherwise.
 run_stop()
 {
-	trap - INT TERM HUP
+	local rc=$1
+	trap - INT TERM HUP EXIT
 	trap '' PIPE
 	set +e
 	printf '\n' 2>/dev/null || exec >>"$LOG/stack-run.log"
 	printf '\n' >&2 2>/dev/null || exec 2>>"$LOG/stack-run.log"
-	do_down
-	exit 0
+	if [ -n "$SUP_FG" ]; then
+		log "stopping everything (supervisord, pid $SUP_FG)"
+		kill -TERM "$SUP_FG" 2>/dev/null
+		wait "$SUP_FG"
+		[ -n "$SUP_TAIL" ] && kill "$SUP_TAIL" 2>/dev/null
+		rm -f "$RUN/stack-db"
+		log "down"
+	else
+		do_down
+	fi
+	exit "$rc"
 }
 
+# up with supervisord in the foreground, its log on the terminal. A stack
+# already running in the background (make up) is used as it is, and
+# stopped on the way out too.
 do_run()
 {
-	trap run_stop INT TERM HUP
-	do_up
+	trap 'run_stop 0' INT TERM HUP
+	trap 'run_stop $?' EXIT
+	mkdir -p "$LOG"
+	touch "$LOG/supervisord.log"
+	tail -n 0 -F "$LOG/supervisord.log" 2>/dev/null &
+	SUP_TAIL=$!
+	do_up fg
 	cat <<EOF
 
   site      http://$HTTP_ADDR/
@@ -1558,18 +1778,25 @@ do_run()
   pay API   http://$HTTP_ADDR/pay/v1/    (GET /pay/v1/healthz, /pay/v1/accounts, ...)
   logs      $LOG/
   MariaDB   127.0.0.1:$MYSQL_PORT (socket $MYSQL_SOCK), PostgreSQL 127.0.0.1:$PG_PORT
+  status    tests/stack.sh status   (supervisorctl -c $SUP_CONF status)
 
-Running in the foreground; Ctrl-C stops everything.
+Running in the foreground under supervisord; Ctrl-C stops everything.
 EOF
-	while :; do
-		sleep 1 &
-		wait $! || true
-	done
+	if [ -n "$SUP_FG" ]; then
+		wait "$SUP_FG" || true
+		log "supervisord exited"
+		SUP_FG=
+	else
+		while sup_up; do
+			sleep 1 &
+			wait $! || true
+		done
+	fi
 }
 
 usage()
 {
-	sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -1579,6 +1806,7 @@ up)			do_up ;;
 down)			do_down ;;
 run)			do_run ;;
 status)			do_status ;;
+ctl)			shift; ctl "$@" ;;
 restart)		do_restart "${2:-}" ;;
 restart-rolling)	do_restart_rolling ;;
 db-stop)		do_db stop "${2:-}" ;;

@@ -7,8 +7,8 @@ start it with `make up` (tests/stack.sh up) and run
 Environment:
   BASE_URL    the edge (default http://127.0.0.1:8080, plus
               STACK_PORT_OFFSET as tests/stack.sh adds it)
-  STACK_VAR   the stack's var/ folder (default <repo>/var), for pid files,
-              keys, secrets and logs
+  STACK_VAR   the stack's var/ folder (default <repo>/var), for its
+              supervisord's socket, keys, secrets and logs
 """
 
 import os
@@ -16,6 +16,7 @@ import signal
 import subprocess
 import time
 import uuid
+import xmlrpc.client
 
 import pytest
 import requests
@@ -56,6 +57,41 @@ def pid_alive(pid):
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def supervisor(var_dir):
+    """XML-RPC to the stack's supervisord (what supervisorctl talks to):
+    every process of the stack is one of its programs."""
+    # Debian's supervisor package, which the stack runs on.
+    from supervisor.xmlrpc import SupervisorTransport
+    sock = os.path.join(var_dir, "run", "supervisor.sock")
+    return xmlrpc.client.ServerProxy(
+        "http://127.0.0.1", transport=SupervisorTransport(
+            None, None, "unix://" + sock)).supervisor
+
+
+def program_pids(var_dir):
+    """{program name: pid} of every program of the stack that runs
+    ("blog:blog-1", "nginx", "mariadb", ...), as `supervisorctl pid` has
+    them."""
+    out = {}
+    for p in supervisor(var_dir).getAllProcessInfo():
+        if p["pid"] > 0 and pid_alive(p["pid"]):
+            name = p["name"]
+            if p["group"] != name:
+                name = p["group"] + ":" + name
+            out[name] = p["pid"]
+    return out
+
+
+def supervised_replica_pids(var_dir, service):
+    """{replica number: pid} of the live replicas of blog or pay."""
+    out = {}
+    prefix = "%s:%s-" % (service, service)
+    for name, pid in program_pids(var_dir).items():
+        if name.startswith(prefix) and name[len(prefix):].isdigit():
+            out[int(name[len(prefix):])] = pid
+    return dict(sorted(out.items()))
+
+
 class Stack:
     """What a test may need to know about the local stack."""
 
@@ -67,43 +103,24 @@ class Stack:
         self.run_dir = os.path.join(var_dir, "run")
         self.log_dir = os.path.join(var_dir, "log")
 
-    def pidfiles(self, service):
-        """{replica number: pid file} of blog or pay, from var/run."""
-        out = {}
-        prefix = service + "-"
-        for name in os.listdir(self.run_dir):
-            if not (name.startswith(prefix) and name.endswith(".pid")):
-                continue
-            n = name[len(prefix):-len(".pid")]
-            if n.isdigit():
-                out[int(n)] = os.path.join(self.run_dir, name)
-        return dict(sorted(out.items()))
-
     def replica_pids(self, service):
-        """{replica number: pid} of the live replicas of blog or pay."""
-        out = {}
-        for n, path in self.pidfiles(service).items():
-            try:
-                with open(path) as f:
-                    pid = int(f.read().strip())
-            except (OSError, ValueError):
-                continue
-            if pid_alive(pid):
-                out[n] = pid
-        return out
+        """{replica number: pid} of the live replicas of blog or pay,
+        from supervisord (which restarts a replica that dies)."""
+        return supervised_replica_pids(self.var, service)
 
     def admin_urls(self, service):
         """{replica number: http://host:port} of each replica's admin port
         (probes, metrics), as tests/stack.sh wrote them to var/run."""
         out = {}
-        for n in self.pidfiles(service):
-            path = os.path.join(self.run_dir, "%s-%d.admin" % (service, n))
-            try:
-                with open(path) as f:
-                    out[n] = "http://" + f.read().strip()
-            except OSError:
+        prefix = service + "-"
+        for name in os.listdir(self.run_dir):
+            n = name[len(prefix):-len(".admin")]
+            if not (name.startswith(prefix) and name.endswith(".admin")
+                    and n.isdigit()):
                 continue
-        return out
+            with open(os.path.join(self.run_dir, name)) as f:
+                out[int(n)] = "http://" + f.read().strip()
+        return dict(sorted(out.items()))
 
     def wait_dead(self, pid, timeout=10):
         deadline = time.monotonic() + timeout

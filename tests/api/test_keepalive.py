@@ -31,8 +31,9 @@ def _upstreams(var_dir):
     if socks:
         return ["unix:" + s for s in socks]
     # STACK_TRANSPORT=tcp: replicas on 9001, 9002, ...
-    pids = sorted(glob.glob(os.path.join(var_dir, "run", "blog-*.pid")))
-    return ["127.0.0.1:%d" % (9000 + PORT_OFFSET + i + 1) for i in range(len(pids))]
+    admins = sorted(glob.glob(os.path.join(var_dir, "run", "blog-*.admin")))
+    return ["127.0.0.1:%d" % (9000 + PORT_OFFSET + i + 1)
+            for i in range(len(admins))]
 
 
 def _config(tmp, var_dir, params):

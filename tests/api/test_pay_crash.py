@@ -25,7 +25,7 @@ RETRY_STATUSES = (409, 502, 503, 504)
 def test_sigkill_replica_mid_flight(stack):
     pids = list(stack.replica_pids("pay").values())
     if not pids:
-        pytest.fail("no running pay replica found in var/run (make up)")
+        pytest.fail("no running pay replica (make up)")
     users = [new_user("crash") for _ in range(4)]
     for u in users:
         u.deposit(1000000)

@@ -12,6 +12,7 @@ import time
 import uuid
 
 import pytest
+import requests
 
 JSON_CT = "application/json; charset=utf-8"
 SERVICES = {"blog": "/api", "pay": "/pay/v1"}
@@ -241,8 +242,11 @@ def test_killed_replica_fails_no_get(http, base_url, stack, service):
 @pytest.mark.parametrize("service", ["blog", "pay"])
 def test_all_replicas_down_is_json_502(http, base_url, stack, service):
     replicas = stack.replica_pids(service)
+    # Stopped through supervisord: killed, they would be started again
+    # within a second (test_supervisor_restarts_a_killed_replica).
+    stack.sh("ctl", "stop", service + ":*")
     for pid in replicas.values():
-        stack.kill(pid, signal.SIGKILL)
+        stack.wait_dead(pid)
     try:
         r = http.get(base_url + SERVICES[service] + "/healthz")
         body = assert_json(r, 502)
@@ -259,3 +263,33 @@ def test_all_replicas_down_is_json_502(http, base_url, stack, service):
     finally:
         stack.sh("up")
     assert len(stack.replica_pids(service)) == len(replicas)
+
+
+@pytest.mark.parametrize("service", ["blog", "pay"])
+def test_supervisor_restarts_a_killed_replica(http, base_url, stack,
+                                              service):
+    """No `up` needed: supervisord starts a replica that died again, with
+    the same settings, and nginx sends it requests."""
+    replicas = stack.replica_pids(service)
+    n, victim = sorted(replicas.items())[-1]
+    stack.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while stack.replica_pids(service).get(n, victim) == victim:
+        assert time.monotonic() < deadline, "replica %d not restarted" % n
+        time.sleep(0.1)
+    admin = stack.admin_urls(service)[n]
+    while True:
+        try:
+            r = requests.get(admin + "/healthz", timeout=2)
+            if r.status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        assert time.monotonic() < deadline, "replica %d does not answer" % n
+        time.sleep(0.1)
+    assert r.json()["pid"] == stack.replica_pids(service)[n], r.text
+    after = stack.replica_pids(service)
+    assert set(after) == set(replicas), after
+    for other, pid in replicas.items():
+        if other != n:
+            assert after[other] == pid, "a live replica was restarted"

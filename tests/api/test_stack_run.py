@@ -2,7 +2,9 @@
 run.log`), stopped with Ctrl-C: everything it started must stop, although
 the same Ctrl-C ends tee first and every later write of the script meets a
 closed pipe. Before the fix the script died on its first write and left the
-databases, four replicas and nginx running.
+databases, four replicas and nginx running. supervisord runs in the
+foreground of `run` and gets the same Ctrl-C: it, and every program it ran,
+must be gone.
 
 The stack under test is a second one: its own STACK_VAR (var/t-run) and its
 ports moved by 600 from the suite's, so the suite's stack is not touched.
@@ -16,22 +18,17 @@ import time
 
 import requests
 
-from conftest import PORT_OFFSET, ROOT, pid_alive
+from conftest import PORT_OFFSET, ROOT, pid_alive, program_pids
 
 OFFSET = PORT_OFFSET + 600
 VAR = os.path.join(ROOT, "var", "t-run")
 
 
 def _pids(var):
-    out = {}
-    run = os.path.join(var, "run")
-    for name in os.listdir(run):
-        if name.endswith(".pid"):
-            try:
-                with open(os.path.join(run, name)) as f:
-                    out[name] = int(f.read().split()[0])
-            except (OSError, ValueError, IndexError):
-                pass
+    """supervisord and every program it runs, by name."""
+    with open(os.path.join(var, "run", "supervisord.pid")) as f:
+        out = {"supervisord": int(f.read())}
+    out.update(program_pids(var))
     return out
 
 
@@ -58,8 +55,9 @@ def test_ctrl_c_of_a_piped_run_stops_everything():
             assert time.monotonic() < deadline, "the stack did not come up"
             time.sleep(0.5)
         started = _pids(VAR)
-        assert any(n.startswith("blog-") for n in started), started
-        assert any(n.startswith("pay-") for n in started), started
+        for name in ("blog:blog-1", "blog:blog-2", "pay:pay-1", "pay:pay-2",
+                     "nginx", "mariadb", "postgresql"):
+            assert name in started, started
         os.killpg(p.pid, signal.SIGINT)
         p.wait(90)
         deadline = time.monotonic() + 30
