@@ -1717,8 +1717,13 @@ do_status()
 		return 3
 	fi
 	ctl status || rc=3
-	printf '%-12s http://%s/  MariaDB 127.0.0.1:%s  PostgreSQL 127.0.0.1:%s (%s)\n' \
-	    edge "$HTTP_ADDR" "$MYSQL_PORT" "$PG_PORT" "STACK_DB=$STACK_DB"
+	if [ "$STACK_DB" = ha ]; then
+		printf '%-12s http://%s/  MariaDB (HAProxy) 127.0.0.1:%s  STACK_DB=ha: tests/ha/hadb.sh status\n' \
+		    edge "$HTTP_ADDR" "$MYSQL_PORT"
+	else
+		printf '%-12s http://%s/  MariaDB 127.0.0.1:%s  PostgreSQL 127.0.0.1:%s\n' \
+		    edge "$HTTP_ADDR" "$MYSQL_PORT" "$PG_PORT"
+	fi
 	for f in /healthz /api/healthz /pay/v1/healthz; do
 		printf '%-12s GET %-18s %s\n' http "$f" "$(http_code "$f")"
 	done
