@@ -5,7 +5,8 @@
 #   make asan       AddressSanitizer + UBSan build (build/asan/)
 #   make unit       unit tests (cmocka), release build
 #   make test       deps, make check, builds, unit tests (plain, asan,
-#                   valgrind), fuzz targets (bounded), local stack, API
+#                   valgrind), fuzz targets (bounded), the bench's
+#                   open-loop generator's self-test, local stack, API
 #                   tests, stack down
 #   make run        deps, build, whole local stack in the foreground
 #   make up / down  the same stack in the background / stop it
@@ -75,7 +76,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 .PHONY: test-ha all release debug asan unit unit-asan valgrind deps run up down \
 	restart-rolling test api-test check format clean bench k8s-validate \
 	test-asan pkgs-present unit-pkgs-present images test-containers containers-check install deb \
-	site web-test fuzz fuzz-build fuzz-bins fuzz-short
+	site web-test fuzz fuzz-build fuzz-bins fuzz-short bench-selftest
 
 # pkgs-present comes first in the file, so say which goal plain make means.
 .DEFAULT_GOAL := all
@@ -227,6 +228,7 @@ test: deps
 	$(MAKE) --no-print-directory unit-asan
 	$(MAKE) --no-print-directory valgrind
 	$(MAKE) --no-print-directory fuzz-short
+	$(MAKE) --no-print-directory bench-selftest
 	k8s/validate.sh
 	tests/stack.sh up
 	rc=0; $(PYTHON) -m pytest -q tests/api $(SKIP_HA_DRILLS) || rc=$$?; \
@@ -295,10 +297,14 @@ bench: deps all $(B)/bench/openloop
 	tests/stack.sh up
 	OPENLOOP=$(B)/bench/openloop PROFILE=$(PROFILE) tests/bench/run.sh
 
-# The bench's open-loop load generator (tests/bench/README.md says why).
+# The bench's open-loop load generator (tests/bench/README.md says why),
+# and its own test against a local stub server (part of make test, ~10 s).
 $(B)/bench/openloop: tests/bench/openloop.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) $< -o $@
+bench-selftest: $(B)/bench/openloop
+	OPENLOOP=$(B)/bench/openloop $(PYTHON) -m pytest -q \
+	    tests/bench/test_openloop.py
 
 # Render the Kubernetes overlays and check them offline (schemas, policy,
 # nginx -t); also part of make test.
