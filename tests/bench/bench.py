@@ -221,19 +221,30 @@ def login_all(names):
     log("logged in %d users in %.1f s" % (len(toks), time.time() - t0))
 
 
+def program_pids():
+    """{program: pid} of the stack's running programs (blog-1, pay-2,
+    mariadb, nginx, ...): every process of tests/stack.sh is a program of
+    its supervisord, which we ask as supervisorctl would."""
+    import xmlrpc.client
+    from supervisor.xmlrpc import SupervisorTransport
+    sock = "unix://" + os.path.join(RUN, "supervisor.sock")
+    proxy = xmlrpc.client.ServerProxy(
+        "http://127.0.0.1", transport=SupervisorTransport(None, None, sock))
+    return {p["name"]: p["pid"]
+            for p in proxy.supervisor.getAllProcessInfo() if p["pid"] > 0}
+
+
 def rss():
     out = {}
-    for f in sorted(os.listdir(RUN)):
-        if not re.match(r"(blog|pay)-\d+\.pid$", f):
+    for name, pid in sorted(program_pids().items()):
+        if not re.match(r"(blog|pay)-\d+$", name):
             continue
         try:
-            with open(os.path.join(RUN, f)) as p:
-                pid = int(p.read().strip())
             with open("/proc/%d/status" % pid) as s:
                 kb = int(re.search(r"VmRSS:\s+(\d+)", s.read()).group(1))
-            out[f[:-4]] = {"pid": pid, "rss_kb": kb}
+            out[name] = {"pid": pid, "rss_kb": kb}
         except (OSError, ValueError, AttributeError):
-            out[f[:-4]] = None
+            out[name] = None
     return out
 
 
@@ -499,19 +510,14 @@ STACKCOLLAPSE = "/usr/lib/perf-core/scripts/python/stackcollapse.py"
 
 
 def profiled_pids():
-    """{pid: label} of the stack's replicas and databases (ours only: by
-    our var/run pid files and our PostgreSQL's postmaster.pid)."""
+    """{pid: label} of the stack's replicas and databases (ours only: the
+    programs of our supervisord and our PostgreSQL's postmaster.pid)."""
     out = {}
-    for f in sorted(os.listdir(RUN)):
-        m = re.match(r"((?:blog|pay)-\d+|mysqld)\.pid$", f)
-        if not m:
-            continue
-        try:
-            with open(os.path.join(RUN, f)) as fh:
-                pid = int(fh.read().strip())
-        except (OSError, ValueError):
-            continue
-        out[pid] = "mariadbd" if m.group(1) == "mysqld" else m.group(1)
+    for name, pid in program_pids().items():
+        if re.match(r"(blog|pay)-\d+$", name):
+            out[pid] = name
+        elif name == "mariadb":
+            out[pid] = "mariadbd"
     try:
         with open(os.path.join(VAR, "pg", "postmaster.pid")) as fh:
             pm = int(fh.readline())
