@@ -22,12 +22,29 @@ cm_idem_key_check(const char *key)
 	return i > 0 ? CM_OK : CM_EINVAL;
 }
 
+void
+cm_idem_digest(const char *method, const char *path, const char *body,
+    size_t len, char *out)
+{
+	crypto_hash_sha256_state st;
+	unsigned char digest[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(
+	    &st, (const unsigned char *)method, strlen(method) + 1);
+	crypto_hash_sha256_update(
+	    &st, (const unsigned char *)path, strlen(path) + 1);
+	if (len > 0)
+		crypto_hash_sha256_update(
+		    &st, (const unsigned char *)body, len);
+	crypto_hash_sha256_final(&st, digest);
+	sodium_bin2hex(out, CM_IDEM_FP_LEN + 1, digest, sizeof(digest));
+}
+
 enum cm_err
 cm_idem_fingerprint(const char *method, const char *path, const char *body,
     size_t body_len, char *out)
 {
-	crypto_hash_sha256_state st;
-	unsigned char digest[crypto_hash_sha256_BYTES];
 	json_t *j = NULL;
 	char *canon = NULL;
 
@@ -42,19 +59,12 @@ cm_idem_fingerprint(const char *method, const char *path, const char *body,
 				return CM_ENOMEM;
 		}
 	}
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(
-	    &st, (const unsigned char *)method, strlen(method) + 1);
-	crypto_hash_sha256_update(
-	    &st, (const unsigned char *)path, strlen(path) + 1);
+	/* Not JSON: the body counts byte for byte. */
 	if (canon != NULL)
-		crypto_hash_sha256_update(
-		    &st, (const unsigned char *)canon, strlen(canon));
-	else if (body != NULL && body_len > 0)
-		crypto_hash_sha256_update(
-		    &st, (const unsigned char *)body, body_len);
-	crypto_hash_sha256_final(&st, digest);
-	sodium_bin2hex(out, CM_IDEM_FP_LEN + 1, digest, sizeof(digest));
+		cm_idem_digest(method, path, canon, strlen(canon), out);
+	else
+		cm_idem_digest(
+		    method, path, body, body != NULL ? body_len : 0, out);
 	free(canon);
 	return CM_OK;
 }

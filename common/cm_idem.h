@@ -23,7 +23,17 @@
 enum cm_err cm_idem_key_check(const char *key);
 
 /*
- * The request's fingerprint, hex SHA-256 of method, path and body, into
+ * The digest both services' fingerprints are: hex SHA-256 of method and
+ * path, each with its terminating NUL (so no byte shifts between them), and
+ * then body[0..len) as given, into out (CM_IDEM_FP_LEN + 1 bytes). What the
+ * body's bytes are is each service's choice; both keep theirs, since the
+ * fingerprints are stored with the keys.
+ */
+void cm_idem_digest(const char *method, const char *path, const char *body,
+    size_t len, char *out);
+
+/*
+ * The blog's fingerprint, hex SHA-256 of method, path and body, into
  * out (CM_IDEM_FP_LEN + 1 bytes). A body that parses as JSON counts in its
  * canonical form (sorted keys, compact), so that formatting does not make
  * two equal requests differ; any other body counts byte for byte.

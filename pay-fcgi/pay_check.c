@@ -7,8 +7,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <sodium.h>
-
 #include "cm_json.h"
 #include "pay_check.h"
 
@@ -157,17 +155,12 @@ pay_check_text(const json_t *obj, const char *key, size_t maxlen, int required,
 enum cm_err
 pay_check_key(const char *key, struct pay_check_err *e)
 {
-	size_t i;
-
 	/* An empty header is no key at all (proxies may send one). */
 	if (key == NULL || *key == '\0')
 		return pay_check_fail(e, "idempotency_key_missing", NULL,
 		    "This request moves money: send an Idempotency-Key "
 		    "header (a unique value per operation).");
-	for (i = 0; key[i] != '\0'; i++)
-		if (key[i] < 0x20 || key[i] > 0x7e || i >= PAY_KEY_MAX)
-			break;
-	if (i == 0 || key[i] != '\0')
+	if (cm_idem_key_check(key) != CM_OK)
 		return pay_check_fail(e, "idempotency_key_invalid", NULL,
 		    "Idempotency-Key must be 1 to 255 printable ASCII "
 		    "characters.");
@@ -231,33 +224,23 @@ enum cm_err
 pay_check_fingerprint(
     const char *method, const char *path, const json_t *body, char *out)
 {
-	crypto_hash_sha256_state st;
-	unsigned char digest[crypto_hash_sha256_BYTES];
 	char *canon = NULL;
-	enum cm_err rc = CM_ENOMEM;
 
-	/* jansson sorts keys and prints integers exactly: a stable form. */
+	/*
+	 * jansson sorts keys and prints integers exactly: a stable form. {}
+	 * counts as no body (a refund of what remains either way), unlike
+	 * the blog's cm_idem_fingerprint; keys are stored with their
+	 * fingerprints, so pay keeps its rule.
+	 */
 	if (body != NULL &&
-	    !(json_is_object(body) && json_object_size(body) == 0)) {
-		canon = json_dumps(
-		    body, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
-		if (canon == NULL)
-			goto out;
-	}
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(
-	    &st, (const unsigned char *)method, strlen(method) + 1);
-	crypto_hash_sha256_update(
-	    &st, (const unsigned char *)path, strlen(path) + 1);
-	if (canon != NULL)
-		crypto_hash_sha256_update(
-		    &st, (const unsigned char *)canon, strlen(canon));
-	crypto_hash_sha256_final(&st, digest);
-	sodium_bin2hex(out, PAY_FINGERPRINT_LEN + 1, digest, sizeof(digest));
-	rc = CM_OK;
-out:
+	    !(json_is_object(body) && json_object_size(body) == 0) &&
+	    (canon = json_dumps(body,
+	         JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		return CM_ENOMEM;
+	cm_idem_digest(
+	    method, path, canon, canon != NULL ? strlen(canon) : 0, out);
 	free(canon);
-	return rc;
+	return CM_OK;
 }
 
 enum cm_err

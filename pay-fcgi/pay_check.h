@@ -10,16 +10,17 @@
 #include <jansson.h>
 
 #include "cm_err.h"
+#include "cm_idem.h"
 
 #define PAY_AMOUNT_MAX 9007199254740991LL /* 2^53 - 1 */
-#define PAY_KEY_MAX 255
+#define PAY_KEY_MAX CM_IDEM_KEY_MAX
 #define PAY_DESCRIPTION_MAX 1000
 #define PAY_REFERENCE_MAX 255
 #define PAY_NAME_MAX 128
 #define PAY_ID_MAX 64
 #define PAY_LIMIT_DEFAULT 20
 #define PAY_LIMIT_MAX 100
-#define PAY_FINGERPRINT_LEN 64 /* hex SHA-256 */
+#define PAY_FINGERPRINT_LEN CM_IDEM_FP_LEN /* hex SHA-256 */
 #define PAY_CHECK_LIM_LEN 8 /* a limit as text */
 #define PAY_CHECK_PARAM_MAX 64 /* longer field names are cut in param */
 

@@ -259,6 +259,21 @@ test_fingerprint(void **state)
 	assert_int_equal(pay_check_fingerprint("POST", "/r", x, b), CM_OK);
 	assert_string_equal(a, b);
 	json_decref(x);
+	/*
+	 * Stored with their keys, so their bytes must not change: hex SHA-256
+	 * of "POST\0<path>\0<canonical body>", computed outside this code
+	 * (Python's hashlib); {} counts as no body.
+	 */
+	x = parse("{\"to\":\"bob\", \"amount\": 5, \"currency\":\"USD\"}");
+	assert_int_equal(pay_check_fingerprint("POST", "/p", x, a), CM_OK);
+	assert_string_equal(a,
+	    "79340693923ca2d4a12048b4be7df3b171f4372c629aed5f6eed47a15fa28d99");
+	json_decref(x);
+	x = parse("{}");
+	assert_int_equal(pay_check_fingerprint("POST", "/r", x, a), CM_OK);
+	assert_string_equal(a,
+	    "09f663fb8b60f9980bd1c34714f08f92cbbefdacadeeea8f7a0ccd23f7e321ab");
+	json_decref(x);
 	/* Method and path are separated: "POST"+"/ab" is not "POST/"+"ab". */
 	assert_int_equal(pay_check_fingerprint("POST", "/ab", NULL, a), CM_OK);
 	assert_int_equal(pay_check_fingerprint("POST/", "ab", NULL, b), CM_OK);
