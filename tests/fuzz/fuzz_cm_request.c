@@ -11,6 +11,7 @@
 #include "cm_json.h"
 #include "cm_server.h"
 #include "fuzz_util.h"
+#include "../unit/unit_routes.h"
 
 static void
 fuzz_error(
@@ -44,13 +45,7 @@ fuzz_echo(struct cm_req *req)
 }
 
 static const struct cm_route fuzz_routes[] = {
-    {"GET", "/api/articles", fuzz_echo, CM_AUTH_OPTIONAL, 0},
-    {"POST", "/api/articles", fuzz_echo, CM_AUTH_REQUIRED, CM_ROUTE_BODY},
-    {"GET", "/api/articles/feed", fuzz_echo, CM_AUTH_REQUIRED, 0},
-    {"GET", "/api/articles/:slug", fuzz_echo, CM_AUTH_OPTIONAL, 0},
-    {"PUT", "/api/articles/:slug", fuzz_echo, CM_AUTH_REQUIRED, CM_ROUTE_BODY},
-    {"DELETE", "/api/articles/:slug/comments/:id", fuzz_echo, CM_AUTH_REQUIRED,
-        0},
+    UNIT_ROUTES(fuzz_echo),
     {"POST", "/api/users/login", fuzz_echo, CM_AUTH_NONE, CM_ROUTE_BODY},
     {"GET", "/pay/v1/payments/:id", fuzz_echo, CM_AUTH_REQUIRED, 0},
 };

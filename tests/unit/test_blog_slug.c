@@ -60,12 +60,17 @@ test_valid(void **state)
 
 	(void)state;
 	assert_true(blog_slug_valid("abc-123"));
+	assert_true(blog_slug_valid("高可用性和低延迟的web应用程序-ef5c9415"));
 	assert_false(blog_slug_valid(""));
 	assert_false(blog_slug_valid("ABC"));
 	assert_false(blog_slug_valid("a b"));
 	assert_false(blog_slug_valid("a'b"));
+	assert_false(blog_slug_valid("a%20b"));
+	assert_false(blog_slug_valid("a/b"));
 	assert_true(blog_slug_valid("caf\xc3\xa9"));
 	assert_false(blog_slug_valid("caf\xc3"));
+	/* A UTF-16 surrogate encoded in UTF-8 is not a character. */
+	assert_false(blog_slug_valid("\xed\xa0\x80"));
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	assert_false(blog_slug_valid(big));

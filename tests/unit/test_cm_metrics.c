@@ -9,18 +9,10 @@
 #include <cmocka.h>
 
 #include "cm_metrics.h"
+#include "unit_routes.h"
 
-static enum cm_err
-h(struct cm_req *req)
-{
-	(void)req;
-	return CM_OK;
-}
-
-static const struct cm_route routes[] = {
-	{ "GET", "/api/articles", h, CM_AUTH_OPTIONAL, 0 },
-	{ "POST", "/api/articles", h, CM_AUTH_REQUIRED, CM_ROUTE_BODY },
-};
+/* Only the first two (GET and POST /api/articles) are registered. */
+static const struct cm_route routes[] = {UNIT_ROUTES(unit_routes_ok)};
 
 static void
 test_render(void **state)

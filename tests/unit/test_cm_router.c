@@ -8,23 +8,9 @@
 #include <cmocka.h>
 
 #include "cm_router.h"
+#include "unit_routes.h"
 
-static enum cm_err
-h(struct cm_req *req)
-{
-	(void)req;
-	return CM_OK;
-}
-
-static const struct cm_route routes[] = {
-	{ "GET", "/api/articles", h, CM_AUTH_OPTIONAL, 0 },
-	{ "POST", "/api/articles", h, CM_AUTH_REQUIRED, CM_ROUTE_BODY },
-	{ "GET", "/api/articles/feed", h, CM_AUTH_REQUIRED, 0 },
-	{ "GET", "/api/articles/:slug", h, CM_AUTH_OPTIONAL, 0 },
-	{ "PUT", "/api/articles/:slug", h, CM_AUTH_REQUIRED, CM_ROUTE_BODY },
-	{ "DELETE", "/api/articles/:slug/comments/:id", h, CM_AUTH_REQUIRED,
-	    0 },
-};
+static const struct cm_route routes[] = {UNIT_ROUTES(unit_routes_ok)};
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
 static enum cm_err
