@@ -8,7 +8,7 @@
 #                                   or SIGTERM stops everything
 #   tests/stack.sh status           what runs (supervisorctl status), what answers
 #   tests/stack.sh ctl ARGS         supervisorctl for this stack: ctl stop blog:blog-1,
-#                                   ctl start blog:*, ctl pid nginx, ctl tail -f pay:pay-2
+#                                   ctl start blog:*, ctl pid nginx
 #   tests/stack.sh restart blog|pay|nginx
 #                                   migrate and restart one service's replicas one
 #                                   at a time (blog, pay), or reload nginx
@@ -381,10 +381,13 @@ EOF
 				names+=${names:+,}$svc-$n
 				# env -i: the replica's environment is exactly
 				# its .env file (replica_env), read at each start.
+				# It appends its log (a line per request) to its
+				# file itself: through supervisord, every line
+				# would pass a Python process's pipe.
 				cat <<EOF
 
 [program:$svc-$n]
-command = /usr/bin/env -i /bin/bash -c 'source $RUN/$svc-$n.env; exec "\$SVC_PROGRAM"'
+command = /usr/bin/env -i /bin/bash -c 'source $RUN/$svc-$n.env; exec "\$SVC_PROGRAM" >>$LOG/$svc-$n.log 2>&1'
 directory = $VAR
 priority = 800
 autostart = false
@@ -394,8 +397,7 @@ startsecs = 1
 stopsignal = TERM
 stopwaitsecs = $((GRACE + 5))
 redirect_stderr = true
-stdout_logfile = $LOG/$svc-$n.log
-stdout_logfile_maxbytes = 0
+stdout_logfile = NONE
 EOF
 			done
 			printf '\n[group:%s]\nprograms = %s\npriority = 800\n' \
