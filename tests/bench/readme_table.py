@@ -130,11 +130,12 @@ def render(doc, results_rel="tests/bench/results"):
     p = doc.get("profile")
     if p:
         md += ["", "Profile (`make bench PROFILE=1`): %s at %d connections "
-               "once more under `perf record -e %s -F %d --call-graph dwarf` "
+               "once more under `perf record -e %s -F %d --call-graph %s` "
                "on %s (samples: %s; %s req/s under perf). Flame graph, one "
                "tower per process (hover a box for its share): "
                "[`%s/flame-latest.svg`](%s/flame-latest.svg)." % (
                    p["endpoint"], p["conns"], p["event"], p["hz"],
+                   p.get("call_graph", "dwarf"),
                    ", ".join(p["processes"]), ", ".join(
                        "%s %d" % kv for kv in sorted(p["samples"].items())),
                    num(p["rps_under_perf"]), results_rel, results_rel)]
