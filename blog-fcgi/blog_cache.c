@@ -313,32 +313,406 @@ blog_cache_ident(struct cm_req *req, long long user_id, long long *ident_ver)
 }
 
 /*
- * The key: who asks (favorited and following are the viewer's), the path
- * and the raw query. Another spelling of the same query is another key,
- * which costs a miss, never a wrong answer.
+ * Shared answers. Most kept answers are the same for every viewer but for
+ * "favorited" (of an article) and "following" (of a profile or an author):
+ * they are kept once, made as for an anonymous reader (every flag false),
+ * with the places of those flags and what each is about (the article's
+ * slug, the user's name). A viewer's answer is that copy with the flags of
+ * the articles they favourited and the users they follow turned to "true "
+ * (same length, valid JSON). What a viewer favourites and follows is kept
+ * too ("marks <id>"), under the same version as everything else.
+ * The feed's very content is the viewer's: kept per viewer, as it is.
+ */
+#define BLOG_CACHE_MARKS_MAX 4096 /* more: that viewer's reads bypass */
+#define BLOG_CACHE_FAV 0
+#define BLOG_CACHE_FOLLOW 1
+
+static const char *const blog_cache_flag[2] = {
+    "\"favorited\":false", "\"following\":false"};
+
+struct blog_cache_name {
+	const char *s;
+	size_t len;
+};
+
+/* A viewer's marks, or a shared answer's flags: names of each kind. */
+struct blog_cache_names {
+	struct blog_cache_name *v[2];
+	size_t n[2];
+	size_t *off[2]; /* shared answers: where each flag's "false" starts */
+};
+
+static int
+blog_cache_name_cmp(const void *a, const void *b)
+{
+	const struct blog_cache_name *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int r = memcmp(x->s, y->s, n);
+
+	if (r != 0)
+		return r;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/*
+ * The encoding of both kept forms: a 32-bit count of each kind, then per
+ * name its flag offset (shared answers; 0 for marks), length and bytes.
  */
 static char *
-blog_cache_key(struct cm_req *req)
+blog_cache_encode(const struct blog_cache_names *nm, size_t *out_len)
 {
-	size_t n = strlen(req->path) + strlen(req->query_string) + 32;
-	char *key;
+	size_t size = 8, k, i, o = 0;
+	uint32_t u;
+	char *buf;
+
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < nm->n[k]; i++)
+			size += 8 + nm->v[k][i].len;
+	if ((buf = malloc(size)) == NULL)
+		return NULL;
+	for (k = 0; k < 2; k++) {
+		u = (uint32_t)nm->n[k];
+		memcpy(buf + o, &u, 4);
+		o += 4;
+	}
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < nm->n[k]; i++) {
+			u = nm->off[k] != NULL ? (uint32_t)nm->off[k][i] : 0;
+			memcpy(buf + o, &u, 4);
+			u = (uint32_t)nm->v[k][i].len;
+			memcpy(buf + o + 4, &u, 4);
+			memcpy(buf + o + 8, nm->v[k][i].s, nm->v[k][i].len);
+			o += 8 + nm->v[k][i].len;
+		}
+	*out_len = size;
+	return buf;
+}
+
+/* Decode into request memory, pointing into buf. -1 when malformed. */
+static int
+blog_cache_decode(struct cm_req *req, const char *buf, size_t len,
+    struct blog_cache_names *nm)
+{
+	size_t o = 8, k, i;
+	uint32_t u, l;
+
+	memset(nm, 0, sizeof(*nm));
+	if (len < 8)
+		return -1;
+	for (k = 0; k < 2; k++) {
+		memcpy(&u, buf + 4 * k, 4);
+		nm->n[k] = u;
+		if (u > len / 8)
+			return -1;
+		nm->v[k] = cm_req_alloc(req, (u + 1) * sizeof(*nm->v[k]));
+		nm->off[k] = cm_req_alloc(req, (u + 1) * sizeof(size_t));
+		if (nm->v[k] == NULL || nm->off[k] == NULL)
+			return -1;
+	}
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < nm->n[k]; i++) {
+			if (len - o < 8)
+				return -1;
+			memcpy(&u, buf + o, 4);
+			memcpy(&l, buf + o + 4, 4);
+			if (len - o - 8 < l)
+				return -1;
+			nm->off[k][i] = u;
+			nm->v[k][i].s = buf + o + 8;
+			nm->v[k][i].len = l;
+			o += 8 + l;
+		}
+	return 0;
+}
+
+/*
+ * The viewer's marks, kept or read now. *nm points into *mem (request
+ * memory). 1: too many to keep (the caller bypasses the cache).
+ */
+static enum cm_err
+blog_cache_marks(struct cm_req *req, struct blog_cache *c,
+    struct blog_cache_names *nm, int *too_many)
+{
+	struct blog_db_stmt *s = NULL;
+	struct blog_cache_names got;
+	char key[40], *buf = NULL, *copy;
+	size_t len = 0, k, cap = BLOG_CACHE_MARKS_MAX;
+	enum cm_err rc;
+	int n;
+
+	*too_many = 0;
+	snprintf(key, sizeof(key), "marks %lld", req->user_id);
+	if ((n = blog_cache_get(c, key, req->data_version, &buf, &len)) < 0)
+		return CM_ENOMEM;
+	if (n > 0) {
+		copy = cm_req_alloc(req, len);
+		if (copy != NULL)
+			memcpy(copy, buf, len);
+		free(buf);
+		if (copy == NULL || blog_cache_decode(req, copy, len, nm) != 0)
+			return CM_ENOMEM;
+		return CM_OK;
+	}
+	memset(&got, 0, sizeof(got));
+	for (k = 0; k < 2; k++)
+		if ((got.v[k] = cm_req_alloc(req, cap * sizeof(*got.v[k]))) ==
+		    NULL)
+			return CM_ENOMEM;
+	rc = blog_db_viewer_marks(req->worker, req->request_id, req->user_id,
+	    (long long)cap + 1, &s);
+	while (rc == CM_OK &&
+	    (rc = blog_db_fetch(req->worker, req->request_id, s)) == CM_OK) {
+		k = blog_db_int(s, 0) == 0 ? BLOG_CACHE_FAV : BLOG_CACHE_FOLLOW;
+		if (got.n[0] + got.n[1] >= cap) {
+			*too_many = 1;
+			break;
+		}
+		got.v[k][got.n[k]].len = blog_db_len(s, 1);
+		got.v[k][got.n[k]].s = cm_req_alloc(req, blog_db_len(s, 1) + 1);
+		if (got.v[k][got.n[k]].s == NULL) {
+			rc = CM_ENOMEM;
+			break;
+		}
+		memcpy((char *)(uintptr_t)got.v[k][got.n[k]].s,
+		    blog_db_str(s, 1), blog_db_len(s, 1));
+		got.n[k]++;
+	}
+	blog_db_done(s);
+	if (rc == CM_ENOTFOUND)
+		rc = CM_OK;
+	if (rc != CM_OK || *too_many)
+		return rc;
+	for (k = 0; k < 2; k++)
+		qsort(got.v[k], got.n[k], sizeof(*got.v[k]),
+		    blog_cache_name_cmp);
+	*nm = got;
+	if ((buf = blog_cache_encode(&got, &len)) != NULL) {
+		blog_cache_put(c, key, req->data_version, buf, len);
+		free(buf);
+	}
+	return CM_OK;
+}
+
+/* The name of member key of object o, or -1 when it has none. */
+static int
+blog_cache_str(
+    const json_t *o, const char *key, struct blog_cache_name *out)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!json_is_string(v))
+		return -1;
+	out->s = json_string_value(v);
+	out->len = json_string_length(v);
+	return 0;
+}
+
+/* One article object: its slug (favorited) and author (following). */
+static int
+blog_cache_article(const json_t *a, struct blog_cache_names *nm)
+{
+	if (blog_cache_str(a, "slug", &nm->v[0][nm->n[0]]) != 0 ||
+	    blog_cache_str(json_object_get(a, "author"), "username",
+	        &nm->v[1][nm->n[1]]) != 0)
+		return -1;
+	nm->n[0]++;
+	nm->n[1]++;
+	return 0;
+}
+
+/*
+ * The flags of an answer made for an anonymous reader, in the order they
+ * are written, with the offsets of their "false" in body. -1 when the
+ * answer is not of a known shape or its flags are not where expected: it
+ * is then not shared.
+ */
+static int
+blog_cache_flags(struct cm_req *req, const json_t *root, const char *body,
+    size_t len, struct blog_cache_names *nm)
+{
+	const json_t *arr, *v;
+	const char *p, *end = body + len;
+	size_t i, k, n = 1, flen;
+
+	memset(nm, 0, sizeof(*nm));
+	if ((arr = json_object_get(root, "articles")) != NULL ||
+	    (arr = json_object_get(root, "comments")) != NULL)
+		n = json_array_size(arr) + 1;
+	for (k = 0; k < 2; k++) {
+		nm->v[k] = cm_req_alloc(req, n * sizeof(*nm->v[k]));
+		nm->off[k] = cm_req_alloc(req, n * sizeof(size_t));
+		if (nm->v[k] == NULL || nm->off[k] == NULL)
+			return -1;
+	}
+	if ((v = json_object_get(root, "article")) != NULL) {
+		if (blog_cache_article(v, nm) != 0)
+			return -1;
+	} else if ((arr = json_object_get(root, "articles")) != NULL) {
+		json_array_foreach (arr, i, v)
+			if (blog_cache_article(v, nm) != 0)
+				return -1;
+	} else if ((v = json_object_get(root, "profile")) != NULL) {
+		if (blog_cache_str(v, "username", &nm->v[1][nm->n[1]++]) != 0)
+			return -1;
+	} else if ((arr = json_object_get(root, "comments")) != NULL) {
+		json_array_foreach (arr, i, v)
+			if (blog_cache_str(json_object_get(v, "author"),
+			        "username", &nm->v[1][nm->n[1]++]) != 0)
+				return -1;
+	} else {
+		return -1;
+	}
+	/*
+	 * Strings are written escaped (a quote inside one is \"), so these
+	 * byte sequences occur only as the members themselves.
+	 */
+	for (k = 0; k < 2; k++) {
+		flen = strlen(blog_cache_flag[k]);
+		p = body;
+		for (i = 0;; i++) {
+			p = memmem(p, (size_t)(end - p), blog_cache_flag[k], flen);
+			if (p == NULL)
+				break;
+			if (i >= nm->n[k])
+				return -1;
+			nm->off[k][i] = (size_t)(p - body) + flen - 5;
+			p += flen;
+		}
+		if (i != nm->n[k])
+			return -1;
+	}
+	return 0;
+}
+
+static int
+blog_cache_marked(const struct blog_cache_names *marks, size_t k,
+    const struct blog_cache_name *name)
+{
+	return marks->n[k] > 0 &&
+	    bsearch(name, marks->v[k], marks->n[k], sizeof(*marks->v[k]),
+	        blog_cache_name_cmp) != NULL;
+}
+
+/* A shared entry: the encoded flags, then the body. */
+static enum cm_err
+blog_cache_answer(struct cm_req *req, const char *entry, size_t len,
+    const struct blog_cache_names *marks, const char *status)
+{
+	struct blog_cache_names flags;
+	uint32_t flen;
+	size_t i, k, blen;
+	char *body;
+
+	if (len < 4)
+		return CM_EINTERNAL;
+	memcpy(&flen, entry, 4);
+	if (flen > len - 4 ||
+	    blog_cache_decode(req, entry + 4, flen, &flags) != 0)
+		return CM_EINTERNAL;
+	blen = len - 4 - flen;
+	if ((body = malloc(blen + 1)) == NULL)
+		return CM_ENOMEM;
+	memcpy(body, entry + 4 + flen, blen);
+	body[blen] = '\0';
+	for (k = 0; marks != NULL && k < 2; k++)
+		for (i = 0; i < flags.n[k]; i++)
+			if (flags.off[k][i] + 5 <= blen &&
+			    blog_cache_marked(marks, k, &flags.v[k][i]))
+				memcpy(body + flags.off[k][i], "true ", 5);
+	if (cm_resp_raw(&req->resp, 200, body, blen) != CM_OK)
+		return CM_ENOMEM;
+	return cm_resp_header(&req->resp, "X-Blog-Cache", status);
+}
+
+/* Keep resp (made for an anonymous reader) as a shared entry. */
+static char *
+blog_cache_share(struct cm_req *req, size_t *out_len)
+{
+	struct blog_cache_names flags;
+	char *enc, *entry;
+	size_t elen = 0;
+	uint32_t u;
+
+	if (blog_cache_flags(req, req->resp.body, req->resp.raw,
+	        req->resp.raw_len, &flags) != 0 ||
+	    (enc = blog_cache_encode(&flags, &elen)) == NULL)
+		return NULL;
+	if ((entry = malloc(4 + elen + req->resp.raw_len)) != NULL) {
+		u = (uint32_t)elen;
+		memcpy(entry, &u, 4);
+		memcpy(entry + 4, enc, elen);
+		memcpy(entry + 4 + elen, req->resp.raw, req->resp.raw_len);
+		*out_len = 4 + elen + req->resp.raw_len;
+	}
+	free(enc);
+	return entry;
+}
+
+/* Serialise the handler's 200 answer into resp.raw. */
+static enum cm_err
+blog_cache_dump(struct cm_req *req)
+{
+	char *body;
+	size_t len = 0;
+
+	if (req->resp.raw != NULL)
+		return CM_OK;
+	if ((body = cm_json_dump(req->resp.body, &len)) == NULL)
+		return CM_ENOMEM;
+	/* Keep the tree: blog_cache_share reads the names from it. */
+	free(req->resp.raw);
+	req->resp.raw = body;
+	req->resp.raw_len = len;
+	return CM_OK;
+}
+
+static int
+blog_cache_keepable(const struct cm_req *req)
+{
+	/* Errors and answers with headers of their own are not kept. */
+	return req->resp.status == 200 && req->resp.nheaders == 0 &&
+	    (req->resp.body != NULL || req->resp.raw != NULL);
+}
+
+/* Kept per viewer, as it is: the feed (and any viewer bypassing). */
+static enum cm_err
+blog_cache_own(struct cm_req *req, struct blog_cache *c, cm_handler handler)
+{
+	size_t n = strlen(req->path) + strlen(req->query_string) + 32, len;
+	char *key, *body = NULL;
+	enum cm_err rc;
+	int hit;
 
 	if ((key = cm_req_alloc(req, n)) == NULL)
-		return NULL;
-	snprintf(
-	    key, n, "%lld %s?%s", req->user_id, req->path, req->query_string);
-	return key;
+		return CM_ENOMEM;
+	snprintf(key, n, "%lld %s?%s", req->user_id, req->path,
+	    req->query_string);
+	if ((hit = blog_cache_get(c, key, req->data_version, &body, &len)) < 0)
+		return CM_ENOMEM;
+	if (hit > 0) {
+		if ((rc = cm_resp_raw(&req->resp, 200, body, len)) != CM_OK)
+			return rc;
+		return cm_resp_header(&req->resp, "X-Blog-Cache", "hit");
+	}
+	if ((rc = handler(req)) != CM_OK || !blog_cache_keepable(req))
+		return rc;
+	if ((rc = blog_cache_dump(req)) != CM_OK)
+		return rc;
+	blog_cache_put(
+	    c, key, req->data_version, req->resp.raw, req->resp.raw_len);
+	return cm_resp_header(&req->resp, "X-Blog-Cache", "miss");
 }
 
 enum cm_err
 blog_cache_around(struct cm_req *req, cm_handler handler)
 {
 	struct blog_cache *c = blog_cache_of(req);
-	char *key, *body = NULL;
-	size_t len = 0;
-	long long ver;
+	struct blog_cache_names marks, *mp = NULL;
+	size_t n, len = 0;
+	long long viewer;
+	char *key, *entry = NULL;
 	enum cm_err rc;
-	int n;
+	int hit, too_many = 0;
 
 	if (c == NULL || req->matched == NULL ||
 	    (req->matched->flags & CM_ROUTE_CACHE) == 0 ||
@@ -346,29 +720,43 @@ blog_cache_around(struct cm_req *req, cm_handler handler)
 		return blog_idem_around(req, handler);
 	if ((rc = blog_cache_req_version(req, c)) != CM_OK)
 		return rc;
-	ver = req->data_version;
-	if ((key = blog_cache_key(req)) == NULL)
-		return CM_ENOMEM;
-	n = blog_cache_get(c, key, ver, &body, &len);
-	if (n < 0)
-		return CM_ENOMEM;
-	if (n > 0) {
-		if ((rc = cm_resp_raw(&req->resp, 200, body, len)) != CM_OK)
+	if (strcmp(req->matched->pattern, "/api/articles/feed") == 0)
+		return blog_cache_own(req, c, handler);
+	if (req->user_id != 0) {
+		if ((rc = blog_cache_marks(req, c, &marks, &too_many)) != CM_OK)
 			return rc;
-		return cm_resp_header(&req->resp, "X-Blog-Cache", "hit");
+		if (too_many)
+			return handler(req);
+		mp = &marks;
 	}
-	if ((rc = handler(req)) != CM_OK)
+	n = strlen(req->path) + strlen(req->query_string) + 8;
+	if ((key = cm_req_alloc(req, n)) == NULL)
+		return CM_ENOMEM;
+	snprintf(key, n, "* %s?%s", req->path, req->query_string);
+	if ((hit = blog_cache_get(c, key, req->data_version, &entry, &len)) < 0)
+		return CM_ENOMEM;
+	if (hit > 0) {
+		rc = blog_cache_answer(req, entry, len, mp, "hit");
+		free(entry);
 		return rc;
-	/* Errors and answers with headers of their own are not kept. */
-	if (req->resp.status != 200 || req->resp.nheaders != 0 ||
-	    (req->resp.body == NULL && req->resp.raw == NULL))
-		return CM_OK;
-	if (req->resp.raw == NULL) {
-		if ((body = cm_json_dump(req->resp.body, &len)) == NULL)
-			return CM_ENOMEM;
-		if ((rc = cm_resp_raw(&req->resp, 200, body, len)) != CM_OK)
-			return rc;
 	}
-	blog_cache_put(c, key, ver, req->resp.raw, req->resp.raw_len);
-	return cm_resp_header(&req->resp, "X-Blog-Cache", "miss");
+	/* Made for nobody in particular; the viewer's flags come after. */
+	viewer = req->user_id;
+	req->user_id = 0;
+	rc = handler(req);
+	req->user_id = viewer;
+	if (rc != CM_OK || !blog_cache_keepable(req))
+		return rc;
+	if ((rc = blog_cache_dump(req)) != CM_OK)
+		return rc;
+	if ((entry = blog_cache_share(req, &len)) == NULL) {
+		/* Not of a shape we can share: answer the viewer afresh. */
+		cm_resp_clear(&req->resp);
+		return blog_cache_own(req, c, handler);
+	}
+	blog_cache_put(c, key, req->data_version, entry, len);
+	cm_resp_clear(&req->resp);
+	rc = blog_cache_answer(req, entry, len, mp, "miss");
+	free(entry);
+	return rc;
 }

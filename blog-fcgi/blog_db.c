@@ -42,6 +42,7 @@ enum blog_q {
 	BLOG_Q_USER_UPDATE,
 	BLOG_Q_USER_VER,
 	BLOG_Q_READ_VERSION,
+	BLOG_Q_VIEWER_MARKS,
 	BLOG_Q_USER_LOCK,
 	BLOG_Q_USER_VER_BUMP,
 	BLOG_Q_OUTBOX_ADD,
@@ -211,6 +212,17 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
             "issssis", 1},
     /* Identity (blog_ident.c): versions and the outbox, migration 006. */
     [BLOG_Q_USER_VER] = {"SELECT ident_ver FROM users WHERE id = ?", "i", 1},
+    /*
+     * What a viewer's flags depend on (blog_cache.c): 0 and the slug of
+     * each article they favourited, 1 and the name of each user they
+     * follow. One more row than the cache takes says "too many".
+     */
+    [BLOG_Q_VIEWER_MARKS] = {"SELECT 0, a.slug FROM favorites f JOIN articles a"
+                             " ON a.id = f.article_id WHERE f.user_id = ?"
+                             " UNION ALL SELECT 1, u.username FROM follows fo"
+                             " JOIN users u ON u.id = fo.followee_id"
+                             " WHERE fo.follower_id = ? LIMIT ?",
+        "is", 1},
     [BLOG_Q_READ_VERSION] = {"SELECT CAST(SUM(v) AS SIGNED) FROM read_version",
         "i", 1},
     [BLOG_Q_USER_LOCK] = {"SELECT username FROM users WHERE id = ?"
@@ -645,6 +657,19 @@ blog_db_user_ver(
 		*ver = blog_db_int(s, 0);
 	blog_db_done(s);
 	return rc;
+}
+
+enum cm_err
+blog_db_viewer_marks(struct blog_db *db, const char *rid, long long viewer,
+    long long limit, struct blog_db_stmt **out)
+{
+	struct blog_db_args a;
+
+	blog_db_args_init(&a);
+	blog_db_arg_int(&a, viewer);
+	blog_db_arg_int(&a, viewer);
+	blog_db_arg_int(&a, limit);
+	return blog_db_exec(db, rid, BLOG_Q_VIEWER_MARKS, &a, out);
 }
 
 enum cm_err

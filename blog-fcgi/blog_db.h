@@ -208,6 +208,12 @@ enum cm_err blog_db_user_lock(struct blog_db *db, const char *rid, long long id,
  */
 enum cm_err blog_db_read_version(
     struct blog_db *db, const char *rid, long long *ver);
+/*
+ * At most limit rows (kind, name): 0 and the slug of an article the viewer
+ * favourited, 1 and the name of a user the viewer follows. Fetch them.
+ */
+enum cm_err blog_db_viewer_marks(struct blog_db *db, const char *rid,
+    long long viewer, long long limit, struct blog_db_stmt **out);
 
 /* Identity (blog_ident.c): the user's version and the outbox. */
 enum cm_err blog_db_user_ver(

@@ -204,3 +204,49 @@ def test_revocation_on_one_replica_is_seen_on_the_other(replicas):
     assert status in (200, 204)
     status, _, body = r2.call("GET", "/api/articles/feed", tok)
     assert status == 401, body
+
+
+def test_shared_answers_carry_each_viewers_flags(replicas):
+    """Lists, articles, profiles and comments are kept once for everyone;
+    each viewer still sees their own favorited and following."""
+    r1, r2 = replicas
+    author, atok = _register(r1, "rsa")
+    fan, ftok = _register(r1, "rsf")
+    other, otok = _register(r1, "rso")
+    tag = name("rst")
+    slugs = []
+    for i in range(3):
+        status, _, body = r1.call("POST", "/api/articles", atok, {
+            "article": {"title": "Shared %d \"favorited\":false" % i,
+                        "description": '"following":false', "body": "b",
+                        "tagList": [tag]}})
+        assert status == 201, body
+        slugs.append(body["article"]["slug"])
+    assert r1.call("POST", "/api/articles/%s/favorite" % slugs[1],
+                   ftok)[0] == 200
+    assert r1.call("POST", "/api/profiles/%s/follow" % author, ftok)[0] == 200
+    status, _, body = r1.call("POST", "/api/articles/%s/comments" % slugs[0],
+                              atok, {"comment": {"body": "c"}})
+    assert status == 201, body
+    lst = "/api/articles?tag=" + tag
+    paths = [lst, "/api/articles/" + slugs[1], "/api/profiles/" + author,
+             "/api/articles/%s/comments" % slugs[0]]
+    # Filled by one viewer, then served to each of the others from it.
+    for path in paths:
+        r2.warm(path, otok)
+    for tok, fav, fol in ((ftok, True, True), (otok, False, False),
+                          (None, False, False)):
+        _, arts = r2.warm(lst, tok)
+        for a in arts["articles"]:
+            assert a["favorited"] is (fav and a["slug"] == slugs[1]), a
+            assert a["author"]["following"] is fol, a
+            assert a["favoritesCount"] == (a["slug"] == slugs[1]), a
+        assert '"favorited":false' in arts["articles"][0]["title"]
+        assert arts["articles"][0]["description"] == '"following":false'
+        _, art = r2.warm(paths[1], tok)
+        assert art["article"]["favorited"] is fav
+        assert art["article"]["author"]["following"] is fol
+        _, prof = r2.warm(paths[2], tok)
+        assert prof["profile"]["following"] is fol
+        _, com = r2.warm(paths[3], tok)
+        assert com["comments"][0]["author"]["following"] is fol
