@@ -79,6 +79,14 @@ function request()
 	elseif mode == "tag" then
 		return wrk.format("GET", "/api/articles?limit=20&tag=" ..
 		    pick(tags), h)
+	elseif mode == "tag_auth" then
+		auth(h)
+		return wrk.format("GET", "/api/articles?limit=20&tag=" ..
+		    pick(tags), h)
+	elseif mode == "list_edge" then
+		-- The "list" row through nginx's micro-cache (nginx.conf.in).
+		return wrk.format("GET", "/edge/api/articles?limit=20&offset=" ..
+		    (math.random(0, 49) * 20), h)
 	elseif mode == "slug" then
 		return wrk.format("GET", "/api/articles/" .. pick(slugs), h)
 	elseif mode == "slug_auth" then

@@ -94,6 +94,13 @@ ENDPOINTS = [
     ("GET /api/articles (auth)", "list_auth", None, "GET /api/healthz",
      "list"),
     ("GET /api/articles?tag=", "tag", None, "GET /api/healthz", "list"),
+    ("GET /api/articles?tag= (auth)", "tag_auth", None, "GET /api/healthz",
+     "list"),
+    # The "GET /api/articles" row through nginx's micro-cache, as the edge
+    # has it with EDGE_MICROCACHE_TTL=1 (nginx.conf.in): an anonymous
+    # answer may be up to 1 s old, plus the one background refresh.
+    ("GET /api/articles (edge micro-cache, 1 s stale)", "list_edge", None,
+     "GET /api/healthz", "list"),
     ("GET /api/articles/feed", "feed", None, "GET /api/healthz", "list"),
     ("GET /api/articles/:slug", "slug", None, "GET /api/healthz", "slug"),
     ("GET /api/articles/:slug (auth)", "slug_auth", None,
