@@ -458,8 +458,8 @@ blog_cache_marks(struct cm_req *req, struct blog_cache *c,
 		if ((got.v[k] = cm_req_alloc(req, cap * sizeof(*got.v[k]))) ==
 		    NULL)
 			return CM_ENOMEM;
-	rc = blog_db_viewer_marks(req->worker, req->request_id, req->user_id,
-	    (long long)cap + 1, &s);
+	rc = blog_db_viewer_marks(
+	    req->worker, req->request_id, req->user_id, (long long)cap + 1, &s);
 	while (rc == CM_OK &&
 	    (rc = blog_db_fetch(req->worker, req->request_id, s)) == CM_OK) {
 		k = blog_db_int(s, 0) == 0 ? BLOG_CACHE_FAV : BLOG_CACHE_FOLLOW;
@@ -483,8 +483,8 @@ blog_cache_marks(struct cm_req *req, struct blog_cache *c,
 	if (rc != CM_OK || *too_many)
 		return rc;
 	for (k = 0; k < 2; k++)
-		qsort(got.v[k], got.n[k], sizeof(*got.v[k]),
-		    blog_cache_name_cmp);
+		qsort(
+		    got.v[k], got.n[k], sizeof(*got.v[k]), blog_cache_name_cmp);
 	*nm = got;
 	if ((buf = blog_cache_encode(&got, &len)) != NULL) {
 		blog_cache_put(c, key, req->data_version, buf, len);
@@ -495,8 +495,7 @@ blog_cache_marks(struct cm_req *req, struct blog_cache *c,
 
 /* The name of member key of object o, or -1 when it has none. */
 static int
-blog_cache_str(
-    const json_t *o, const char *key, struct blog_cache_name *out)
+blog_cache_str(const json_t *o, const char *key, struct blog_cache_name *out)
 {
 	const json_t *v = json_object_get(o, key);
 
@@ -548,17 +547,16 @@ blog_cache_flags(struct cm_req *req, const json_t *root, const char *body,
 		if (blog_cache_article(v, nm) != 0)
 			return -1;
 	} else if ((arr = json_object_get(root, "articles")) != NULL) {
-		json_array_foreach (arr, i, v)
-			if (blog_cache_article(v, nm) != 0)
-				return -1;
+		json_array_foreach(
+		    arr, i, v) if (blog_cache_article(v, nm) != 0) return -1;
 	} else if ((v = json_object_get(root, "profile")) != NULL) {
 		if (blog_cache_str(v, "username", &nm->v[1][nm->n[1]++]) != 0)
 			return -1;
 	} else if ((arr = json_object_get(root, "comments")) != NULL) {
-		json_array_foreach (arr, i, v)
-			if (blog_cache_str(json_object_get(v, "author"),
-			        "username", &nm->v[1][nm->n[1]++]) != 0)
-				return -1;
+		json_array_foreach(
+		    arr, i, v) if (blog_cache_str(json_object_get(v, "author"),
+		                       "username",
+		                       &nm->v[1][nm->n[1]++]) != 0) return -1;
 	} else {
 		return -1;
 	}
@@ -570,7 +568,8 @@ blog_cache_flags(struct cm_req *req, const json_t *root, const char *body,
 		flen = strlen(blog_cache_flag[k]);
 		p = body;
 		for (i = 0;; i++) {
-			p = memmem(p, (size_t)(end - p), blog_cache_flag[k], flen);
+			p = memmem(
+			    p, (size_t)(end - p), blog_cache_flag[k], flen);
 			if (p == NULL)
 				break;
 			if (i >= nm->n[k])
@@ -685,8 +684,8 @@ blog_cache_own(struct cm_req *req, struct blog_cache *c, cm_handler handler)
 
 	if ((key = cm_req_alloc(req, n)) == NULL)
 		return CM_ENOMEM;
-	snprintf(key, n, "%lld %s?%s", req->user_id, req->path,
-	    req->query_string);
+	snprintf(
+	    key, n, "%lld %s?%s", req->user_id, req->path, req->query_string);
 	if ((hit = blog_cache_get(c, key, req->data_version, &body, &len)) < 0)
 		return CM_ENOMEM;
 	if (hit > 0) {
