@@ -3,9 +3,9 @@ clear line (exit 2) for a bad or ambiguous setting."""
 
 import os
 import subprocess
-import time
 
 from blog_support import BLOG_BIN as BIN, app_db_url
+from fcgi_support import fcgi, start
 
 
 def _env(var_dir, **extra):
@@ -19,28 +19,14 @@ def _env(var_dir, **extra):
     return env
 
 
-def _fcgi_get(listen, path):
-    env = {"PATH": os.environ["PATH"], "REQUEST_METHOD": "GET",
-           "DOCUMENT_URI": path, "QUERY_STRING": "", "REQUEST_ID": "cfg"}
-    return subprocess.run(["cgi-fcgi", "-bind", "-connect", listen],
-                          env=env, capture_output=True, text=True,
-                          timeout=10).stdout
-
-
 def test_db_url_serves(var_dir, tmp_path):
-    assert os.path.isfile(BIN), "no blog-fcgi at %s (run make)" % BIN
     sock = str(tmp_path / "blog.sock")
-    p = subprocess.Popen([BIN], env=_env(var_dir, LISTEN=sock,
-                                         BLOG_DB_URL=app_db_url(var_dir)),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = start(BIN, _env(var_dir, LISTEN=sock, BLOG_DB_URL=app_db_url(var_dir)),
+              sock, str(tmp_path / "blog.log"))
     try:
-        for _ in range(50):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.05)
-        out = _fcgi_get(sock, "/readyz")
-        assert out.startswith("Status: 200"), out
-        assert '"database":"ok"' in out
+        st, _, body = fcgi(sock, "GET", "/readyz")
+        assert st == 200, body
+        assert body["database"] == "ok", body
     finally:
         p.terminate()
         assert p.wait(timeout=10) == 0

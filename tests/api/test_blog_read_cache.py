@@ -8,13 +8,12 @@ the read just before the write was a hit). Without the version check these
 reads would return the kept, stale answers.
 """
 
-import json
 import os
-import subprocess
 
 import pytest
 
 from blog_support import name
+from fcgi_support import fcgi
 
 VAR = os.environ.get("STACK_VAR") or os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(
@@ -35,26 +34,8 @@ class Replica:
         self.addr = _listen(n)
 
     def call(self, method, path, token=None, body=None):
-        uri, _, query = path.partition("?")
-        data = json.dumps(body).encode() if body is not None else b""
-        env = dict(os.environ, REQUEST_METHOD=method, DOCUMENT_URI=uri,
-                   SCRIPT_NAME=uri, QUERY_STRING=query,
-                   REQUEST_ID="cache-test", CONTENT_LENGTH=str(len(data)),
-                   CONTENT_TYPE="application/json")
-        if token is not None:
-            env["HTTP_AUTHORIZATION"] = "Token " + token
-        out = subprocess.run(["cgi-fcgi", "-bind", "-connect", self.addr],
-                             env=env, input=data, capture_output=True,
-                             timeout=20, check=True).stdout
-        head, _, raw = out.partition(b"\r\n\r\n")
-        lines = head.decode().split("\r\n")
-        assert lines[0].startswith("Status: "), out[:200]
-        status = int(lines[0].split()[1])
-        headers = {}
-        for line in lines[1:]:
-            k, _, v = line.partition(": ")
-            headers[k.lower()] = v
-        return status, headers, json.loads(raw) if raw else None
+        h = {} if token is None else {"Authorization": "Token " + token}
+        return fcgi(self.addr, method, path, body, h, timeout=20)
 
     def get(self, path, token=None):
         status, headers, body = self.call("GET", path, token)

@@ -11,9 +11,7 @@ baseline of BASELINE_MIB; and reads keep being answered meanwhile. Without
 the budget, 8 workers hash at once and the peak is near 530 MiB.
 """
 
-import json
 import os
-import subprocess
 import threading
 import time
 import uuid
@@ -21,33 +19,13 @@ import uuid
 import pytest
 
 from blog_support import BLOG_BIN as BIN, app_db_url
+from fcgi_support import fcgi, start
 
 BUDGET_MIB = 128
 # What the process holds besides the hashes: code, libraries, 8 worker
 # stacks, database connections, request buffers (idle: about 20 MiB).
 BASELINE_MIB = 64
 LOGINS = 64
-
-
-def fcgi(sock, method, path, body=None):
-    """One FastCGI request with cgi-fcgi; (status, headers, json body)."""
-    env = {"PATH": os.environ["PATH"], "REQUEST_METHOD": method,
-           "DOCUMENT_URI": path, "QUERY_STRING": "",
-           "REQUEST_ID": uuid.uuid4().hex}
-    data = b""
-    if body is not None:
-        data = json.dumps(body).encode()
-        env["CONTENT_TYPE"] = "application/json"
-        env["CONTENT_LENGTH"] = str(len(data))
-    out = subprocess.run(["cgi-fcgi", "-bind", "-connect", sock], env=env,
-                         input=data, capture_output=True, timeout=60).stdout
-    head, _, payload = out.partition(b"\r\n\r\n")
-    headers = {}
-    for line in head.decode("latin-1").split("\r\n"):
-        k, _, v = line.partition(":")
-        headers[k.strip().lower()] = v.strip()
-    status = int(headers.get("status", "0").split()[0])
-    return status, headers, json.loads(payload) if payload else None
 
 
 def _kib(pid, field):
@@ -60,9 +38,8 @@ def _kib(pid, field):
 
 @pytest.fixture
 def replica(var_dir, tmp_path):
-    assert os.path.isfile(BIN), "no blog-fcgi at %s (run make)" % BIN
     sock = str(tmp_path / "blog.sock")
-    env = {"PATH": os.environ["PATH"], "LISTEN": sock, "WORKERS": "8",
+    env = {"LISTEN": sock, "WORKERS": "8",
            "BLOG_DB_URL": app_db_url(var_dir),
            "JWT_PUBLIC_KEY_FILE": os.path.join(var_dir, "keys",
                                                "jwt-public.pem"),
@@ -71,21 +48,12 @@ def replica(var_dir, tmp_path):
            "PASSWORD_HASH_COST": "interactive",
            "PASSWORD_HASH_MEMORY_BUDGET_MIB": str(BUDGET_MIB),
            "SHUTDOWN_GRACE_SECONDS": "5"}
-    log = open(str(tmp_path / "blog.log"), "w")
-    p = subprocess.Popen([BIN], env=env, stdout=subprocess.DEVNULL,
-                         stderr=log)
+    p = start(BIN, env, sock, str(tmp_path / "blog.log"))
     try:
-        for _ in range(200):
-            if os.path.exists(sock):
-                break
-            assert p.poll() is None, open(str(tmp_path / "blog.log")).read()
-            time.sleep(0.05)
-        assert os.path.exists(sock), "replica did not listen"
         yield p, sock
     finally:
         p.terminate()
         assert p.wait(timeout=20) == 0
-        log.close()
 
 
 def test_concurrent_logins_stay_within_the_budget(replica):
