@@ -1143,8 +1143,11 @@ blog_db_follow(struct blog_db *db, const char *rid, long long follower,
 #define BLOG_DB_BACKOFF_MAX 2000
 /* A lost connection answered faster than this was a dead one, not a hang. */
 #define BLOG_DB_FAST_FAIL_MS 1000
-/* How long a read may wait for a fresh connection after losing one. */
-#define BLOG_DB_READ_RETRY_MS 1500
+/*
+ * How long a statement that may run again (blog_db_rerun_safe) waits for a
+ * fresh connection after losing one.
+ */
+#define BLOG_DB_RERUN_MS 1500
 
 struct blog_db {
 	const struct blog_app *app;
@@ -1527,7 +1530,7 @@ blog_db_exec(struct blog_db *db, const char *rid, enum blog_q q,
 	struct blog_db_stmt *s = NULL;
 	enum cm_err rc;
 	int in_txn, had_conn;
-	long long t0;
+	long long t0, t1;
 
 	if (out != NULL)
 		*out = NULL;
@@ -1543,32 +1546,31 @@ blog_db_exec(struct blog_db *db, const char *rid, enum blog_q q,
 	t0 = cm_clock_ms();
 	rc = blog_db_exec1(db, rid, q, a, &s);
 	/*
-	 * A read outside a transaction whose connection broke is safe to run
-	 * once more on a fresh one: found gone when sent (2006), or lost
-	 * within the query (2013) quickly, as when the server it reached dies
-	 * or a Galera failover closes it. A slow 2013 is a timeout and is not
+	 * A statement whose connection broke, or that a Galera node refused,
+	 * runs once more on a fresh connection when that cannot repeat an
+	 * effect (blog_db_rerun_safe). A slow 2013 is a timeout and is not
 	 * retried: the database is hung and the client waited enough.
 	 */
-	if (rc == CM_EUNAVAIL && had_conn && !in_txn &&
-	    blog_db_queries[q].readonly && db->conn == NULL &&
-	    (db->last_errno == CR_SERVER_GONE_ERROR ||
-	        db->last_errno == ER_UNKNOWN_COM_ERROR ||
-	        (db->last_errno == CR_SERVER_LOST &&
-	            cm_clock_ms() - t0 < BLOG_DB_FAST_FAIL_MS))) {
+	if (rc == CM_EUNAVAIL && had_conn && db->conn == NULL &&
+	    blog_db_rerun_safe(db->last_errno, blog_db_queries[q].readonly,
+	        in_txn, cm_clock_ms() - t0)) {
 		/*
 		 * The first connections after a failover may still reach the
-		 * dead node while the proxy in front has not noticed yet
-		 * (HAProxy marks it down within about half a second): a few
-		 * spaced tries, bounded by BLOG_DB_READ_RETRY_MS.
+		 * dead or drained node while the proxy in front has not moved
+		 * yet: a few spaced tries, bounded by BLOG_DB_RERUN_MS.
 		 */
-		t0 = cm_clock_ms();
+		t1 = t0 = cm_clock_ms();
 		for (;;) {
 			cm_reconnect_now(&db->reconnect);
 			rc = blog_db_exec1(db, rid, q, a, &s);
 			if (rc != CM_EUNAVAIL || db->conn != NULL ||
-			    cm_clock_ms() - t0 >= BLOG_DB_READ_RETRY_MS)
+			    cm_clock_ms() - t0 >= BLOG_DB_RERUN_MS ||
+			    !blog_db_rerun_safe(db->last_errno,
+			        blog_db_queries[q].readonly, 0,
+			        cm_clock_ms() - t1))
 				break;
 			usleep(200 * 1000);
+			t1 = cm_clock_ms();
 		}
 	}
 	if (rc == CM_OK && out != NULL)
@@ -1829,16 +1831,34 @@ blog_db_txn(struct blog_db *db, const char *rid, blog_db_txn_fn fn, void *ctx)
 {
 	enum cm_err rc;
 	int attempt;
+	long long t0;
 
-	for (attempt = 0; attempt < 3; attempt++) {
+	t0 = cm_clock_ms();
+	for (attempt = 0;; attempt++) {
 		if ((rc = blog_db_begin(db, rid)) != CM_OK)
 			return rc;
 		if ((rc = fn(db, rid, ctx)) == CM_OK)
 			rc = blog_db_commit(db, rid);
 		else
 			blog_db_rollback(db, rid);
-		if (rc != CM_EDB || !blog_db_retryable(db))
-			break;
+		if (rc == CM_EDB && blog_db_retryable(db) && attempt < 2)
+			continue;
+		/*
+		 * A Galera node refused a statement or the COMMIT (1047): the
+		 * transaction never committed anywhere, so it runs again on a
+		 * fresh connection, spaced while the proxy moves to another
+		 * node. Any other lost connection may have lost a COMMIT that
+		 * did happen: the caller answers 503. Not under an outer
+		 * transaction, whose earlier statements went with it.
+		 */
+		if (rc == CM_EUNAVAIL && db->conn == NULL && !db->outer &&
+		    db->last_errno == ER_UNKNOWN_COM_ERROR &&
+		    cm_clock_ms() - t0 < BLOG_DB_RERUN_MS) {
+			usleep(200 * 1000);
+			cm_reconnect_now(&db->reconnect);
+			continue;
+		}
+		break;
 	}
 	return rc;
 }
@@ -1872,4 +1892,19 @@ blog_db_retryable(const struct blog_db *db)
 {
 	return db->last_errno == ER_LOCK_DEADLOCK ||
 	    db->last_errno == ER_LOCK_WAIT_TIMEOUT;
+}
+
+int
+blog_db_rerun_safe(
+    unsigned int err, int readonly, int in_txn, long long elapsed_ms)
+{
+	/* The transaction went with the connection: blog_db_txn decides. */
+	if (in_txn)
+		return 0;
+	if (err == ER_UNKNOWN_COM_ERROR)
+		return 1;
+	if (!readonly)
+		return 0;
+	return err == CR_SERVER_GONE_ERROR ||
+	    (err == CR_SERVER_LOST && elapsed_ms < BLOG_DB_FAST_FAIL_MS);
 }

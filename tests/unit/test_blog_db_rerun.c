@@ -1,0 +1,88 @@
+/*
+ * Unit tests for blog_db_rerun_safe: which failed statements the blog runs
+ * again on a fresh connection. A write whose outcome is unknown must never
+ * be among them.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+
+#include "../../blog-fcgi/blog_db.h"
+
+enum { READ = 1, WRITE = 0, TXN = 1, AUTOCOMMIT = 0 };
+
+static void
+test_refused_statement_runs_again(void **state)
+{
+	(void)state;
+	/* 1047: the node refused it before running it, read or write. */
+	assert_true(
+	    blog_db_rerun_safe(ER_UNKNOWN_COM_ERROR, READ, AUTOCOMMIT, 5));
+	assert_true(
+	    blog_db_rerun_safe(ER_UNKNOWN_COM_ERROR, WRITE, AUTOCOMMIT, 5));
+}
+
+static void
+test_write_with_unknown_outcome_never_runs_again(void **state)
+{
+	(void)state;
+	/* The connection broke after the write was sent: it may have run. */
+	assert_false(blog_db_rerun_safe(CR_SERVER_LOST, WRITE, AUTOCOMMIT, 5));
+	assert_false(
+	    blog_db_rerun_safe(CR_SERVER_GONE_ERROR, WRITE, AUTOCOMMIT, 5));
+	assert_false(
+	    blog_db_rerun_safe(ER_CONNECTION_KILLED, WRITE, AUTOCOMMIT, 5));
+	assert_false(
+	    blog_db_rerun_safe(ER_SERVER_SHUTDOWN, WRITE, AUTOCOMMIT, 5));
+}
+
+static void
+test_read_on_a_dead_connection_runs_again(void **state)
+{
+	(void)state;
+	assert_true(
+	    blog_db_rerun_safe(CR_SERVER_GONE_ERROR, READ, AUTOCOMMIT, 5));
+	assert_true(blog_db_rerun_safe(CR_SERVER_LOST, READ, AUTOCOMMIT, 5));
+	/* Lost only after the read timeout: a hung server, not a dead one. */
+	assert_false(
+	    blog_db_rerun_safe(CR_SERVER_LOST, READ, AUTOCOMMIT, 6000));
+}
+
+static void
+test_nothing_inside_a_transaction(void **state)
+{
+	(void)state;
+	/* The transaction went with the connection; blog_db_txn decides. */
+	assert_false(blog_db_rerun_safe(ER_UNKNOWN_COM_ERROR, READ, TXN, 5));
+	assert_false(blog_db_rerun_safe(ER_UNKNOWN_COM_ERROR, WRITE, TXN, 5));
+	assert_false(blog_db_rerun_safe(CR_SERVER_GONE_ERROR, READ, TXN, 5));
+}
+
+static void
+test_other_errors_are_answered(void **state)
+{
+	(void)state;
+	assert_false(blog_db_rerun_safe(ER_DUP_ENTRY, WRITE, AUTOCOMMIT, 5));
+	assert_false(blog_db_rerun_safe(ER_LOCK_DEADLOCK, READ, AUTOCOMMIT, 5));
+	assert_false(blog_db_rerun_safe(0, READ, AUTOCOMMIT, 5));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_refused_statement_runs_again),
+	    cmocka_unit_test(test_write_with_unknown_outcome_never_runs_again),
+	    cmocka_unit_test(test_read_on_a_dead_connection_runs_again),
+	    cmocka_unit_test(test_nothing_inside_a_transaction),
+	    cmocka_unit_test(test_other_errors_are_answered),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
