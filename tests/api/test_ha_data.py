@@ -271,16 +271,23 @@ class Writers:
             t.join(TIMEOUT + 5)
 
     def longest_gap(self, t_from):
-        """Seconds from t_from to the first acknowledged write sent after
-        the last failure, if any write failed after t_from."""
-        recs = sorted(r for r in self.records if r[0] >= t_from)
-        bad = [r for r in recs if not 200 <= r[2] < 300]
-        if not bad:
-            return 0.0
-        last_bad = max(r[1] for r in bad)
-        ok_after = [r for r in recs if 200 <= r[2] < 300 and r[0] >= last_bad]
-        assert ok_after, "no blog write succeeded after the last failure"
-        return ok_after[0][1] - t_from
+        """Seconds during which no blog write got through, from t_from on:
+        the longest wait between two acknowledged writes (t_from counts as
+        one), and, if any write failed, until the first write sent after
+        the last failure was acknowledged, whichever is longer. A stall
+        without failures (writes held, then answered) counts too."""
+        recs = sorted(r for r in self.records if r[1] >= t_from)
+        acks = [t_from] + sorted(r[1] for r in recs if 200 <= r[2] < 300)
+        assert len(acks) > 1, "no blog write acknowledged after t_from"
+        gap = max(b - a for a, b in zip(acks, acks[1:]))
+        bad = [r for r in recs if r[0] >= t_from and not 200 <= r[2] < 300]
+        if bad:
+            last_bad = max(r[1] for r in bad)
+            ok_after = [r for r in recs
+                        if 200 <= r[2] < 300 and r[0] >= last_bad]
+            assert ok_after, "no blog write succeeded after the last failure"
+            gap = max(gap, ok_after[0][1] - t_from)
+        return gap
 
 
 class Mixed:
@@ -479,7 +486,9 @@ def test_lose_database_replicas(ha, base_url, new_user):
         revive(sup)
     REPORT["4_lose_replicas"] = dict(
         pg="pg%d" % standby, galera="galera%d" % backup,
-        failed=summary(m, t0), **m.check_nothing_lost())
+        failed=summary(m, t0),
+        longest_blog_write_gap=round(m.writers.longest_gap(t0), 2),
+        **m.check_nothing_lost())
     bad = m.failed(t_from=t0)
     wbad = [r for r in m.writers.records
             if r[0] >= t0 and not 200 <= r[2] < 300]
@@ -513,7 +522,9 @@ def test_planned_switchover_and_galera_rolling(ha, base_url, new_user):
     REPORT["5_planned"] = dict(
         switchover="pg%d -> pg%d" % (old, cand[0]),
         failed=summary(m, t0), galera_rolling_seconds=round(
-            time.monotonic() - t1, 1), **m.check_nothing_lost())
+            time.monotonic() - t1, 1),
+        longest_blog_write_gap=round(m.writers.longest_gap(t0), 2),
+        **m.check_nothing_lost())
     bad = m.failed(t_from=t0)
     wbad = [r for r in m.writers.records
             if r[0] >= t0 and not 200 <= r[2] < 300]
