@@ -2,6 +2,7 @@
  * pay_check.c: validation of client input. Money is never a floating point
  * number here: only JSON integers are accepted, range-checked as integers.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,14 +11,19 @@
 #include "cm_json.h"
 #include "pay_check.h"
 
-static enum cm_err
+/* A 400 with code and param, the message formatted as printf does. */
+static enum cm_err __attribute__((format(printf, 4, 5)))
 pay_check_fail(struct pay_check_err *e, const char *code, const char *param,
-    const char *msg)
+    const char *fmt, ...)
 {
+	va_list ap;
+
 	e->status = 400;
 	e->code = code;
 	e->param = param;
-	snprintf(e->message, sizeof(e->message), "%s", msg);
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
 	return CM_EINVAL;
 }
 
@@ -44,40 +50,21 @@ pay_check_amount(const json_t *obj, const char *key, int required,
 	if (v == NULL || json_is_null(v)) {
 		if (!required)
 			return CM_OK;
-		e->status = 400;
-		e->code = "parameter_missing";
-		e->param = key;
-		snprintf(e->message, sizeof(e->message),
+		return pay_check_fail(e, "parameter_missing", key,
 		    "%s is required: a positive integer in minor units.", key);
-		return CM_EINVAL;
 	}
-	if (!json_is_integer(v)) {
-		e->status = 400;
-		e->code = "parameter_invalid";
-		e->param = key;
-		snprintf(e->message, sizeof(e->message),
+	if (!json_is_integer(v))
+		return pay_check_fail(e, "parameter_invalid", key,
 		    "%s must be a JSON integer in minor units (no decimals, "
 		    "no strings).",
 		    key);
-		return CM_EINVAL;
-	}
 	n = json_integer_value(v);
-	if (n < 1 || n > PAY_AMOUNT_MAX) {
-		e->status = 400;
-		e->code = "parameter_invalid";
-		e->param = key;
-		snprintf(e->message, sizeof(e->message),
+	if (n < 1 || n > PAY_AMOUNT_MAX)
+		return pay_check_fail(e, "parameter_invalid", key,
 		    "%s must be between 1 and %lld.", key, PAY_AMOUNT_MAX);
-		return CM_EINVAL;
-	}
-	if (n > max) {
-		e->status = 400;
-		e->code = "parameter_invalid";
-		e->param = key;
-		snprintf(e->message, sizeof(e->message),
+	if (n > max)
+		return pay_check_fail(e, "parameter_invalid", key,
 		    "%s must not exceed %lld.", key, max);
-		return CM_EINVAL;
-	}
 	*out = (long long)n;
 	return CM_OK;
 }
@@ -125,29 +112,16 @@ pay_check_text(const json_t *obj, const char *key, size_t maxlen, int required,
 	case CM_JSON_NULL:
 		if (!required)
 			return CM_OK;
-		e->status = 400;
-		e->code = "parameter_missing";
-		e->param = key;
-		snprintf(
-		    e->message, sizeof(e->message), "%s is required.", key);
-		return CM_EINVAL;
+		return pay_check_fail(
+		    e, "parameter_missing", key, "%s is required.", key);
 	default:
-		e->status = 400;
-		e->code = "parameter_invalid";
-		e->param = key;
-		snprintf(e->message, sizeof(e->message), "%s must be a string.",
-		    key);
-		return CM_EINVAL;
+		return pay_check_fail(
+		    e, "parameter_invalid", key, "%s must be a string.", key);
 	}
-	if (cm_json_utf8_len(s) > maxlen || (required && *s == '\0')) {
-		e->status = 400;
-		e->code = "parameter_invalid";
-		e->param = key;
-		snprintf(e->message, sizeof(e->message),
+	if (cm_json_utf8_len(s) > maxlen || (required && *s == '\0'))
+		return pay_check_fail(e, "parameter_invalid", key,
 		    "%s must be %s%zu characters at most.", key,
 		    required ? "non-empty and " : "", maxlen);
-		return CM_EINVAL;
-	}
 	*out = s;
 	return CM_OK;
 }
@@ -337,11 +311,10 @@ pay_check_number_key(
 static enum cm_err
 pay_check_unknown(struct pay_check_err *e, const char *name, size_t len)
 {
-	(void)pay_check_fail(e, "parameter_unknown", NULL, "");
-	pay_check_param(e, name, len);
-	snprintf(e->message, sizeof(e->message),
-	    "%s is not a field of this request.", e->pbuf);
-	return CM_EINVAL;
+	const char *param = pay_check_param(e, name, len);
+
+	return pay_check_fail(e, "parameter_unknown", param,
+	    "%s is not a field of this request.", param);
 }
 
 /* application/json, in any case, optionally with parameters (charset). */
@@ -385,18 +358,14 @@ pay_check_body(const char *content_type, const char *body, size_t len,
 		        body, (size_t)jerr.position, &key, &klen)) {
 			if (!pay_check_known(fields, key, klen))
 				return pay_check_unknown(e, key, klen);
-			(void)pay_check_fail(e, "parameter_invalid", NULL, "");
-			pay_check_param(e, key, klen);
-			snprintf(e->message, sizeof(e->message),
-			    "%s must be an integer between 1 and %lld.",
-			    e->pbuf, PAY_AMOUNT_MAX);
-			return CM_EINVAL;
+			k = pay_check_param(e, key, klen);
+			return pay_check_fail(e, "parameter_invalid", k,
+			    "%s must be an integer between 1 and %lld.", k,
+			    PAY_AMOUNT_MAX);
 		}
-		(void)pay_check_fail(e, "invalid_json", NULL, "");
-		snprintf(e->message, sizeof(e->message),
+		return pay_check_fail(e, "invalid_json", NULL,
 		    "The body is not valid JSON (line %d column %d: %.100s).",
 		    jerr.line, jerr.column, jerr.text);
-		return CM_EINVAL;
 	}
 	if (pay_check_object(v, e) != CM_OK) {
 		json_decref(v);
