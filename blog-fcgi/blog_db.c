@@ -407,10 +407,15 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
         {BLOG_PAGE("follows fd JOIN articles a"
                    " ON a.author_id = fd.followee_id WHERE fd.follower_id = ?"),
             BLOG_A_KINDS, 1},
-    [BLOG_Q_FEED_COUNT] =
-        {"SELECT COUNT(*) FROM follows fd JOIN articles a"
-         " ON a.author_id = fd.followee_id WHERE fd.follower_id = ?",
-            "i", 1},
+    /*
+     * The followed authors' counters (migration 009): one row each, however
+     * many articles they wrote.
+     */
+    [BLOG_Q_FEED_COUNT] = {"SELECT CAST(COALESCE(SUM(c.n), 0) AS SIGNED)"
+                           " FROM follows fd JOIN article_count_author c"
+                           " ON c.author_id = fd.followee_id"
+                           " WHERE fd.follower_id = ?",
+        "i", 1},
     [BLOG_Q_LIST + 0] = BLOG_LIST("", "", "", ""),
     /*
      * By tag alone (the common filter): the page is an ordered range of
@@ -438,13 +443,30 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
     [BLOG_Q_LIST_COUNT + 0] = {"SELECT CAST(COALESCE(SUM(n), 0) AS SIGNED)"
                                " FROM article_count",
         "i", 1},
-    [BLOG_Q_LIST_COUNT + 1] = {"SELECT COUNT(*) FROM tags t JOIN article_tags"
-                               " at ON at.tag_id = t.id WHERE t.name = ?",
+    /* One filter: its counter (migration 009), or a bounded count. */
+    [BLOG_Q_LIST_COUNT + 1] = {"SELECT CAST(COALESCE(SUM(c.n), 0) AS SIGNED)"
+                               " FROM tags t JOIN article_count_tag c"
+                               " ON c.tag_id = t.id WHERE t.name = ?",
         "i", 1},
-    [BLOG_Q_LIST_COUNT + 2] = BLOG_LIST_COUNT("", BLOG_J_FAV, "", ""),
+    /*
+     * A user's favourites, from the favorites key alone (its foreign key
+     * means an article): as many as the user made, not growing with the
+     * articles, so no counter (one would have to move for every fan of a
+     * deleted article).
+     */
+    [BLOG_Q_LIST_COUNT + 2] = {"SELECT COUNT(*) FROM users fu"
+                               " JOIN favorites fv ON fv.user_id = fu.id"
+                               " WHERE fu.username = ?",
+        "i", 1},
+    [BLOG_Q_LIST_COUNT + 4] = {"SELECT CAST(COALESCE(SUM(c.n), 0) AS SIGNED)"
+                               " FROM users u JOIN article_count_author c"
+                               " ON c.author_id = u.id WHERE u.username = ?",
+        "i", 1},
+    /*
+     * Two or three filters count their matches: no front-end combines
+     * them, and the join starts from the most selective one.
+     */
     [BLOG_Q_LIST_COUNT + 3] = BLOG_LIST_COUNT(BLOG_J_TAG, BLOG_J_FAV, "", ""),
-    [BLOG_Q_LIST_COUNT + 4] =
-        BLOG_LIST_COUNT("", "", BLOG_UJOIN, BLOG_W_AUTHOR),
     [BLOG_Q_LIST_COUNT + 5] =
         BLOG_LIST_COUNT(BLOG_J_TAG, "", BLOG_UJOIN, BLOG_W_AUTHOR),
     [BLOG_Q_LIST_COUNT + 6] =
