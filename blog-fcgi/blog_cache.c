@@ -35,7 +35,11 @@
 #include "cm_json.h"
 #include "cm_log.h"
 
-#define BLOG_CACHE_SLOTS 8192 /* a power of two */
+/*
+ * A power of two; 2 MiB of slots. The bench reads 20,000 articles at
+ * random: with 8192 slots most of them could never stay.
+ */
+#define BLOG_CACHE_SLOTS 65536
 
 struct blog_cache_entry {
 	uint64_t hash;
@@ -592,9 +596,14 @@ blog_cache_marked(const struct blog_cache_names *marks, size_t k,
 	        blog_cache_name_cmp) != NULL;
 }
 
-/* A shared entry: the encoded flags, then the body. */
+/*
+ * Answer from a shared entry (the encoded flags, then the body), patched
+ * for the viewer's marks. entry is taken: it becomes the response's body
+ * (the body moved to its start), so a hit costs one copy, the one
+ * blog_cache_get made.
+ */
 static enum cm_err
-blog_cache_answer(struct cm_req *req, const char *entry, size_t len,
+blog_cache_answer(struct cm_req *req, char *entry, size_t len,
     const struct blog_cache_names *marks, const char *status)
 {
 	struct blog_cache_names flags;
@@ -602,23 +611,23 @@ blog_cache_answer(struct cm_req *req, const char *entry, size_t len,
 	size_t i, k, blen;
 	char *body;
 
-	if (len < 4)
+	if (len >= 4)
+		memcpy(&flen, entry, 4);
+	if (len < 4 || flen > len - 4 ||
+	    blog_cache_decode(req, entry + 4, flen, &flags) != 0) {
+		free(entry);
 		return CM_EINTERNAL;
-	memcpy(&flen, entry, 4);
-	if (flen > len - 4 ||
-	    blog_cache_decode(req, entry + 4, flen, &flags) != 0)
-		return CM_EINTERNAL;
+	}
 	blen = len - 4 - flen;
-	if ((body = malloc(blen + 1)) == NULL)
-		return CM_ENOMEM;
-	memcpy(body, entry + 4 + flen, blen);
-	body[blen] = '\0';
+	body = entry + 4 + flen;
 	for (k = 0; marks != NULL && k < 2; k++)
 		for (i = 0; i < flags.n[k]; i++)
 			if (flags.off[k][i] + 5 <= blen &&
 			    blog_cache_marked(marks, k, &flags.v[k][i]))
 				memcpy(body + flags.off[k][i], "true ", 5);
-	if (cm_resp_raw(&req->resp, 200, body, blen) != CM_OK)
+	/* The names decoded above are no longer needed: overwrite them. */
+	memmove(entry, body, blen);
+	if (cm_resp_raw(&req->resp, 200, entry, blen) != CM_OK)
 		return CM_ENOMEM;
 	return cm_resp_header(&req->resp, "X-Blog-Cache", status);
 }
@@ -735,9 +744,7 @@ blog_cache_around(struct cm_req *req, cm_handler handler)
 	if ((hit = blog_cache_get(c, key, req->data_version, &entry, &len)) < 0)
 		return CM_ENOMEM;
 	if (hit > 0) {
-		rc = blog_cache_answer(req, entry, len, mp, "hit");
-		free(entry);
-		return rc;
+		return blog_cache_answer(req, entry, len, mp, "hit");
 	}
 	/* Made for nobody in particular; the viewer's flags come after. */
 	viewer = req->user_id;
@@ -755,7 +762,5 @@ blog_cache_around(struct cm_req *req, cm_handler handler)
 	}
 	blog_cache_put(c, key, req->data_version, entry, len);
 	cm_resp_clear(&req->resp);
-	rc = blog_cache_answer(req, entry, len, mp, "miss");
-	free(entry);
-	return rc;
+	return blog_cache_answer(req, entry, len, mp, "miss");
 }
