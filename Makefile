@@ -291,8 +291,11 @@ fuzz: fuzz-build
 fuzz-short: fuzz-build
 	tests/fuzz/run.sh 10
 
-# Benchmarks against references measured in the same run (~7 min, not part
-# of make test): table, var/bench/latest.json, var/bench/bench.png.
+# Benchmarks against references measured in the same run (~9-11 min, not
+# part of make test): closed-loop and open-loop points, table,
+# var/bench/latest.json, var/bench/bench.png; PROFILE=1 adds flame graphs
+# (var/bench/profile/). tests/bench/readme_table.py --update puts a run
+# into README.md.
 bench: deps all $(B)/bench/openloop
 	tests/stack.sh up
 	OPENLOOP=$(B)/bench/openloop PROFILE=$(PROFILE) tests/bench/run.sh

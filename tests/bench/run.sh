@@ -164,4 +164,5 @@ start_flask
 start_nginx
 curl -fsS -o /dev/null "http://127.0.0.1:$PORT/api/healthz" ||
     die "blog replicas do not answer through the bench nginx"
-python3 "$ROOT/tests/bench/bench.py"
+# Debian's python3: its packages (requests, supervisor) are the ones installed.
+/usr/bin/python3 "$ROOT/tests/bench/bench.py"
