@@ -10,6 +10,19 @@
  * No request can hang: statement_timeout and lock_timeout bound the server
  * side, and the client side waits with poll() against a deadline, so even a
  * frozen server or a dead network costs at most PAY_DB_WAIT_MS.
+ *
+ * Past that deadline the connection is dropped, never cancelled. The only
+ * statement the server itself lets run that long is a commit waiting for
+ * its synchronous standby (statement_timeout is off during a commit), and
+ * PostgreSQL ends such a wait on a cancel by making the transaction visible
+ * on the primary alone ("committed locally, but might not have been
+ * replicated"): a retry with the same Idempotency-Key would then replay a
+ * payment no standby has, and a failover would lose it. That happened in
+ * the freeze drill (tests/api/test_ha_data.py): the cancel, sent to the
+ * frozen old primary, was served when it thawed. Dropped, the waiting
+ * commit stays invisible until a standby has it, or dies with its server.
+ * (PQcancel also has no timeout: against a frozen server it blocked the
+ * worker for the whole freeze.)
  */
 #include <errno.h>
 #include <poll.h>
@@ -129,19 +142,30 @@ pay_db_drop(struct pay_db *db)
 /*
  * Connect and prepare every statement. The session timeouts travel in the
  * startup packet (options), so they hold from the first statement on.
+ * libpq lets a later key override an earlier one, the expanded PAY_DB_URL
+ * included: the URL may change the connect timeout and keepalives (the HA
+ * stack's multi-host URL asks for libpq's smallest connect timeout, 2 s per
+ * host, which a frozen member costs each new connection), never options.
  */
 static enum cm_err
 pay_db_connect(void *arg, const char *rid)
 {
 	struct pay_db *db = arg;
-	static const char *const keys[] = {"dbname", "connect_timeout",
-	    "options", "application_name", "keepalives", "keepalives_idle",
-	    "keepalives_interval", "keepalives_count", NULL};
+	static const char *const keys[] = {"connect_timeout", "keepalives",
+	    "keepalives_idle", "keepalives_interval", "keepalives_count",
+	    "dbname", "options", "application_name", NULL};
+	/*
+	 * lock_timeout 4 s: a commit waiting for its synchronous standby keeps
+	 * its row locks, and after a switchover or failover that wait lasts
+	 * until the remaining member streams from the new leader (measured up
+	 * to 2.3 s with both cores saturated): at 2 s, payments to the same
+	 * payee queued behind it answered 503 (test_ha_data.py, drill 4).
+	 */
 	static const char options[] =
-	    "-c statement_timeout=5000 -c lock_timeout=2000 "
+	    "-c statement_timeout=5000 -c lock_timeout=4000 "
 	    "-c idle_in_transaction_session_timeout=10000";
-	const char *vals[] = {db->app->db_url, "3", options, "pay-fcgi", "1",
-	    "10", "5", "3", NULL};
+	const char *vals[] = {"3", "1", "10", "5", "3", db->app->db_url,
+	    options, "pay-fcgi", NULL};
 	PGconn *conn;
 	PGresult *res;
 	int i;
@@ -232,8 +256,6 @@ pay_db_exec(struct pay_db *db, const char *rid, enum pay_stmt st,
 	enum pay_db_outcome oc;
 	struct pollfd pfd;
 	long long deadline = cm_clock_ms() + PAY_DB_WAIT_MS, left;
-	char buf[256];
-	PGcancel *cancel;
 	int n;
 
 	*out = NULL;
@@ -244,15 +266,11 @@ pay_db_exec(struct pay_db *db, const char *rid, enum pay_stmt st,
 		while (PQisBusy(conn)) {
 			left = deadline - cm_clock_ms();
 			if (left <= 0) {
+				/* Dropped, not cancelled: see the top. */
 				cm_log(CM_LOG_ERROR, rid,
 				    "worker %d: %s: no answer in %d ms",
 				    db->idx, pay_db_stmts[st].name,
 				    PAY_DB_WAIT_MS);
-				if ((cancel = PQgetCancel(conn)) != NULL) {
-					(void)PQcancel(
-					    cancel, buf, sizeof(buf));
-					PQfreeCancel(cancel);
-				}
 				PQclear(res);
 				pay_db_drop(db);
 				return PAY_DB_TIMEOUT;

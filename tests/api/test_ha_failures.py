@@ -18,7 +18,8 @@ ledger invariants hold, and the balances are what the clients believe; during
 3 the service whose database is down answers only 503 (in its API's error
 format, quickly) and the other service is untouched; both recover by
 themselves within RECOVERY_MAX seconds. The figures go to stdout and to
-var/log/ha-report.json, since make test runs pytest -q.
+var/log/ha-report.json (under "single" or "ha", the data topology), since
+make test runs pytest -q.
 """
 
 import collections
@@ -144,6 +145,31 @@ class Load:
                 if (phase is None or r[0] == phase) and
                 (svc is None or r[1] == svc) and
                 (kind is None or r[2] == kind)]
+
+
+def write_report(stack, name, figures):
+    """Put one drill's figures into var/log/ha-report.json under the data
+    topology the stack runs (single or ha), keeping the others' (make test
+    runs this file on both, and test_ha_data.py on ha)."""
+    path = os.path.join(stack.log_dir, "ha-report.json")
+    with open(os.path.join(stack.run_dir, "stack-db")) as f:
+        topo = f.read().strip()
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        doc = {}
+    if not isinstance(doc.get(topo), dict):
+        doc = {k: v for k, v in doc.items() if k in ("single", "ha")}
+        doc[topo] = {}
+    doc[topo][name] = dict(figures, at=time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                     time.gmtime()))
+    with open(path + ".tmp", "w") as f:
+        json.dump(doc, f, indent=1, sort_keys=True)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+    print("\nHA report, %s %s:\n%s" % (topo, name, json.dumps(
+        figures, indent=1, sort_keys=True)))
 
 
 def pay_headers(user, key=None):
@@ -315,13 +341,7 @@ def test_ha_failures(base_url, stack, new_user):
         "gave_up": load.gave_up[:10],
         "seconds": time.monotonic() - t_start,
     })
-    report = json.dumps(figures, indent=1, sort_keys=True)
-    print("\nHA report:\n" + report)
-    try:
-        with open(os.path.join(stack.log_dir, "ha-report.json"), "w") as f:
-            f.write(report + "\n")
-    except OSError:
-        pass
+    write_report(stack, "6_replicas_and_outages", figures)
 
     # ---- 1 and 2: no GET failed while replicas died and restarted.
     for phase in ("warmup", "kill", "rolling"):

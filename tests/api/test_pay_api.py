@@ -344,7 +344,7 @@ def test_key_in_flight_is_409(funded):
     acc = alice.account()["id"]
     tag = "holder-" + newkey()
     # Hold alice's account row, as a slow movement would, until the first
-    # payment waits behind it; then 1.5 s more (pay's lock_timeout is 2 s).
+    # payment waits behind it; then 1.5 s more (pay's lock_timeout is 4 s).
     holder = subprocess.Popen(
         ["psql", db_url("owner"), "-X", "-q", "-v", "ON_ERROR_STOP=1"],
         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,

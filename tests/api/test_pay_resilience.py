@@ -31,26 +31,39 @@ def superuser_psql(sql):
 
 
 def hold_lock(account_id, seconds):
-    return subprocess.Popen(
+    """Hold the account's row lock for seconds; returns once it is held
+    (a fixed sleep was too short on a loaded machine: the payment then ran
+    before the lock was taken)."""
+    tag = "holder-" + newkey()
+    p = subprocess.Popen(
         ["psql", db_url("owner"), "-X", "-q", "-c",
-         "BEGIN; SELECT 1 FROM accounts WHERE id = '%s' FOR UPDATE; "
-         "SELECT pg_sleep(%s); COMMIT;" % (account_id, seconds)],
+         "SET application_name = '%s'; BEGIN; SELECT 1 FROM accounts "
+         "WHERE id = '%s' FOR UPDATE; SELECT pg_sleep(%s); COMMIT;"
+         % (tag, account_id, seconds)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while psql("SELECT count(*) FROM pg_stat_activity WHERE "
+               "application_name = '%s' AND query LIKE '%%pg_sleep%%' "
+               "AND wait_event = 'PgSleep'" % tag) != [["1"]]:
+        assert p.poll() is None and time.monotonic() < deadline, \
+            "the lock holder did not take the lock"
+        time.sleep(0.05)
+    return p
 
 
 def test_lock_timeout_is_a_quick_retryable_503():
     alice, bob = new_user("ra"), new_user("rb")
     alice.deposit(1000)
     bob.open()
-    holder = hold_lock(alice.account()["id"], 4)
+    # Held past pay's lock_timeout (4 s).
+    holder = hold_lock(alice.account()["id"], 7)
     try:
-        time.sleep(0.4)
         key = newkey()
         t0 = time.monotonic()
         r = alice.pay(bob, 10, key=key)
         took = time.monotonic() - t0
         err(r, 503, "unavailable")
-        assert took < 3.5, took
+        assert took < 6.5, took
     finally:
         holder.wait(10)
     # Nothing was stored: the same key now executes.

@@ -51,13 +51,19 @@ PG_BIN=/usr/lib/postgresql/$PG_VERSION/bin
 SCOPE=conduit-pay
 MYSQL_FRONT=$((3307 + OFF))
 HAPROXY_STATS=$((9480 + OFF))
-# Patroni's leader lease. A frozen or dead leader is replaced once its lease
-# runs out: ttl >= loop_wait + 2 * retry_timeout (Patroni's rule), and etcd's
-# smallest lease is 1.5 x its election timeout (2 s here). Shorter leases
-# were measured to demote a healthy leader when both cores are saturated.
-PATRONI_TTL=${HA_PATRONI_TTL:-8}
+# Patroni's leader lease: a dead or frozen leader is replaced once it runs
+# out, so it is most of a failover's time. Measured (drill 1, tests/api/
+# test_ha_data.py, load average 20+ on 2 cores): ttl 8 gave a new leader
+# after 8.3-9.3 s; ttl 5 after 4.5-6.4 s (ttl less up to one loop since the
+# last renewal, up to one loop until a standby notices, the promotion).
+# Patroni's rule ttl >= loop_wait + 2 * retry_timeout keeps a leader that
+# cannot renew (etcd unreachable for retry_timeout) demoting itself before
+# its lease can run out. No healthy leader was demoted in the drills at
+# these settings; an etcd election longer than retry_timeout would demote
+# one (a few seconds without a primary, nothing lost: synchronous mode).
+PATRONI_TTL=${HA_PATRONI_TTL:-5}
 PATRONI_LOOP_WAIT=1
-PATRONI_RETRY_TIMEOUT=3
+PATRONI_RETRY_TIMEOUT=${HA_PATRONI_RETRY_TIMEOUT:-2}
 
 log()
 {
@@ -153,8 +159,11 @@ bootstrap:
     maximum_lag_on_failover: 0
     # A commit is acknowledged only once a standby has it, and only that
     # standby may be promoted: an acknowledged payment survives failover.
+    # Strict: with no standby at all (both lost, or right after a
+    # failover until the other member follows the new leader) commits
+    # wait instead of being acknowledged by the leader alone.
     synchronous_mode: true
-    synchronous_mode_strict: false
+    synchronous_mode_strict: true
     postgresql:
       use_pg_rewind: true
       parameters:
@@ -166,6 +175,11 @@ bootstrap:
         max_wal_senders: 10
         max_replication_slots: 10
         synchronous_commit: "on"
+        # A standby whose primary went away asks again every 0.5 s, not
+        # every 5 s (the default): after a failover the remaining member
+        # streams from the new leader, and strict mode's commits wait for
+        # it, within about a second instead of up to six.
+        wal_retrieve_retry_interval: 500ms
   initdb:
   - encoding: UTF8
   - locale: C.UTF-8
@@ -194,6 +208,9 @@ postgresql:
       password: $su
   parameters:
     unix_socket_directories: $HA/pg$n.run
+# No /dev/watchdog here; said once instead of a warning every loop.
+watchdog:
+  mode: "off"
 tags:
   nofailover: false
   noloadbalance: false
@@ -619,11 +636,12 @@ do_up()
 		ctl start haproxy >/dev/null || true
 	fi
 	wait_for "no PostgreSQL leader" "$WAIT_SECONDS" pg_leader_quiet
-	# The timings above also for a cluster bootstrapped with older ones.
+	# The settings above also for a cluster bootstrapped with older ones
+	# (Patroni reads bootstrap.dcs only once).
 	curl -fsS -o /dev/null --max-time 5 -X PATCH -H 'Content-Type: application/json' \
-	    -d "{\"ttl\": $PATRONI_TTL, \"loop_wait\": $PATRONI_LOOP_WAIT, \"retry_timeout\": $PATRONI_RETRY_TIMEOUT}" \
+	    -d "$(dcs_settings)" \
 	    "http://127.0.0.1:$(patroni_rest "$(pg_leader | tr -d pg)")/config" ||
-	    log "warning: could not set Patroni's timings"
+	    log "warning: could not set Patroni's settings"
 	wait_for "no synchronous standby" "$WAIT_SECONDS" pg_has_sync_standby
 	for n in 1 2 3; do
 		wait_for "Galera node $n is not synced" "$WAIT_SECONDS" \
@@ -632,6 +650,16 @@ do_up()
 	wait_for "HAProxy does not reach Galera" "$WAIT_SECONDS" haproxy_ready
 	log "up in $((SECONDS - t0))s: PostgreSQL leader $(pg_leader)," \
 	    "Galera size $(galera_size 1), HAProxy on 127.0.0.1:$MYSQL_FRONT"
+}
+
+# The dynamic settings that matter for failover and RPO, as JSON.
+dcs_settings()
+{
+	printf '{"ttl": %s, "loop_wait": %s, "retry_timeout": %s, ' \
+	    "$PATRONI_TTL" "$PATRONI_LOOP_WAIT" "$PATRONI_RETRY_TIMEOUT"
+	printf '"synchronous_mode": true, "synchronous_mode_strict": true, '
+	printf '"postgresql": {"parameters": '
+	printf '{"wal_retrieve_retry_interval": "500ms"}}}'
 }
 
 pg_leader_quiet()
