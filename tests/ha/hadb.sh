@@ -378,7 +378,9 @@ EOF
 		for n in 1 2 3; do
 			cat <<EOF
 [program:etcd$n]
-command = /usr/bin/env -S bash -c 'set -a; . $HA/etcd$n.env; exec /usr/bin/etcd'
+; -e: without its settings file etcd would start on its defaults (port
+; 2379, ./default.etcd), seen when var/ha was removed under supervisord.
+command = /usr/bin/env -S bash -c 'set -ae; . $HA/etcd$n.env; exec /usr/bin/etcd'
 priority = 50
 autostart = true
 autorestart = true
