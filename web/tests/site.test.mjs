@@ -258,7 +258,7 @@ describe('blog flows (English, desktop)', () => {
     await page.locator('.preview').first().waitFor();
     await settled(page);
     assert.equal(await page.locator('.preview').count(), 10);
-    await page.getByRole('link', { name: 'Page 2' }).click();
+    await page.getByRole('link', { name: 'Page 2', exact: true }).click();
     await page.locator('.pager a[aria-current="page"]', { hasText: '2' }).waitFor();
     await page.locator('.preview h2', { hasText: `Page test 0 ${RUN}` }).waitFor();
     await settled(page);
@@ -269,7 +269,7 @@ describe('blog flows (English, desktop)', () => {
     const second = await api('GET', '/articles?limit=10&offset=10');
     await page.goto('/');
     await page.locator('.preview').first().waitFor();
-    await page.getByRole('link', { name: 'Page 2' }).click();
+    await page.getByRole('link', { name: 'Page 2', exact: true }).click();
     await page.locator('.pager a[aria-current="page"]', { hasText: '2' }).waitFor();
     await settled(page);
     assert.equal(await page.locator('.preview h2').first().textContent(), second.json.articles[0].title);
@@ -335,6 +335,40 @@ describe('payments (English, desktop)', () => {
     // The payee needs an account in the currency: alice opens hers.
     const dep = await api('POST', '/pay/v1/deposits', { token: S.alice.token, key: 'open-' + RUN, body: { currency: 'USD', amount: 1 } });
     assert.equal(dep.status, 201, JSON.stringify(dep.json));
+    await finish(ctx);
+  });
+
+  ftest('a top-up whose answer is lost is sent again with its key: the money arrives once', async () => {
+    const erin = await register('erin' + RUN);
+    const { ctx, page } = await fresh(browser);
+    await signInAs(page, erin);
+    await page.goto('/wallet');
+    await page.getByText('No account yet: top up to open one.').waitFor();
+    const keys = [];
+    let lost = 0;
+    await page.route('**/pay/v1/deposits', async (route) => {
+      keys.push(route.request().headers()['idempotency-key']);
+      if (lost++ > 0) return route.continue();
+      const r = await route.fetch();
+      assert.equal(r.status(), 201);
+      return route.abort('failed');
+    });
+    await page.locator('#topup-amount').fill('5');
+    await page.locator('#topup-currency').selectOption('USD');
+    await page.getByRole('button', { name: 'Top up' }).click();
+    await page.getByRole('alert').filter({ hasText: 'The server could not be reached' }).waitFor();
+    await page.getByRole('button', { name: 'Top up' }).click();
+    await page.getByRole('status').filter({ hasText: 'Added $5.00 to your wallet.' }).waitFor();
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    assert.equal(keys.length, 2);
+    assert.ok(keys[0], 'a top-up carries an Idempotency-Key');
+    assert.equal(keys[0], keys[1], 'the retry carries the same Idempotency-Key');
+    const e = await entries(erin, 'USD');
+    assert.equal(e.balance, 500);
+    assert.equal(e.entries.length, 1);
+    // A new top-up after that success is a new intent, with a new key.
+    await topUp(page, { amount: '5', currency: 'USD', button: 'Top up', done: 'Added $5.00 to your wallet.', balance: '$10.00' });
+    assert.equal((await entries(erin, 'USD')).balance, 1000);
     await finish(ctx);
   });
 

@@ -1,10 +1,11 @@
 import { useEffect, useState } from 'preact/hooks';
-import { enc, newKey, pay, qs, retryable, session } from '../api.js';
+import { enc, pay, qs, session } from '../api.js';
 import { fmtDate, fmtMoney, readAmount, t } from '../i18n.js';
 import { loadCurrencies } from '../currencies.js';
 import { loc } from '../router.js';
 import { useSignal } from '../state.js';
 import { CursorNav, ErrorBox, ListTable, Notice, useAction, useTitle } from '../ui.jsx';
+import { usePayIntent } from '../writekey.js';
 import { SignInNeeded } from './editor.jsx';
 
 const PAGE = 10;
@@ -77,11 +78,11 @@ export function PaymentPage({ id }) {
   const [refunds, setRefunds] = useState(null);
   const [error, setError] = useState(null);
   const [amount, setAmount] = useState('');
-  const [intent, setIntent] = useState(null);
   const [invalid, setInvalid] = useState(null);
   const [done, setDone] = useState(null);
   const [tick, setTick] = useState(0);
   const [run, busy, actionError] = useAction();
+  const [takeIntent, sendIntent] = usePayIntent();
   useTitle(t('payment_title'));
   useEffect(() => {
     if (!user) return;
@@ -110,18 +111,12 @@ export function PaymentPage({ id }) {
       minor = readAmount(amount, p.currency, setInvalid);
       if (minor === null) return;
     }
-    const it = intent && intent.amount === minor ? intent : { key: newKey(), amount: minor };
-    setIntent(it);
+    const it = takeIntent({ amount: minor });
     run(async () => {
-      let r;
-      try {
-        r = await pay.post(`/payments/${enc(id)}/refunds`, minor === undefined ? {} : { amount: minor }, it.key);
-      } catch (err) {
-        if (!retryable(err)) setIntent(null);
+      const r = await sendIntent(it, (key) => pay.post(`/payments/${enc(id)}/refunds`, minor === undefined ? {} : { amount: minor }, key)).catch((err) => {
         err.context = 'refund';
         throw err;
-      }
-      setIntent(null);
+      });
       setAmount('');
       setDone(r.amount);
       setTick(tick + 1);

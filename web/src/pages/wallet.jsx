@@ -1,10 +1,11 @@
 import { useEffect, useState } from 'preact/hooks';
-import { enc, newKey, pay, qs, retryable, session } from '../api.js';
+import { enc, pay, qs, session } from '../api.js';
 import { fmtDate, fmtMoney, locale, readAmount, t } from '../i18n.js';
 import { DEFAULT_CURRENCIES, loadCurrencies } from '../currencies.js';
 import { loc, navigate } from '../router.js';
 import { useSignal } from '../state.js';
 import { CursorNav, ErrorBox, ListTable, Notice, useAction, useTitle } from '../ui.jsx';
+import { usePayIntent } from '../writekey.js';
 import { SignInNeeded } from './editor.jsx';
 
 const ENTRIES = 10;
@@ -12,28 +13,19 @@ const ENTRIES = 10;
 function TopUp({ currencies, onDone }) {
   const [currency, setCurrency] = useState(locale() === 'zh-CN' ? 'CNY' : 'USD');
   const [amount, setAmount] = useState('');
-  const [intent, setIntent] = useState(null);
   const [invalid, setInvalid] = useState(null);
   const [done, setDone] = useState(null);
   const [run, busy, error] = useAction();
+  const [takeIntent, sendIntent] = usePayIntent();
   const submit = (e) => {
     e.preventDefault();
     setInvalid(null);
     setDone(null);
     const minor = readAmount(amount, currency, setInvalid);
     if (minor === null) return;
-    // One key per top-up intent: the same amount sent again after a
-    // failure reuses it; a new amount is a new intent.
-    const it = intent && intent.amount === minor && intent.currency === currency ? intent : { key: newKey(), amount: minor, currency };
-    setIntent(it);
+    const it = takeIntent({ amount: minor, currency });
     run(async () => {
-      try {
-        await pay.post('/deposits', { currency, amount: minor }, it.key);
-      } catch (err) {
-        if (!retryable(err)) setIntent(null);
-        throw err;
-      }
-      setIntent(null);
+      await sendIntent(it, (key) => pay.post('/deposits', { currency, amount: minor }, key));
       setAmount('');
       setDone(it);
       onDone(currency);
