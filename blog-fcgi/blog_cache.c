@@ -607,7 +607,7 @@ blog_cache_answer(struct cm_req *req, char *entry, size_t len,
     const struct blog_cache_names *marks, const char *status)
 {
 	struct blog_cache_names flags;
-	uint32_t flen;
+	uint32_t flen = 0;
 	size_t i, k, blen;
 	char *body;
 
