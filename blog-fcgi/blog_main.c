@@ -100,12 +100,7 @@ static const struct cm_route blog_routes[] = {
 static void blog_settings_tls(struct blog_app *app);
 
 struct blog_settings {
-	char *listen;
-	long workers;
-	long max_body;
-	long grace;
 	long ttl;
-	char *log_level;
 	char *pub_key;
 	char *priv_key;
 	char *issuer;
@@ -221,13 +216,7 @@ blog_settings_load(struct blog_settings *st, struct blog_app *app, int migrate)
 	char err[256];
 
 	memset(st, 0, sizeof(*st));
-	if (cm_config_str("LOG_LEVEL", "info", 0, &st->log_level, err,
-	        sizeof(err)) != CM_OK)
-		cm_config_fatal(BLOG_PROG, err);
-	if (cm_log_set_level(st->log_level) != 0)
-		cm_config_fatal(BLOG_PROG,
-		    "LOG_LEVEL: must be debug, info, "
-		    "warn or error");
+	cm_config_log_level(BLOG_PROG);
 	if (blog_settings_url(app) == 0)
 		goto db_done;
 	if (cm_config_str("BLOG_DB_HOST", "127.0.0.1", 0, &app->db_host, err,
@@ -253,15 +242,7 @@ db_done:
 	blog_settings_tls(app);
 	if (migrate)
 		return;
-	if (cm_config_str("LISTEN", "127.0.0.1:9001", 0, &st->listen, err,
-	        sizeof(err)) != CM_OK ||
-	    cm_config_long("WORKERS", 8, 1, 1024, &st->workers, err,
-	        sizeof(err)) != CM_OK ||
-	    cm_config_long("MAX_BODY_BYTES", 1048576, 1024, 64L * 1024 * 1024,
-	        &st->max_body, err, sizeof(err)) != CM_OK ||
-	    cm_config_long("SHUTDOWN_GRACE_SECONDS", 20, 0, 3600, &st->grace,
-	        err, sizeof(err)) != CM_OK ||
-	    cm_config_long("JWT_TTL_SECONDS", 86400L * 30, 60, 86400L * 366,
+	if (cm_config_long("JWT_TTL_SECONDS", 86400L * 30, 60, 86400L * 366,
 	        &st->ttl, err, sizeof(err)) != CM_OK ||
 	    cm_config_long("BLOG_IDEMPOTENCY_TTL_HOURS", 24, 1, 24L * 366 * 10,
 	        &app->idem_ttl_hours, err, sizeof(err)) != CM_OK ||
@@ -334,8 +315,6 @@ blog_settings_tls(struct blog_app *app)
 static void
 blog_settings_free(struct blog_settings *st, struct blog_app *app)
 {
-	free(st->listen);
-	free(st->log_level);
 	free(st->pub_key);
 	free(st->priv_key);
 	free(st->issuer);
@@ -358,22 +337,19 @@ main(int argc, char **argv)
 	struct cm_server_conf conf;
 	struct blog_settings st;
 	struct blog_app app;
-	char err[256], *admin = NULL;
-	int migrate = 0, rc;
+	int migrate = cm_config_args(argc, argv, BLOG_PROG), rc;
 
-	if (argc == 2 && strcmp(argv[1], "--migrate") == 0)
-		migrate = 1;
-	else if (argc != 1) {
-		fprintf(stderr, "usage: %s [--migrate]\n", BLOG_PROG);
-		return 2;
-	}
 	cm_log_set_service("blog");
 	memset(&app, 0, sizeof(app));
+	memset(&conf, 0, sizeof(conf));
 	blog_settings_load(&st, &app, migrate);
+	if (!migrate)
+		cm_config_server(BLOG_PROG, "127.0.0.1:9001", 1024, &conf);
 	/* Not thread-safe: once, before any worker connects. */
 	if (mysql_library_init(0, NULL, NULL) != 0) {
 		fprintf(stderr, "%s: cannot initialise the MariaDB client\n",
 		    BLOG_PROG);
+		cm_config_server_free(&conf);
 		blog_settings_free(&st, &app);
 		return 1;
 	}
@@ -394,16 +370,7 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	if (cm_config_str("ADMIN_LISTEN", NULL, 0, &admin, err, sizeof(err)) !=
-	    CM_OK)
-		cm_config_fatal(BLOG_PROG, err);
-	memset(&conf, 0, sizeof(conf));
 	conf.service = "blog";
-	conf.admin_listen = admin;
-	conf.listen = st.listen;
-	conf.workers = (int)st.workers;
-	conf.max_body = (size_t)st.max_body;
-	conf.shutdown_grace = (int)st.grace;
 	conf.routes = blog_routes;
 	conf.nroutes = sizeof(blog_routes) / sizeof(blog_routes[0]);
 	conf.jwt = app.jwt;
@@ -429,7 +396,7 @@ main(int argc, char **argv)
 	blog_ident_relay_stop(&app);
 	curl_global_cleanup();
 out:
-	free(admin);
+	cm_config_server_free(&conf);
 	mysql_library_end();
 	blog_settings_free(&st, &app);
 	return rc;

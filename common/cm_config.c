@@ -2,12 +2,14 @@
  * cm_config.c: settings from the environment, with NAME_FILE for secrets.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "cm_config.h"
+#include "cm_log.h"
 
 #define CM_CONFIG_FILE_MAX ((size_t)64 * 1024)
 
@@ -171,4 +173,64 @@ cm_config_fatal(const char *prog, const char *err)
 {
 	fprintf(stderr, "%s: configuration error: %s\n", prog, err);
 	exit(2);
+}
+
+int
+cm_config_args(int argc, char **argv, const char *prog)
+{
+	if (argc == 2 && strcmp(argv[1], "--migrate") == 0)
+		return 1;
+	if (argc != 1) {
+		fprintf(stderr, "usage: %s [--migrate]\n", prog);
+		exit(2);
+	}
+	return 0;
+}
+
+void
+cm_config_log_level(const char *prog)
+{
+	char err[256], *level;
+
+	if (cm_config_str("LOG_LEVEL", "info", 0, &level, err, sizeof(err)) !=
+	    CM_OK)
+		cm_config_fatal(prog, err);
+	if (cm_log_set_level(level) != 0)
+		cm_config_fatal(
+		    prog, "LOG_LEVEL: must be debug, info, warn or error");
+	free(level);
+}
+
+void
+cm_config_server(const char *prog, const char *listen, long max_workers,
+    struct cm_server_conf *conf)
+{
+	char err[256], *l = NULL, *admin = NULL;
+	long workers, max_body, grace;
+
+	if (cm_config_str("LISTEN", listen, 0, &l, err, sizeof(err)) != CM_OK ||
+	    cm_config_str("ADMIN_LISTEN", NULL, 0, &admin, err, sizeof(err)) !=
+	        CM_OK ||
+	    cm_config_long("WORKERS", 8, 1, max_workers, &workers, err,
+	        sizeof(err)) != CM_OK ||
+	    cm_config_long("MAX_BODY_BYTES", 1048576, 1024, 64L * 1024 * 1024,
+	        &max_body, err, sizeof(err)) != CM_OK ||
+	    cm_config_long("SHUTDOWN_GRACE_SECONDS", 20, 0, 3600, &grace, err,
+	        sizeof(err)) != CM_OK)
+		cm_config_fatal(prog, err);
+	conf->listen = l;
+	conf->admin_listen = admin;
+	conf->workers = (int)workers;
+	conf->max_body = (size_t)max_body;
+	conf->shutdown_grace = (int)grace;
+}
+
+void
+cm_config_server_free(struct cm_server_conf *conf)
+{
+	/* Both were allocated by cm_config_server, const only for the server. */
+	free((char *)(uintptr_t)conf->listen);
+	free((char *)(uintptr_t)conf->admin_listen);
+	conf->listen = NULL;
+	conf->admin_listen = NULL;
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "cm_err.h"
+#include "cm_server.h"
 
 /*
  * *out is malloc'd (caller frees) or NULL when unset and def is NULL.
@@ -30,5 +31,25 @@ enum cm_err cm_config_bool(
 
 void cm_config_fatal(const char *prog, const char *err)
     __attribute__((noreturn));
+
+/*
+ * What both services' mains read the same way; a bad value is fatal (one
+ * line naming it). cm_config_args: 1 for "prog --migrate", 0 for "prog";
+ * anything else prints the usage and exits 2. cm_config_log_level: applies
+ * LOG_LEVEL (default info).
+ */
+int cm_config_args(int argc, char **argv, const char *prog);
+void cm_config_log_level(const char *prog);
+
+/*
+ * The server's settings into conf: LISTEN (default listen), ADMIN_LISTEN
+ * (no admin port when unset), WORKERS (1..max_workers, default 8),
+ * MAX_BODY_BYTES (1 KiB..64 MiB, default 1 MiB) and SHUTDOWN_GRACE_SECONDS
+ * (0..3600, default 20). The two strings are conf's until
+ * cm_config_server_free.
+ */
+void cm_config_server(const char *prog, const char *listen, long max_workers,
+    struct cm_server_conf *conf);
+void cm_config_server_free(struct cm_server_conf *conf);
 
 #endif

@@ -80,23 +80,11 @@ main(int argc, char **argv)
 {
 	static struct pay_app app;
 	struct cm_server_conf conf;
-	char err[256], *listen, *pubkey, *issuer, *audience, *level, *admin;
-	int migrate = 0;
+	char err[256], *pubkey, *issuer, *audience;
+	int migrate = cm_config_args(argc, argv, PAY_PROG);
 
-	if (argc == 2 && strcmp(argv[1], "--migrate") == 0)
-		migrate = 1;
-	else if (argc != 1) {
-		fprintf(stderr, "usage: %s [--migrate]\n", PAY_PROG);
-		return 2;
-	}
 	cm_log_set_service("pay");
-	if (cm_config_str("LOG_LEVEL", "info", 0, &level, err, sizeof(err)) !=
-	    CM_OK)
-		cm_config_fatal(PAY_PROG, err);
-	if (cm_log_set_level(level) != 0)
-		cm_config_fatal(
-		    PAY_PROG, "LOG_LEVEL must be debug, info, warn or error");
-	free(level);
+	cm_config_log_level(PAY_PROG);
 	pay_main_str("PAY_DB_URL", NULL, &app.db_url);
 	if (migrate)
 		return pay_migrate_run(app.db_url) == 0 ? 0 : 1;
@@ -112,7 +100,6 @@ main(int argc, char **argv)
 	    pay_main_long("PAY_IDEMPOTENCY_TTL_HOURS", 24, 1, 24L * 366 * 10);
 	app.max_deposit =
 	    pay_main_long("PAY_MAX_DEPOSIT", 100000000L, 1, PAY_AMOUNT_MAX);
-	pay_main_str("LISTEN", "127.0.0.1:9101", &listen);
 	pay_main_str("JWT_PUBLIC_KEY_FILE", NULL, &pubkey);
 	pay_main_str("JWT_ISSUER", "conduit", &issuer);
 	pay_main_str("JWT_AUDIENCE", "conduit", &audience);
@@ -120,19 +107,9 @@ main(int argc, char **argv)
 	        sizeof(err)) != CM_OK)
 		cm_config_fatal(PAY_PROG, err);
 
-	/* Optional: no admin port when unset. */
-	if (cm_config_str("ADMIN_LISTEN", NULL, 0, &admin, err, sizeof(err)) !=
-	    CM_OK)
-		cm_config_fatal(PAY_PROG, err);
 	memset(&conf, 0, sizeof(conf));
+	cm_config_server(PAY_PROG, "127.0.0.1:9101", 256, &conf);
 	conf.service = "pay";
-	conf.admin_listen = admin;
-	conf.listen = listen;
-	conf.workers = (int)pay_main_long("WORKERS", 8, 1, 256);
-	conf.max_body = (size_t)pay_main_long(
-	    "MAX_BODY_BYTES", 1048576, 1024, 64L * 1024 * 1024);
-	conf.shutdown_grace =
-	    (int)pay_main_long("SHUTDOWN_GRACE_SECONDS", 20, 0, 3600);
 	conf.routes = pay_routes;
 	conf.nroutes = sizeof(pay_routes) / sizeof(pay_routes[0]);
 	conf.jwt = app.jwt;
@@ -148,8 +125,7 @@ main(int argc, char **argv)
 		return 1;
 	cm_jwt_free(app.jwt);
 	free(app.db_url);
-	free(listen);
-	free(admin);
+	cm_config_server_free(&conf);
 	free(pubkey);
 	free(issuer);
 	free(audience);

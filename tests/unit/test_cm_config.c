@@ -139,6 +139,46 @@ test_err_table(void **state)
 	assert_string_equal(cm_err_name(CM_EUNAVAIL), "EUNAVAIL");
 }
 
+/* The settings both mains share: defaults, then values from the env. */
+static void
+test_server(void **state)
+{
+	char *argv[] = {"prog", "--migrate", NULL};
+	struct cm_server_conf conf;
+	static const char *const names[] = {"LISTEN", "ADMIN_LISTEN", "WORKERS",
+		"MAX_BODY_BYTES", "SHUTDOWN_GRACE_SECONDS"};
+	size_t i;
+
+	(void)state;
+	assert_int_equal(cm_config_args(1, argv, "prog"), 0);
+	assert_int_equal(cm_config_args(2, argv, "prog"), 1);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		unsetenv(names[i]);
+	memset(&conf, 0, sizeof(conf));
+	cm_config_server("prog", "127.0.0.1:9001", 256, &conf);
+	assert_string_equal(conf.listen, "127.0.0.1:9001");
+	assert_null(conf.admin_listen);
+	assert_int_equal(conf.workers, 8);
+	assert_int_equal(conf.max_body, 1048576);
+	assert_int_equal(conf.shutdown_grace, 20);
+	cm_config_server_free(&conf);
+	setenv("LISTEN", "/tmp/x.sock", 1);
+	setenv("ADMIN_LISTEN", "127.0.0.1:9200", 1);
+	setenv("WORKERS", "256", 1);
+	setenv("MAX_BODY_BYTES", "1024", 1);
+	setenv("SHUTDOWN_GRACE_SECONDS", "0", 1);
+	cm_config_server("prog", "127.0.0.1:9001", 256, &conf);
+	assert_string_equal(conf.listen, "/tmp/x.sock");
+	assert_string_equal(conf.admin_listen, "127.0.0.1:9200");
+	assert_int_equal(conf.workers, 256);
+	assert_int_equal(conf.max_body, 1024);
+	assert_int_equal(conf.shutdown_grace, 0);
+	cm_config_server_free(&conf);
+	assert_null(conf.listen);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		unsetenv(names[i]);
+}
+
 int
 main(void)
 {
@@ -148,6 +188,7 @@ main(void)
 		cmocka_unit_test(test_long),
 		cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_err_table),
+		cmocka_unit_test(test_server),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
