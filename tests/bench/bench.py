@@ -126,6 +126,8 @@ OPEN_LOOP = [
     ("GET /api/articles", 10),
     ("GET /api/articles (auth)", 10),
     ("GET /api/articles?tag=", 10),
+    ("GET /api/articles?tag= (auth)", 10),
+    ("GET /api/articles (edge micro-cache, 1 s stale)", 10),
     ("GET /api/articles/feed", 10),
     ("GET /api/articles/:slug", 10),
     ("GET /api/articles/:slug (auth)", 10),
@@ -394,9 +396,13 @@ def open_requests(mode, path, n=2000):
         elif mode == "list_auth":
             auth()
             r = http_request("GET", page, h)
-        elif mode == "tag":
+        elif mode in ("tag", "tag_auth"):
+            if mode == "tag_auth":
+                auth()
             r = http_request("GET", "/api/articles?limit=20&tag=" +
                              random.choice(tags), h)
+        elif mode == "list_edge":
+            r = http_request("GET", "/edge" + page, h)
         elif mode in ("slug", "slug_auth"):
             if mode == "slug_auth":
                 auth()
