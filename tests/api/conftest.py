@@ -92,6 +92,17 @@ def supervised_replica_pids(var_dir, service):
     return dict(sorted(out.items()))
 
 
+def run_threads(threads, timeout):
+    """Start threads, wait for each up to timeout seconds, and fail when one
+    is still running (a request that hung)."""
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    stuck = [t.name for t in threads if t.is_alive()]
+    assert not stuck, "still running after %s s: %s" % (timeout, stuck)
+
+
 class Stack:
     """What a test may need to know about the local stack."""
 

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from blog_support import Api, name
+from conftest import run_threads
 
 
 def race(base_url, n, fn):
@@ -24,11 +25,8 @@ def race(base_url, n, fn):
         finally:
             a.close()
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    run_threads([threading.Thread(target=run, args=(i,)) for i in range(n)],
+                60)
     return out
 
 

@@ -10,6 +10,7 @@ import time
 import pytest
 import requests
 
+from conftest import run_threads
 from pay_support import (User, check_account_api, check_invariants_sql,
                               new_user, newkey, psql)
 
@@ -156,12 +157,8 @@ def test_concurrent_payments_and_refunds(hot):
     threads = [threading.Thread(target=client, args=(i, hot, out, barrier))
                for i in range(CLIENTS)]
     t0 = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    run_threads(threads, 120)
     took = time.monotonic() - t0
-    assert not any(t.is_alive() for t in threads)
     assert not out.errors, out.errors[:5]
     moved = sum(1 for k in out.keys.values() if k[1] == 201)
     print("\n%d keyed operations (%d moved money), %d requests, %d retries "

@@ -11,6 +11,7 @@ import urllib.parse
 
 import pytest
 
+from conftest import run_threads
 from pay_support import (BASE, PAY, check_account_api,
                               check_invariants_sql, entries_of, err,
                               funded_pair,
@@ -258,12 +259,8 @@ def test_statement_time_never_runs_backwards():
             if r.status_code != 201:
                 failures.append(r.text)
 
-    threads = [threading.Thread(target=run, args=(p,)) for p in payers
-               for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    run_threads([threading.Thread(target=run, args=(p,)) for p in payers
+                 for _ in range(2)], 120)
     assert not failures, failures[:3]
     ents = entries_of(payee, payee.account()["id"])
     assert len(ents) == 60

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from conftest import run_threads
 from pay_support import (PORT_OFFSET, VAR, check_invariants_sql, db_url, err,
                               new_user, newkey, psql)
 
@@ -94,11 +95,7 @@ def test_connections_killed_under_the_service():
             with lock:
                 statuses.extend(s)
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    run_threads([threading.Thread(target=worker) for _ in range(8)], 60)
     assert statuses and all(s in (200, 201) for s in statuses), statuses
     assert bob.account()["balance"] == statuses.count(201)
     n = superuser_psql("SELECT count(*) FROM pg_stat_activity WHERE "
