@@ -105,8 +105,9 @@ def render(doc, results_rel="tests/bench/results"):
     ol = open_rows(doc)
     if ol:
         md += ["", "Open loop (`tests/bench/openloop.c`): a constant offered "
-               "rate at a share of the endpoint's best closed-loop req/s "
-               "above, latency from each request's intended start:", ""]
+               "rate at a share of the endpoint's saturation (its best req/s "
+               "over every closed-loop point of the run, the plot's sweep "
+               "included), latency from each request's intended start:", ""]
         md += table(("endpoint", "load", "offered req/s", "saturation req/s",
                      "p50 ms", "p99 ms", "p99.9 ms", "errors",
                      "p99 target at 50 %"), ol)
