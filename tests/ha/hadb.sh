@@ -113,7 +113,10 @@ write_etcd()
 		cluster+=${cluster:+,}etcd$i=http://127.0.0.1:$(etcd_peer "$i")
 	done
 	mkdir -p "$HA/etcd$n"
-	cat >"$HA/etcd$n.env" <<EOF
+	# Written aside, then renamed: supervisord may (re)start etcd while
+	# this runs, and an etcd that read a half-written file started on its
+	# defaults (port 2379, ./default.etcd).
+	cat >"$HA/etcd$n.env.tmp" <<EOF
 ETCD_NAME=etcd$n
 ETCD_DATA_DIR=$HA/etcd$n
 ETCD_LISTEN_CLIENT_URLS=http://127.0.0.1:$(etcd_client "$n")
@@ -128,6 +131,7 @@ ETCD_ELECTION_TIMEOUT=2000
 ETCD_UNSAFE_NO_FSYNC=false
 ETCD_ENABLE_V2=true
 EOF
+	mv "$HA/etcd$n.env.tmp" "$HA/etcd$n.env"
 }
 
 write_patroni()
