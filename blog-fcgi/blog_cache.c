@@ -606,6 +606,8 @@ static enum cm_err
 blog_cache_answer(struct cm_req *req, char *entry, size_t len,
     const struct blog_cache_names *marks, const char *status)
 {
+	/* "false" becomes "true " in place: same length, no terminator. */
+	static const char yes[5] = {'t', 'r', 'u', 'e', ' '};
 	struct blog_cache_names flags;
 	uint32_t flen = 0;
 	size_t i, k, blen;
@@ -622,9 +624,10 @@ blog_cache_answer(struct cm_req *req, char *entry, size_t len,
 	body = entry + 4 + flen;
 	for (k = 0; marks != NULL && k < 2; k++)
 		for (i = 0; i < flags.n[k]; i++)
-			if (flags.off[k][i] + 5 <= blen &&
+			if (flags.off[k][i] + sizeof(yes) <= blen &&
 			    blog_cache_marked(marks, k, &flags.v[k][i]))
-				memcpy(body + flags.off[k][i], "true ", 5);
+				memcpy(
+				    body + flags.off[k][i], yes, sizeof(yes));
 	/* The names decoded above are no longer needed: overwrite them. */
 	memmove(entry, body, blen);
 	if (cm_resp_raw(&req->resp, 200, entry, blen) != CM_OK)
