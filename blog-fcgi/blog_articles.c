@@ -160,18 +160,15 @@ blog_articles_page(struct cm_req *req, const struct blog_db_filter *f,
 		rc = blog_db_articles_page(
 		    db, req->request_id, req->user_id, f, limit, offset, &s);
 	else
-		rc = blog_db_feed_page(
-		    db, req->request_id, req->user_id, limit, offset, &s);
+		rc = blog_db_feed_page(db, req->request_id, req->user_id, limit,
+		    offset, &count, &s);
 	if (rc != CM_OK ||
 	    (rc = blog_db_rows_json(db, req->request_id, s,
 	         blog_articles_item_json, &arr)) != CM_OK)
 		goto out;
-	if (f != NULL)
-		rc = blog_db_articles_count(db, req->request_id, f, &count);
-	else
-		rc = blog_db_feed_count(
-		    db, req->request_id, req->user_id, &count);
-	if (rc != CM_OK)
+	if (f != NULL &&
+	    (rc = blog_db_articles_count(db, req->request_id, f, &count)) !=
+	        CM_OK)
 		goto out;
 	body = json_pack(
 	    "{s:O,s:I}", "articles", arr, "articlesCount", (json_int_t)count);

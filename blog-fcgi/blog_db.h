@@ -282,12 +282,13 @@ enum cm_err blog_db_articles_page(struct blog_db *db, const char *rid,
     long long offset, struct blog_db_stmt **out);
 enum cm_err blog_db_articles_count(struct blog_db *db, const char *rid,
     const struct blog_db_filter *f, long long *count);
-/* The same for the articles of the authors viewer follows. */
+/*
+ * The same for the articles of the authors viewer follows, with their
+ * total number in *count.
+ */
 enum cm_err blog_db_feed_page(struct blog_db *db, const char *rid,
-    long long viewer, long long limit, long long offset,
+    long long viewer, long long limit, long long offset, long long *count,
     struct blog_db_stmt **out);
-enum cm_err blog_db_feed_count(
-    struct blog_db *db, const char *rid, long long viewer, long long *count);
 
 /* An article's columns as written; NULL (update) keeps a column. */
 struct blog_db_article {

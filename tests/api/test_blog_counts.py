@@ -307,3 +307,43 @@ def test_migration_fills_the_counters(var_dir):
         assert counts() == ["1:1,2:3", "1:3,2:1,3:1"]
     finally:
         sql("DROP DATABASE %s" % db, "mysql")
+
+
+def test_feed_pages_are_the_merge_of_the_followed(api, base_url):
+    """The feed page is read as each followed author's newest limit +
+    offset articles since a bound (blog_db_feed_page): every page must
+    still be exactly the newest-first merge, with authors whose articles
+    interleave and authors with fewer articles than the page, and the
+    same when the reader follows more authors than the bounded query
+    takes (the plain join)."""
+    a, b, c, v = (api.register(p) for p in ("cfa", "cfb", "cfc", "cfv"))
+    made = []
+    for who in "abacaabcbaab":
+        u = {"a": a, "b": b, "c": c}[who]
+        made.append(api.article(u["token"])["slug"])
+    want = made[::-1]
+    for u in (a, b, c):
+        r = api.post("/profiles/%s/follow" % u["username"], v["token"])
+        assert r.status_code == 200
+
+    def check_pages():
+        for limit in (1, 2, 3, 5, 20):
+            for offset in range(0, len(want) + 1):
+                r = api.get("/articles/feed", v["token"],
+                            params={"limit": limit, "offset": offset})
+                assert r.status_code == 200, r.text[:300]
+                body = r.json()
+                got = [x["slug"] for x in body["articles"]]
+                assert got == want[offset:offset + limit], (limit, offset)
+                assert body["articlesCount"] == len(want)
+                assert all(x["author"]["following"] for x in body["articles"])
+        r = api.get("/articles/feed", v["token"], params={"limit": 0})
+        assert r.json() == {"articles": [], "articlesCount": len(want)}
+
+    check_pages()
+    # 22 more followed authors without articles: 25, past the IN list.
+    for _ in range(22):
+        u = api.register("cfx")
+        r = api.post("/profiles/%s/follow" % u["username"], v["token"])
+        assert r.status_code == 200
+    check_pages()
