@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -318,3 +319,36 @@ def test_bad_configuration_stops_at_start(tmp_path, value):
     assert r.returncode != 0
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "PAY_MAX_DEPOSIT" in lines[0], r.stderr
+
+
+def test_url_sets_connect_timeout_and_keepalives(tmp_path):
+    """PAY_DB_URL may set libpq's connect_timeout and keepalives (the HA
+    stack's multi-host URL asks for a 2 s connect timeout per member);
+    pay's own values are only defaults. Seen from outside: the kernel's
+    keepalive timer of the replica's database connections starts at the
+    URL's keepalives_idle (77 s), not pay's 10 s."""
+    with open(os.path.join(VAR, "secrets", "pay_app.url")) as f:
+        url = f.read().strip()
+    # Over TCP (the single stack's URL names the socket's folder).
+    url = " ".join("host=127.0.0.1" if w.startswith("host=/") else w
+                   for w in url.split())
+    p, sock = _replica(tmp_path, PAY_DB_URL=url + " keepalives_idle=77")
+    try:
+        st, _, _ = _fcgi(sock, "GET", "/readyz")
+        assert st == 200
+        out = subprocess.run(["ss", "-tnpoH", "state", "established"],
+                             capture_output=True, text=True).stdout
+        mine = [line for line in out.splitlines()
+                if "pid=%d," % p.pid in line]
+        assert mine, "no TCP connection of the replica in:\n" + out
+        for line in mine:
+            # ss writes the time left as e.g. 1min16sec, 9sec or 2.500ms.
+            m = re.search(r"timer:\(keepalive,(?:(\d+)min)?"
+                          r"(?:([\d.]+)sec)?(?:([\d.]+)ms)?,", line)
+            assert m, line
+            secs = (int(m.group(1) or 0) * 60 + float(m.group(2) or 0) +
+                    float(m.group(3) or 0) / 1000)
+            assert 10 < secs <= 77, line
+    finally:
+        p.terminate()
+        p.wait(10)
