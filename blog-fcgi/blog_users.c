@@ -158,6 +158,35 @@ struct blog_users_write {
 	enum blog_users_dup dup; /* after CM_ECONFLICT: which unique key */
 };
 
+/* The username's three stored forms (blog_users_check_username). */
+static void
+blog_users_row_name(
+    struct blog_db_user *row, const struct blog_unicode_name *name)
+{
+	row->username = name->display;
+	row->username_len = name->display_len;
+	row->username_key = name->key;
+	row->username_key_len = name->key_len;
+	row->username_skeleton = name->skeleton;
+	row->username_skeleton_len = name->skeleton_len;
+}
+
+/*
+ * bio and image as sent: "" and null are both stored as null; set_* say
+ * whether an update writes them at all.
+ */
+static void
+blog_users_row_profile(struct blog_db_user *row, const struct blog_field *bio,
+    const struct blog_field *image)
+{
+	row->set_bio = bio->present;
+	row->bio = bio->len > 0 ? bio->s : NULL;
+	row->bio_len = bio->len;
+	row->set_image = image->present;
+	row->image = image->len > 0 ? image->s : NULL;
+	row->image_len = image->len;
+}
+
 /*
  * The new user and its first identity event, in one transaction: pay
  * learns of every user the blog has, and of no other.
@@ -222,20 +251,11 @@ blog_users_register(struct cm_req *req)
 		goto out;
 
 	memset(&w, 0, sizeof(w));
-	w.row.username = name.display;
-	w.row.username_len = name.display_len;
-	w.row.username_key = name.key;
-	w.row.username_key_len = name.key_len;
-	w.row.username_skeleton = name.skeleton;
-	w.row.username_skeleton_len = name.skeleton_len;
+	blog_users_row_name(&w.row, &name);
 	w.row.email = email.s;
 	w.row.email_len = email.len;
 	w.row.password_hash = hash;
-	/* "" is stored as null, like PUT /user does. */
-	w.row.bio = bio.len > 0 ? bio.s : NULL;
-	w.row.bio_len = bio.len;
-	w.row.image = image.len > 0 ? image.s : NULL;
-	w.row.image_len = image.len;
+	blog_users_row_profile(&w.row, &bio, &image);
 	rc = blog_db_txn(db, req->request_id, blog_users_register_txn, &w);
 	if (rc == CM_ECONFLICT) {
 		rc = blog_users_conflict_reply(req, w.dup);
@@ -454,25 +474,12 @@ blog_users_update(struct cm_req *req)
 	if (username.present) {
 		w.new_name = name.display;
 		w.new_name_len = name.display_len;
-	}
-	if (username.present) {
-		w.row.username = name.display;
-		w.row.username_len = name.display_len;
-		w.row.username_key = name.key;
-		w.row.username_key_len = name.key_len;
-		w.row.username_skeleton = name.skeleton;
-		w.row.username_skeleton_len = name.skeleton_len;
+		blog_users_row_name(&w.row, &name);
 	}
 	w.row.email = email.present ? email.s : NULL;
 	w.row.email_len = email.len;
 	w.row.password_hash = password.present ? hash : NULL;
-	/* bio and image: "" and null both clear the field. */
-	w.row.set_bio = bio.present;
-	w.row.bio = bio.len > 0 ? bio.s : NULL;
-	w.row.bio_len = bio.len;
-	w.row.set_image = image.present;
-	w.row.image = image.len > 0 ? image.s : NULL;
-	w.row.image_len = image.len;
+	blog_users_row_profile(&w.row, &bio, &image);
 	rc = blog_db_txn(db, req->request_id, blog_users_update_txn, &w);
 	rc = blog_error_missing(req, rc, 401, "token", "is invalid");
 	if (rc == CM_ECONFLICT) {
