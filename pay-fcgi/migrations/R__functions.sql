@@ -132,6 +132,16 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 /*
+ * 404 for an object the caller may not see or that does not exist, which
+ * are the same to the caller (pay_error_not_found on the C side).
+ */
+CREATE OR REPLACE FUNCTION pay_not_found(p_noun text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT pay_error_json('not_found_error', 'no_such_' || p_noun,
+	    'No such ' || p_noun || '.', NULL)
+$$;
+
+/*
  * The caller of an operation needs a row (accounts reference it), but what
  * a token says about names is never stored: usernames come only from the
  * blog's signed identity events (pay_ident_apply, migration 004).
@@ -476,8 +486,7 @@ BEGIN
 	SELECT * INTO p FROM payments WHERE id = p_payment;
 	IF NOT FOUND OR (p.payer_id <> p_user AND p.payee_id <> p_user) THEN
 		r_status := 404;
-		r_body := pay_error_json('not_found_error', 'no_such_payment',
-		    'No such payment.', NULL);
+		r_body := pay_not_found('payment');
 	ELSIF p.payee_id <> p_user THEN
 		r_status := 403;
 		r_body := pay_error_json('permission_error', 'not_payee',
@@ -616,8 +625,7 @@ BEGIN
 	    WHERE d.id = p_id AND a.owner_id = p_user;
 	IF NOT FOUND THEN
 		r_status := 404;
-		r_body := pay_error_json('not_found_error', 'no_such_deposit',
-		    'No such deposit.', NULL);
+		r_body := pay_not_found('deposit');
 	END IF;
 END $$;
 
@@ -630,8 +638,7 @@ BEGIN
 	    FROM accounts a WHERE a.id = p_id AND a.owner_id = p_user;
 	IF NOT FOUND THEN
 		r_status := 404;
-		r_body := pay_error_json('not_found_error', 'no_such_account',
-		    'No such account.', NULL);
+		r_body := pay_not_found('account');
 	END IF;
 END $$;
 
@@ -654,8 +661,7 @@ BEGIN
 	SELECT seq INTO acc FROM accounts WHERE id = p_id AND owner_id = p_user;
 	IF NOT FOUND THEN
 		r_status := 404;
-		r_body := pay_error_json('not_found_error', 'no_such_account',
-		    'No such account.', NULL);
+		r_body := pay_not_found('account');
 		RETURN;
 	END IF;
 	IF p_after IS NOT NULL THEN
@@ -714,8 +720,7 @@ BEGIN
 	    (p.payer_id = p_user OR p.payee_id = p_user);
 	IF NOT FOUND THEN
 		r_status := 404;
-		r_body := pay_error_json('not_found_error', 'no_such_payment',
-		    'No such payment.', NULL);
+		r_body := pay_not_found('payment');
 	END IF;
 END $$;
 
@@ -731,8 +736,7 @@ BEGIN
 	    (payer_id = p_user OR payee_id = p_user);
 	IF NOT FOUND THEN
 		r_status := 404;
-		r_body := pay_error_json('not_found_error', 'no_such_payment',
-		    'No such payment.', NULL);
+		r_body := pay_not_found('payment');
 		RETURN;
 	END IF;
 	IF p_after IS NOT NULL THEN
