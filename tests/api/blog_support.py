@@ -1,5 +1,6 @@
 """Helpers shared by the blog API tests (tests/api/test_blog_*.py)."""
 
+import glob
 import os
 import pwd
 import re
@@ -38,6 +39,71 @@ def mysql(var_dir, sql, timeout=60):
          "-e", sql],
         capture_output=True, text=True, timeout=timeout, check=True)
     return [line.split("\t") for line in p.stdout.splitlines()]
+
+
+class ScratchDb:
+    """A scratch database on the stack's MariaDB with the blog's schema as
+    it was before one migration (the file ending in `before`): every
+    earlier migration applied and recorded, so a test can write data of
+    that time and run the stack's blog binary's --migrate on it. A context
+    manager; the database is dropped on leaving."""
+
+    def __init__(self, var_dir, before, prefix="scratch"):
+        self.var = var_dir
+        self.sock = os.path.join(var_dir, "run", "mysqld.sock")
+        assert os.path.exists(self.sock), \
+            "the stack's MariaDB (make up) is needed"
+        assert os.access(BLOG_BIN, os.X_OK), BLOG_BIN
+        files = sorted(glob.glob(os.path.join(ROOT, "blog-fcgi",
+                                              "migrations", "*.sql")))
+        mine = [f for f in files if f.endswith(before)]
+        assert len(mine) == 1, files
+        self.earlier = [f for f in files if f < mine[0]]
+        self.db = "%s_%s" % (prefix, uuid.uuid4().hex[:8])
+        self.me = pwd.getpwuid(os.getuid()).pw_name
+
+    def sql(self, text, database=None, check=True):
+        """Run text in the scratch database (or database) as the stack's
+        administrator; the completed mariadb process."""
+        r = subprocess.run(
+            ["mariadb", "--defaults-file=" + os.path.join(self.var, "my.cnf"),
+             "-u", self.me, "-N", "-B", database or self.db], input=text,
+            capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0 or not check, r.stderr
+        return r
+
+    def migrate(self):
+        """blog-fcgi --migrate on the scratch database; its log."""
+        env = {"PATH": os.environ["PATH"], "BLOG_DB_SOCKET": self.sock,
+               "BLOG_DB_NAME": self.db, "BLOG_DB_USER": self.me,
+               "JWT_PUBLIC_KEY_FILE": os.path.join(self.var, "keys",
+                                                   "jwt-public.pem"),
+               "JWT_PRIVATE_KEY_FILE": os.path.join(self.var, "keys",
+                                                    "jwt-private.pem")}
+        r = subprocess.run([BLOG_BIN, "--migrate"], env=env,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r.stdout + r.stderr
+
+    def __enter__(self):
+        self.sql("CREATE DATABASE %s" % self.db, "mysql")
+        try:
+            self.sql("CREATE TABLE schema_migrations (version INT NOT NULL"
+                     " PRIMARY KEY, name VARCHAR(255) NOT NULL, applied_at"
+                     " DATETIME(3) NOT NULL)")
+            for f in self.earlier:
+                with open(f) as fh:
+                    self.sql(fh.read())
+                base = os.path.basename(f)
+                self.sql("INSERT INTO schema_migrations VALUES (%d, '%s',"
+                         " NOW(3))" % (int(base[:3]), base))
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.sql("DROP DATABASE %s" % self.db, "mysql")
 
 
 def name(prefix="b"):

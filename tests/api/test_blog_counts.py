@@ -6,14 +6,8 @@ must be seen: every answer here is checked against a COUNT(*) of the rows,
 and the last tests compare every counter in the database with its rows.
 """
 
-import getpass
-import glob
-import os
-import subprocess
-import uuid
 
-from blog_support import mysql, name
-from conftest import ROOT
+from blog_support import ScratchDb, mysql, name
 from test_blog_concurrency import race
 
 
@@ -37,29 +31,32 @@ def listed(api, token=None, path="/articles", **params):
     return body["articlesCount"]
 
 
-def tag_count(api, var_dir, tag):
-    n = listed(api, tag=tag)
-    assert n == rows_count(var_dir, "SELECT COUNT(*) FROM article_tags at"
-                           " JOIN tags t ON t.id = at.tag_id"
-                           " WHERE t.name = " + q(tag))
+def same_count(n, var_dir, sql):
+    """n, after checking it against sql's COUNT(*) of the rows."""
+    assert n == rows_count(var_dir, sql), (n, sql)
     return n
+
+
+def tag_count(api, var_dir, tag):
+    return same_count(listed(api, tag=tag), var_dir,
+                      "SELECT COUNT(*) FROM article_tags at"
+                      " JOIN tags t ON t.id = at.tag_id"
+                      " WHERE t.name = " + q(tag))
 
 
 def author_count(api, var_dir, user):
-    n = listed(api, author=user)
-    assert n == rows_count(var_dir, "SELECT COUNT(*) FROM articles a"
-                           " JOIN users u ON u.id = a.author_id"
-                           " WHERE u.username = " + q(user))
-    return n
+    return same_count(listed(api, author=user), var_dir,
+                      "SELECT COUNT(*) FROM articles a"
+                      " JOIN users u ON u.id = a.author_id"
+                      " WHERE u.username = " + q(user))
 
 
 def feed_count(api, var_dir, u):
-    n = listed(api, u["token"], "/articles/feed")
-    assert n == rows_count(var_dir, "SELECT COUNT(*) FROM follows f"
-                           " JOIN users u ON u.id = f.follower_id"
-                           " JOIN articles a ON a.author_id = f.followee_id"
-                           " WHERE u.username = " + q(u["username"]))
-    return n
+    return same_count(listed(api, u["token"], "/articles/feed"), var_dir,
+                      "SELECT COUNT(*) FROM follows f"
+                      " JOIN users u ON u.id = f.follower_id"
+                      " JOIN articles a ON a.author_id = f.followee_id"
+                      " WHERE u.username = " + q(u["username"]))
 
 
 def test_counts_follow_every_write(api, var_dir):
@@ -232,37 +229,10 @@ def test_migration_fills_the_counters(var_dir):
     creates hold the exact counts, and the triggers take over from there.
     Run on a scratch database of the stack's MariaDB with the stack's
     blog binary (as test_blog_unicode's migration test)."""
-    cnf = os.path.join(var_dir, "my.cnf")
-    sock = os.path.join(var_dir, "run", "mysqld.sock")
-    blog = os.path.join(ROOT, "build", os.environ.get("VARIANT", "release"),
-                        "blog-fcgi")
-    assert os.path.exists(sock), "the stack's MariaDB (make up) is needed"
-    assert os.access(blog, os.X_OK), blog
-    db = "counts_mig_%s" % uuid.uuid4().hex[:8]
-    files = sorted(glob.glob(os.path.join(ROOT, "blog-fcgi", "migrations",
-                                          "*.sql")))
-    mine = [f for f in files if f.endswith("_list_counts.sql")]
-    assert len(mine) == 1, files
-    me = getpass.getuser()
+    with ScratchDb(var_dir, "_list_counts.sql", "counts_mig") as db:
+        def sql(text):
+            return db.sql(text).stdout.split()
 
-    def sql(text, database=db):
-        r = subprocess.run(["mariadb", "--defaults-file=" + cnf, "-u", me,
-                            "-N", "-B", database], input=text,
-                           capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, r.stderr
-        return r.stdout.split()
-
-    sql("CREATE DATABASE %s" % db, "mysql")
-    try:
-        sql("CREATE TABLE schema_migrations (version INT NOT NULL PRIMARY"
-            " KEY, name VARCHAR(255) NOT NULL, applied_at DATETIME(3) NOT"
-            " NULL)")
-        for f in (f for f in files if f < mine[0]):
-            with open(f) as fh:
-                sql(fh.read())
-            base = os.path.basename(f)
-            sql("INSERT INTO schema_migrations VALUES (%d, '%s', NOW(3))"
-                % (int(base[:3]), base))
         # Three authors (one without articles), two tags, five articles.
         sql("INSERT INTO users (id, username, username_key, email,"
             " password_hash, created_at, updated_at) VALUES"
@@ -276,15 +246,7 @@ def test_migration_fills_the_counters(var_dir):
             " NOW(3), NOW(3) FROM seq_1_to_5;"
             "INSERT INTO article_tags (article_id, tag_id) VALUES"
             " (1, 1), (2, 1), (3, 1), (3, 2), (5, 2);")
-        env = {"PATH": os.environ["PATH"], "BLOG_DB_SOCKET": sock,
-               "BLOG_DB_NAME": db, "BLOG_DB_USER": me,
-               "JWT_PUBLIC_KEY_FILE": os.path.join(var_dir, "keys",
-                                                   "jwt-public.pem"),
-               "JWT_PRIVATE_KEY_FILE": os.path.join(var_dir, "keys",
-                                                    "jwt-private.pem")}
-        r = subprocess.run([blog, "--migrate"], env=env, capture_output=True,
-                           text=True, timeout=120)
-        assert r.returncode == 0, r.stdout + r.stderr
+        db.migrate()
 
         def counts():
             return sql(
@@ -305,8 +267,6 @@ def test_migration_fills_the_counters(var_dir):
             "INSERT INTO article_tags (article_id, tag_id) VALUES (2, 2);"
             "DELETE FROM articles WHERE id = 3;")
         assert counts() == ["1:1,2:3", "1:3,2:1,3:1"]
-    finally:
-        sql("DROP DATABASE %s" % db, "mysql")
 
 
 def test_feed_pages_are_the_merge_of_the_followed(api, base_url):

@@ -11,14 +11,10 @@ requests percent-encodes every non-ASCII URL, so the raw form is sent with a
 plain socket (raw_request).
 """
 
-import getpass
-import glob
 import json
-import os
 import re
 import secrets
 import socket
-import subprocess
 import time
 import unicodedata
 import urllib.parse
@@ -27,8 +23,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import ROOT
-from blog_support import errors
+from blog_support import ScratchDb, errors
 
 SUFFIX = re.compile(r"-[0-9a-f]{8}$")
 
@@ -420,51 +415,8 @@ def test_migration_keeps_legacy_names_and_slugs(var_dir):
     look-alike ("user1", "userl") keeps its account without a skeleton;
     ASCII slugs survive the column's new character set. Run on a scratch
     database of the stack's MariaDB with the stack's blog binary."""
-    cnf = os.path.join(var_dir, "my.cnf")
-    sock = os.path.join(var_dir, "run", "mysqld.sock")
-    blog = os.path.join(ROOT, "build", os.environ.get("VARIANT", "release"),
-                        "blog-fcgi")
-    assert os.path.exists(cnf) and os.path.exists(sock), \
-        "the stack's MariaDB (make up) is needed"
-    assert os.access(blog, os.X_OK), blog
-    db = "unicode_mig_%s" % uuid.uuid4().hex[:8]
-    files = sorted(glob.glob(os.path.join(ROOT, "blog-fcgi", "migrations",
-                                          "*.sql")))
-    mine = [f for f in files if f.endswith("_unicode_names.sql")]
-    assert len(mine) == 1, files
-    before = [f for f in files if f < mine[0]]
-    me = getpass.getuser()
-
-    def sql(text, database=db, check=True):
-        r = subprocess.run(["mariadb", "--defaults-file=" + cnf, "-u", me,
-                            "-N", "-B", database], input=text,
-                           capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0 or not check, r.stderr
-        return r
-
-    def migrate():
-        env = {"PATH": os.environ["PATH"], "BLOG_DB_SOCKET": sock,
-               "BLOG_DB_NAME": db, "BLOG_DB_USER": me,
-               "JWT_PUBLIC_KEY_FILE": os.path.join(var_dir, "keys",
-                                                   "jwt-public.pem"),
-               "JWT_PRIVATE_KEY_FILE": os.path.join(var_dir, "keys",
-                                                    "jwt-private.pem")}
-        r = subprocess.run([blog, "--migrate"], env=env, capture_output=True,
-                           text=True, timeout=120)
-        assert r.returncode == 0, r.stdout + r.stderr
-        return r.stdout + r.stderr
-
-    sql("CREATE DATABASE %s" % db, "mysql")
-    try:
-        sql("CREATE TABLE schema_migrations (version INT NOT NULL PRIMARY"
-            " KEY, name VARCHAR(255) NOT NULL, applied_at DATETIME(3) NOT"
-            " NULL)")
-        for f in before:
-            with open(f) as fh:
-                sql(fh.read())
-            base = os.path.basename(f)
-            sql("INSERT INTO schema_migrations VALUES (%d, '%s', NOW(3))"
-                % (int(base[:3]), base))
+    with ScratchDb(var_dir, "_unicode_names.sql", "unicode_mig") as db:
+        sql, migrate = db.sql, db.migrate
         sql("INSERT INTO users (username, email, password_hash, created_at,"
             " updated_at) VALUES"
             " ('Bob', 'b1@x', 'h', NOW(3), NOW(3)),"
@@ -492,5 +444,3 @@ def test_migration_keeps_legacy_names_and_slugs(var_dir):
                 " password_hash, created_at, updated_at) VALUES ('BOB', 'bob',"
                 " 'b3@x', 'h', NOW(3), NOW(3))", check=False)
         assert r.returncode != 0 and "uk_users_username_key" in r.stderr
-    finally:
-        sql("DROP DATABASE %s" % db, "mysql")

@@ -80,6 +80,28 @@ export async function topUp(page, { amount, currency, button, done, balance }) {
   await page.locator(`.account[data-currency="${currency}"] .bal`, { hasText: balance }).waitFor();
 }
 
+// A pay write whose answer is lost: the first POST matching pattern reaches
+// the service (which answers 201) but the page gets a network failure and
+// says so; the user presses button again and the page shows done. Returns
+// the Idempotency-Keys of the POSTs sent.
+export async function loseFirstAnswer(page, pattern, button, done) {
+  const keys = [];
+  await page.route(pattern, async (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    keys.push(route.request().headers()['idempotency-key']);
+    if (keys.length > 1) return route.continue();
+    const r = await route.fetch();
+    assert.equal(r.status(), 201);
+    return route.abort('failed');
+  });
+  await page.getByRole('button', { name: button }).click();
+  await page.getByRole('alert').filter({ hasText: 'The server could not be reached' }).waitFor();
+  await page.getByRole('button', { name: button }).click();
+  await page.getByRole('status').filter({ hasText: done }).waitFor();
+  await page.unrouteAll({ behavior: 'ignoreErrors' });
+  return keys;
+}
+
 // The site's pages, [name, path], with the article slug and the profile of
 // author.
 export function sitePages(slug, author) {

@@ -5,7 +5,8 @@ import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   BASE, DESKTOP, MOBILE, RUN, api, assertAccessible, assertNoOverflow, budgets, entries, finish,
-  fresh, launch, register, report, settled, shoot, signInAs, sitePages, topUp, tour,
+  fresh, launch, loseFirstAnswer, register, report, settled, shoot, signInAs, sitePages, topUp,
+  tour,
   ftest,
 } from './helpers.mjs';
 
@@ -344,22 +345,9 @@ describe('payments (English, desktop)', () => {
     await signInAs(page, erin);
     await page.goto('/wallet');
     await page.getByText('No account yet: top up to open one.').waitFor();
-    const keys = [];
-    let lost = 0;
-    await page.route('**/pay/v1/deposits', async (route) => {
-      keys.push(route.request().headers()['idempotency-key']);
-      if (lost++ > 0) return route.continue();
-      const r = await route.fetch();
-      assert.equal(r.status(), 201);
-      return route.abort('failed');
-    });
     await page.locator('#topup-amount').fill('5');
     await page.locator('#topup-currency').selectOption('USD');
-    await page.getByRole('button', { name: 'Top up' }).click();
-    await page.getByRole('alert').filter({ hasText: 'The server could not be reached' }).waitFor();
-    await page.getByRole('button', { name: 'Top up' }).click();
-    await page.getByRole('status').filter({ hasText: 'Added $5.00 to your wallet.' }).waitFor();
-    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    const keys = await loseFirstAnswer(page, '**/pay/v1/deposits', 'Top up', 'Added $5.00 to your wallet.');
     assert.equal(keys.length, 2);
     assert.ok(keys[0], 'a top-up carries an Idempotency-Key');
     assert.equal(keys[0], keys[1], 'the retry carries the same Idempotency-Key');
@@ -396,22 +384,8 @@ describe('payments (English, desktop)', () => {
     // 2. The payment is made but its answer is lost (network error): the
     // reader presses the button again, with the same key; no second payment.
     posts.length = 0;
-    let lost = 0;
-    await page.route('**/pay/v1/payments', async (route) => {
-      if (route.request().method() === 'POST' && lost === 0) {
-        lost++;
-        const r = await route.fetch();
-        assert.equal(r.status(), 201);
-        return route.abort('failed');
-      }
-      return route.continue();
-    });
     await page.locator('#tip-amount').fill('3.00');
-    await page.getByRole('button', { name: 'Send tip' }).click();
-    await page.getByRole('alert').filter({ hasText: 'The server could not be reached' }).waitFor();
-    await page.getByRole('button', { name: 'Send tip' }).click();
-    await page.getByRole('status').filter({ hasText: 'You sent $3.00' }).waitFor();
-    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    await loseFirstAnswer(page, '**/pay/v1/payments', 'Send tip', 'You sent $3.00');
     assert.equal(posts.length, 2);
     assert.equal(posts[0], posts[1], 'the retry carries the same Idempotency-Key');
 
