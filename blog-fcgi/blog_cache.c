@@ -53,6 +53,7 @@ struct blog_cache {
 	struct blog_cache_entry slot[BLOG_CACHE_SLOTS];
 	long long version; /* of every kept answer; 0: none yet */
 	size_t bytes, max_bytes, max_entry;
+	size_t used; /* slots holding an answer */
 	unsigned long long hits, misses;
 
 	pthread_mutex_t gmu; /* the version reads */
@@ -100,10 +101,13 @@ blog_cache_flush(struct blog_cache *c)
 {
 	size_t i;
 
-	for (i = 0; i < BLOG_CACHE_SLOTS; i++) {
-		free(c->slot[i].key);
-		memset(&c->slot[i], 0, sizeof(c->slot[i]));
-	}
+	/* Every write ends here once: skip the empty slots quickly. */
+	for (i = 0; c->used > 0 && i < BLOG_CACHE_SLOTS; i++)
+		if (c->slot[i].key != NULL) {
+			free(c->slot[i].key);
+			memset(&c->slot[i], 0, sizeof(c->slot[i]));
+			c->used--;
+		}
 	c->bytes = 0;
 }
 
@@ -220,6 +224,8 @@ blog_cache_put(struct blog_cache *c, const char *key, long long ver,
 	}
 	if (e->key != NULL)
 		c->bytes -= e->len;
+	else
+		c->used++;
 	free(e->key);
 	e->hash = h;
 	e->key = mem;
