@@ -212,9 +212,11 @@ postgresql:
       password: $su
   parameters:
     unix_socket_directories: $HA/pg$n.run
-# No /dev/watchdog here; said once instead of a warning every loop.
+# No /dev/watchdog here. Patroni 3.0.2 still checks the margin with the
+# watchdog off and warns every loop unless ttl - safety_margin >= loop_wait.
 watchdog:
   mode: "off"
+  safety_margin: 2
 tags:
   nofailover: false
   noloadbalance: false
