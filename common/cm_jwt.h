@@ -46,6 +46,12 @@ struct cm_jwt {
 	struct evp_pkey_st *privkey; /* the same private key, parsed, or NULL */
 	long ttl; /* seconds a new token is valid */
 	long leeway; /* clock skew allowed on exp/nbf */
+	/*
+	 * Unique to this key set for the life of the process, never 0: the
+	 * token cache's key, where an address could be reused by a key set
+	 * made after this one is freed.
+	 */
+	unsigned long long cache_id;
 };
 
 struct cm_jwt_claims {
@@ -138,12 +144,15 @@ enum cm_err cm_jwt_verify(const struct cm_jwt *jwt, const char *token,
     time_t now, struct cm_jwt_claims *claims);
 
 /*
- * cm_jwt_verify with a small per-thread cache of tokens that verified: a
- * client sends the same token on every request, and the ES256 check is most
- * of an authenticated request's CPU. A hit is a token byte-for-byte equal
- * (by its BLAKE2b-256 digest) to one this thread verified with the same
- * key set and that has not expired since; anything else, and every failure,
- * goes through the full check. Answers exactly as cm_jwt_verify does.
+ * cm_jwt_verify with a cache of tokens that verified, shared by the
+ * process's threads (4,096 tokens, least recently used out first): a client
+ * sends the same token on every request, and the ES256 check is most of an
+ * authenticated request's CPU. A hit is a token byte-for-byte equal (by its
+ * BLAKE2b-256 digest) to one verified with the same key set at or before
+ * now and not expired at now (leeway included); anything else, and every
+ * failure, goes through the full check. Answers exactly as cm_jwt_verify
+ * does. A hit says the token's bytes are genuine, not that it is current:
+ * revocation (claims.ver) is the caller's check, on every request.
  */
 enum cm_err cm_jwt_verify_cached(const struct cm_jwt *jwt, const char *token,
     time_t now, struct cm_jwt_claims *claims);

@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -553,6 +554,184 @@ test_verify_cached(void **state)
 	    CM_EAUTH);
 	free(bad);
 	free(tok);
+}
+
+/*
+ * More tokens than the cache this one replaced had slots (256, one per
+ * value of a digest's first byte): all of them stay cached.
+ */
+#define T_CACHE_TOKENS 320
+
+/* Token of user i (sub i + 1, "user<i>", ver i % 5 + 1), signed with key A. */
+static char *
+t_cache_token(struct t_state *st, size_t i)
+{
+	char payload[512];
+
+	snprintf(payload, sizeof(payload),
+	    "{\"sub\":\"%zu\",\"username\":\"user%zu\",\"ver\":%zu,"
+	    "\"iat\":%ld,\"nbf\":%ld,\"exp\":%ld,\"iss\":\"" T_ISS "\","
+	    "\"aud\":\"" T_AUD "\"}",
+	    i + 1, i, i % 5 + 1, T_NOW, T_NOW, T_NOW + T_TTL);
+	return t_sign_es256(st->key_a, T_HDR, payload, 0);
+}
+
+/* Whether claims are those of t_cache_token(i). */
+static int
+t_cache_claims_ok(const struct cm_jwt_claims *c, size_t i)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "user%zu", i);
+	return c->sub == (long long)i + 1 && c->ver == (long long)(i % 5 + 1) &&
+	       strcmp(c->username, name) == 0 && c->exp == T_NOW + T_TTL;
+}
+
+/*
+ * With on set, every full check with st->jwt fails (its issuer is not the
+ * tokens'), so CM_OK from cm_jwt_verify_cached can only be a cache hit.
+ */
+static void
+t_cache_only(struct t_state *st, int on)
+{
+	static char other[] = "not-" T_ISS;
+	static char *saved;
+
+	if (on) {
+		saved = st->jwt->issuer;
+		st->jwt->issuer = other;
+	} else {
+		st->jwt->issuer = saved;
+	}
+}
+
+static void
+test_verify_cached_working_set(void **state)
+{
+	struct t_state *st = *state;
+	struct cm_jwt_claims claims;
+	char *tok[T_CACHE_TOKENS], *fresh;
+	size_t i, misses = 0;
+
+	for (i = 0; i < T_CACHE_TOKENS; i++) {
+		tok[i] = t_cache_token(st, i);
+		assert_int_equal(
+		    cm_jwt_verify_cached(st->jwt, tok[i], T_NOW, &claims),
+		    CM_OK);
+		assert_true(t_cache_claims_ok(&claims, i));
+	}
+	t_cache_only(st, 1);
+	fresh = t_cache_token(st, T_CACHE_TOKENS);
+	assert_int_equal(cm_jwt_verify_cached(st->jwt, fresh, T_NOW, &claims),
+	    CM_EAUTH);
+	for (i = 0; i < T_CACHE_TOKENS; i++) {
+		memset(&claims, 0, sizeof(claims));
+		if (cm_jwt_verify_cached(st->jwt, tok[i], T_NOW + 1, &claims) !=
+		        CM_OK ||
+		    !t_cache_claims_ok(&claims, i))
+			misses++;
+	}
+	t_cache_only(st, 0);
+	if (misses > 0)
+		print_error("%zu of %d tokens were not served from the cache\n",
+		    misses, T_CACHE_TOKENS);
+	assert_int_equal(misses, 0);
+	for (i = 0; i < T_CACHE_TOKENS; i++)
+		free(tok[i]);
+	free(fresh);
+}
+
+/*
+ * A clock stepped back to before a token's nbf: the full check refuses it,
+ * so the cache must too, though it verified a moment ago.
+ */
+static void
+test_verify_cached_clock_back(void **state)
+{
+	struct t_state *st = *state;
+	struct cm_jwt_claims claims;
+	char *tok = t_cache_token(st, 7);
+
+	assert_int_equal(
+	    cm_jwt_verify_cached(st->jwt, tok, T_NOW + 100, &claims), CM_OK);
+	assert_int_equal(
+	    cm_jwt_verify(st->jwt, tok, T_NOW - 61, &claims), CM_EAUTH);
+	assert_int_equal(
+	    cm_jwt_verify_cached(st->jwt, tok, T_NOW - 61, &claims), CM_EAUTH);
+	assert_int_equal(claims.sub, 0);
+	assert_int_equal(
+	    cm_jwt_verify_cached(st->jwt, tok, T_NOW - 60, &claims), CM_OK);
+	assert_true(t_cache_claims_ok(&claims, 7));
+	free(tok);
+}
+
+#define T_CACHE_THREADS 4
+#define T_CACHE_SHARED 64
+
+struct t_cache_worker {
+	pthread_t thread;
+	struct t_state *st;
+	char **tok;
+	size_t first; /* each thread walks the tokens from its own start */
+	size_t wrong;
+};
+
+static void *
+t_cache_worker_run(void *arg)
+{
+	struct t_cache_worker *w = arg;
+	struct cm_jwt_claims claims;
+	size_t round, k, i;
+
+	for (round = 0; round < 3; round++)
+		for (k = 0; k < T_CACHE_SHARED; k++) {
+			i = (w->first + k) % T_CACHE_SHARED;
+			memset(&claims, 0, sizeof(claims));
+			if (cm_jwt_verify_cached(w->st->jwt, w->tok[i],
+			        T_NOW + (long)round, &claims) != CM_OK ||
+			    !t_cache_claims_ok(&claims, i))
+				w->wrong++;
+		}
+	return NULL;
+}
+
+/*
+ * Threads verifying the same tokens at once each get their own token's
+ * claims, and a token one thread verified is a hit in every other.
+ */
+static void
+test_verify_cached_threads(void **state)
+{
+	struct t_state *st = *state;
+	struct t_cache_worker w[T_CACHE_THREADS];
+	char *tok[T_CACHE_SHARED];
+	size_t i, wrong = 0;
+
+	for (i = 0; i < T_CACHE_SHARED; i++)
+		tok[i] = t_cache_token(st, i);
+	for (i = 0; i < T_CACHE_THREADS; i++) {
+		w[i] = (struct t_cache_worker){.st = st, .tok = tok,
+		    .first = i * T_CACHE_SHARED / T_CACHE_THREADS};
+		assert_int_equal(pthread_create(&w[i].thread, NULL,
+		                     t_cache_worker_run, &w[i]),
+		    0);
+	}
+	for (i = 0; i < T_CACHE_THREADS; i++) {
+		assert_int_equal(pthread_join(w[i].thread, NULL), 0);
+		wrong += w[i].wrong;
+	}
+	assert_int_equal(wrong, 0);
+
+	/* Verified by the workers above, so hits in a new thread. */
+	t_cache_only(st, 1);
+	w[0] = (struct t_cache_worker){.st = st, .tok = tok};
+	assert_int_equal(
+	    pthread_create(&w[0].thread, NULL, t_cache_worker_run, &w[0]), 0);
+	assert_int_equal(pthread_join(w[0].thread, NULL), 0);
+	t_cache_only(st, 0);
+	assert_int_equal(w[0].wrong, 0);
+	for (i = 0; i < T_CACHE_SHARED; i++)
+		free(tok[i]);
 }
 
 static void
@@ -1484,6 +1663,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_roundtrip, t_reset),
 	    cmocka_unit_test_setup(test_verify_cached, t_reset),
+	    cmocka_unit_test_setup(test_verify_cached_working_set, t_reset),
+	    cmocka_unit_test_setup(test_verify_cached_clock_back, t_reset),
+	    cmocka_unit_test_setup(test_verify_cached_threads, t_reset),
 	    cmocka_unit_test_setup(
 	        test_roundtrip_unicode_and_long_username, t_reset),
 	    cmocka_unit_test_setup(test_issue_signature_is_jose, t_reset),
