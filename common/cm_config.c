@@ -175,6 +175,29 @@ cm_config_fatal(const char *prog, const char *err)
 	exit(2);
 }
 
+char *
+cm_config_str_or_exit(
+    const char *prog, const char *name, const char *def, int required)
+{
+	char err[256], *v;
+
+	if (cm_config_str(name, def, required, &v, err, sizeof(err)) != CM_OK)
+		cm_config_fatal(prog, err);
+	return v;
+}
+
+long
+cm_config_long_or_exit(
+    const char *prog, const char *name, long def, long min, long max)
+{
+	char err[256];
+	long v;
+
+	if (cm_config_long(name, def, min, max, &v, err, sizeof(err)) != CM_OK)
+		cm_config_fatal(prog, err);
+	return v;
+}
+
 int
 cm_config_args(int argc, char **argv, const char *prog)
 {
@@ -190,11 +213,8 @@ cm_config_args(int argc, char **argv, const char *prog)
 void
 cm_config_log_level(const char *prog)
 {
-	char err[256], *level;
+	char *level = cm_config_str_or_exit(prog, "LOG_LEVEL", "info", 0);
 
-	if (cm_config_str("LOG_LEVEL", "info", 0, &level, err, sizeof(err)) !=
-	    CM_OK)
-		cm_config_fatal(prog, err);
 	if (cm_log_set_level(level) != 0)
 		cm_config_fatal(
 		    prog, "LOG_LEVEL: must be debug, info, warn or error");
@@ -205,24 +225,15 @@ void
 cm_config_server(const char *prog, const char *listen, long max_workers,
     struct cm_server_conf *conf)
 {
-	char err[256], *l = NULL, *admin = NULL;
-	long workers, max_body, grace;
-
-	if (cm_config_str("LISTEN", listen, 0, &l, err, sizeof(err)) != CM_OK ||
-	    cm_config_str("ADMIN_LISTEN", NULL, 0, &admin, err, sizeof(err)) !=
-	        CM_OK ||
-	    cm_config_long("WORKERS", 8, 1, max_workers, &workers, err,
-	        sizeof(err)) != CM_OK ||
-	    cm_config_long("MAX_BODY_BYTES", 1048576, 1024, 64L * 1024 * 1024,
-	        &max_body, err, sizeof(err)) != CM_OK ||
-	    cm_config_long("SHUTDOWN_GRACE_SECONDS", 20, 0, 3600, &grace, err,
-	        sizeof(err)) != CM_OK)
-		cm_config_fatal(prog, err);
-	conf->listen = l;
-	conf->admin_listen = admin;
-	conf->workers = (int)workers;
-	conf->max_body = (size_t)max_body;
-	conf->shutdown_grace = (int)grace;
+	conf->listen = cm_config_str_or_exit(prog, "LISTEN", listen, 0);
+	conf->admin_listen =
+	    cm_config_str_or_exit(prog, "ADMIN_LISTEN", NULL, 0);
+	conf->workers =
+	    (int)cm_config_long_or_exit(prog, "WORKERS", 8, 1, max_workers);
+	conf->max_body = (size_t)cm_config_long_or_exit(
+	    prog, "MAX_BODY_BYTES", 1048576, 1024, 64L * 1024 * 1024);
+	conf->shutdown_grace = (int)cm_config_long_or_exit(
+	    prog, "SHUTDOWN_GRACE_SECONDS", 20, 0, 3600);
 }
 
 void

@@ -33,6 +33,15 @@ void cm_config_fatal(const char *prog, const char *err)
     __attribute__((noreturn));
 
 /*
+ * cm_config_str and cm_config_long for start-up, where a bad value is
+ * fatal: one line naming it (cm_config_fatal), then exit.
+ */
+char *cm_config_str_or_exit(
+    const char *prog, const char *name, const char *def, int required);
+long cm_config_long_or_exit(
+    const char *prog, const char *name, long def, long min, long max);
+
+/*
  * What both services' mains read the same way; a bad value is fatal (one
  * line naming it). cm_config_args: 1 for "prog --migrate", 0 for "prog";
  * anything else prints the usage and exits 2. cm_config_log_level: applies

@@ -55,26 +55,6 @@ static const struct cm_route pay_routes[] = {
         CM_ROUTE_BODY | CM_ROUTE_INTERNAL},
 };
 
-static void
-pay_main_str(const char *name, const char *def, char **out)
-{
-	char err[256];
-
-	if (cm_config_str(name, def, 1, out, err, sizeof(err)) != CM_OK)
-		cm_config_fatal(PAY_PROG, err);
-}
-
-static long
-pay_main_long(const char *name, long def, long min, long max)
-{
-	char err[256];
-	long v;
-
-	if (cm_config_long(name, def, min, max, &v, err, sizeof(err)) != CM_OK)
-		cm_config_fatal(PAY_PROG, err);
-	return v;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -85,7 +65,7 @@ main(int argc, char **argv)
 
 	cm_log_set_service("pay");
 	cm_config_log_level(PAY_PROG);
-	pay_main_str("PAY_DB_URL", NULL, &app.db_url);
+	app.db_url = cm_config_str_or_exit(PAY_PROG, "PAY_DB_URL", NULL, 1);
 	if (migrate)
 		return pay_migrate_run(app.db_url) == 0 ? 0 : 1;
 
@@ -96,13 +76,15 @@ main(int argc, char **argv)
 	if (cm_config_bool("PAY_SANDBOX", 0, &app.sandbox, err, sizeof(err)) !=
 	    CM_OK)
 		cm_config_fatal(PAY_PROG, err);
-	app.idempotency_ttl_hours =
-	    pay_main_long("PAY_IDEMPOTENCY_TTL_HOURS", 24, 1, 24L * 366 * 10);
-	app.max_deposit =
-	    pay_main_long("PAY_MAX_DEPOSIT", 100000000L, 1, PAY_AMOUNT_MAX);
-	pay_main_str("JWT_PUBLIC_KEY_FILE", NULL, &pubkey);
-	pay_main_str("JWT_ISSUER", "conduit", &issuer);
-	pay_main_str("JWT_AUDIENCE", "conduit", &audience);
+	app.idempotency_ttl_hours = cm_config_long_or_exit(
+	    PAY_PROG, "PAY_IDEMPOTENCY_TTL_HOURS", 24, 1, 24L * 366 * 10);
+	app.max_deposit = cm_config_long_or_exit(
+	    PAY_PROG, "PAY_MAX_DEPOSIT", 100000000L, 1, PAY_AMOUNT_MAX);
+	pubkey =
+	    cm_config_str_or_exit(PAY_PROG, "JWT_PUBLIC_KEY_FILE", NULL, 1);
+	issuer = cm_config_str_or_exit(PAY_PROG, "JWT_ISSUER", "conduit", 1);
+	audience =
+	    cm_config_str_or_exit(PAY_PROG, "JWT_AUDIENCE", "conduit", 1);
 	if (cm_jwt_new(&app.jwt, NULL, pubkey, issuer, audience, 0, err,
 	        sizeof(err)) != CM_OK)
 		cm_config_fatal(PAY_PROG, err);
