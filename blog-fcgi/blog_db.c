@@ -1594,11 +1594,12 @@ blog_db_prepare(struct blog_db *db, const char *rid, enum blog_q q,
 
 static enum cm_err
 blog_db_exec1(struct blog_db *db, const char *rid, enum blog_q q,
-    struct blog_db_args *a, struct blog_db_stmt **out)
+    struct blog_db_args *a, struct blog_db_stmt **out, int *sent)
 {
 	struct blog_db_stmt *s;
 	enum cm_err rc;
 
+	*sent = 0;
 	if ((rc = blog_db_ready(db, rid)) != CM_OK)
 		return rc;
 	if ((rc = blog_db_prepare(db, rid, q, &s)) != CM_OK)
@@ -1613,6 +1614,8 @@ blog_db_exec1(struct blog_db *db, const char *rid, enum blog_q q,
 	}
 	if (a != NULL && a->n > 0 && mysql_stmt_bind_param(s->stmt, a->b))
 		return blog_db_error(db, rid, s->stmt, q, "bind");
+	/* From here on the server may have run it. */
+	*sent = 1;
 	if (mysql_stmt_execute(s->stmt) != 0)
 		return blog_db_error(db, rid, s->stmt, q, "execute");
 	if (s->ncols > 0) {
@@ -1631,7 +1634,7 @@ blog_db_exec(struct blog_db *db, const char *rid, enum blog_q q,
 {
 	struct blog_db_stmt *s = NULL;
 	enum cm_err rc;
-	int in_txn, had_conn;
+	int in_txn, had_conn, sent;
 	long long t0, t1;
 
 	if (out != NULL)
@@ -1646,7 +1649,7 @@ blog_db_exec(struct blog_db *db, const char *rid, enum blog_q q,
 	in_txn = db->in_txn;
 	had_conn = db->conn != NULL;
 	t0 = cm_clock_ms();
-	rc = blog_db_exec1(db, rid, q, a, &s);
+	rc = blog_db_exec1(db, rid, q, a, &s, &sent);
 	/*
 	 * A statement whose connection broke, or that a Galera node refused,
 	 * runs once more on a fresh connection when that cannot repeat an
@@ -1654,8 +1657,8 @@ blog_db_exec(struct blog_db *db, const char *rid, enum blog_q q,
 	 * retried: the database is hung and the client waited enough.
 	 */
 	if (rc == CM_EUNAVAIL && had_conn && db->conn == NULL &&
-	    blog_db_rerun_safe(db->last_errno, blog_db_queries[q].readonly,
-	        in_txn, cm_clock_ms() - t0)) {
+	    blog_db_rerun_safe(db->last_errno, sent,
+	        blog_db_queries[q].readonly, in_txn, cm_clock_ms() - t0)) {
 		/*
 		 * The first connections after a failover may still reach the
 		 * dead or drained node while the proxy in front has not moved
@@ -1664,10 +1667,10 @@ blog_db_exec(struct blog_db *db, const char *rid, enum blog_q q,
 		t1 = t0 = cm_clock_ms();
 		for (;;) {
 			cm_reconnect_now(&db->reconnect);
-			rc = blog_db_exec1(db, rid, q, a, &s);
+			rc = blog_db_exec1(db, rid, q, a, &s, &sent);
 			if (rc != CM_EUNAVAIL || db->conn != NULL ||
 			    cm_clock_ms() - t0 >= BLOG_DB_RERUN_MS ||
-			    !blog_db_rerun_safe(db->last_errno,
+			    !blog_db_rerun_safe(db->last_errno, sent,
 			        blog_db_queries[q].readonly, 0,
 			        cm_clock_ms() - t1))
 				break;
@@ -1998,12 +2001,13 @@ blog_db_retryable(const struct blog_db *db)
 
 int
 blog_db_rerun_safe(
-    unsigned int err, int readonly, int in_txn, long long elapsed_ms)
+    unsigned int err, int sent, int readonly, int in_txn, long long elapsed_ms)
 {
 	/* The transaction went with the connection: blog_db_txn decides. */
 	if (in_txn)
 		return 0;
-	if (err == ER_UNKNOWN_COM_ERROR)
+	/* No connection to send it on (connect failed): it never ran. */
+	if (!sent || err == ER_UNKNOWN_COM_ERROR)
 		return 1;
 	if (!readonly)
 		return 0;

@@ -144,15 +144,16 @@ int blog_db_retryable(const struct blog_db *db);
 /*
  * Whether a statement that failed with error err, outside any transaction,
  * may run again on a fresh connection without the client hearing of it:
- * only when it cannot have had an effect the client would see twice. A
- * statement refused by a Galera node (1047: outside the primary component,
- * or under maintenance) never ran, so even a write may. A read may also
+ * only when it cannot have had an effect the client would see twice. One
+ * never sent (sent 0: no connection could be opened) or refused by a Galera
+ * node (1047: outside the primary component, or under maintenance) never
+ * ran, so even a write may. A read may also
  * when its connection was found gone (2006) or was lost within elapsed_ms
  * < BLOG_DB_FAST_FAIL_MS (2013: the server died). A write whose connection
  * broke may have committed: never. Pure, for tests/unit.
  */
 int blog_db_rerun_safe(
-    unsigned int err, int readonly, int in_txn, long long elapsed_ms);
+    unsigned int err, int sent, int readonly, int in_txn, long long elapsed_ms);
 
 /*
  * Typed queries (beside their SQL in blog_db.c). viewer is the requesting
