@@ -827,6 +827,9 @@ bind-address = 127.0.0.1
 socket = $MYSQL_SOCK
 pid-file = $RUN/mysqld.pid
 log-error = $LOG/mysqld.log
+# Temporary tables of long statements (the bench's x50 seed) under var/,
+# not /tmp, where anything that cleans /tmp could delete them mid-statement.
+tmpdir = $RUN
 skip-name-resolve
 skip-log-bin
 character-set-server = utf8mb4

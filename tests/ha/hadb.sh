@@ -248,6 +248,8 @@ bind-address = 127.0.0.1
 socket = $HA/galera$n.run/mysqld.sock
 pid-file = $HA/galera$n.run/mysqld.pid
 log-error = $LOG/galera$n.log
+# Temporary tables under var/, not /tmp (see tests/stack.sh).
+tmpdir = $HA/galera$n.run
 skip-name-resolve
 character-set-server = utf8mb4
 collation-server = utf8mb4_unicode_ci
