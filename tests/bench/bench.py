@@ -25,6 +25,13 @@ BENCH_PROFILE_CONNS [64] runs once more under perf (cpu-clock, DWARF call
 graphs) on every replica and both databases; flame graphs (SVG) go to
 var/bench/profile/.
 
+Data size: BENCH_X50 [50] after everything else, the data is seeded again
+at that scale (1M articles; left so: the next run seeds back) and the
+lists, the feed and the article run again at BENCH_X50_CONNS [64], each
+compared with its figure at BENCH_SCALE in the same run, both as ratios to
+GET /api/healthz measured beside them (so that the machine's drift between
+the two phases cancels out); 0 skips it.
+
 Adding a measurement: a closed-loop row is an ENDPOINTS entry (and a
 bench.lua mode); an open-loop one an OPEN_LOOP entry (and a branch in
 open_requests); anything else (a comparison, another data size) appends a
@@ -84,6 +91,13 @@ PROFILE = os.environ.get("PROFILE", "") not in ("", "0")
 PROFILE_ENDPOINT = os.environ.get("BENCH_PROFILE_ENDPOINT",
                                   "GET /api/articles (auth)")
 PROFILE_CONNS = env_int("BENCH_PROFILE_CONNS", 64)
+X50 = env_int("BENCH_X50", 50)
+X50_CONNS = env_int("BENCH_X50_CONNS", 64)
+# Issue 14: every list and the feed within 10 % of its x1 figure at x50.
+X50_LISTS = ["GET /api/articles", "GET /api/articles (auth)",
+             "GET /api/articles?tag=", "GET /api/articles?tag= (auth)",
+             "GET /api/articles/feed"]
+X50_OTHERS = ["GET /api/articles/:slug", "GET /api/articles/:slug (auth)"]
 
 # name, wrk mode, fixed path, reference row, kind (for the targets).
 ENDPOINTS = [
@@ -177,13 +191,14 @@ def pg_conn_args(db):
     return ["-h", RUN, "-p", str(5433 + OFFSET), "-U", user, "-d", db]
 
 
-def seed():
+def seed(scale=None):
+    scale = SCALE if scale is None else scale
     t0 = time.time()
     h = subprocess.run([sys.executable, os.path.join(
         os.path.dirname(SEED), "pwhash.py"), PASSWORD], text=True,
         capture_output=True, check=True).stdout.strip()
     force = ["force"] if os.environ.get("BENCH_RESEED") == "1" else []
-    sql = subprocess.run([sys.executable, SEED, "blog-sql", str(SCALE), h,
+    sql = subprocess.run([sys.executable, SEED, "blog-sql", str(scale), h,
                           *force],
                          text=True, capture_output=True, check=True).stdout
     out = mariadb(sql)
@@ -208,7 +223,7 @@ def seed():
         f.write("\n".join(slugs) + "\n")
     log("seeded in %.1f s: blog %s, pay %s" % (time.time() - t0, blog, pay))
     return {"seconds": round(time.time() - t0, 1), "blog": blog, "pay": pay,
-            "scale": SCALE}, names
+            "scale": scale}, names
 
 
 def login_all(names):
@@ -516,6 +531,51 @@ def section(title, columns, rows, note=""):
             "rows": [[str(c) for c in r] for r in rows], "note": note}
 
 
+# --- data size ------------------------------------------------------------
+
+def data_size(rows):
+    """Seed at X50, run the lists, the feed and the article again beside a
+    fresh ceiling, and compare each ratio to the ceiling with the same
+    endpoint's at SCALE in this run. Returns (section, targets, info)."""
+    base = {r["endpoint"]: r for r in rows if r["conns"] == X50_CONNS}
+    ceil1 = base["GET /api/healthz"]["rps"]
+    log("data size: seeding x%d" % X50)
+    info, names = seed(X50)
+    login_all(names)
+    names_run = ["GET /api/healthz"] + X50_LISTS + X50_OTHERS
+    new = run_points([(n, X50_CONNS) for n in names_run])
+    by = {r["endpoint"]: r for r in new}
+    ceil50 = by["GET /api/healthz"]["rps"]
+    cells, tg = [], []
+    for n in X50_LISTS + X50_OTHERS:
+        a, b = base.get(n), by[n]
+        if not a:
+            continue
+        r1, r50 = a["rps"] / ceil1, b["rps"] / ceil50
+        change = r50 / r1 - 1
+        cells.append([n, "%.0f" % a["rps"], "%.2fx" % r1, "%.0f" % b["rps"],
+                      "%.2fx" % r50, "%+.0f %%" % (100 * change),
+                      "%.2f" % b["p99_ms"], b["non2xx"] + b["socket_errors"]])
+        if n in X50_LISTS:
+            tg.append({"target": "x%d data: %s within 10 %% of its x%d figure"
+                       % (X50, n, SCALE), "met": change >= -0.10,
+                       "detail": "%+.0f %% (%.2fx -> %.2fx the ceiling)"
+                       % (100 * change, r1, r50)})
+    errs = sum(r["non2xx"] + r["socket_errors"] for r in new)
+    tg.append({"target": "zero errors at x%d" % X50, "met": errs == 0,
+               "detail": "%d" % errs})
+    sec = section(
+        "x%d data (%d articles) against x%d, %d connections, in the same run"
+        % (X50, info["blog"].get("articles", 0), SCALE, X50_CONNS),
+        ("endpoint", "x%d req/s" % SCALE, "x%d / ceiling" % SCALE,
+         "x%d req/s" % X50, "x%d / ceiling" % X50, "change", "x%d p99 ms"
+         % X50, "errors"), cells,
+        "ceiling (GET /api/healthz) %.0f req/s in the x%d phase, %.0f in the "
+        "x%d phase; seeding x%d took %.0f s" % (ceil1, SCALE, ceil50, X50,
+                                                 X50, info["seconds"]))
+    return sec, tg, {"seed": info, "rows": new}
+
+
 # --- PROFILE=1 -------------------------------------------------------------
 
 PROFILE_HZ = 499
@@ -692,6 +752,16 @@ def targets(rows, idx, rss0, rss1):
                 p["ratio"] >= 0.8, "%.2fx (%.0f vs %.0f)" % (
                     p["ratio"], p["rps"],
                     idx[("pgbench tpcb-like", c)]["rps"]))
+    # Issue 14's ratios to the FastCGI ceiling.
+    for n, want in (("GET /api/articles", 0.3),
+                    ("GET /api/articles?tag=", 0.3),
+                    ("GET /api/articles (auth)", 0.25),
+                    ("GET /api/articles?tag= (auth)", 0.25),
+                    ("GET /api/articles/:slug (auth)", 0.4)):
+        r = idx.get((n, 64))
+        if r and r["ratio"] is not None:
+            add("%s >= %.2fx FastCGI ceiling (c=64)" % (n, want),
+                r["ratio"] >= want, "%.2fx" % r["ratio"])
     p1 = idx.get(("POST /pay/v1/payments", 1))
     if p1:
         add("payments p99 <= %d ms at 1 conn (nothing but the request on "
@@ -831,6 +901,11 @@ def main():
     table_rows = [r for r in rows if r["conns"] in CONNS or
                   (r["endpoint"], r["conns"]) in EXTRA_POINTS]
     tg = targets(rows, idx, rss0, rss1) + open_targets(open_rows)
+    sections, x50 = [], None
+    if X50 and X50 != SCALE:
+        sec, x50_tg, x50 = data_size(rows)
+        sections.append(sec)
+        tg += x50_tg
     m = re.search(r"m=(\d+),t=(\d+),p=(\d+)", subprocess.run(
         [sys.executable, os.path.join(os.path.dirname(SEED), "pwhash.py"),
          "x"], text=True, capture_output=True).stdout)
@@ -853,7 +928,7 @@ def main():
            "login": login, "rss_before": rss0, "rss_after": rss1,
            "rss_after_login": rss2,
            "open_loop": open_rows, "open_loop_seconds": OPEN_SECONDS,
-           "profile": prof, "sections": [],
+           "profile": prof, "sections": sections, "data_size": x50,
            "targets": tg, "plot": png,
            "elapsed_s": round(time.time() - t0, 1)}
     path = os.path.join(OUT, "results-%s.json" % stamp)
