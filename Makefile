@@ -235,6 +235,7 @@ test: deps
 	    $(MAKE) --no-print-directory containers-check || rc=$$?; \
 	    $(MAKE) --no-print-directory web-test || rc=$$?; \
 	    tests/stack.sh down; exit $$rc
+	$(MAKE) --no-print-directory test-ha
 
 # The data-tier drills (README "High availability") on the HA topology
 # (STACK_DB=ha), with test_ha_failures.py again there; brings down whatever

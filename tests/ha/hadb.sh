@@ -585,7 +585,7 @@ galera_pick_bootstrap()
 			    --wsrep-recover --log-error="$LOG/galera$n-recover.log" \
 			    >/dev/null 2>&1; sed -n \
 			    's/.*Recovered position: [^:]*:\(-\?[0-9]*\).*/\1/p' \
-			    "$LOG/galera$n-recover.log" | tail -n 1)
+			    "$LOG/galera$n-recover.log" 2>/dev/null | tail -n 1)
 		fi
 		[ -n "$seq" ] || seq=-1
 		if [ "$seq" -gt "$bestseq" ]; then
