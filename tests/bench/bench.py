@@ -902,7 +902,11 @@ def main():
                   (r["endpoint"], r["conns"]) in EXTRA_POINTS]
     tg = targets(rows, idx, rss0, rss1) + open_targets(open_rows)
     sections, x50 = [], None
-    if X50 and X50 != SCALE:
+    if X50 and X50 != SCALE and X50_CONNS not in CONNS:
+        log("data size: skipped, BENCH_X50_CONNS (%d) is not one of "
+            "BENCH_CONNS, so there is no x%d figure to compare with"
+            % (X50_CONNS, SCALE))
+    elif X50 and X50 != SCALE:
         sec, x50_tg, x50 = data_size(rows)
         sections.append(sec)
         tg += x50_tg
