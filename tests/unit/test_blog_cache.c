@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "unit.h"
 
 #include "../../blog-fcgi/blog_cache.h"
 
@@ -204,15 +204,8 @@ test_gate_failure(void **state)
 	blog_cache_free(c);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_version_gates_answers),
-	    cmocka_unit_test(test_size_bounds),
-	    cmocka_unit_test(test_gate_shares_reads_never_stale),
-	    cmocka_unit_test(test_gate_failure),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(
+    cmocka_unit_test(test_version_gates_answers),
+    cmocka_unit_test(test_size_bounds),
+    cmocka_unit_test(test_gate_shares_reads_never_stale),
+    cmocka_unit_test(test_gate_failure))

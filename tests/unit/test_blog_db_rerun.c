@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
+#include "unit.h"
 
 #include <errmsg.h>
 #include <mysqld_error.h>
@@ -93,17 +93,10 @@ test_other_errors_are_answered(void **state)
 	assert_false(blog_db_rerun_safe(0, SENT, READ, AUTOCOMMIT, 5));
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_refused_statement_runs_again),
-	    cmocka_unit_test(test_write_with_unknown_outcome_never_runs_again),
-	    cmocka_unit_test(test_read_on_a_dead_connection_runs_again),
-	    cmocka_unit_test(test_statement_never_sent_runs_again),
-	    cmocka_unit_test(test_nothing_inside_a_transaction),
-	    cmocka_unit_test(test_other_errors_are_answered),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(
+    cmocka_unit_test(test_refused_statement_runs_again),
+    cmocka_unit_test(test_write_with_unknown_outcome_never_runs_again),
+    cmocka_unit_test(test_read_on_a_dead_connection_runs_again),
+    cmocka_unit_test(test_statement_never_sent_runs_again),
+    cmocka_unit_test(test_nothing_inside_a_transaction),
+    cmocka_unit_test(test_other_errors_are_answered))

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "unit.h"
 
 #include "../../blog-fcgi/blog_dburl.h"
 
@@ -77,13 +77,7 @@ test_bad(void **state)
 	}
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full),
-	    cmocka_unit_test(test_defaults_and_socket),
-	    cmocka_unit_test(test_bad),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(
+    cmocka_unit_test(test_full),
+    cmocka_unit_test(test_defaults_and_socket),
+    cmocka_unit_test(test_bad))

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "unit.h"
 
 #include "../../blog-fcgi/blog.h"
 #include "../../blog-fcgi/blog_error.h"
@@ -202,16 +202,9 @@ test_tags(void **state)
 	cm_req_reset(&req);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_utf8),
-	    cmocka_unit_test(test_username_email),
-	    cmocka_unit_test(test_uint),
-	    cmocka_unit_test(test_root_and_field),
-	    cmocka_unit_test(test_tags),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(
+    cmocka_unit_test(test_utf8),
+    cmocka_unit_test(test_username_email),
+    cmocka_unit_test(test_uint),
+    cmocka_unit_test(test_root_and_field),
+    cmocka_unit_test(test_tags))

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "unit.h"
 
 #include "cm_config.h"
 #include "cm_err.h"
@@ -179,16 +179,10 @@ test_server(void **state)
 		unsetenv(names[i]);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_str),
-		cmocka_unit_test(test_file),
-		cmocka_unit_test(test_long),
-		cmocka_unit_test(test_bool),
-		cmocka_unit_test(test_err_table),
-		cmocka_unit_test(test_server),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(
+    cmocka_unit_test(test_str),
+    cmocka_unit_test(test_file),
+    cmocka_unit_test(test_long),
+    cmocka_unit_test(test_bool),
+    cmocka_unit_test(test_err_table),
+    cmocka_unit_test(test_server))

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "unit.h"
 
 #include "cm_idem.h"
 
@@ -100,13 +100,7 @@ test_fingerprint_stored(void **state)
 	    "f73f80e182aff604d22e12d1a21488c89398deeea4a38c7e9b3aa70742fe48df");
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_key_check),
-	    cmocka_unit_test(test_fingerprint),
-	    cmocka_unit_test(test_fingerprint_stored),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(
+    cmocka_unit_test(test_key_check),
+    cmocka_unit_test(test_fingerprint),
+    cmocka_unit_test(test_fingerprint_stored))

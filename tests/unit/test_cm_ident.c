@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "unit.h"
 
 #include <jansson.h>
 #include <jwt.h>
@@ -318,18 +318,11 @@ test_reserved_names(void **state)
 	assert_null(cm_ident_reserved_name(i + 1));
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_round_trip),
-	    cmocka_unit_test(test_forged),
-	    cmocka_unit_test(test_types_do_not_mix),
-	    cmocka_unit_test(test_encode_refuses),
-	    cmocka_unit_test(test_token_ver),
-	    cmocka_unit_test(test_reserved),
-	    cmocka_unit_test(test_reserved_names),
-	};
-
-	return cmocka_run_group_tests(tests, t_setup, t_teardown);
-}
+UNIT_MAIN_GROUP(t_setup, t_teardown,
+    cmocka_unit_test(test_round_trip),
+    cmocka_unit_test(test_forged),
+    cmocka_unit_test(test_types_do_not_mix),
+    cmocka_unit_test(test_encode_refuses),
+    cmocka_unit_test(test_token_ver),
+    cmocka_unit_test(test_reserved),
+    cmocka_unit_test(test_reserved_names))

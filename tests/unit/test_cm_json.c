@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "unit.h"
 
 #include "cm_json.h"
 
@@ -102,14 +102,8 @@ test_dump_and_len(void **state)
 	assert_int_equal(cm_json_utf8_len(""), 0);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_ok),
-		cmocka_unit_test(test_parse_bad),
-		cmocka_unit_test(test_getters),
-		cmocka_unit_test(test_dump_and_len),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(
+    cmocka_unit_test(test_parse_ok),
+    cmocka_unit_test(test_parse_bad),
+    cmocka_unit_test(test_getters),
+    cmocka_unit_test(test_dump_and_len))

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "unit.h"
 
 #include <jwt.h>
 #include <openssl/bn.h>
@@ -1657,40 +1657,33 @@ test_issue_errors(void **state)
 	assert_null(tok);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup(test_roundtrip, t_reset),
-	    cmocka_unit_test_setup(test_verify_cached, t_reset),
-	    cmocka_unit_test_setup(test_verify_cached_working_set, t_reset),
-	    cmocka_unit_test_setup(test_verify_cached_clock_back, t_reset),
-	    cmocka_unit_test_setup(test_verify_cached_threads, t_reset),
-	    cmocka_unit_test_setup(
-	        test_roundtrip_unicode_and_long_username, t_reset),
-	    cmocka_unit_test_setup(test_issue_signature_is_jose, t_reset),
-	    cmocka_unit_test_setup(test_openssl_signed_token, t_reset),
-	    cmocka_unit_test_setup(test_expired, t_reset),
-	    cmocka_unit_test_setup(test_expired_but_invalid_is_eauth, t_reset),
-	    cmocka_unit_test_setup(test_not_yet_valid, t_reset),
-	    cmocka_unit_test_setup(test_wrong_issuer, t_reset),
-	    cmocka_unit_test_setup(test_wrong_audience, t_reset),
-	    cmocka_unit_test_setup(test_audience_array, t_reset),
-	    cmocka_unit_test_setup(test_tampered_payload, t_reset),
-	    cmocka_unit_test_setup(test_tampered_signature, t_reset),
-	    cmocka_unit_test_setup(test_signature_scalars, t_reset),
-	    cmocka_unit_test_setup(test_alg_none, t_reset),
-	    cmocka_unit_test_setup(
-	        test_alg_hs256_public_key_as_secret, t_reset),
-	    cmocka_unit_test_setup(test_alg_other, t_reset),
-	    cmocka_unit_test_setup(test_signed_with_another_key, t_reset),
-	    cmocka_unit_test_setup(test_garbage, t_reset),
-	    cmocka_unit_test_setup(test_missing_or_bad_exp, t_reset),
-	    cmocka_unit_test_setup(test_sub, t_reset),
-	    cmocka_unit_test_setup(test_username, t_reset),
-	    cmocka_unit_test_setup(test_new_errors, t_reset),
-	    cmocka_unit_test_setup(test_issue_errors, t_reset),
-	};
-
-	return cmocka_run_group_tests(tests, t_setup, t_teardown);
-}
+UNIT_MAIN_GROUP(t_setup, t_teardown,
+    cmocka_unit_test_setup(test_roundtrip, t_reset),
+    cmocka_unit_test_setup(test_verify_cached, t_reset),
+    cmocka_unit_test_setup(test_verify_cached_working_set, t_reset),
+    cmocka_unit_test_setup(test_verify_cached_clock_back, t_reset),
+    cmocka_unit_test_setup(test_verify_cached_threads, t_reset),
+    cmocka_unit_test_setup(
+        test_roundtrip_unicode_and_long_username, t_reset),
+    cmocka_unit_test_setup(test_issue_signature_is_jose, t_reset),
+    cmocka_unit_test_setup(test_openssl_signed_token, t_reset),
+    cmocka_unit_test_setup(test_expired, t_reset),
+    cmocka_unit_test_setup(test_expired_but_invalid_is_eauth, t_reset),
+    cmocka_unit_test_setup(test_not_yet_valid, t_reset),
+    cmocka_unit_test_setup(test_wrong_issuer, t_reset),
+    cmocka_unit_test_setup(test_wrong_audience, t_reset),
+    cmocka_unit_test_setup(test_audience_array, t_reset),
+    cmocka_unit_test_setup(test_tampered_payload, t_reset),
+    cmocka_unit_test_setup(test_tampered_signature, t_reset),
+    cmocka_unit_test_setup(test_signature_scalars, t_reset),
+    cmocka_unit_test_setup(test_alg_none, t_reset),
+    cmocka_unit_test_setup(
+        test_alg_hs256_public_key_as_secret, t_reset),
+    cmocka_unit_test_setup(test_alg_other, t_reset),
+    cmocka_unit_test_setup(test_signed_with_another_key, t_reset),
+    cmocka_unit_test_setup(test_garbage, t_reset),
+    cmocka_unit_test_setup(test_missing_or_bad_exp, t_reset),
+    cmocka_unit_test_setup(test_sub, t_reset),
+    cmocka_unit_test_setup(test_username, t_reset),
+    cmocka_unit_test_setup(test_new_errors, t_reset),
+    cmocka_unit_test_setup(test_issue_errors, t_reset))

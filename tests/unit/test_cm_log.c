@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "unit.h"
 #include <jansson.h>
 
 #include "cm_log.h"
@@ -192,14 +192,8 @@ test_access_line_as_jansson_wrote_it(void **state)
 	free(big);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_kept),
-		cmocka_unit_test(test_invalid_escaped),
-		cmocka_unit_test(test_bounded),
-		cmocka_unit_test(test_access_line_as_jansson_wrote_it),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(
+    cmocka_unit_test(test_valid_kept),
+    cmocka_unit_test(test_invalid_escaped),
+    cmocka_unit_test(test_bounded),
+    cmocka_unit_test(test_access_line_as_jansson_wrote_it))

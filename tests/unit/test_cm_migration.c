@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "unit.h"
 
 #include "cm_migration.h"
 
@@ -164,14 +164,8 @@ test_versions_must_increase(void **state)
 	assert_string_equal(f.log, "");
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fresh_database_gets_everything_in_order),
-	    cmocka_unit_test(test_recorded_ones_are_skipped),
-	    cmocka_unit_test(test_failure_stops_and_unlocks),
-	    cmocka_unit_test(test_versions_must_increase),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(
+    cmocka_unit_test(test_fresh_database_gets_everything_in_order),
+    cmocka_unit_test(test_recorded_ones_are_skipped),
+    cmocka_unit_test(test_failure_stops_and_unlocks),
+    cmocka_unit_test(test_versions_must_increase))

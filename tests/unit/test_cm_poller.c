@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "unit.h"
 
 #include "cm_poller.h"
 
@@ -369,15 +369,9 @@ test_free_without_drain(void **state)
 	close(lfd);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_idle_connections_stay_with_the_poller),
-		cmocka_unit_test(test_closed_mid_request),
-		cmocka_unit_test(test_more_connections_than_workers),
-		cmocka_unit_test(test_drain),
-		cmocka_unit_test(test_free_without_drain),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(
+    cmocka_unit_test(test_idle_connections_stay_with_the_poller),
+    cmocka_unit_test(test_closed_mid_request),
+    cmocka_unit_test(test_more_connections_than_workers),
+    cmocka_unit_test(test_drain),
+    cmocka_unit_test(test_free_without_drain))

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "unit.h"
 
 #include "cm_clock.h"
 #include "cm_reconnect.h"
@@ -72,11 +72,5 @@ test_backoff(void **state)
 	assert_true(r.retry_at_ms < t0 + 120000);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_backoff),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(
+    cmocka_unit_test(test_backoff))

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "unit.h"
 
 #include "cm_req.h"
 
@@ -151,17 +151,11 @@ test_resp_wrap(void **state)
 	cm_resp_clear(&r);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_query_basic),
-		cmocka_unit_test(test_query_repeated_and_empty),
-		cmocka_unit_test(test_query_bad_escapes),
-		cmocka_unit_test(test_decode_no_plus),
-		cmocka_unit_test(test_arena_many),
-		cmocka_unit_test(test_resp),
-		cmocka_unit_test(test_resp_wrap),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(
+    cmocka_unit_test(test_query_basic),
+    cmocka_unit_test(test_query_repeated_and_empty),
+    cmocka_unit_test(test_query_bad_escapes),
+    cmocka_unit_test(test_decode_no_plus),
+    cmocka_unit_test(test_arena_many),
+    cmocka_unit_test(test_resp),
+    cmocka_unit_test(test_resp_wrap))

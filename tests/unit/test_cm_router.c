@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "unit.h"
 
 #include "cm_router.h"
 #include "unit_routes.h"
@@ -113,15 +113,9 @@ test_method_not_allowed(void **state)
 	cm_req_reset(&req);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_literal),
-		cmocka_unit_test(test_literal_wins_in_table_order),
-		cmocka_unit_test(test_params),
-		cmocka_unit_test(test_not_found),
-		cmocka_unit_test(test_method_not_allowed),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(
+    cmocka_unit_test(test_literal),
+    cmocka_unit_test(test_literal_wins_in_table_order),
+    cmocka_unit_test(test_params),
+    cmocka_unit_test(test_not_found),
+    cmocka_unit_test(test_method_not_allowed))

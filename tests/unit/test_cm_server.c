@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "unit.h"
 
 #include "cm_json.h"
 #include "cm_server.h"
@@ -303,18 +303,12 @@ test_handler_errors(void **state)
 	cm_req_reset(&req);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ok),
-		cmocka_unit_test(test_not_found_and_method),
-		cmocka_unit_test(test_too_big_before_auth),
-		cmocka_unit_test(test_repeated_header),
-		cmocka_unit_test(test_auth),
-		cmocka_unit_test(test_internal_routes),
-		cmocka_unit_test(test_bad_json_and_query),
-		cmocka_unit_test(test_handler_errors),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(
+    cmocka_unit_test(test_ok),
+    cmocka_unit_test(test_not_found_and_method),
+    cmocka_unit_test(test_too_big_before_auth),
+    cmocka_unit_test(test_repeated_header),
+    cmocka_unit_test(test_auth),
+    cmocka_unit_test(test_internal_routes),
+    cmocka_unit_test(test_bad_json_and_query),
+    cmocka_unit_test(test_handler_errors))

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "unit.h"
 
 #include "../../pay-fcgi/pay_check.h"
 
@@ -377,20 +377,13 @@ test_body(void **state)
 	assert_null(e.param);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_amount_valid),
-	    cmocka_unit_test(test_amount_invalid),
-	    cmocka_unit_test(test_currency),
-	    cmocka_unit_test(test_text),
-	    cmocka_unit_test(test_key),
-	    cmocka_unit_test(test_limit_cursor),
-	    cmocka_unit_test(test_fingerprint),
-	    cmocka_unit_test(test_id_format_object),
-	    cmocka_unit_test(test_body),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(
+    cmocka_unit_test(test_amount_valid),
+    cmocka_unit_test(test_amount_invalid),
+    cmocka_unit_test(test_currency),
+    cmocka_unit_test(test_text),
+    cmocka_unit_test(test_key),
+    cmocka_unit_test(test_limit_cursor),
+    cmocka_unit_test(test_fingerprint),
+    cmocka_unit_test(test_id_format_object),
+    cmocka_unit_test(test_body))

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "unit.h"
 
 #include "../../pay-fcgi/pay_error.h"
 
@@ -129,13 +129,6 @@ test_handler_errors(void **state)
 	cm_resp_clear(&resp);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_server_errors),
-	    cmocka_unit_test(test_handler_errors),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(
+    cmocka_unit_test(test_server_errors),
+    cmocka_unit_test(test_handler_errors))
