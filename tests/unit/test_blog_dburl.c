@@ -9,48 +9,47 @@
 
 #include "../../blog-fcgi/blog_dburl.h"
 
+/* A string field: NULL when want is NULL, else equal to it. */
 static void
-test_full(void **state)
+t_field(const char *got, const char *want)
 {
-	struct blog_dburl u;
-	char err[256];
-
-	(void)state;
-	assert_int_equal(blog_dburl_parse("mysql://blog_app:p%40ss%3Aw@db.example:3307/blog",
-	                     &u, err, sizeof(err)),
-	    CM_OK);
-	assert_string_equal(u.user, "blog_app");
-	assert_string_equal(u.password, "p@ss:w");
-	assert_string_equal(u.host, "db.example");
-	assert_int_equal(u.port, 3307);
-	assert_string_equal(u.name, "blog");
-	assert_null(u.socket);
-	blog_dburl_free(&u);
+	if (want == NULL)
+		assert_null(got);
+	else
+		assert_string_equal(got, want);
 }
 
 static void
-test_defaults_and_socket(void **state)
+test_good(void **state)
 {
+	static const struct {
+		const char *url, *user, *password, *host;
+		unsigned int port;
+		const char *name, *socket;
+	} good[] = {
+	    {"mysql://blog_app:p%40ss%3Aw@db.example:3307/blog", "blog_app",
+	        "p@ss:w", "db.example", 3307, "blog", NULL},
+	    {"mariadb://root@localhost/b?socket=/run/m.sock", "root", NULL,
+	        "localhost", 3306, "b", "/run/m.sock"},
+	    /* A password may contain '@': the last one before the path counts. */
+	    {"mysql://u:a@b@h/d", "u", "a@b", "h", 3306, "d", NULL},
+	};
 	struct blog_dburl u;
 	char err[256];
+	size_t i;
 
 	(void)state;
-	assert_int_equal(blog_dburl_parse("mariadb://root@localhost/b?socket=/run/m.sock",
-	                     &u, err, sizeof(err)),
-	    CM_OK);
-	assert_string_equal(u.user, "root");
-	assert_null(u.password);
-	assert_int_equal(u.port, 3306);
-	assert_string_equal(u.name, "b");
-	assert_string_equal(u.socket, "/run/m.sock");
-	blog_dburl_free(&u);
-	/* A password may contain '@': the last one before the path counts. */
-	assert_int_equal(blog_dburl_parse("mysql://u:a@b@h/d", &u, err,
-	                     sizeof(err)),
-	    CM_OK);
-	assert_string_equal(u.password, "a@b");
-	assert_string_equal(u.host, "h");
-	blog_dburl_free(&u);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(
+		    blog_dburl_parse(good[i].url, &u, err, sizeof(err)), CM_OK);
+		t_field(u.user, good[i].user);
+		t_field(u.password, good[i].password);
+		t_field(u.host, good[i].host);
+		assert_int_equal(u.port, good[i].port);
+		t_field(u.name, good[i].name);
+		t_field(u.socket, good[i].socket);
+		blog_dburl_free(&u);
+	}
 }
 
 static void
@@ -78,6 +77,5 @@ test_bad(void **state)
 }
 
 UNIT_MAIN(
-    cmocka_unit_test(test_full),
-    cmocka_unit_test(test_defaults_and_socket),
+    cmocka_unit_test(test_good),
     cmocka_unit_test(test_bad))

@@ -122,20 +122,19 @@ test_bool(void **state)
 static void
 test_err_table(void **state)
 {
+	static const struct {
+		enum cm_err code;
+		int status;
+	} table[] = {{CM_OK, 200}, {CM_EINVAL, 400}, {CM_EAUTH, 401},
+	    {CM_EEXPIRED, 401}, {CM_EFORBIDDEN, 403}, {CM_ENOTFOUND, 404},
+	    {CM_EMETHOD, 405}, {CM_ECONFLICT, 409}, {CM_ETOOBIG, 413},
+	    {CM_EVALIDATION, 422}, {CM_EUNAVAIL, 503}, {CM_EDB, 500},
+	    {(enum cm_err)999, 500}};
+	size_t i;
+
 	(void)state;
-	assert_int_equal(cm_err_status(CM_OK), 200);
-	assert_int_equal(cm_err_status(CM_EINVAL), 400);
-	assert_int_equal(cm_err_status(CM_EAUTH), 401);
-	assert_int_equal(cm_err_status(CM_EEXPIRED), 401);
-	assert_int_equal(cm_err_status(CM_EFORBIDDEN), 403);
-	assert_int_equal(cm_err_status(CM_ENOTFOUND), 404);
-	assert_int_equal(cm_err_status(CM_EMETHOD), 405);
-	assert_int_equal(cm_err_status(CM_ECONFLICT), 409);
-	assert_int_equal(cm_err_status(CM_ETOOBIG), 413);
-	assert_int_equal(cm_err_status(CM_EVALIDATION), 422);
-	assert_int_equal(cm_err_status(CM_EUNAVAIL), 503);
-	assert_int_equal(cm_err_status(CM_EDB), 500);
-	assert_int_equal(cm_err_status((enum cm_err)999), 500);
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		assert_int_equal(cm_err_status(table[i].code), table[i].status);
 	assert_string_equal(cm_err_name(CM_EUNAVAIL), "EUNAVAIL");
 }
 
