@@ -23,6 +23,10 @@ DROP FUNCTION IF EXISTS pay_accounts_list(bigint, text);
 DROP FUNCTION IF EXISTS pay_lock_accounts(bigint, bigint);
 DROP FUNCTION IF EXISTS pay_move(accounts, accounts, text, text, bigint,
     text, payments, bigint, bigint);
+-- Folded into pay_page and pay_caller_in.
+DROP FUNCTION IF EXISTS pay_list_json(json[], int);
+DROP FUNCTION IF EXISTS pay_cursor_error();
+DROP FUNCTION IF EXISTS pay_currency_error();
 
 CREATE OR REPLACE FUNCTION pay_ts(t timestamptz) RETURNS text
 LANGUAGE sql STABLE AS $$
@@ -71,11 +75,23 @@ LANGUAGE sql STABLE AS $$
 	    'created_at', pay_ts(e.created_at)))
 $$;
 
-CREATE OR REPLACE FUNCTION pay_list_json(p_items json[], p_limit int) RETURNS text
+/*
+ * The answer of every list: p_items holds up to p_limit + 1 objects (the
+ * one more tells has_more). p_cursor is where the page starts, NULL when
+ * the client's starting_after names nothing in this list: a 400.
+ */
+CREATE OR REPLACE FUNCTION pay_page(p_cursor anyelement, p_items json[],
+    p_limit int, OUT r_status int, OUT r_body text, OUT r_replayed boolean)
 LANGUAGE sql IMMUTABLE AS $$
-	SELECT json_build_object(
-	    'data', coalesce(array_to_json(p_items[1:p_limit]), '[]'::json),
+	SELECT CASE WHEN p_cursor IS NULL THEN 400 ELSE 200 END,
+	    CASE WHEN p_cursor IS NULL THEN pay_error_json(
+	    'invalid_request_error', 'parameter_invalid',
+	    'starting_after must be the id of an object of this list.',
+	    'starting_after')
+	    ELSE json_build_object('data',
+	    coalesce(array_to_json(p_items[1:p_limit]), '[]'::json),
 	    'has_more', coalesce(array_length(p_items, 1), 0) > p_limit)::text
+	    END, false
 $$;
 
 /*
@@ -124,13 +140,6 @@ LANGUAGE sql AS $$
 	    VALUES (p_user, p_key, p_fp, p_status, p_body)
 $$;
 
-CREATE OR REPLACE FUNCTION pay_currency_error() RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-	SELECT pay_error_json('invalid_request_error', 'parameter_invalid',
-	    'currency must be a supported ISO 4217 code in upper case.',
-	    'currency')
-$$;
-
 /*
  * 404 for an object the caller may not see or that does not exist, which
  * are the same to the caller (pay_error_not_found on the C side).
@@ -155,6 +164,25 @@ BEGIN
 		INSERT INTO users (user_id) VALUES (p_user)
 		    ON CONFLICT (user_id) DO NOTHING;
 	END IF;
+END $$;
+
+/*
+ * The start of every operation in a currency: the 400 body when p_currency
+ * is not supported (and nothing recorded), else NULL once the caller has
+ * its row (pay_user_seen).
+ */
+CREATE OR REPLACE FUNCTION pay_caller_in(p_user bigint, p_username text,
+    p_currency text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM 1 FROM currencies WHERE code = p_currency;
+	IF NOT FOUND THEN
+		RETURN pay_error_json('invalid_request_error',
+		    'parameter_invalid', 'currency must be a supported ISO '
+		    '4217 code in upper case.', 'currency');
+	END IF;
+	PERFORM pay_user_seen(p_user, p_username);
+	RETURN NULL;
 END $$;
 
 /*
@@ -325,6 +353,37 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 /*
+ * The end every movement shares once its own checks passed: pay_move, then
+ * the answer (201 with the new deposit, payment or refund, or the 402 of a
+ * refused move), stored under the idempotency key.
+ */
+CREATE OR REPLACE FUNCTION pay_move_answer(p_user bigint, p_key text,
+    p_fp text, p_kind text, p_src bigint, p_dst bigint, p_amount bigint,
+    p_src_name text, p_dst_name text, p_pay payments,
+    OUT r_status int, OUT r_body text)
+LANGUAGE plpgsql AS $$
+DECLARE
+	m record;
+BEGIN
+	SELECT * INTO m FROM pay_move(p_kind, p_src, p_dst, p_amount,
+	    p_src_name, p_dst_name, p_pay);
+	IF m.r_error IS NOT NULL THEN
+		r_status := 402;
+		r_body := pay_move_error(m.r_error, p_kind);
+	ELSE
+		r_status := 201;
+		r_body := CASE p_kind
+		    WHEN 'deposit' THEN (SELECT pay_deposit_json(d)
+		    FROM deposits d WHERE d.seq = m.r_seq)
+		    WHEN 'payment' THEN (SELECT pay_payment_json(p)
+		    FROM payments p WHERE p.seq = m.r_seq)
+		    ELSE (SELECT pay_refund_json(r, p_pay.id)
+		    FROM refunds r WHERE r.seq = m.r_seq) END::text;
+	END IF;
+	PERFORM pay_idem_store(p_user, p_key, p_fp, r_status, r_body);
+END $$;
+
+/*
  * The key is looked up before anything that depends on configuration
  * (p_sandbox, p_max: PAY_SANDBOX and PAY_MAX_DEPOSIT) or on data, so a
  * stored outcome replays even after either changed. deposits_disabled is
@@ -336,10 +395,6 @@ CREATE OR REPLACE FUNCTION pay_deposit(p_user bigint, p_username text,
     p_sandbox boolean, p_max bigint,
     OUT r_status int, OUT r_body text, OUT r_replayed boolean)
 LANGUAGE plpgsql AS $$
-DECLARE
-	u bigint;
-	s bigint;
-	m record;
 BEGIN
 	SELECT * INTO r_status, r_body, r_replayed
 	    FROM pay_idem_claim(p_user, p_key, p_fp);
@@ -361,32 +416,20 @@ BEGIN
 		    p_max), 'amount');
 		RETURN;
 	END IF;
-	PERFORM 1 FROM currencies WHERE code = p_currency;
-	IF NOT FOUND THEN
+	r_body := pay_caller_in(p_user, p_username, p_currency);
+	IF r_body IS NOT NULL THEN
 		r_status := 400;
-		r_body := pay_currency_error();
 		RETURN;
 	END IF;
-	PERFORM pay_user_seen(p_user, p_username);
 	INSERT INTO accounts (owner_id, currency)
 	    VALUES (p_user, p_currency)
 	    ON CONFLICT (owner_id, currency) DO NOTHING;
-	SELECT seq INTO u FROM accounts
-	    WHERE owner_id = p_user AND currency = p_currency;
-	SELECT seq INTO s FROM accounts
-	    WHERE owner_id = 0 AND currency = p_currency;
-
-	SELECT * INTO m FROM pay_move('deposit', s, u, p_amount, 'system',
+	/* From the currency's system account (owner 0) to the caller's. */
+	SELECT * INTO r_status, r_body FROM pay_move_answer(p_user, p_key,
+	    p_fp, 'deposit', (SELECT seq FROM accounts WHERE owner_id = 0 AND
+	    currency = p_currency), (SELECT seq FROM accounts WHERE
+	    owner_id = p_user AND currency = p_currency), p_amount, 'system',
 	    p_username, NULL);
-	IF m.r_error IS NOT NULL THEN
-		r_status := 402;
-		r_body := pay_move_error(m.r_error, 'deposit');
-	ELSE
-		r_status := 201;
-		r_body := (SELECT pay_deposit_json(d) FROM deposits d
-		    WHERE d.seq = m.r_seq)::text;
-	END IF;
-	PERFORM pay_idem_store(p_user, p_key, p_fp, r_status, r_body);
 END $$;
 
 CREATE OR REPLACE FUNCTION pay_payment(p_user bigint, p_username text,
@@ -399,53 +442,42 @@ DECLARE
 	src bigint;
 	dst bigint;
 	np payments;
-	m record;
 BEGIN
 	SELECT * INTO r_status, r_body, r_replayed
 	    FROM pay_idem_claim(p_user, p_key, p_fp);
 	IF r_status IS NOT NULL THEN
 		RETURN;
 	END IF;
-	PERFORM 1 FROM currencies WHERE code = p_currency;
-	IF NOT FOUND THEN
+	r_body := pay_caller_in(p_user, p_username, p_currency);
+	IF r_body IS NOT NULL THEN
 		r_status := 400;
-		r_body := pay_currency_error();
 		RETURN;
 	END IF;
-	PERFORM pay_user_seen(p_user, p_username);
 	/* A name is unique and comes from the blog's identity events. */
-	SELECT user_id INTO payee FROM users WHERE username = p_to AND
-	    user_id <> 0;
-	IF NOT FOUND THEN
-		r_status := 404;
-		r_body := pay_error_json('not_found_error', 'no_such_user',
-		    'No user has this username.', 'to');
-	ELSIF payee = p_user THEN
+	payee := (SELECT user_id FROM users WHERE username = p_to AND
+	    user_id <> 0);
+	dst := (SELECT seq FROM accounts WHERE owner_id = payee AND
+	    currency = p_currency);
+	src := (SELECT seq FROM accounts WHERE owner_id = p_user AND
+	    currency = p_currency);
+	IF payee = p_user THEN
 		/* A validation error: not stored, like the C-side check. */
 		r_status := 400;
 		r_body := pay_error_json('invalid_request_error',
 		    'parameter_invalid', 'You cannot pay yourself.', 'to');
 		RETURN;
-	ELSE
-		SELECT seq INTO dst FROM accounts
-		    WHERE owner_id = payee AND currency = p_currency;
-		IF NOT FOUND THEN
-			r_status := 404;
-			r_body := pay_error_json('not_found_error',
-			    'no_such_payee_account', 'The payee has no account '
-			    'in this currency.', 'to');
-		ELSE
-			SELECT seq INTO src FROM accounts
-			    WHERE owner_id = p_user AND currency = p_currency;
-			IF NOT FOUND THEN
-				r_status := 404;
-				r_body := pay_error_json('not_found_error',
-				    'no_such_account', 'You have no account in '
-				    'this currency.', 'currency');
-			END IF;
-		END IF;
 	END IF;
-	IF r_status IS NOT NULL THEN
+	r_body := CASE WHEN payee IS NULL THEN pay_error_json(
+	    'not_found_error', 'no_such_user', 'No user has this username.',
+	    'to')
+	    WHEN dst IS NULL THEN pay_error_json('not_found_error',
+	    'no_such_payee_account', 'The payee has no account in this '
+	    'currency.', 'to')
+	    WHEN src IS NULL THEN pay_error_json('not_found_error',
+	    'no_such_account', 'You have no account in this currency.',
+	    'currency') END;
+	IF r_body IS NOT NULL THEN
+		r_status := 404;
 		PERFORM pay_idem_store(p_user, p_key, p_fp, r_status, r_body);
 		RETURN;
 	END IF;
@@ -454,17 +486,8 @@ BEGIN
 	np.payee_id := payee;
 	np.description := p_description;
 	np.reference := p_reference;
-	SELECT * INTO m FROM pay_move('payment', src, dst, p_amount,
-	    p_username, p_to, np);
-	IF m.r_error IS NOT NULL THEN
-		r_status := 402;
-		r_body := pay_move_error(m.r_error, 'payment');
-	ELSE
-		r_status := 201;
-		r_body := (SELECT pay_payment_json(p) FROM payments p
-		    WHERE p.seq = m.r_seq)::text;
-	END IF;
-	PERFORM pay_idem_store(p_user, p_key, p_fp, r_status, r_body);
+	SELECT * INTO r_status, r_body FROM pay_move_answer(p_user, p_key,
+	    p_fp, 'payment', src, dst, p_amount, p_username, p_to, np);
 END $$;
 
 /* p_amount NULL refunds what remains. */
@@ -476,7 +499,6 @@ DECLARE
 	p payments;
 	remaining bigint;
 	amt bigint;
-	m record;
 BEGIN
 	SELECT * INTO r_status, r_body, r_replayed
 	    FROM pay_idem_claim(p_user, p_key, p_fp);
@@ -513,17 +535,9 @@ BEGIN
 		RETURN;
 	END IF;
 
-	SELECT * INTO m FROM pay_move('refund', p.payee_account,
-	    p.payer_account, amt, p.payee, p.payer, p);
-	IF m.r_error IS NOT NULL THEN
-		r_status := 402;
-		r_body := pay_move_error(m.r_error, 'refund');
-	ELSE
-		r_status := 201;
-		r_body := (SELECT pay_refund_json(r, p.id) FROM refunds r
-		    WHERE r.seq = m.r_seq)::text;
-	END IF;
-	PERFORM pay_idem_store(p_user, p_key, p_fp, r_status, r_body);
+	SELECT * INTO r_status, r_body FROM pay_move_answer(p_user, p_key,
+	    p_fp, 'refund', p.payee_account, p.payer_account,
+	    amt, p.payee, p.payer, p);
 END $$;
 
 CREATE OR REPLACE FUNCTION pay_account_open(p_user bigint, p_username text,
@@ -534,13 +548,11 @@ DECLARE
 	a accounts;
 BEGIN
 	r_replayed := false;
-	PERFORM 1 FROM currencies WHERE code = p_currency;
-	IF NOT FOUND THEN
+	r_body := pay_caller_in(p_user, p_username, p_currency);
+	IF r_body IS NOT NULL THEN
 		r_status := 400;
-		r_body := pay_currency_error();
 		RETURN;
 	END IF;
-	PERFORM pay_user_seen(p_user, p_username);
 	INSERT INTO accounts (owner_id, currency)
 	    VALUES (p_user, p_currency)
 	    ON CONFLICT (owner_id, currency) DO NOTHING
@@ -570,20 +582,14 @@ LANGUAGE plpgsql AS $$
 DECLARE
 	cur bigint := 0;
 BEGIN
-	r_replayed := false;
 	PERFORM pay_user_seen(p_user, p_username);
 	IF p_after IS NOT NULL THEN
-		SELECT seq INTO cur FROM accounts
-		    WHERE id = p_after AND owner_id = p_user;
-		IF NOT FOUND THEN
-			r_status := 400;
-			r_body := pay_cursor_error();
-			RETURN;
-		END IF;
+		cur := (SELECT seq FROM accounts
+		    WHERE id = p_after AND owner_id = p_user);
 	END IF;
-	r_status := 200;
-	r_body := pay_list_json(ARRAY(SELECT pay_account_json(a)
-	    FROM accounts a WHERE a.owner_id = p_user AND a.seq > cur
+	SELECT * INTO r_status, r_body, r_replayed FROM pay_page(cur,
+	    ARRAY(SELECT pay_account_json(a) FROM accounts a
+	    WHERE a.owner_id = p_user AND a.seq > cur
 	    ORDER BY a.seq LIMIT p_limit + 1), p_limit);
 END $$;
 
@@ -595,61 +601,54 @@ END $$;
 CREATE OR REPLACE FUNCTION pay_currencies_list(p_after text, p_limit int,
     p_max bigint,
     OUT r_status int, OUT r_body text, OUT r_replayed boolean)
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	cur text := '';
-BEGIN
-	r_replayed := false;
-	IF p_after IS NOT NULL THEN
-		SELECT code INTO cur FROM currencies WHERE code = p_after;
-		IF NOT FOUND THEN
-			r_status := 400;
-			r_body := pay_cursor_error();
-			RETURN;
-		END IF;
-	END IF;
-	r_status := 200;
-	r_body := pay_list_json(ARRAY(SELECT json_build_object('code',
-	    c.code, 'exponent', c.minor_units, 'max_deposit', p_max)
-	    FROM currencies c WHERE c.code > cur
-	    ORDER BY c.code LIMIT p_limit + 1), p_limit);
-END $$;
+LANGUAGE sql STABLE AS $$
+	SELECT * FROM pay_page(CASE WHEN p_after IS NULL THEN ''
+	    ELSE (SELECT code FROM currencies WHERE code = p_after) END,
+	    ARRAY(SELECT json_build_object('code', c.code, 'exponent',
+	    c.minor_units, 'max_deposit', p_max) FROM currencies c
+	    WHERE c.code > coalesce(p_after, '')
+	    ORDER BY c.code LIMIT p_limit + 1), p_limit)
+$$;
+
+/*
+ * A single object: 200 with it, or the 404 of pay_not_found when the
+ * caller may not see it or it does not exist.
+ */
+CREATE OR REPLACE FUNCTION pay_found(p_noun text, p_object json,
+    OUT r_status int, OUT r_body text, OUT r_replayed boolean)
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE WHEN p_object IS NULL THEN 404 ELSE 200 END,
+	    coalesce(p_object::text, pay_not_found(p_noun)), false
+$$;
 
 CREATE OR REPLACE FUNCTION pay_deposit_get(p_user bigint, p_id text,
     OUT r_status int, OUT r_body text, OUT r_replayed boolean)
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-	r_replayed := false;
-	SELECT 200, pay_deposit_json(d)::text INTO r_status, r_body
+LANGUAGE sql STABLE AS $$
+	SELECT * FROM pay_found('deposit', (SELECT pay_deposit_json(d)
 	    FROM deposits d JOIN accounts a ON a.seq = d.account_seq
-	    WHERE d.id = p_id AND a.owner_id = p_user;
-	IF NOT FOUND THEN
-		r_status := 404;
-		r_body := pay_not_found('deposit');
-	END IF;
-END $$;
+	    WHERE d.id = p_id AND a.owner_id = p_user))
+$$;
 
 CREATE OR REPLACE FUNCTION pay_account_get(p_user bigint, p_id text,
     OUT r_status int, OUT r_body text, OUT r_replayed boolean)
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-	r_replayed := false;
-	SELECT 200, pay_account_json(a)::text INTO r_status, r_body
-	    FROM accounts a WHERE a.id = p_id AND a.owner_id = p_user;
-	IF NOT FOUND THEN
-		r_status := 404;
-		r_body := pay_not_found('account');
-	END IF;
-END $$;
-
-CREATE OR REPLACE FUNCTION pay_cursor_error() RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-	SELECT pay_error_json('invalid_request_error', 'parameter_invalid',
-	    'starting_after must be the id of an object of this list.',
-	    'starting_after')
+LANGUAGE sql STABLE AS $$
+	SELECT * FROM pay_found('account', (SELECT pay_account_json(a)
+	    FROM accounts a WHERE a.id = p_id AND a.owner_id = p_user))
 $$;
 
-/* Lists: newest first, cursor = the last id of the previous page. */
+CREATE OR REPLACE FUNCTION pay_payment_get(p_user bigint, p_id text,
+    OUT r_status int, OUT r_body text, OUT r_replayed boolean)
+LANGUAGE sql STABLE AS $$
+	SELECT * FROM pay_found('payment', (SELECT pay_payment_json(p)
+	    FROM payments p WHERE p.id = p_id AND
+	    (p.payer_id = p_user OR p.payee_id = p_user)))
+$$;
+
+/*
+ * Lists of an account's or a payment's history: newest first, cursor = the
+ * last id of the previous page. The owner is checked first: someone else's
+ * account or payment is a 404 whatever the cursor.
+ */
 CREATE OR REPLACE FUNCTION pay_entries_list(p_user bigint, p_id text, p_after text,
     p_limit int, OUT r_status int, OUT r_body text, OUT r_replayed boolean)
 LANGUAGE plpgsql STABLE AS $$
@@ -657,24 +656,18 @@ DECLARE
 	acc bigint;
 	cur bigint := 9223372036854775807;
 BEGIN
-	r_replayed := false;
 	SELECT seq INTO acc FROM accounts WHERE id = p_id AND owner_id = p_user;
 	IF NOT FOUND THEN
-		r_status := 404;
-		r_body := pay_not_found('account');
+		SELECT * INTO r_status, r_body, r_replayed
+		    FROM pay_found('account', NULL);
 		RETURN;
 	END IF;
 	IF p_after IS NOT NULL THEN
-		SELECT seq INTO cur FROM entries
-		    WHERE id = p_after AND account_seq = acc;
-		IF NOT FOUND THEN
-			r_status := 400;
-			r_body := pay_cursor_error();
-			RETURN;
-		END IF;
+		cur := (SELECT seq FROM entries
+		    WHERE id = p_after AND account_seq = acc);
 	END IF;
-	r_status := 200;
-	r_body := pay_list_json(ARRAY(SELECT pay_entry_json(e) FROM entries e
+	SELECT * INTO r_status, r_body, r_replayed FROM pay_page(cur,
+	    ARRAY(SELECT pay_entry_json(e) FROM entries e
 	    WHERE e.account_seq = acc AND e.seq < cur
 	    ORDER BY e.seq DESC LIMIT p_limit + 1), p_limit);
 END $$;
@@ -688,40 +681,20 @@ DECLARE
 	sent boolean := p_direction IN ('sent', 'all');
 	recv boolean := p_direction IN ('received', 'all');
 BEGIN
-	r_replayed := false;
 	IF p_after IS NOT NULL THEN
-		SELECT seq INTO cur FROM payments WHERE id = p_after AND
+		cur := (SELECT seq FROM payments WHERE id = p_after AND
 		    ((sent AND payer_id = p_user) OR
-		    (recv AND payee_id = p_user));
-		IF NOT FOUND THEN
-			r_status := 400;
-			r_body := pay_cursor_error();
-			RETURN;
-		END IF;
+		    (recv AND payee_id = p_user)));
 	END IF;
-	r_status := 200;
 	/* Two index scans merged, rather than one OR that scans both. */
-	r_body := pay_list_json(ARRAY(SELECT pay_payment_json(q) FROM (
+	SELECT * INTO r_status, r_body, r_replayed FROM pay_page(cur,
+	    ARRAY(SELECT pay_payment_json(q) FROM (
 	    (SELECT * FROM payments WHERE sent AND payer_id = p_user AND
 	    seq < cur ORDER BY seq DESC LIMIT p_limit + 1)
 	    UNION ALL
 	    (SELECT * FROM payments WHERE recv AND payee_id = p_user AND
 	    seq < cur ORDER BY seq DESC LIMIT p_limit + 1)) q
 	    ORDER BY q.seq DESC LIMIT p_limit + 1), p_limit);
-END $$;
-
-CREATE OR REPLACE FUNCTION pay_payment_get(p_user bigint, p_id text,
-    OUT r_status int, OUT r_body text, OUT r_replayed boolean)
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-	r_replayed := false;
-	SELECT 200, pay_payment_json(p)::text INTO r_status, r_body
-	    FROM payments p WHERE p.id = p_id AND
-	    (p.payer_id = p_user OR p.payee_id = p_user);
-	IF NOT FOUND THEN
-		r_status := 404;
-		r_body := pay_not_found('payment');
-	END IF;
 END $$;
 
 CREATE OR REPLACE FUNCTION pay_refunds_list(p_user bigint, p_id text, p_after text,
@@ -731,26 +704,20 @@ DECLARE
 	p payments;
 	cur bigint := 9223372036854775807;
 BEGIN
-	r_replayed := false;
 	SELECT * INTO p FROM payments WHERE id = p_id AND
 	    (payer_id = p_user OR payee_id = p_user);
 	IF NOT FOUND THEN
-		r_status := 404;
-		r_body := pay_not_found('payment');
+		SELECT * INTO r_status, r_body, r_replayed
+		    FROM pay_found('payment', NULL);
 		RETURN;
 	END IF;
 	IF p_after IS NOT NULL THEN
-		SELECT seq INTO cur FROM refunds
-		    WHERE id = p_after AND payment_seq = p.seq;
-		IF NOT FOUND THEN
-			r_status := 400;
-			r_body := pay_cursor_error();
-			RETURN;
-		END IF;
+		cur := (SELECT seq FROM refunds
+		    WHERE id = p_after AND payment_seq = p.seq);
 	END IF;
-	r_status := 200;
-	r_body := pay_list_json(ARRAY(SELECT pay_refund_json(r, p.id)
-	    FROM refunds r WHERE r.payment_seq = p.seq AND r.seq < cur
+	SELECT * INTO r_status, r_body, r_replayed FROM pay_page(cur,
+	    ARRAY(SELECT pay_refund_json(r, p.id) FROM refunds r
+	    WHERE r.payment_seq = p.seq AND r.seq < cur
 	    ORDER BY r.seq DESC LIMIT p_limit + 1), p_limit);
 END $$;
 
