@@ -97,22 +97,47 @@ enum blog_q {
 #define BLOG_DB_FEED_AUTHORS 24
 #define BLOG_DB_MAXARGS (BLOG_DB_FEED_AUTHORS + 8)
 
-/* Parameters of one execution; lives on the caller's stack. */
-struct blog_db_args {
-	MYSQL_BIND b[BLOG_DB_MAXARGS];
-	long long i[BLOG_DB_MAXARGS];
-	unsigned long len[BLOG_DB_MAXARGS];
-	size_t n;
+/*
+ * One parameter of an execution, in the order of the SQL's placeholders:
+ * an integer, or a string (NULL is SQL NULL; it must outlive the
+ * execution). The typed functions below pass their parameters as a
+ * compound literal,
+ *
+ *	blog_db_row(db, rid, BLOG_Q_PROFILE,
+ *	    BLOG_DB_ARGS(BLOG_DB_INT(viewer), BLOG_DB_STR(username)), out);
+ *
+ * so that the bind order stands beside the call and the compiler checks
+ * every value's type (a pointer where an integer goes, or the reverse, does
+ * not build); blog_db_exec checks their number against the SQL's.
+ */
+enum blog_db_kind {
+	BLOG_DB_KIND_INT,
+	BLOG_DB_KIND_STR, /* NUL-terminated */
+	BLOG_DB_KIND_STRN, /* len bytes */
 };
 
-static void blog_db_args_init(struct blog_db_args *a);
-static void blog_db_arg_int(struct blog_db_args *a, long long v);
-/* s may be NULL (SQL NULL); the string must outlive the execution. */
-static void blog_db_arg_str(struct blog_db_args *a, const char *s);
-static void blog_db_arg_strn(struct blog_db_args *a, const char *s, size_t len);
+struct blog_db_arg {
+	enum blog_db_kind kind;
+	long long i;
+	const char *s;
+	size_t len;
+};
+
+#define BLOG_DB_INT(v)                                                         \
+	((struct blog_db_arg){.kind = BLOG_DB_KIND_INT, .i = (v)})
+#define BLOG_DB_STR(p)                                                         \
+	((struct blog_db_arg){.kind = BLOG_DB_KIND_STR, .s = (p)})
+#define BLOG_DB_STRN(p, n)                                                     \
+	((struct blog_db_arg){.kind = BLOG_DB_KIND_STRN, .s = (p), .len = (n)})
+/* The array and its length, as the runners below take them. */
+#define BLOG_DB_ARGS(...)                                                      \
+	(const struct blog_db_arg[]){__VA_ARGS__},                             \
+	    sizeof((const struct blog_db_arg[]){__VA_ARGS__}) /                \
+	    sizeof(struct blog_db_arg)
+#define BLOG_DB_NOARGS NULL, 0
 
 /*
- * Execute query q with args (may be NULL). On CM_OK *out (may be NULL for
+ * Execute query q with its n args. On CM_OK *out (may be NULL for
  * statements without a result) is the statement, ready for blog_db_fetch.
  * Errors: CM_EUNAVAIL (connection lost or down), CM_ECONFLICT (duplicate
  * key; blog_db_dup_key tells which), CM_ENOTFOUND (a referenced row does
@@ -120,7 +145,8 @@ static void blog_db_arg_strn(struct blog_db_args *a, const char *s, size_t len);
  * CM_EDB with blog_db_retryable() true.
  */
 static enum cm_err blog_db_exec(struct blog_db *db, const char *rid,
-    enum blog_q q, struct blog_db_args *a, struct blog_db_stmt **out);
+    enum blog_q q, const struct blog_db_arg *args, size_t n,
+    struct blog_db_stmt **out);
 
 struct blog_db_col {
 	char *buf;
@@ -510,12 +536,12 @@ static const struct blog_db_query blog_db_queries[BLOG_Q_MAX] = {
 /* Execute and position on the first row: CM_ENOTFOUND when there is none. */
 static enum cm_err
 blog_db_row(struct blog_db *db, const char *rid, enum blog_q q,
-    struct blog_db_args *a, struct blog_db_stmt **out)
+    const struct blog_db_arg *args, size_t n, struct blog_db_stmt **out)
 {
 	enum cm_err rc;
 
 	*out = NULL;
-	if ((rc = blog_db_exec(db, rid, q, a, out)) != CM_OK)
+	if ((rc = blog_db_exec(db, rid, q, args, n, out)) != CM_OK)
 		return rc;
 	if ((rc = blog_db_fetch(db, rid, *out)) != CM_OK) {
 		blog_db_done(*out);
@@ -524,60 +550,57 @@ blog_db_row(struct blog_db *db, const char *rid, enum blog_q q,
 	return rc;
 }
 
-/* The many statements whose only parameter is one integer (an id). */
+/*
+ * The one number a statement answers: the first column of its one row
+ * (CM_ENOTFOUND when there is none), the id it inserted, or how many rows
+ * it changed. *v is 0 unless CM_OK.
+ */
+enum blog_db_number_of {
+	BLOG_DB_COLUMN,
+	BLOG_DB_INSERT_ID,
+	BLOG_DB_CHANGED,
+};
+
 static enum cm_err
-blog_db_exec_int(struct blog_db *db, const char *rid, enum blog_q q,
-    long long v, struct blog_db_stmt **out)
-{
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, v);
-	return blog_db_exec(db, rid, q, &a, out);
-}
-
-static enum cm_err
-blog_db_row_int(struct blog_db *db, const char *rid, enum blog_q q, long long v,
-    struct blog_db_stmt **out)
-{
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, v);
-	return blog_db_row(db, rid, q, &a, out);
-}
-
-/* BLOG_A_COLS: the viewer twice, for favorited and for following. */
-static void
-blog_db_args_viewer(struct blog_db_args *a, long long viewer)
-{
-	blog_db_args_init(a);
-	blog_db_arg_int(a, viewer);
-	blog_db_arg_int(a, viewer);
-}
-
-enum cm_err
-blog_db_ping(struct blog_db *db, const char *rid)
+blog_db_number(struct blog_db *db, const char *rid, enum blog_q q,
+    enum blog_db_number_of what, const struct blog_db_arg *args, size_t n,
+    long long *v)
 {
 	struct blog_db_stmt *s;
 	enum cm_err rc;
 
-	rc = blog_db_row(db, rid, BLOG_Q_PING, NULL, &s);
-	blog_db_done(s);
+	*v = 0;
+	if (what == BLOG_DB_COLUMN) {
+		if ((rc = blog_db_row(db, rid, q, args, n, &s)) == CM_OK)
+			*v = blog_db_int(s, 0);
+		blog_db_done(s);
+	} else if ((rc = blog_db_exec(db, rid, q, args, n, &s)) == CM_OK) {
+		*v = what == BLOG_DB_INSERT_ID ? blog_db_insert_id(s)
+		                               : blog_db_affected(s);
+	}
 	return rc;
+}
+
+/* BLOG_A_COLS: the viewer twice, for favorited and for following. */
+#define BLOG_DB_VIEWER(viewer) BLOG_DB_INT(viewer), BLOG_DB_INT(viewer)
+
+enum cm_err
+blog_db_ping(struct blog_db *db, const char *rid)
+{
+	long long one;
+
+	return blog_db_number(
+	    db, rid, BLOG_Q_PING, BLOG_DB_COLUMN, BLOG_DB_NOARGS, &one);
 }
 
 enum cm_err
 blog_db_schema_ready(struct blog_db *db, const char *rid, int version)
 {
-	struct blog_db_stmt *s;
-	struct blog_db_args a;
+	long long one;
 	enum cm_err rc;
 
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, version);
-	rc = blog_db_row(db, rid, BLOG_Q_SCHEMA, &a, &s);
-	blog_db_done(s);
+	rc = blog_db_number(db, rid, BLOG_Q_SCHEMA, BLOG_DB_COLUMN,
+	    BLOG_DB_ARGS(BLOG_DB_INT(version)), &one);
 	/* No schema_migrations table at all: not migrated either. */
 	if (rc == CM_EDB && blog_db_last_errno(db) == ER_NO_SUCH_TABLE)
 		rc = CM_ENOTFOUND;
@@ -588,17 +611,13 @@ enum cm_err
 blog_db_login_locked(struct blog_db *db, const char *rid, const char *email,
     size_t len, long long *secs)
 {
-	struct blog_db_stmt *s;
-	struct blog_db_args a;
 	enum cm_err rc;
 
-	*secs = 0;
-	blog_db_args_init(&a);
-	blog_db_arg_strn(&a, email, len);
-	rc = blog_db_row(db, rid, BLOG_Q_LOGIN_LOCKED, &a, &s);
-	if (rc == CM_OK)
-		*secs = blog_db_int(s, 0) > 0 ? blog_db_int(s, 0) : 1;
-	blog_db_done(s);
+	rc = blog_db_number(db, rid, BLOG_Q_LOGIN_LOCKED, BLOG_DB_COLUMN,
+	    BLOG_DB_ARGS(BLOG_DB_STRN(email, len)), secs);
+	/* Locked for less than a second is still locked. */
+	if (rc == CM_OK && *secs <= 0)
+		*secs = 1;
 	return rc == CM_ENOTFOUND ? CM_OK : rc;
 }
 
@@ -606,192 +625,146 @@ enum cm_err
 blog_db_login_failed(
     struct blog_db *db, const char *rid, const char *email, size_t len)
 {
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_strn(&a, email, len);
-	return blog_db_exec(db, rid, BLOG_Q_LOGIN_FAILED, &a, NULL);
+	return blog_db_exec(db, rid, BLOG_Q_LOGIN_FAILED,
+	    BLOG_DB_ARGS(BLOG_DB_STRN(email, len)), NULL);
 }
 
 enum cm_err
 blog_db_login_reset(
     struct blog_db *db, const char *rid, const char *email, size_t len)
 {
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_strn(&a, email, len);
-	return blog_db_exec(db, rid, BLOG_Q_LOGIN_RESET, &a, NULL);
+	return blog_db_exec(db, rid, BLOG_Q_LOGIN_RESET,
+	    BLOG_DB_ARGS(BLOG_DB_STRN(email, len)), NULL);
 }
 
 /* INSERT and UPDATE of a user start with the same five columns. */
-static void
-blog_db_args_user(struct blog_db_args *a, const struct blog_db_user *u)
-{
-	blog_db_args_init(a);
-	blog_db_arg_strn(a, u->username, u->username_len);
-	blog_db_arg_strn(a, u->username_key, u->username_key_len);
-	blog_db_arg_strn(a, u->username_skeleton, u->username_skeleton_len);
-	blog_db_arg_strn(a, u->email, u->email_len);
-	blog_db_arg_str(a, u->password_hash);
-}
+#define BLOG_DB_USER_COLS(u)                                                   \
+	BLOG_DB_STRN((u)->username, (u)->username_len),                        \
+	    BLOG_DB_STRN((u)->username_key, (u)->username_key_len),            \
+	    BLOG_DB_STRN((u)->username_skeleton, (u)->username_skeleton_len),  \
+	    BLOG_DB_STRN((u)->email, (u)->email_len),                          \
+	    BLOG_DB_STR((u)->password_hash)
 
 enum cm_err
 blog_db_user_insert(struct blog_db *db, const char *rid,
     const struct blog_db_user *u, long long *id)
 {
-	struct blog_db_stmt *s;
-	struct blog_db_args a;
-	enum cm_err rc;
-
-	blog_db_args_user(&a, u);
-	blog_db_arg_strn(&a, u->bio, u->bio_len);
-	blog_db_arg_strn(&a, u->image, u->image_len);
-	if ((rc = blog_db_exec(db, rid, BLOG_Q_USER_INSERT, &a, &s)) == CM_OK)
-		*id = blog_db_insert_id(s);
-	return rc;
+	return blog_db_number(db, rid, BLOG_Q_USER_INSERT, BLOG_DB_INSERT_ID,
+	    BLOG_DB_ARGS(BLOG_DB_USER_COLS(u), BLOG_DB_STRN(u->bio, u->bio_len),
+	        BLOG_DB_STRN(u->image, u->image_len)),
+	    id);
 }
 
 enum cm_err
 blog_db_user_update(struct blog_db *db, const char *rid, long long id,
     const struct blog_db_user *u)
 {
-	struct blog_db_args a;
-
-	blog_db_args_user(&a, u);
 	/* NULL is a value for bio and image: a flag says whether to set. */
-	blog_db_arg_int(&a, u->set_bio);
-	blog_db_arg_strn(&a, u->bio, u->bio_len);
-	blog_db_arg_int(&a, u->set_image);
-	blog_db_arg_strn(&a, u->image, u->image_len);
-	blog_db_arg_int(&a, id);
-	return blog_db_exec(db, rid, BLOG_Q_USER_UPDATE, &a, NULL);
+	return blog_db_exec(db, rid, BLOG_Q_USER_UPDATE,
+	    BLOG_DB_ARGS(BLOG_DB_USER_COLS(u), BLOG_DB_INT(u->set_bio),
+	        BLOG_DB_STRN(u->bio, u->bio_len), BLOG_DB_INT(u->set_image),
+	        BLOG_DB_STRN(u->image, u->image_len), BLOG_DB_INT(id)),
+	    NULL);
 }
 
 enum cm_err
 blog_db_user_by_id(struct blog_db *db, const char *rid, long long id,
     struct blog_db_stmt **out)
 {
-	return blog_db_row_int(db, rid, BLOG_Q_USER_BY_ID, id, out);
+	return blog_db_row(
+	    db, rid, BLOG_Q_USER_BY_ID, BLOG_DB_ARGS(BLOG_DB_INT(id)), out);
 }
 
 enum cm_err
 blog_db_user_by_email(struct blog_db *db, const char *rid, const char *email,
     size_t len, struct blog_db_stmt **out)
 {
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_strn(&a, email, len);
-	return blog_db_row(db, rid, BLOG_Q_USER_BY_EMAIL, &a, out);
+	return blog_db_row(db, rid, BLOG_Q_USER_BY_EMAIL,
+	    BLOG_DB_ARGS(BLOG_DB_STRN(email, len)), out);
 }
 
 enum cm_err
 blog_db_user_lock(struct blog_db *db, const char *rid, long long id,
     struct blog_db_stmt **out)
 {
-	return blog_db_row_int(db, rid, BLOG_Q_USER_LOCK, id, out);
+	return blog_db_row(
+	    db, rid, BLOG_Q_USER_LOCK, BLOG_DB_ARGS(BLOG_DB_INT(id)), out);
 }
 
 enum cm_err
 blog_db_user_ver(
     struct blog_db *db, const char *rid, long long id, long long *ver)
 {
-	struct blog_db_stmt *s;
-	enum cm_err rc;
-
-	if ((rc = blog_db_row_int(db, rid, BLOG_Q_USER_VER, id, &s)) == CM_OK)
-		*ver = blog_db_int(s, 0);
-	blog_db_done(s);
-	return rc;
+	return blog_db_number(db, rid, BLOG_Q_USER_VER, BLOG_DB_COLUMN,
+	    BLOG_DB_ARGS(BLOG_DB_INT(id)), ver);
 }
 
 enum cm_err
 blog_db_viewer_marks(struct blog_db *db, const char *rid, long long viewer,
     long long limit, struct blog_db_stmt **out)
 {
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, viewer);
-	blog_db_arg_int(&a, viewer);
-	blog_db_arg_int(&a, limit);
-	return blog_db_exec(db, rid, BLOG_Q_VIEWER_MARKS, &a, out);
+	return blog_db_exec(db, rid, BLOG_Q_VIEWER_MARKS,
+	    BLOG_DB_ARGS(BLOG_DB_VIEWER(viewer), BLOG_DB_INT(limit)), out);
 }
 
 enum cm_err
 blog_db_read_version(struct blog_db *db, const char *rid, long long *ver)
 {
-	struct blog_db_stmt *s;
-	enum cm_err rc;
-
-	if ((rc = blog_db_row(db, rid, BLOG_Q_READ_VERSION, NULL, &s)) == CM_OK)
-		*ver = blog_db_int(s, 0);
-	blog_db_done(s);
-	return rc;
+	return blog_db_number(
+	    db, rid, BLOG_Q_READ_VERSION, BLOG_DB_COLUMN, BLOG_DB_NOARGS, ver);
 }
 
 enum cm_err
 blog_db_user_ver_bump(struct blog_db *db, const char *rid, long long id)
 {
-	return blog_db_exec_int(db, rid, BLOG_Q_USER_VER_BUMP, id, NULL);
+	return blog_db_exec(
+	    db, rid, BLOG_Q_USER_VER_BUMP, BLOG_DB_ARGS(BLOG_DB_INT(id)), NULL);
 }
 
 enum cm_err
 blog_db_outbox_add(
     struct blog_db *db, const char *rid, long long user_id, long long *seq)
 {
-	struct blog_db_stmt *s;
-	enum cm_err rc;
-
-	if ((rc = blog_db_exec_int(db, rid, BLOG_Q_OUTBOX_ADD, user_id, &s)) ==
-	    CM_OK)
-		*seq = blog_db_insert_id(s);
-	return rc;
+	return blog_db_number(db, rid, BLOG_Q_OUTBOX_ADD, BLOG_DB_INSERT_ID,
+	    BLOG_DB_ARGS(BLOG_DB_INT(user_id)), seq);
 }
 
 enum cm_err
 blog_db_outbox_get(struct blog_db *db, const char *rid, long long seq,
     struct blog_db_stmt **out)
 {
-	return blog_db_row_int(db, rid, BLOG_Q_OUTBOX_GET, seq, out);
+	return blog_db_row(
+	    db, rid, BLOG_Q_OUTBOX_GET, BLOG_DB_ARGS(BLOG_DB_INT(seq)), out);
 }
 
 enum cm_err
 blog_db_outbox_pending(
     struct blog_db *db, const char *rid, struct blog_db_stmt **out)
 {
-	return blog_db_exec(db, rid, BLOG_Q_OUTBOX_PENDING, NULL, out);
+	return blog_db_exec(
+	    db, rid, BLOG_Q_OUTBOX_PENDING, BLOG_DB_NOARGS, out);
 }
 
 enum cm_err
 blog_db_outbox_done(struct blog_db *db, const char *rid, long long seq)
 {
-	return blog_db_exec_int(db, rid, BLOG_Q_OUTBOX_DONE, seq, NULL);
+	return blog_db_exec(
+	    db, rid, BLOG_Q_OUTBOX_DONE, BLOG_DB_ARGS(BLOG_DB_INT(seq)), NULL);
 }
 
 /* The Idempotency-Key statements all start with (user_id, key). */
-static void
-blog_db_args_idem(struct blog_db_args *a, long long user_id, const char *key)
-{
-	blog_db_args_init(a);
-	blog_db_arg_int(a, user_id);
-	blog_db_arg_str(a, key);
-}
+#define BLOG_DB_IDEM(user_id, key) BLOG_DB_INT(user_id), BLOG_DB_STR(key)
 
 enum cm_err
 blog_db_idem_lock(struct blog_db *db, const char *rid, long long user_id,
     const char *key, int *taken)
 {
-	struct blog_db_stmt *s;
-	struct blog_db_args a;
+	long long got;
 	enum cm_err rc;
 
-	*taken = 0;
-	blog_db_args_idem(&a, user_id, key);
-	if ((rc = blog_db_row(db, rid, BLOG_Q_IDEM_LOCK, &a, &s)) == CM_OK)
-		*taken = blog_db_int(s, 0) == 1;
-	blog_db_done(s);
+	rc = blog_db_number(db, rid, BLOG_Q_IDEM_LOCK, BLOG_DB_COLUMN,
+	    BLOG_DB_ARGS(BLOG_DB_IDEM(user_id, key)), &got);
+	*taken = rc == CM_OK && got == 1;
 	/* GET_LOCK always answers one row. */
 	return rc == CM_ENOTFOUND ? CM_EDB : rc;
 }
@@ -801,10 +774,9 @@ blog_db_idem_unlock(
     struct blog_db *db, const char *rid, long long user_id, const char *key)
 {
 	struct blog_db_stmt *s = NULL;
-	struct blog_db_args a;
 
-	blog_db_args_idem(&a, user_id, key);
-	if (blog_db_exec(db, rid, BLOG_Q_IDEM_UNLOCK, &a, &s) == CM_OK)
+	if (blog_db_exec(db, rid, BLOG_Q_IDEM_UNLOCK,
+	        BLOG_DB_ARGS(BLOG_DB_IDEM(user_id, key)), &s) == CM_OK)
 		blog_db_done(s);
 }
 
@@ -812,10 +784,8 @@ enum cm_err
 blog_db_idem_get(struct blog_db *db, const char *rid, long long user_id,
     const char *key, struct blog_db_stmt **out)
 {
-	struct blog_db_args a;
-
-	blog_db_args_idem(&a, user_id, key);
-	return blog_db_row(db, rid, BLOG_Q_IDEM_GET, &a, out);
+	return blog_db_row(db, rid, BLOG_Q_IDEM_GET,
+	    BLOG_DB_ARGS(BLOG_DB_IDEM(user_id, key)), out);
 }
 
 enum cm_err
@@ -823,73 +793,65 @@ blog_db_idem_put(struct blog_db *db, const char *rid, long long user_id,
     const char *key, const char *fingerprint, int status, const char *body,
     size_t len)
 {
-	struct blog_db_args a;
-
-	blog_db_args_idem(&a, user_id, key);
-	blog_db_arg_str(&a, fingerprint);
-	blog_db_arg_int(&a, status);
-	blog_db_arg_strn(&a, body, len);
-	return blog_db_exec(db, rid, BLOG_Q_IDEM_PUT, &a, NULL);
+	return blog_db_exec(db, rid, BLOG_Q_IDEM_PUT,
+	    BLOG_DB_ARGS(BLOG_DB_IDEM(user_id, key), BLOG_DB_STR(fingerprint),
+	        BLOG_DB_INT(status), BLOG_DB_STRN(body, len)),
+	    NULL);
 }
 
 enum cm_err
 blog_db_idem_prune(struct blog_db *db, const char *rid, long hours)
 {
-	return blog_db_exec_int(db, rid, BLOG_Q_IDEM_PRUNE, hours, NULL);
+	return blog_db_exec(
+	    db, rid, BLOG_Q_IDEM_PRUNE, BLOG_DB_ARGS(BLOG_DB_INT(hours)), NULL);
 }
 
 enum cm_err
 blog_db_article_by_slug(struct blog_db *db, const char *rid, long long viewer,
     const char *slug, struct blog_db_stmt **out)
 {
-	struct blog_db_args a;
-
-	blog_db_args_viewer(&a, viewer);
-	blog_db_arg_str(&a, slug);
-	return blog_db_row(db, rid, BLOG_Q_ARTICLE_BY_SLUG, &a, out);
+	return blog_db_row(db, rid, BLOG_Q_ARTICLE_BY_SLUG,
+	    BLOG_DB_ARGS(BLOG_DB_VIEWER(viewer), BLOG_DB_STR(slug)), out);
 }
 
 enum cm_err
 blog_db_article_by_id(struct blog_db *db, const char *rid, long long viewer,
     long long id, struct blog_db_stmt **out)
 {
-	struct blog_db_args a;
-
-	blog_db_args_viewer(&a, viewer);
-	blog_db_arg_int(&a, id);
-	return blog_db_row(db, rid, BLOG_Q_ARTICLE_BY_ID, &a, out);
+	return blog_db_row(db, rid, BLOG_Q_ARTICLE_BY_ID,
+	    BLOG_DB_ARGS(BLOG_DB_VIEWER(viewer), BLOG_DB_INT(id)), out);
 }
 
 enum cm_err
 blog_db_article_head(struct blog_db *db, const char *rid, const char *slug,
     struct blog_db_stmt **out)
 {
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_str(&a, slug);
-	return blog_db_row(db, rid, BLOG_Q_ARTICLE_HEAD, &a, out);
+	return blog_db_row(
+	    db, rid, BLOG_Q_ARTICLE_HEAD, BLOG_DB_ARGS(BLOG_DB_STR(slug)), out);
 }
 
-/* The variant of BLOG_Q_LIST (or _COUNT) for the filters that are set. */
+/*
+ * The variant of BLOG_Q_LIST (or _COUNT) for the filters that are set, and
+ * their parameters appended to a[*n], in the order tag, favorited, author.
+ */
 static unsigned int
-blog_db_filter_mask(const struct blog_db_filter *f)
+blog_db_filter(const struct blog_db_filter *f, struct blog_db_arg *a, size_t *n)
 {
-	return (f->tag != NULL ? BLOG_LIST_TAG : 0) |
-	    (f->favorited != NULL ? BLOG_LIST_FAVORITED : 0) |
-	    (f->author != NULL ? BLOG_LIST_AUTHOR : 0);
-}
+	unsigned int mask = 0;
 
-/* The filters' placeholders come in the order tag, favorited, author. */
-static void
-blog_db_args_filter(struct blog_db_args *a, const struct blog_db_filter *f)
-{
-	if (f->tag != NULL)
-		blog_db_arg_str(a, f->tag);
-	if (f->favorited != NULL)
-		blog_db_arg_str(a, f->favorited);
-	if (f->author != NULL)
-		blog_db_arg_str(a, f->author);
+	if (f->tag != NULL) {
+		a[(*n)++] = BLOG_DB_STR(f->tag);
+		mask |= BLOG_LIST_TAG;
+	}
+	if (f->favorited != NULL) {
+		a[(*n)++] = BLOG_DB_STR(f->favorited);
+		mask |= BLOG_LIST_FAVORITED;
+	}
+	if (f->author != NULL) {
+		a[(*n)++] = BLOG_DB_STR(f->author);
+		mask |= BLOG_LIST_AUTHOR;
+	}
+	return mask;
 }
 
 enum cm_err
@@ -897,42 +859,29 @@ blog_db_articles_page(struct blog_db *db, const char *rid, long long viewer,
     const struct blog_db_filter *f, long long limit, long long offset,
     struct blog_db_stmt **out)
 {
-	struct blog_db_args a;
+	struct blog_db_arg a[7] = {BLOG_DB_VIEWER(viewer)};
+	size_t n = 2;
+	unsigned int mask;
 
-	blog_db_args_viewer(&a, viewer);
-	blog_db_args_filter(&a, f);
-	blog_db_arg_int(&a, limit);
-	blog_db_arg_int(&a, offset);
-	return blog_db_exec(
-	    db, rid, BLOG_Q_LIST + blog_db_filter_mask(f), &a, out);
-}
-
-/* Run a COUNT query and read its one integer. */
-static enum cm_err
-blog_db_count(struct blog_db *db, const char *rid, enum blog_q q,
-    struct blog_db_args *a, long long *count)
-{
-	struct blog_db_stmt *s;
-	enum cm_err rc;
-
-	*count = 0;
-	rc = blog_db_row(db, rid, q, a, &s);
-	if (rc == CM_OK)
-		*count = blog_db_int(s, 0);
-	blog_db_done(s);
-	return rc == CM_ENOTFOUND ? CM_OK : rc;
+	mask = blog_db_filter(f, a, &n);
+	a[n++] = BLOG_DB_INT(limit);
+	a[n++] = BLOG_DB_INT(offset);
+	return blog_db_exec(db, rid, BLOG_Q_LIST + mask, a, n, out);
 }
 
 enum cm_err
 blog_db_articles_count(struct blog_db *db, const char *rid,
     const struct blog_db_filter *f, long long *count)
 {
-	struct blog_db_args a;
+	struct blog_db_arg a[3];
+	size_t n = 0;
+	unsigned int mask;
+	enum cm_err rc;
 
-	blog_db_args_init(&a);
-	blog_db_args_filter(&a, f);
-	return blog_db_count(
-	    db, rid, BLOG_Q_LIST_COUNT + blog_db_filter_mask(f), &a, count);
+	mask = blog_db_filter(f, a, &n);
+	rc = blog_db_number(
+	    db, rid, BLOG_Q_LIST_COUNT + mask, BLOG_DB_COLUMN, a, n, count);
+	return rc == CM_ENOTFOUND ? CM_OK : rc;
 }
 
 /*
@@ -945,17 +894,15 @@ blog_db_feed_heads(struct blog_db *db, const char *rid, long long viewer,
     long long k, long long *ids, size_t *n, long long *count, char (*bound)[32])
 {
 	struct blog_db_stmt *s = NULL;
-	struct blog_db_args a;
 	const char *t;
 	enum cm_err rc;
 
 	*n = 0;
 	*count = 0;
 	(*bound)[0] = '\0';
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, k - 1);
-	blog_db_arg_int(&a, viewer);
-	if ((rc = blog_db_exec(db, rid, BLOG_Q_FEED_HEADS, &a, &s)) != CM_OK)
+	if ((rc = blog_db_exec(db, rid, BLOG_Q_FEED_HEADS,
+	         BLOG_DB_ARGS(BLOG_DB_INT(k - 1), BLOG_DB_INT(viewer)), &s)) !=
+	    CM_OK)
 		return rc;
 	while ((rc = blog_db_fetch(db, rid, s)) == CM_OK) {
 		if (*n < BLOG_DB_FEED_AUTHORS)
@@ -988,7 +935,8 @@ blog_db_feed_page(struct blog_db *db, const char *rid, long long viewer,
     struct blog_db_stmt **out)
 {
 	long long ids[BLOG_DB_FEED_AUTHORS];
-	struct blog_db_args a;
+	struct blog_db_arg a[BLOG_DB_FEED_AUTHORS + 5] = {
+	    BLOG_DB_VIEWER(viewer)};
 	char bound[32];
 	enum cm_err rc;
 	size_t i, n;
@@ -999,71 +947,56 @@ blog_db_feed_page(struct blog_db *db, const char *rid, long long viewer,
 	         limit > 0 ? limit + offset : 1, ids, &n, count, &bound)) !=
 	    CM_OK)
 		return rc;
-	blog_db_args_viewer(&a, viewer);
-	if (limit == 0 || n > BLOG_DB_FEED_AUTHORS) {
+	if (limit == 0 || n > BLOG_DB_FEED_AUTHORS)
 		/* The viewer a third time: the follower whose feed this is. */
-		blog_db_arg_int(&a, viewer);
-		blog_db_arg_int(&a, limit);
-		blog_db_arg_int(&a, offset);
-		return blog_db_exec(db, rid, BLOG_Q_FEED, &a, out);
-	}
+		return blog_db_exec(db, rid, BLOG_Q_FEED,
+		    BLOG_DB_ARGS(BLOG_DB_VIEWER(viewer), BLOG_DB_INT(viewer),
+		        BLOG_DB_INT(limit), BLOG_DB_INT(offset)),
+		    out);
 	for (i = 0; i < BLOG_DB_FEED_AUTHORS; i++)
-		blog_db_arg_int(&a, i < n ? ids[i] : 0);
-	blog_db_arg_str(&a, bound[0] != '\0' ? bound : "1000-01-01");
-	blog_db_arg_int(&a, limit);
-	blog_db_arg_int(&a, offset);
-	return blog_db_exec(db, rid, BLOG_Q_FEED_BOUNDED, &a, out);
+		a[2 + i] = BLOG_DB_INT(i < n ? ids[i] : 0);
+	n = 2 + BLOG_DB_FEED_AUTHORS;
+	a[n++] = BLOG_DB_STR(bound[0] != '\0' ? bound : "1000-01-01");
+	a[n++] = BLOG_DB_INT(limit);
+	a[n++] = BLOG_DB_INT(offset);
+	return blog_db_exec(db, rid, BLOG_Q_FEED_BOUNDED, a, n, out);
 }
 
 enum cm_err
 blog_db_article_insert(struct blog_db *db, const char *rid,
     const struct blog_db_article *w, long long *id)
 {
-	struct blog_db_stmt *s;
-	struct blog_db_args a;
-	enum cm_err rc;
-
-	blog_db_args_init(&a);
-	blog_db_arg_str(&a, w->slug);
-	blog_db_arg_int(&a, w->author_id);
-	blog_db_arg_str(&a, w->title);
-	blog_db_arg_strn(&a, w->description, w->description_len);
-	blog_db_arg_strn(&a, w->body, w->body_len);
-	blog_db_arg_str(&a, w->tag_list);
-	if ((rc = blog_db_exec(db, rid, BLOG_Q_ARTICLE_INSERT, &a, &s)) ==
-	    CM_OK)
-		*id = blog_db_insert_id(s);
-	return rc;
+	return blog_db_number(db, rid, BLOG_Q_ARTICLE_INSERT, BLOG_DB_INSERT_ID,
+	    BLOG_DB_ARGS(BLOG_DB_STR(w->slug), BLOG_DB_INT(w->author_id),
+	        BLOG_DB_STR(w->title),
+	        BLOG_DB_STRN(w->description, w->description_len),
+	        BLOG_DB_STRN(w->body, w->body_len), BLOG_DB_STR(w->tag_list)),
+	    id);
 }
 
 enum cm_err
 blog_db_article_update(struct blog_db *db, const char *rid, long long id,
     const struct blog_db_article *w)
 {
-	struct blog_db_args a;
-
 	/* NULL keeps a column (COALESCE); author_id is not changed. */
-	blog_db_args_init(&a);
-	blog_db_arg_str(&a, w->slug);
-	blog_db_arg_str(&a, w->title);
-	blog_db_arg_strn(&a, w->description, w->description_len);
-	blog_db_arg_strn(&a, w->body, w->body_len);
-	blog_db_arg_str(&a, w->tag_list);
-	blog_db_arg_int(&a, id);
-	return blog_db_exec(db, rid, BLOG_Q_ARTICLE_UPDATE, &a, NULL);
+	return blog_db_exec(db, rid, BLOG_Q_ARTICLE_UPDATE,
+	    BLOG_DB_ARGS(BLOG_DB_STR(w->slug), BLOG_DB_STR(w->title),
+	        BLOG_DB_STRN(w->description, w->description_len),
+	        BLOG_DB_STRN(w->body, w->body_len), BLOG_DB_STR(w->tag_list),
+	        BLOG_DB_INT(id)),
+	    NULL);
 }
 
 enum cm_err
 blog_db_article_delete(
     struct blog_db *db, const char *rid, long long id, int *deleted)
 {
-	struct blog_db_stmt *s;
+	long long rows;
 	enum cm_err rc;
 
-	*deleted = 0;
-	if ((rc = blog_db_exec_int(db, rid, BLOG_Q_ARTICLE_DELETE, id, &s)) ==
-	    CM_OK)
-		*deleted = blog_db_affected(s) == 1;
+	rc = blog_db_number(db, rid, BLOG_Q_ARTICLE_DELETE, BLOG_DB_CHANGED,
+	    BLOG_DB_ARGS(BLOG_DB_INT(id)), &rows);
+	*deleted = rows == 1;
 	return rc;
 }
 
@@ -1071,83 +1004,64 @@ enum cm_err
 blog_db_article_count_add(
     struct blog_db *db, const char *rid, long long delta, unsigned int slot)
 {
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, delta);
-	blog_db_arg_int(&a, (long long)(slot % BLOG_DB_COUNT_SLOTS));
-	return blog_db_exec(db, rid, BLOG_Q_ARTICLE_COUNT_ADD, &a, NULL);
+	return blog_db_exec(db, rid, BLOG_Q_ARTICLE_COUNT_ADD,
+	    BLOG_DB_ARGS(BLOG_DB_INT(delta),
+	        BLOG_DB_INT((long long)(slot % BLOG_DB_COUNT_SLOTS))),
+	    NULL);
 }
 
 enum cm_err
 blog_db_article_tag(
     struct blog_db *db, const char *rid, long long id, const char *tag)
 {
-	struct blog_db_stmt *s;
-	struct blog_db_args a;
 	long long tag_id;
 	enum cm_err rc;
 
-	blog_db_args_init(&a);
-	blog_db_arg_str(&a, tag);
-	if ((rc = blog_db_exec(db, rid, BLOG_Q_TAG_UPSERT, &a, &s)) != CM_OK)
+	if ((rc = blog_db_number(db, rid, BLOG_Q_TAG_UPSERT, BLOG_DB_INSERT_ID,
+	         BLOG_DB_ARGS(BLOG_DB_STR(tag)), &tag_id)) != CM_OK)
 		return rc;
-	tag_id = blog_db_insert_id(s);
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, id);
-	blog_db_arg_int(&a, tag_id);
-	return blog_db_exec(db, rid, BLOG_Q_ARTICLE_TAG_ADD, &a, NULL);
+	return blog_db_exec(db, rid, BLOG_Q_ARTICLE_TAG_ADD,
+	    BLOG_DB_ARGS(BLOG_DB_INT(id), BLOG_DB_INT(tag_id)), NULL);
 }
 
 enum cm_err
 blog_db_article_tags_clear(struct blog_db *db, const char *rid, long long id)
 {
-	return blog_db_exec_int(db, rid, BLOG_Q_ARTICLE_TAGS_CLEAR, id, NULL);
+	return blog_db_exec(db, rid, BLOG_Q_ARTICLE_TAGS_CLEAR,
+	    BLOG_DB_ARGS(BLOG_DB_INT(id)), NULL);
 }
 
 enum cm_err
 blog_db_article_lock(
     struct blog_db *db, const char *rid, const char *slug, long long *id)
 {
-	struct blog_db_stmt *s;
-	struct blog_db_args a;
-	enum cm_err rc;
-
-	blog_db_args_init(&a);
-	blog_db_arg_str(&a, slug);
-	if ((rc = blog_db_row(db, rid, BLOG_Q_ARTICLE_LOCK, &a, &s)) == CM_OK)
-		*id = blog_db_int(s, 0);
-	blog_db_done(s);
-	return rc;
+	return blog_db_number(db, rid, BLOG_Q_ARTICLE_LOCK, BLOG_DB_COLUMN,
+	    BLOG_DB_ARGS(BLOG_DB_STR(slug)), id);
 }
 
 enum cm_err
 blog_db_favorite(struct blog_db *db, const char *rid, long long user_id,
     long long article_id, int add)
 {
-	struct blog_db_stmt *s;
-	struct blog_db_args a;
+	long long rows;
 	enum cm_err rc;
 
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, user_id);
-	blog_db_arg_int(&a, article_id);
-	if ((rc = blog_db_exec(db, rid, add ? BLOG_Q_FAV_ADD : BLOG_Q_FAV_DEL,
-	         &a, &s)) != CM_OK)
+	if ((rc = blog_db_number(db, rid, add ? BLOG_Q_FAV_ADD : BLOG_Q_FAV_DEL,
+	         BLOG_DB_CHANGED,
+	         BLOG_DB_ARGS(BLOG_DB_INT(user_id), BLOG_DB_INT(article_id)),
+	         &rows)) != CM_OK)
 		return rc;
 	/* The count moves exactly when a row came or went. */
-	if (blog_db_affected(s) != 1)
+	if (rows != 1)
 		return CM_OK;
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, article_id);
-	return blog_db_exec(
-	    db, rid, add ? BLOG_Q_FAV_INC : BLOG_Q_FAV_DEC, &a, NULL);
+	return blog_db_exec(db, rid, add ? BLOG_Q_FAV_INC : BLOG_Q_FAV_DEC,
+	    BLOG_DB_ARGS(BLOG_DB_INT(article_id)), NULL);
 }
 
 enum cm_err
 blog_db_tags(struct blog_db *db, const char *rid, struct blog_db_stmt **out)
 {
-	return blog_db_exec(db, rid, BLOG_Q_TAGS, NULL, out);
+	return blog_db_exec(db, rid, BLOG_Q_TAGS, BLOG_DB_NOARGS, out);
 }
 
 enum cm_err
@@ -1155,90 +1069,57 @@ blog_db_comment_insert(struct blog_db *db, const char *rid,
     long long article_id, long long author_id, const char *body, size_t len,
     long long *id)
 {
-	struct blog_db_stmt *s;
-	struct blog_db_args a;
-	enum cm_err rc;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, article_id);
-	blog_db_arg_int(&a, author_id);
-	blog_db_arg_strn(&a, body, len);
-	if ((rc = blog_db_exec(db, rid, BLOG_Q_COMMENT_INSERT, &a, &s)) ==
-	    CM_OK)
-		*id = blog_db_insert_id(s);
-	return rc;
+	return blog_db_number(db, rid, BLOG_Q_COMMENT_INSERT, BLOG_DB_INSERT_ID,
+	    BLOG_DB_ARGS(BLOG_DB_INT(article_id), BLOG_DB_INT(author_id),
+	        BLOG_DB_STRN(body, len)),
+	    id);
 }
 
 enum cm_err
 blog_db_comment_by_id(struct blog_db *db, const char *rid, long long viewer,
     long long id, struct blog_db_stmt **out)
 {
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, viewer);
-	blog_db_arg_int(&a, id);
-	return blog_db_row(db, rid, BLOG_Q_COMMENT_BY_ID, &a, out);
+	return blog_db_row(db, rid, BLOG_Q_COMMENT_BY_ID,
+	    BLOG_DB_ARGS(BLOG_DB_INT(viewer), BLOG_DB_INT(id)), out);
 }
 
 enum cm_err
 blog_db_comments_of(struct blog_db *db, const char *rid, long long viewer,
     long long article_id, struct blog_db_stmt **out)
 {
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, viewer);
-	blog_db_arg_int(&a, article_id);
-	return blog_db_exec(db, rid, BLOG_Q_COMMENTS, &a, out);
+	return blog_db_exec(db, rid, BLOG_Q_COMMENTS,
+	    BLOG_DB_ARGS(BLOG_DB_INT(viewer), BLOG_DB_INT(article_id)), out);
 }
 
 enum cm_err
 blog_db_comment_author(struct blog_db *db, const char *rid, long long id,
     long long article_id, long long *author_id)
 {
-	struct blog_db_stmt *s;
-	struct blog_db_args a;
-	enum cm_err rc;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, id);
-	blog_db_arg_int(&a, article_id);
-	if ((rc = blog_db_row(db, rid, BLOG_Q_COMMENT_HEAD, &a, &s)) == CM_OK)
-		*author_id = blog_db_int(s, 0);
-	blog_db_done(s);
-	return rc;
+	return blog_db_number(db, rid, BLOG_Q_COMMENT_HEAD, BLOG_DB_COLUMN,
+	    BLOG_DB_ARGS(BLOG_DB_INT(id), BLOG_DB_INT(article_id)), author_id);
 }
 
 enum cm_err
 blog_db_comment_delete(struct blog_db *db, const char *rid, long long id)
 {
-	return blog_db_exec_int(db, rid, BLOG_Q_COMMENT_DELETE, id, NULL);
+	return blog_db_exec(db, rid, BLOG_Q_COMMENT_DELETE,
+	    BLOG_DB_ARGS(BLOG_DB_INT(id)), NULL);
 }
 
 enum cm_err
 blog_db_profile(struct blog_db *db, const char *rid, long long viewer,
     const char *username, struct blog_db_stmt **out)
 {
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, viewer);
-	blog_db_arg_str(&a, username);
-	return blog_db_row(db, rid, BLOG_Q_PROFILE, &a, out);
+	return blog_db_row(db, rid, BLOG_Q_PROFILE,
+	    BLOG_DB_ARGS(BLOG_DB_INT(viewer), BLOG_DB_STR(username)), out);
 }
 
 enum cm_err
 blog_db_follow(struct blog_db *db, const char *rid, long long follower,
     long long followee, int follow)
 {
-	struct blog_db_args a;
-
-	blog_db_args_init(&a);
-	blog_db_arg_int(&a, follower);
-	blog_db_arg_int(&a, followee);
-	return blog_db_exec(
-	    db, rid, follow ? BLOG_Q_FOLLOW : BLOG_Q_UNFOLLOW, &a, NULL);
+	return blog_db_exec(db, rid, follow ? BLOG_Q_FOLLOW : BLOG_Q_UNFOLLOW,
+	    BLOG_DB_ARGS(BLOG_DB_INT(follower), BLOG_DB_INT(followee)), NULL);
 }
 
 #define BLOG_DB_BACKOFF_MIN 100
@@ -1592,9 +1473,53 @@ blog_db_prepare(struct blog_db *db, const char *rid, enum blog_q q,
 	return CM_OK;
 }
 
+/* The MYSQL_BIND form of an execution's args, on blog_db_exec's stack. */
+struct blog_db_binds {
+	MYSQL_BIND b[BLOG_DB_MAXARGS];
+	unsigned long len[BLOG_DB_MAXARGS];
+	size_t n;
+};
+
+static enum cm_err
+blog_db_bind(const char *rid, enum blog_q q, const struct blog_db_arg *args,
+    size_t n, struct blog_db_binds *bb)
+{
+	const struct blog_db_arg *a;
+	MYSQL_BIND *b;
+	size_t i;
+
+	if (n > BLOG_DB_MAXARGS) {
+		cm_log(CM_LOG_ERROR, rid, "query %d: %zu arguments, at most %d",
+		    (int)q, n, BLOG_DB_MAXARGS);
+		return CM_EINTERNAL;
+	}
+	memset(bb->b, 0, n * sizeof(bb->b[0]));
+	bb->n = n;
+	for (i = 0; i < n; i++) {
+		a = &args[i];
+		b = &bb->b[i];
+		/* The library only reads input buffers. */
+		if (a->kind == BLOG_DB_KIND_INT) {
+			b->buffer_type = MYSQL_TYPE_LONGLONG;
+			b->buffer = (void *)(uintptr_t)&a->i;
+		} else if (a->s == NULL) {
+			b->buffer_type = MYSQL_TYPE_NULL;
+		} else {
+			bb->len[i] = (unsigned long)(a->kind == BLOG_DB_KIND_STR
+			        ? strlen(a->s)
+			        : a->len);
+			b->buffer_type = MYSQL_TYPE_STRING;
+			b->buffer = (void *)(uintptr_t)a->s;
+			b->buffer_length = bb->len[i];
+			b->length = &bb->len[i];
+		}
+	}
+	return CM_OK;
+}
+
 static enum cm_err
 blog_db_exec1(struct blog_db *db, const char *rid, enum blog_q q,
-    struct blog_db_args *a, struct blog_db_stmt **out, int *sent)
+    struct blog_db_binds *bb, struct blog_db_stmt **out, int *sent)
 {
 	struct blog_db_stmt *s;
 	enum cm_err rc;
@@ -1605,14 +1530,13 @@ blog_db_exec1(struct blog_db *db, const char *rid, enum blog_q q,
 	if ((rc = blog_db_prepare(db, rid, q, &s)) != CM_OK)
 		return rc;
 	mysql_stmt_free_result(s->stmt);
-	if (a != NULL && a->n != mysql_stmt_param_count(s->stmt)) {
+	if (bb->n != mysql_stmt_param_count(s->stmt)) {
 		cm_log(CM_LOG_ERROR, rid,
-		    "query %d: %zu arguments, expected "
-		    "%lu",
-		    (int)q, a->n, mysql_stmt_param_count(s->stmt));
+		    "query %d: %zu arguments, expected %lu", (int)q, bb->n,
+		    mysql_stmt_param_count(s->stmt));
 		return CM_EINTERNAL;
 	}
-	if (a != NULL && a->n > 0 && mysql_stmt_bind_param(s->stmt, a->b))
+	if (bb->n > 0 && mysql_stmt_bind_param(s->stmt, bb->b))
 		return blog_db_error(db, rid, s->stmt, q, "bind");
 	/* From here on the server may have run it. */
 	*sent = 1;
@@ -1630,9 +1554,10 @@ blog_db_exec1(struct blog_db *db, const char *rid, enum blog_q q,
 
 static enum cm_err
 blog_db_exec(struct blog_db *db, const char *rid, enum blog_q q,
-    struct blog_db_args *a, struct blog_db_stmt **out)
+    const struct blog_db_arg *args, size_t n, struct blog_db_stmt **out)
 {
 	struct blog_db_stmt *s = NULL;
+	struct blog_db_binds bb;
 	enum cm_err rc;
 	int in_txn, had_conn, sent;
 	long long t0, t1;
@@ -1641,6 +1566,8 @@ blog_db_exec(struct blog_db *db, const char *rid, enum blog_q q,
 		*out = NULL;
 	if (db == NULL)
 		return CM_EUNAVAIL;
+	if ((rc = blog_db_bind(rid, q, args, n, &bb)) != CM_OK)
+		return rc;
 	/* Under an outer transaction nothing runs outside one. */
 	if (db->outer && !db->in_txn && q != BLOG_Q_BEGIN &&
 	    q != BLOG_Q_COMMIT && q != BLOG_Q_ROLLBACK &&
@@ -1649,7 +1576,7 @@ blog_db_exec(struct blog_db *db, const char *rid, enum blog_q q,
 	in_txn = db->in_txn;
 	had_conn = db->conn != NULL;
 	t0 = cm_clock_ms();
-	rc = blog_db_exec1(db, rid, q, a, &s, &sent);
+	rc = blog_db_exec1(db, rid, q, &bb, &s, &sent);
 	/*
 	 * A statement whose connection broke, or that a Galera node refused,
 	 * runs once more on a fresh connection when that cannot repeat an
@@ -1667,7 +1594,7 @@ blog_db_exec(struct blog_db *db, const char *rid, enum blog_q q,
 		t1 = t0 = cm_clock_ms();
 		for (;;) {
 			cm_reconnect_now(&db->reconnect);
-			rc = blog_db_exec1(db, rid, q, a, &s, &sent);
+			rc = blog_db_exec1(db, rid, q, &bb, &s, &sent);
 			if (rc != CM_EUNAVAIL || db->conn != NULL ||
 			    cm_clock_ms() - t0 >= BLOG_DB_RERUN_MS ||
 			    !blog_db_rerun_safe(db->last_errno, sent,
@@ -1816,53 +1743,6 @@ blog_db_insert_id(const struct blog_db_stmt *s)
 	return (long long)mysql_stmt_insert_id(s->stmt);
 }
 
-static void
-blog_db_args_init(struct blog_db_args *a)
-{
-	memset(a->b, 0, sizeof(a->b));
-	a->n = 0;
-}
-
-static void
-blog_db_arg_int(struct blog_db_args *a, long long v)
-{
-	MYSQL_BIND *b;
-
-	if (a->n >= BLOG_DB_MAXARGS)
-		return;
-	b = &a->b[a->n];
-	a->i[a->n] = v;
-	b->buffer_type = MYSQL_TYPE_LONGLONG;
-	b->buffer = &a->i[a->n];
-	a->n++;
-}
-
-static void
-blog_db_arg_strn(struct blog_db_args *a, const char *s, size_t len)
-{
-	MYSQL_BIND *b;
-
-	if (a->n >= BLOG_DB_MAXARGS)
-		return;
-	b = &a->b[a->n];
-	if (s == NULL) {
-		b->buffer_type = MYSQL_TYPE_NULL;
-	} else {
-		a->len[a->n] = (unsigned long)len;
-		b->buffer_type = MYSQL_TYPE_STRING;
-		b->buffer = (void *)(uintptr_t)s;
-		b->buffer_length = (unsigned long)len;
-		b->length = &a->len[a->n];
-	}
-	a->n++;
-}
-
-static void
-blog_db_arg_str(struct blog_db_args *a, const char *s)
-{
-	blog_db_arg_strn(a, s, s != NULL ? strlen(s) : 0);
-}
-
 enum cm_err
 blog_db_begin(struct blog_db *db, const char *rid)
 {
@@ -1872,7 +1752,8 @@ blog_db_begin(struct blog_db *db, const char *rid)
 		return CM_EUNAVAIL;
 	if (db->outer && db->in_txn)
 		return CM_OK;
-	if ((rc = blog_db_exec(db, rid, BLOG_Q_BEGIN, NULL, NULL)) == CM_OK)
+	if ((rc = blog_db_exec(db, rid, BLOG_Q_BEGIN, BLOG_DB_NOARGS, NULL)) ==
+	    CM_OK)
 		db->in_txn = 1;
 	return rc;
 }
@@ -1884,7 +1765,7 @@ blog_db_commit(struct blog_db *db, const char *rid)
 
 	if (db->outer)
 		return CM_OK;
-	rc = blog_db_exec(db, rid, BLOG_Q_COMMIT, NULL, NULL);
+	rc = blog_db_exec(db, rid, BLOG_Q_COMMIT, BLOG_DB_NOARGS, NULL);
 	if (rc != CM_OK)
 		blog_db_rollback(db, rid);
 	db->in_txn = 0;
@@ -1897,7 +1778,8 @@ blog_db_rollback(struct blog_db *db, const char *rid)
 	if (db == NULL || !db->in_txn)
 		return;
 	if (db->conn != NULL)
-		(void)blog_db_exec(db, rid, BLOG_Q_ROLLBACK, NULL, NULL);
+		(void)blog_db_exec(
+		    db, rid, BLOG_Q_ROLLBACK, BLOG_DB_NOARGS, NULL);
 	db->in_txn = 0;
 }
 
