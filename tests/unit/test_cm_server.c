@@ -77,19 +77,35 @@ static const struct cm_server_conf conf = {
 	.max_body = 1024,
 };
 
+/*
+ * A request and the answer it must get: the status, the error's code and
+ * key (NULL: not checked), and how many times the handler ran.
+ */
+struct t_case {
+	const char *method, *path, *qs, *body, *auth;
+	int internal, too_big;
+	const char *repeated_header;
+	int status;
+	const char *code, *key;
+	int calls;
+};
+
+/* Dispatch c's request into req; the caller checks it and resets req. */
 static void
-run(struct cm_req *req, const char *method, const char *path,
-    const char *qs, const char *body, const char *auth)
+run(struct cm_req *req, const struct t_case *c)
 {
 	memset(req, 0, sizeof(*req));
-	req->method = method;
-	req->path = path;
-	req->query_string = qs != NULL ? qs : "";
+	req->method = c->method;
+	req->path = c->path;
+	req->query_string = c->qs != NULL ? c->qs : "";
 	req->request_id = "test";
-	req->authorization = auth;
-	if (body != NULL) {
-		req->body = strdup(body);
-		req->body_len = strlen(body);
+	req->authorization = c->auth;
+	req->internal = c->internal;
+	req->body_too_big = c->too_big;
+	req->repeated_header = c->repeated_header;
+	if (c->body != NULL) {
+		req->body = strdup(c->body);
+		req->body_len = strlen(c->body);
 	}
 	handler_calls = 0;
 	cm_server_dispatch(&conf, req);
@@ -120,12 +136,14 @@ code_of(struct cm_req *req)
 static void
 test_ok(void **state)
 {
+	static const struct t_case c = {
+	    .method = "POST", .path = "/a/x", .body = "{\"k\":1}"};
 	struct cm_req req;
 	const char *s;
 	json_t *b;
 
 	(void)state;
-	run(&req, "POST", "/a/x", NULL, "{\"k\":1}", NULL);
+	run(&req, &c);
 	assert_int_equal(req.resp.status, 200);
 	assert_int_equal(handler_calls, 1);
 	assert_int_equal(cm_json_str(req.resp.body, "slug", &s), CM_JSON_OK);
@@ -135,17 +153,13 @@ test_ok(void **state)
 }
 
 static void
-test_not_found_and_method(void **state)
+test_method_not_allowed(void **state)
 {
+	static const struct t_case c = {.method = "DELETE", .path = "/a/x"};
 	struct cm_req req;
 
 	(void)state;
-	run(&req, "GET", "/nope", NULL, NULL, NULL);
-	assert_int_equal(req.resp.status, 404);
-	assert_string_equal(code_of(&req), "ENOTFOUND");
-	assert_int_equal(handler_calls, 0);
-	cm_req_reset(&req);
-	run(&req, "DELETE", "/a/x", NULL, NULL, NULL);
+	run(&req, &c);
 	assert_int_equal(req.resp.status, 405);
 	assert_string_equal(code_of(&req), "EMETHOD");
 	assert_int_equal(req.resp.nheaders, 1);
@@ -154,161 +168,74 @@ test_not_found_and_method(void **state)
 	cm_req_reset(&req);
 }
 
-static void
-test_too_big_before_auth(void **state)
-{
-	struct cm_req req;
-
-	(void)state;
-	run(&req, "PUT", "/a/x", NULL, NULL, NULL);
-	req.body_too_big = 1;
-	cm_resp_clear(&req.resp);
-	cm_server_dispatch(&conf, &req);
-	assert_int_equal(req.resp.status, 413);
-	assert_string_equal(code_of(&req), "ETOOBIG");
-	assert_int_equal(handler_calls, 0);
-	cm_req_reset(&req);
-	/* The worker reuses req: the flag must not outlive the request. */
-	assert_int_equal(req.body_too_big, 0);
-}
-
-/*
- * Internal routes answer only requests from the admin port (req->internal),
- * and those reach nothing else: FastCGI cannot touch pay's identity route
- * even if a proxy passed the path.
- */
-static void
-test_internal_routes(void **state)
-{
-	struct cm_req req;
-
-	(void)state;
-	run(&req, "POST", "/internal/x", NULL, "{}", NULL);
-	assert_int_equal(req.resp.status, 404);
-	assert_string_equal(key_of(&req), "route");
-	assert_int_equal(handler_calls, 0);
-	cm_req_reset(&req);
-
-	memset(&req, 0, sizeof(req));
-	req.method = "POST";
-	req.path = "/internal/x";
-	req.query_string = "";
-	req.request_id = "test";
-	req.internal = 1;
-	req.body = strdup("{}");
-	req.body_len = 2;
-	handler_calls = 0;
-	cm_server_dispatch(&conf, &req);
-	assert_int_equal(req.resp.status, 200);
-	assert_int_equal(handler_calls, 1);
-	cm_req_reset(&req);
-
-	memset(&req, 0, sizeof(req));
-	req.method = "POST";
-	req.path = "/a/x";
-	req.query_string = "";
-	req.request_id = "test";
-	req.internal = 1;
-	handler_calls = 0;
-	cm_server_dispatch(&conf, &req);
-	assert_int_equal(req.resp.status, 404);
-	assert_int_equal(handler_calls, 0);
-	cm_req_reset(&req);
-}
-
-/* A header that must come once, sent twice: 400 naming it, no handler. */
-static void
-test_repeated_header(void **state)
-{
-	struct cm_req req;
-
-	(void)state;
-	run(&req, "GET", "/a/x", NULL, NULL, NULL);
-	req.repeated_header = "Idempotency-Key";
-	cm_resp_clear(&req.resp);
-	handler_calls = 0;
-	cm_server_dispatch(&conf, &req);
-	assert_int_equal(req.resp.status, 400);
-	assert_string_equal(code_of(&req), "EINVAL");
-	assert_string_equal(key_of(&req), "Idempotency-Key");
-	assert_int_equal(handler_calls, 0);
-	cm_req_reset(&req);
-}
+/* The order of the pipeline's checks, told by the answers they give. */
+static const struct t_case answers[] = {
+    {.method = "GET", .path = "/nope", .status = 404, .code = "ENOTFOUND"},
+    /* Too big is answered before authentication. */
+    {.method = "PUT", .path = "/a/x", .too_big = 1, .status = 413,
+        .code = "ETOOBIG"},
+    /* A header that must come once, sent twice: 400 naming it. */
+    {.method = "GET", .path = "/a/x", .repeated_header = "Idempotency-Key",
+        .status = 400, .code = "EINVAL", .key = "Idempotency-Key"},
+    /* Required and missing: 401 before the body is even looked at. */
+    {.method = "PUT", .path = "/a/x", .body = "{bad json", .status = 401,
+        .code = "EAUTH", .key = "token"},
+    /* Present but unverifiable, on an optional route: still 401. */
+    {.method = "GET", .path = "/a/x", .auth = "Token abc.def.ghi",
+        .status = 401},
+    /* An unknown scheme is invalid too. */
+    {.method = "GET", .path = "/a/x", .auth = "Basic Zm9vOmJhcg==",
+        .status = 401},
+    /* Optional and absent: the handler runs anonymously. */
+    {.method = "GET", .path = "/a/x", .status = 200, .calls = 1},
+    {.method = "POST", .path = "/a/x", .body = "{\"k\":", .status = 400,
+        .code = "EBADJSON", .key = "body"},
+    {.method = "GET", .path = "/a/x", .qs = "limit=%zz", .status = 400,
+        .code = "EINVAL"},
+    {.method = "GET", .path = "/down", .status = 503, .code = "EUNAVAIL",
+        .key = "server", .calls = 1},
+    {.method = "GET", .path = "/silent", .status = 500, .code = "EINTERNAL",
+        .calls = 1},
+    /* Whatever a handler left, only CM_OK is written as it stands. */
+    {.method = "GET", .path = "/leak", .status = 500, .code = "EANSWERED",
+        .calls = 1},
+    /*
+     * Internal routes answer only requests from the admin port
+     * (req->internal), and those reach nothing else: FastCGI cannot touch
+     * pay's identity route even if a proxy passed the path.
+     */
+    {.method = "POST", .path = "/internal/x", .body = "{}", .status = 404,
+        .key = "route"},
+    {.method = "POST", .path = "/internal/x", .body = "{}", .internal = 1,
+        .status = 200, .calls = 1},
+    {.method = "POST", .path = "/a/x", .internal = 1, .status = 404},
+};
 
 static void
-test_auth(void **state)
+test_answers(void **state)
 {
 	struct cm_req req;
+	size_t i;
 
 	(void)state;
-	/* Required and missing: 401 before the body is even looked at. */
-	run(&req, "PUT", "/a/x", NULL, "{bad json", NULL);
-	assert_int_equal(req.resp.status, 401);
-	assert_string_equal(key_of(&req), "token");
-	assert_string_equal(code_of(&req), "EAUTH");
-	cm_req_reset(&req);
-	/* Present but unverifiable, on an optional route: still 401. */
-	run(&req, "GET", "/a/x", NULL, NULL, "Token abc.def.ghi");
-	assert_int_equal(req.resp.status, 401);
-	assert_int_equal(handler_calls, 0);
-	cm_req_reset(&req);
-	/* An unknown scheme is invalid too. */
-	run(&req, "GET", "/a/x", NULL, NULL, "Basic Zm9vOmJhcg==");
-	assert_int_equal(req.resp.status, 401);
-	cm_req_reset(&req);
-	/* Optional and absent: the handler runs anonymously. */
-	run(&req, "GET", "/a/x", NULL, NULL, NULL);
-	assert_int_equal(req.resp.status, 200);
-	assert_int_equal(req.user_id, 0);
-	cm_req_reset(&req);
-}
-
-static void
-test_bad_json_and_query(void **state)
-{
-	struct cm_req req;
-
-	(void)state;
-	run(&req, "POST", "/a/x", NULL, "{\"k\":", NULL);
-	assert_int_equal(req.resp.status, 400);
-	assert_string_equal(key_of(&req), "body");
-	assert_string_equal(code_of(&req), "EBADJSON");
-	assert_int_equal(handler_calls, 0);
-	cm_req_reset(&req);
-	run(&req, "GET", "/a/x", "limit=%zz", NULL, NULL);
-	assert_int_equal(req.resp.status, 400);
-	assert_string_equal(code_of(&req), "EINVAL");
-	cm_req_reset(&req);
-}
-
-static void
-test_handler_errors(void **state)
-{
-	struct cm_req req;
-
-	(void)state;
-	run(&req, "GET", "/down", NULL, NULL, NULL);
-	assert_int_equal(req.resp.status, 503);
-	assert_string_equal(key_of(&req), "server");
-	assert_string_equal(code_of(&req), "EUNAVAIL");
-	cm_req_reset(&req);
-	run(&req, "GET", "/silent", NULL, NULL, NULL);
-	assert_int_equal(req.resp.status, 500);
-	assert_string_equal(code_of(&req), "EINTERNAL");
-	cm_req_reset(&req);
-	/* Whatever a handler left, only CM_OK is written as it stands. */
-	run(&req, "GET", "/leak", NULL, NULL, NULL);
-	assert_int_equal(req.resp.status, 500);
-	assert_string_equal(code_of(&req), "EANSWERED");
-	cm_req_reset(&req);
+	for (i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		print_message("%s %s\n", answers[i].method, answers[i].path);
+		run(&req, &answers[i]);
+		assert_int_equal(req.resp.status, answers[i].status);
+		if (answers[i].code != NULL)
+			assert_string_equal(code_of(&req), answers[i].code);
+		if (answers[i].key != NULL)
+			assert_string_equal(key_of(&req), answers[i].key);
+		assert_int_equal(handler_calls, answers[i].calls);
+		/* No request here carries a valid token. */
+		assert_int_equal(req.user_id, 0);
+		cm_req_reset(&req);
+		/* The worker reuses req: the flag must not outlive it. */
+		assert_int_equal(req.body_too_big, 0);
+	}
 }
 
 UNIT_MAIN(
     cmocka_unit_test(test_ok),
-    cmocka_unit_test(test_not_found_and_method),
-    cmocka_unit_test(test_too_big_before_auth),
-    cmocka_unit_test(test_repeated_header),
-    cmocka_unit_test(test_auth),
-    cmocka_unit_test(test_internal_routes),
-    cmocka_unit_test(test_bad_json_and_query),
-    cmocka_unit_test(test_handler_errors))
+    cmocka_unit_test(test_method_not_allowed),
+    cmocka_unit_test(test_answers))
