@@ -31,6 +31,11 @@ cm_json_parse(
 	return CM_OK;
 }
 
+/*
+ * The value at key if it has type want (JSON_TRUE: either boolean), else
+ * *out = NULL; jansson's accessors read NULL as NULL, 0 or false, which is
+ * what the typed getters give on any failure.
+ */
 static enum cm_jget
 cm_json_get(const json_t *obj, const char *key, json_type want, json_t **out)
 {
@@ -51,36 +56,30 @@ cm_json_get(const json_t *obj, const char *key, json_type want, json_t **out)
 enum cm_jget
 cm_json_str(const json_t *obj, const char *key, const char **out)
 {
-	enum cm_jget r;
 	json_t *v;
+	enum cm_jget r = cm_json_get(obj, key, JSON_STRING, &v);
 
-	*out = NULL;
-	if ((r = cm_json_get(obj, key, JSON_STRING, &v)) == CM_JSON_OK)
-		*out = json_string_value(v);
+	*out = json_string_value(v);
 	return r;
 }
 
 enum cm_jget
 cm_json_int(const json_t *obj, const char *key, json_int_t *out)
 {
-	enum cm_jget r;
 	json_t *v;
+	enum cm_jget r = cm_json_get(obj, key, JSON_INTEGER, &v);
 
-	*out = 0;
-	if ((r = cm_json_get(obj, key, JSON_INTEGER, &v)) == CM_JSON_OK)
-		*out = json_integer_value(v);
+	*out = json_integer_value(v);
 	return r;
 }
 
 enum cm_jget
 cm_json_bool(const json_t *obj, const char *key, int *out)
 {
-	enum cm_jget r;
 	json_t *v;
+	enum cm_jget r = cm_json_get(obj, key, JSON_TRUE, &v);
 
-	*out = 0;
-	if ((r = cm_json_get(obj, key, JSON_TRUE, &v)) == CM_JSON_OK)
-		*out = json_is_true(v);
+	*out = json_is_true(v);
 	return r;
 }
 

@@ -281,13 +281,16 @@ cm_log_put_key(struct cm_log_line *l, const char *key)
 	cm_log_put(l, "\":", 2);
 }
 
+/* The characters JSON escapes with one letter, and those letters. */
+#define CM_LOG_ESC_FROM "\b\f\n\r\t\"\\"
+#define CM_LOG_ESC_TO "bfnrt\"\\"
+
 /* A string as jansson dumps it ("-" for NULL, like cm_log_set_str). */
 static void
 cm_log_put_str(struct cm_log_line *l, const char *key, const char *val)
 {
-	static const char hex[] = "0123456789abcdef";
-	static const char uhex[] = "0123456789ABCDEF";
 	const unsigned char *s;
+	const char *short_esc;
 	size_t n, i = 0, start, k = 1;
 	char esc[8];
 
@@ -307,47 +310,17 @@ cm_log_put_str(struct cm_log_line *l, const char *key, const char *val)
 			break;
 		/* Not UTF-8: cm_log_escape's \xHH, its backslash escaped. */
 		if (s[i] >= 0x80) {
-			esc[0] = '\\';
-			esc[1] = '\\';
-			esc[2] = 'x';
-			esc[3] = hex[s[i] >> 4];
-			esc[4] = hex[s[i] & 0x0f];
+			snprintf(esc, sizeof(esc), "\\\\x%02x", s[i]);
 			cm_log_put(l, esc, 5);
-			i++;
-			continue;
-		}
-		esc[0] = '\\';
-		esc[1] = (char)s[i];
-		switch (s[i]) {
-		case '\b':
-			esc[1] = 'b';
-			break;
-		case '\f':
-			esc[1] = 'f';
-			break;
-		case '\n':
-			esc[1] = 'n';
-			break;
-		case '\r':
-			esc[1] = 'r';
-			break;
-		case '\t':
-			esc[1] = 't';
-			break;
-		case '"':
-		case '\\':
-			break;
-		default:
-			esc[1] = 'u';
-			esc[2] = '0';
-			esc[3] = '0';
-			esc[4] = uhex[s[i] >> 4];
-			esc[5] = uhex[s[i] & 0x0f];
+		} else if ((short_esc = memchr(CM_LOG_ESC_FROM, s[i],
+		                sizeof(CM_LOG_ESC_FROM) - 1)) != NULL) {
+			esc[0] = '\\';
+			esc[1] = CM_LOG_ESC_TO[short_esc - CM_LOG_ESC_FROM];
+			cm_log_put(l, esc, 2);
+		} else {
+			snprintf(esc, sizeof(esc), "\\u%04X", s[i]);
 			cm_log_put(l, esc, 6);
-			i++;
-			continue;
 		}
-		cm_log_put(l, esc, 2);
 		i++;
 	}
 	cm_log_put(l, "\"", 1);

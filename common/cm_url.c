@@ -1,18 +1,17 @@
 /*
  * cm_url.c: percent-decoding (see cm_url.h).
  */
+#include <ctype.h>
+
 #include "cm_url.h"
 
+/* The value of a hex digit (an unsigned char), or -1. */
 static int
 cm_url_hex(int c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	if (!isxdigit(c))
+		return -1;
+	return isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
 }
 
 long
