@@ -2,7 +2,8 @@
 # them, for every renderer of the template (k8s/edge/render-nginx.sh for the
 # Kubernetes image; tests/stack.sh renders the local stack's config), so that
 # a setting is checked and written the same way wherever it is used.
-# Sourced by bash; defines functions only.
+# Sourced by bash; defines functions only: edge_settings_check, then
+# edge_settings_fill (or its parts edge_cors_origins and edge_real_ip).
 #
 # The settings, from the environment: EDGE_RATE_AUTH, EDGE_RATE_MONEY (a rate
 # like 50r/s or 30r/m), EDGE_BURST_AUTH, EDGE_BURST_MONEY (a count from 1
@@ -66,4 +67,22 @@ edge_real_ip()
 	else
 		echo "# No trusted proxies (EDGE_TRUSTED_PROXIES): the peer is the client."
 	fi
+}
+
+# edge_settings_fill TEMPLATE [NO_CORS]: prints TEMPLATE with the edge
+# settings' placeholders (@RATE_AUTH@, @BURST_AUTH@, @RATE_MONEY@,
+# @BURST_MONEY@, @CORS_ORIGINS@, @REAL_IP@) filled in; @CORS_ORIGINS@ gets
+# NO_CORS (a comment, or nothing) when no origin is allowed.
+edge_settings_fill()
+{
+	local t=$1 cors
+	cors=$(edge_cors_origins)
+	[ -n "$cors" ] || cors=${2-}
+	t=${t//@RATE_AUTH@/"$EDGE_RATE_AUTH"}
+	t=${t//@BURST_AUTH@/"$EDGE_BURST_AUTH"}
+	t=${t//@RATE_MONEY@/"$EDGE_RATE_MONEY"}
+	t=${t//@BURST_MONEY@/"$EDGE_BURST_MONEY"}
+	t=${t//@CORS_ORIGINS@/"$cors"}
+	t=${t//@REAL_IP@/"$(edge_real_ip)"}
+	printf '%s\n' "$t"
 }

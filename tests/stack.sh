@@ -52,6 +52,9 @@ nodejs chromium fonts-wqy-microhei
 patroni etcd-server galera-4 haproxy supervisor rsync socat lsof linux-perf"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+# The edge settings' checks and the CORS and real-IP lines, shared with the
+# Kubernetes image's renderer (k8s/edge/render-nginx.sh).
+. "$ROOT/nginx/edge-settings.sh"
 VAR=$(realpath -m "${STACK_VAR:-$ROOT/var}")
 VARIANT=${VARIANT:-release}
 BUILD=$ROOT/build/$VARIANT
@@ -593,27 +596,10 @@ check_settings()
 
 check_edge_settings()
 {
-	local v o
-	for v in EDGE_RATE_AUTH EDGE_RATE_MONEY; do
-		[[ ${!v} =~ ^[1-9][0-9]*r/[sm]$ ]] ||
-		    die "$v must look like 50r/s or 30r/m, not '${!v}'"
-	done
-	for v in EDGE_BURST_AUTH EDGE_BURST_MONEY; do
-		[[ ${!v} =~ ^[1-9][0-9]*$ ]] ||
-		    die "$v must be a number from 1 up, not '${!v}'"
-	done
-	for o in $EDGE_TRUSTED_PROXIES; do
-		[[ $o =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}(/[0-9]{1,2})?$ ||
-		    $o =~ ^[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(/[0-9]{1,3})?$ ]] ||
-		    die "EDGE_TRUSTED_PROXIES: '$o' is not an address or CIDR like 10.0.0.0/8"
-	done
+	local why
+	why=$(edge_settings_check) || die "$why"
 	[[ $EDGE_MICROCACHE_TTL =~ ^[0-9]{1,4}$ ]] ||
 	    die "EDGE_MICROCACHE_TTL must be seconds (0 = off), not '$EDGE_MICROCACHE_TTL'"
-	for o in $EDGE_CORS_ORIGINS; do
-		[[ $o =~ ^https?://[A-Za-z0-9.:-]+$ ]] ||
-		    die "EDGE_CORS_ORIGINS: '$o' is not an origin like http://localhost:3000"
-	done
-	return 0
 }
 
 check_tools()
@@ -1271,19 +1257,8 @@ replicas_trim()
 
 nginx_render()
 {
-	local out=$1 tmpl blog='' pay='' n user='' listen cors='' o realip=''
+	local out=$1 tmpl blog='' pay='' n user='' listen
 	tmpl=$(cat "$ROOT/nginx/nginx.conf.in")
-	for o in $EDGE_TRUSTED_PROXIES; do
-		realip+="set_real_ip_from $o;"$'\n\t'
-	done
-	if [ -n "$realip" ]; then
-		realip+="real_ip_header X-Forwarded-For;"$'\n\t'"real_ip_recursive on;"
-	else
-		realip="# No trusted proxies (EDGE_TRUSTED_PROXIES): the peer is the client."
-	fi
-	for o in $EDGE_CORS_ORIGINS; do
-		cors+="		\"$o\"	1;"$'\n'
-	done
 	for ((n = 1; n <= REPLICAS; n++)); do
 		listen=$(replica_listen blog "$n")
 		[ "$TRANSPORT" = unix ] && listen=unix:$listen
@@ -1305,12 +1280,7 @@ nginx_render()
 	tmpl=${tmpl//@RESOLVER@/"# No resolver: the local stack lists its replicas statically."}
 	tmpl=${tmpl//@BLOG_SERVERS@/"${blog%$'\n'}"}
 	tmpl=${tmpl//@PAY_SERVERS@/"${pay%$'\n'}"}
-	tmpl=${tmpl//@RATE_AUTH@/"$EDGE_RATE_AUTH"}
-	tmpl=${tmpl//@BURST_AUTH@/"$EDGE_BURST_AUTH"}
-	tmpl=${tmpl//@RATE_MONEY@/"$EDGE_RATE_MONEY"}
-	tmpl=${tmpl//@BURST_MONEY@/"$EDGE_BURST_MONEY"}
-	tmpl=${tmpl//@CORS_ORIGINS@/"${cors%$'\n'}"}
-	tmpl=${tmpl//@REAL_IP@/"$realip"}
+	tmpl=$(edge_settings_fill "$tmpl")
 	# The included files' checksums go into the config, so that a change
 	# in them alone also counts as a changed config (and reloads nginx).
 	{

@@ -46,12 +46,9 @@ EDGE_BURST_AUTH=${EDGE_BURST_AUTH:-200}
 EDGE_RATE_MONEY=${EDGE_RATE_MONEY:-500r/s}
 EDGE_BURST_MONEY=${EDGE_BURST_MONEY:-1000}
 why=$(edge_settings_check) || { echo "render-nginx.sh: $why" >&2; exit 1; }
-cors=$(edge_cors_origins)
-[ -n "$cors" ] || cors="		# No cross-origin callers: set EDGE_CORS_ORIGINS at build."
 # EDGE_TRUSTED_PROXIES: the Ingress controller's (or load balancer's)
 # addresses, e.g. the cluster's pod CIDR; their X-Forwarded-For names the
 # client for the rate limits and the logs. None by default.
-realip=$(edge_real_ip)
 
 tmpl=$(cat "$tmpl_file")
 tmpl=${tmpl//@USER_DIRECTIVE@/"# Not root: the pod runs as uid 10001."}
@@ -64,12 +61,8 @@ tmpl=${tmpl//@SITE_ROOT@/"/usr/share/conduit/site"}
 tmpl=${tmpl//@RESOLVER@/"$resolver"}
 tmpl=${tmpl//@BLOG_SERVERS@/"$(svc_line blog-fcgi)"}
 tmpl=${tmpl//@PAY_SERVERS@/"$(svc_line pay-fcgi)"}
-tmpl=${tmpl//@RATE_AUTH@/"$EDGE_RATE_AUTH"}
-tmpl=${tmpl//@BURST_AUTH@/"$EDGE_BURST_AUTH"}
-tmpl=${tmpl//@RATE_MONEY@/"$EDGE_RATE_MONEY"}
-tmpl=${tmpl//@BURST_MONEY@/"$EDGE_BURST_MONEY"}
-tmpl=${tmpl//@CORS_ORIGINS@/"$cors"}
-tmpl=${tmpl//@REAL_IP@/"$realip"}
+tmpl=$(edge_settings_fill "$tmpl" \
+    "		# No cross-origin callers: set EDGE_CORS_ORIGINS at build.")
 
 left=$(printf '%s\n' "$tmpl" | grep -o '@[A-Z_][A-Z_]*@' | grep -v '^@POD_NAMESPACE@$\|^@CLUSTER_DOMAIN@$' |
     sort -u || true)
