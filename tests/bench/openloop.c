@@ -80,6 +80,7 @@ struct openloop {
 	uint64_t non2xx;
 	uint64_t sock_errors;
 	uint64_t timeouts;
+	/* One allocation: lat_us, then lag_us, total entries each. */
 	uint32_t *lat_us; /* per answered request */
 	uint32_t *lag_us; /* intended start to write, per issued request */
 	struct openloop_conn *conns;
@@ -539,7 +540,6 @@ openloop_free(struct openloop *ol)
 		close(ol->ep);
 	free(ol->conns);
 	free(ol->lat_us);
-	free(ol->lag_us);
 	free(ol->tmpl);
 	free(ol->file_buf);
 }
@@ -547,15 +547,11 @@ openloop_free(struct openloop *ol)
 int
 main(int argc, char **argv)
 {
-	struct openloop ol;
+	struct openloop ol = {.ep = -1, .max_conns = 256, .timeout_s = 5};
 	const char *file = NULL;
 	uint64_t late = 0, i;
 	int opt;
 
-	memset(&ol, 0, sizeof(ol));
-	ol.ep = -1;
-	ol.max_conns = 256;
-	ol.timeout_s = 5;
 	while ((opt = getopt(argc, argv, "p:r:d:f:c:t:")) != -1) {
 		switch (opt) {
 		case 'p':
@@ -592,12 +588,11 @@ main(int argc, char **argv)
 	if (ol.total == 0)
 		ol.total = 1;
 	ol.interval_ns = 1e9 / ol.rate;
-	ol.lat_us = calloc(ol.total, sizeof(*ol.lat_us));
-	ol.lag_us = calloc(ol.total, sizeof(*ol.lag_us));
+	ol.lat_us = calloc(2 * ol.total, sizeof(*ol.lat_us));
+	ol.lag_us = ol.lat_us == NULL ? NULL : ol.lat_us + ol.total;
 	ol.conns = calloc((size_t)ol.max_conns, sizeof(*ol.conns));
 	ol.ep = epoll_create1(EPOLL_CLOEXEC);
-	if (ol.lat_us == NULL || ol.lag_us == NULL || ol.conns == NULL ||
-	    ol.ep < 0)
+	if (ol.lat_us == NULL || ol.conns == NULL || ol.ep < 0)
 		openloop_die("setup");
 	for (opt = 0; opt < ol.max_conns; opt++)
 		ol.conns[opt].fd = -1;

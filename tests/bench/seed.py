@@ -21,7 +21,16 @@ articles.favorites_count from favorites, and the article counters (the
 sharded total, per tag and per author, migrations 002 and 009) from
 COUNT(*).
 """
+import os
 import sys
+
+# Migration 009 counts the articles per tag and per author; a migration never
+# changes, so its statements are the one definition the seed runs too.
+MIGRATION_009 = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             "..", "..", "blog-fcgi", "migrations",
+                             "009_list_counts.sql")
+RECOUNT_FIRST = "START TRANSACTION;\nSELECT COUNT(*) INTO @article_count_n"
+RECOUNT_LAST = "SET @article_count_n = NULL;\n"
 
 USERS = 2000
 ARTICLES = 20000
@@ -29,6 +38,17 @@ TAGS = 200
 COMMENTS = 50000
 FAVORITES = 100000
 FOLLOWS = 10000
+
+
+def recount_sql():
+    """Migration 009's recount of the per-tag and per-author counters."""
+    with open(MIGRATION_009) as f:
+        text = f.read()
+    start = text.find(RECOUNT_FIRST)
+    end = text.find(RECOUNT_LAST, start)
+    if start < 0 or end < 0:
+        sys.exit("seed.py: no recount in %s" % MIGRATION_009)
+    return text[start:end + len(RECOUNT_LAST)]
 
 
 def blog_sql(scale, pwhash, force=False):
@@ -137,19 +157,11 @@ JOIN bench_u f ON f.n = CRC32(CONCAT('follower', s.seq)) % {USERS}
 JOIN bench_u e ON e.n = CRC32(CONCAT('followee', s.seq)) % {USERS}
 WHERE @fresh AND f.id <> e.id;
 
--- The article counters from the rows, as migration 009 fills them: per tag,
--- per author and the sharded total (its sum, held in slot 0).
+-- The article counters from the rows: per tag and per author with migration
+-- 009's own statements, then the sharded total (its sum, held in slot 0).
 SET @article_count_quiet = NULL;
-START TRANSACTION;
-SELECT SUM(n) INTO @old FROM article_count FOR UPDATE;
-DELETE FROM article_count_tag;
-INSERT INTO article_count_tag (tag_id, slot, n)
-    SELECT tag_id, 0, COUNT(*) FROM article_tags GROUP BY tag_id;
-DELETE FROM article_count_author;
-INSERT INTO article_count_author (author_id, n)
-    SELECT author_id, COUNT(*) FROM articles GROUP BY author_id;
+{recount_sql()}
 UPDATE article_count SET n = IF(slot = 0, (SELECT COUNT(*) FROM articles), 0);
-COMMIT;
 SET @read_version_quiet = NULL;
 UPDATE read_version SET v = v + 1 WHERE slot = 0;
 
