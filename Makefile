@@ -293,7 +293,7 @@ fuzz: fuzz-build
 fuzz-short: fuzz-build
 	tests/fuzz/run.sh 10
 
-# Benchmarks against references measured in the same run (~19 min, not
+# Benchmarks against references measured in the same run (~20 min, not
 # part of make test): closed-loop and open-loop points, table,
 # var/bench/latest.json, var/bench/bench.png; PROFILE=1 adds flame graphs
 # (var/bench/profile/). tests/bench/readme_table.py --update puts a run

@@ -16,9 +16,11 @@ writes the seed again even when it is present.
 
 Open loop (after the closed-loop points, from their saturation):
 BENCH_OPEN_LOADS [50,80] percent of each endpoint's best closed-loop req/s;
-BENCH_OPEN_SECONDS [6] per point; BENCH_OPEN_CONNS [256] the most
-connections the generator opens; OPENLOOP the generator binary (make
-builds build/release/bench/openloop).
+BENCH_OPEN_SECONDS [6] per point, after BENCH_OPEN_WARMUP [2] seconds at
+the same rate that are not counted (openloop -w: connections open, caches
+filled after the closed-loop writes emptied them); BENCH_OPEN_CONNS [256]
+the most connections the generator opens; OPENLOOP the generator binary
+(make builds build/release/bench/openloop).
 
 PROFILE=1: the point BENCH_PROFILE_ENDPOINT [GET /api/articles (auth)] at
 BENCH_PROFILE_CONNS [64] runs once more under perf (cpu-clock, DWARF call
@@ -86,6 +88,7 @@ OPENLOOP = os.environ.get("OPENLOOP") or os.path.join(
     ROOT, "build", "release", "bench", "openloop")
 OPEN_LOADS = env_list("BENCH_OPEN_LOADS", "50 80")
 OPEN_SECONDS = env_int("BENCH_OPEN_SECONDS", 6)
+OPEN_WARMUP = env_int("BENCH_OPEN_WARMUP", 2)
 OPEN_CONNS = env_int("BENCH_OPEN_CONNS", 256)
 PROFILE = os.environ.get("PROFILE", "") not in ("", "0")
 PROFILE_ENDPOINT = os.environ.get("BENCH_PROFILE_ENDPOINT",
@@ -451,8 +454,9 @@ def openloop(mode, path, rate, seconds):
     try:
         p = subprocess.run([OPENLOOP, "-p", str(PORT), "-r", "%.1f" % rate,
                             "-d", str(seconds), "-c", str(OPEN_CONNS),
-                            "-t", "5", "-f", reqs], text=True,
-                           capture_output=True, timeout=seconds + 30)
+                            "-t", "5", "-w", str(OPEN_WARMUP), "-f", reqs],
+                           text=True, capture_output=True,
+                           timeout=OPEN_WARMUP + seconds + 30)
         r = json.loads(p.stdout)
     except (OSError, ValueError, subprocess.TimeoutExpired) as e:
         raise SystemExit("bench: openloop failed (%s %.0f/s): %s %s" % (
@@ -483,7 +487,7 @@ def run_open_loop(rows):
                "max_ms": r["max_us"] / 1000, "non2xx": r["non2xx"],
                "socket_errors": r["socket_errors"] + r["timeouts"],
                "errors_detail": {k: r[k] for k in (
-                   "non2xx", "socket_errors", "timeouts")},
+                   "non2xx", "socket_errors", "timeouts", "warmup_errors")},
                "send_lag_p99_ms": r["send_lag_p99_us"] / 1000,
                "peak_conns": r["peak_conns"], "target_p99_ms": target}
         out.append(row)
@@ -932,6 +936,7 @@ def main():
            "login": login, "rss_before": rss0, "rss_after": rss1,
            "rss_after_login": rss2,
            "open_loop": open_rows, "open_loop_seconds": OPEN_SECONDS,
+           "open_loop_warmup": OPEN_WARMUP,
            "profile": prof, "sections": sections, "data_size": x50,
            "targets": tg, "plot": png,
            "elapsed_s": round(time.time() - t0, 1)}
@@ -942,8 +947,8 @@ def main():
     print()
     print(fmt_table(table_rows))
     print()
-    print("open loop (%d s per point, latency from each request's intended "
-          "start):" % OPEN_SECONDS)
+    print("open loop (%d s per point after %d s of warm-up, latency from "
+          "each request's intended start):" % (OPEN_SECONDS, OPEN_WARMUP))
     print(fmt_open_table(open_rows))
     print()
     print("login (Argon2id, m=%d MiB, t=%d): %.1f logins/s at 4 conns, "

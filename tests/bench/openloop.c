@@ -15,9 +15,19 @@
  * replaced by the request's number in 16 hex digits, so each payment gets
  * its own Idempotency-Key without changing the request's length.
  *
- * Output: one JSON object on stdout (latencies in microseconds).
+ * With -w, the first WARMUP seconds run at the same rate on the same
+ * schedule but are not counted: the measured requests start where they end,
+ * on connections already open and server caches already filled, as a
+ * closed-loop point has its warm-up. A backlog the warm-up leaves behind
+ * still delays the measured requests, and is charged to them.
+ *
+ * Output: one JSON object on stdout (latencies in microseconds). -T FILE
+ * also writes one line per request, warm-up included: its number, how
+ * late it was written and its latency (-1: no answer), in microseconds,
+ * to see when the slow ones fell due (spread out, or in one stall).
  *
  *   openloop -p PORT -r RATE -d SECONDS -f FILE [-c CONNS] [-t TIMEOUT]
+ *            [-w WARMUP] [-T FILE]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -67,11 +77,14 @@ struct openloop {
 	double rate;
 	double seconds;
 	double timeout_s;
+	double warmup_s;
 	int max_conns;
 	char *file_buf;
 	struct openloop_tmpl *tmpl;
 	size_t ntmpl;
-	uint64_t total; /* requests offered: rate * seconds */
+	uint64_t total; /* requests sent: rate * (warmup_s + seconds) */
+	uint64_t nwarm; /* the first nwarm of them: warm-up, not counted */
+	uint64_t warmup_errors;
 	uint64_t t0; /* intended start of request 0, ns */
 	double interval_ns;
 	uint64_t issued; /* requests handed to a connection */
@@ -80,9 +93,11 @@ struct openloop {
 	uint64_t non2xx;
 	uint64_t sock_errors;
 	uint64_t timeouts;
-	/* One allocation: lat_us, then lag_us, total entries each. */
+	/* One allocation: lat_us, lag_us, seq_lat_us, total entries each. */
 	uint32_t *lat_us; /* per answered request */
-	uint32_t *lag_us; /* intended start to write, per issued request */
+	uint32_t *lag_us; /* intended start to write, by request number */
+	uint32_t *seq_lat_us; /* latency + 1 by request number (0: none) */
+	const char *timeline; /* -T: where to write them */
 	struct openloop_conn *conns;
 	int nconns; /* slots in use (open or connecting) */
 	int peak_conns;
@@ -185,7 +200,9 @@ openloop_close(struct openloop *ol, struct openloop_conn *c)
 static void
 openloop_fail(struct openloop *ol, struct openloop_conn *c, int timed_out)
 {
-	if (timed_out)
+	if (c->seq < ol->nwarm)
+		ol->warmup_errors++;
+	else if (timed_out)
 		ol->timeouts++;
 	else
 		ol->sock_errors++;
@@ -385,13 +402,18 @@ openloop_readable(struct openloop *ol, struct openloop_conn *c)
 			continue;
 		{
 			uint64_t lat =
-			    openloop_now() - openloop_intended(ol, c->seq);
+			    (openloop_now() - openloop_intended(ol, c->seq)) /
+			    1000;
+			uint32_t us =
+			    lat >= UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)lat;
 
-			ol->lat_us[ol->answered++] = lat / 1000 > UINT32_MAX
-			    ? UINT32_MAX
-			    : (uint32_t)(lat / 1000);
+			ol->seq_lat_us[c->seq] = us + 1;
+			if (c->seq >= ol->nwarm)
+				ol->lat_us[ol->answered++] = us;
 		}
-		if (status < 200 || status > 299)
+		if ((status < 200 || status > 299) && c->seq < ol->nwarm)
+			ol->warmup_errors++;
+		else if (status < 200 || status > 299)
 			ol->non2xx++;
 		ol->done++;
 		c->in_len = 0;
@@ -525,6 +547,21 @@ openloop_run(struct openloop *ol)
 	}
 }
 
+/* -T: one line per request, warm-up included, in the order they fell due. */
+static int
+openloop_timeline(const struct openloop *ol)
+{
+	FILE *f = fopen(ol->timeline, "w");
+	uint64_t i;
+
+	if (f == NULL)
+		return -1;
+	for (i = 0; i < ol->total; i++)
+		fprintf(f, "%" PRIu64 " %" PRIu32 " %lld\n", i, ol->lag_us[i],
+		    (long long)ol->seq_lat_us[i] - 1);
+	return fclose(f);
+}
+
 static void
 openloop_free(struct openloop *ol)
 {
@@ -552,7 +589,7 @@ main(int argc, char **argv)
 	uint64_t late = 0, i;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "p:r:d:f:c:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:r:d:f:c:t:w:T:")) != -1) {
 		switch (opt) {
 		case 'p':
 			ol.port = (uint16_t)atoi(optarg);
@@ -572,24 +609,33 @@ main(int argc, char **argv)
 		case 't':
 			ol.timeout_s = atof(optarg);
 			break;
+		case 'w':
+			ol.warmup_s = atof(optarg);
+			break;
+		case 'T':
+			ol.timeline = optarg;
+			break;
 		default:
 			goto usage;
 		}
 	}
 	if (ol.port == 0 || ol.rate <= 0 || ol.seconds <= 0 || file == NULL ||
-	    ol.max_conns < 1 || ol.timeout_s <= 0)
+	    ol.max_conns < 1 || ol.timeout_s <= 0 || ol.warmup_s < 0)
 		goto usage;
 	if (openloop_load(&ol, file) != 0) {
 		fprintf(stderr, "openloop: no request in %s\n", file);
 		openloop_free(&ol);
 		return 2;
 	}
+	ol.nwarm = (uint64_t)(ol.rate * ol.warmup_s);
 	ol.total = (uint64_t)(ol.rate * ol.seconds);
 	if (ol.total == 0)
 		ol.total = 1;
+	ol.total += ol.nwarm;
 	ol.interval_ns = 1e9 / ol.rate;
-	ol.lat_us = calloc(2 * ol.total, sizeof(*ol.lat_us));
+	ol.lat_us = calloc(3 * ol.total, sizeof(*ol.lat_us));
 	ol.lag_us = ol.lat_us == NULL ? NULL : ol.lat_us + ol.total;
+	ol.seq_lat_us = ol.lat_us == NULL ? NULL : ol.lat_us + 2 * ol.total;
 	ol.conns = calloc((size_t)ol.max_conns, sizeof(*ol.conns));
 	ol.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ol.lat_us == NULL || ol.conns == NULL || ol.ep < 0)
@@ -597,31 +643,39 @@ main(int argc, char **argv)
 	for (opt = 0; opt < ol.max_conns; opt++)
 		ol.conns[opt].fd = -1;
 	openloop_run(&ol);
+	if (ol.timeline != NULL && openloop_timeline(&ol) != 0)
+		openloop_die(ol.timeline);
+	/* From here on, only the measured requests. */
+	ol.issued = ol.issued > ol.nwarm ? ol.issued - ol.nwarm : 0;
 	qsort(ol.lat_us, ol.answered, sizeof(*ol.lat_us), openloop_cmp);
-	qsort(ol.lag_us, ol.issued, sizeof(*ol.lag_us), openloop_cmp);
+	qsort(
+	    ol.lag_us + ol.nwarm, ol.issued, sizeof(*ol.lag_us), openloop_cmp);
 	for (i = 0; i < ol.issued; i++)
-		late += ol.lag_us[i] > 1000;
+		late += ol.lag_us[ol.nwarm + i] > 1000;
 	printf("{\"rate\":%.1f,\"seconds\":%.1f,\"offered\":%" PRIu64
 	       ",\"issued\":%" PRIu64 ",\"answered\":%" PRIu64
 	       ",\"non2xx\":%" PRIu64 ",\"socket_errors\":%" PRIu64
 	       ",\"timeouts\":%" PRIu64 ",\"p50_us\":%u,\"p90_us\":%u"
 	       ",\"p99_us\":%u,\"p999_us\":%u,\"max_us\":%u"
 	       ",\"send_lag_p99_us\":%u,\"sent_over_1ms_late\":%" PRIu64
-	       ",\"peak_conns\":%d,\"max_conns\":%d}\n",
-	    ol.rate, ol.seconds, ol.total, ol.issued, ol.answered, ol.non2xx,
-	    ol.sock_errors, ol.timeouts,
+	       ",\"peak_conns\":%d,\"max_conns\":%d,\"warmup_s\":%.1f"
+	       ",\"warmup_requests\":%" PRIu64 ",\"warmup_errors\":%" PRIu64
+	       "}\n",
+	    ol.rate, ol.seconds, ol.total - ol.nwarm, ol.issued, ol.answered,
+	    ol.non2xx, ol.sock_errors, ol.timeouts,
 	    openloop_pct(ol.lat_us, ol.answered, 0.5),
 	    openloop_pct(ol.lat_us, ol.answered, 0.9),
 	    openloop_pct(ol.lat_us, ol.answered, 0.99),
 	    openloop_pct(ol.lat_us, ol.answered, 0.999),
 	    ol.answered ? ol.lat_us[ol.answered - 1] : 0,
-	    openloop_pct(ol.lag_us, ol.issued, 0.99), late, ol.peak_conns,
-	    ol.max_conns);
+	    openloop_pct(ol.lag_us + ol.nwarm, ol.issued, 0.99), late,
+	    ol.peak_conns, ol.max_conns, ol.warmup_s, ol.nwarm,
+	    ol.warmup_errors);
 	openloop_free(&ol);
 	return 0;
 usage:
 	fprintf(stderr,
 	    "usage: openloop -p PORT -r RATE -d SECONDS -f FILE "
-	    "[-c MAXCONNS] [-t TIMEOUT_S]\n");
+	    "[-c MAXCONNS] [-t TIMEOUT_S] [-w WARMUP_S] [-T TIMELINE]\n");
 	return 2;
 }

@@ -92,13 +92,15 @@ def render(doc, results_rel="tests/bench/results"):
     load = doc.get("loadavg_start")
     seed = doc.get("seed", {})
     md = ["Run of %s (%d cores%s; `BENCH_SCALE=%s`, %d s per closed-loop "
-          "point%s; the whole `make bench` took %.0f s; JSON: "
+          "point%s%s; the whole `make bench` took %.0f s; JSON: "
           "`%s/latest.json`):" % (
               t.strftime("%Y-%m-%d %H:%M"), doc.get("host_cpus", 0),
               ", load average %.1f at the start" % load[0] if load else "",
               seed.get("scale", 1), doc.get("seconds", 0),
               ", %d s per open-loop point" % doc["open_loop_seconds"]
               if doc.get("open_loop_seconds") else "",
+              " after %d s of warm-up" % doc["open_loop_warmup"]
+              if doc.get("open_loop_warmup") else "",
               doc.get("elapsed_s", 0), results_rel), ""]
     md += table(("endpoint", "conns", "req/s", "p50 ms", "p99 ms", "errors",
                  "ratio"), closed_rows(doc))

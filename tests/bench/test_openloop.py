@@ -2,7 +2,8 @@
 tiny local HTTP server on 127.0.0.1:(8083 + STACK_PORT_OFFSET): it charges
 a stall to every request that fell due during it (latency from the intended
 start, no coordinated omission), gives every request its own number where
-the template says so, and reads both Content-Length and chunked answers.
+the template says so, reads both Content-Length and chunked answers, and
+leaves the warm-up (-w) out of its results.
 Run by make test (bench-selftest); no stack needed. Bounded: at most 100
 requests in at most 2 s per test (plus the generator's drain, 30 s at
 worst). The rates are low so that a busy machine still answers them all;
@@ -24,6 +25,7 @@ OPENLOOP = os.environ.get("OPENLOOP") or os.path.join(
 PORT = 8083 + int(os.environ.get("STACK_PORT_OFFSET", "0"))
 SEQ = "@@OPENLOOP-SEQ@@"
 STALL_S = 0.5
+WARM_N = 50
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -36,7 +38,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path == "/stall" and len(self.server.seen) == 20:
             time.sleep(STALL_S)
         body = b'{"ok":true}'
-        self.send_response(200)
+        # /warm: the warm-up's requests (numbers below WARM_N) fail, so
+        # that any of them counted in the results shows as an error.
+        status = 200
+        if self.path == "/warm" and int(seq, 16) < WARM_N:
+            status = 503
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         if self.path == "/chunked":
             self.send_header("Transfer-Encoding", "chunked")
@@ -70,13 +77,13 @@ def server():
     s.server_close()
 
 
-def run(tmp_path, path, rate, seconds, conns):
+def run(tmp_path, path, rate, seconds, conns, extra=()):
     req = tmp_path / "req"
     req.write_bytes(("GET %s HTTP/1.1\r\nHost: x\r\nX-Seq: %s\r\n\r\n"
                      % (path, SEQ)).encode() + b"\0")
     p = subprocess.run([OPENLOOP, "-p", str(PORT), "-r", str(rate), "-d",
                         str(seconds), "-c", str(conns), "-t", "30", "-f",
-                        str(req)], capture_output=True, text=True,
+                        str(req), *extra], capture_output=True, text=True,
                        timeout=60)
     assert p.returncode == 0, p.stderr
     return json.loads(p.stdout)
@@ -104,4 +111,22 @@ def test_every_request_gets_its_own_number(server, tmp_path):
 def test_chunked_answers_are_read_to_their_end(server, tmp_path):
     r = run(tmp_path, "/chunked", 100, 0.5, 2)
     assert r["answered"] == r["offered"] == 50
+    assert r["non2xx"] == r["socket_errors"] == r["timeouts"] == 0
+
+
+def test_the_warm_up_runs_first_and_is_not_counted(server, tmp_path):
+    # 100 req/s, 0.5 s of warm-up then 0.5 s measured: the server sees
+    # requests 0..99 in one schedule; the 50 of the warm-up (answered 503
+    # here) are in warmup_requests and warmup_errors, not in the results.
+    tl = tmp_path / "timeline"
+    r = run(tmp_path, "/warm", 100, 0.5, 4, ["-w", "0.5", "-T", str(tl)])
+    assert sorted(server.seen) == ["%016x" % i for i in range(100)]
+    # -T: one line per request, warm-up included: number, send lag and
+    # latency in microseconds (-1 for none; every one was answered here).
+    lines = [list(map(int, l.split())) for l in tl.read_text().splitlines()]
+    assert [l[0] for l in lines] == list(range(100))
+    assert all(l[1] >= 0 and l[2] >= 0 for l in lines), lines
+    assert r["warmup_requests"] == WARM_N
+    assert r["warmup_errors"] == WARM_N
+    assert r["offered"] == r["answered"] == 50
     assert r["non2xx"] == r["socket_errors"] == r["timeouts"] == 0
