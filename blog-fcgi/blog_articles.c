@@ -197,7 +197,7 @@ blog_articles_filter(struct cm_req *req, const char *key)
 	return v != NULL && *v != '\0' ? v : NULL;
 }
 
-enum cm_err
+static enum cm_err
 blog_articles_list(struct cm_req *req)
 {
 	struct blog_db_filter f;
@@ -230,7 +230,7 @@ out:
 	return blog_error_finish(rc);
 }
 
-enum cm_err
+static enum cm_err
 blog_articles_feed(struct cm_req *req)
 {
 	long long limit, offset;
@@ -243,7 +243,7 @@ out:
 	return blog_error_finish(rc);
 }
 
-enum cm_err
+static enum cm_err
 blog_articles_get(struct cm_req *req)
 {
 	const char *slug = cm_req_param(req, "slug");
@@ -395,7 +395,7 @@ blog_articles_fields(struct cm_req *req, const json_t *obj, int required,
 	return blog_tags_parse(req, tl, &w->tags, &w->ntags, &w->joined);
 }
 
-enum cm_err
+static enum cm_err
 blog_articles_create(struct cm_req *req)
 {
 	struct blog_articles_write w;
@@ -418,7 +418,7 @@ out:
 	return blog_error_finish(rc);
 }
 
-enum cm_err
+static enum cm_err
 blog_articles_update(struct cm_req *req)
 {
 	struct blog_articles_write w;
@@ -466,7 +466,7 @@ blog_articles_delete_txn(struct blog_db *db, const char *rid, void *ctx)
 	return blog_articles_count(db, rid, -1);
 }
 
-enum cm_err
+static enum cm_err
 blog_articles_delete(struct cm_req *req)
 {
 	long long id, author_id;
@@ -538,14 +538,32 @@ out:
 	return blog_error_finish(rc);
 }
 
-enum cm_err
+static enum cm_err
 blog_articles_favorite(struct cm_req *req)
 {
 	return blog_articles_fav(req, 1);
 }
 
-enum cm_err
+static enum cm_err
 blog_articles_unfavorite(struct cm_req *req)
 {
 	return blog_articles_fav(req, 0);
 }
+
+const struct cm_route blog_articles_routes[] = {
+    {"GET", "/api/articles", blog_articles_list, CM_AUTH_OPTIONAL,
+        CM_ROUTE_CACHE},
+    {"POST", "/api/articles", blog_articles_create, CM_AUTH_REQUIRED, 0},
+    {"GET", "/api/articles/feed", blog_articles_feed, CM_AUTH_REQUIRED,
+        CM_ROUTE_CACHE},
+    {"GET", "/api/articles/:slug", blog_articles_get, CM_AUTH_OPTIONAL,
+        CM_ROUTE_CACHE},
+    {"PUT", "/api/articles/:slug", blog_articles_update, CM_AUTH_REQUIRED, 0},
+    {"DELETE", "/api/articles/:slug", blog_articles_delete, CM_AUTH_REQUIRED,
+        0},
+    {"POST", "/api/articles/:slug/favorite", blog_articles_favorite,
+        CM_AUTH_REQUIRED, 0},
+    {"DELETE", "/api/articles/:slug/favorite", blog_articles_unfavorite,
+        CM_AUTH_REQUIRED, 0},
+    BLOG_ROUTES_END,
+};

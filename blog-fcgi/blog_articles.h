@@ -9,6 +9,7 @@
 #include "blog_db.h"
 #include "cm_err.h"
 #include "cm_req.h"
+#include "cm_router.h"
 
 /*
  * The article object of the current row of an article query (columns of
@@ -24,13 +25,7 @@ json_t *blog_articles_json(struct blog_db_stmt *s, int with_body);
 enum cm_err blog_articles_head(
     struct cm_req *req, long long *id, long long *author_id, char **title);
 
-enum cm_err blog_articles_list(struct cm_req *req);
-enum cm_err blog_articles_feed(struct cm_req *req);
-enum cm_err blog_articles_get(struct cm_req *req);
-enum cm_err blog_articles_create(struct cm_req *req);
-enum cm_err blog_articles_update(struct cm_req *req);
-enum cm_err blog_articles_delete(struct cm_req *req);
-enum cm_err blog_articles_favorite(struct cm_req *req);
-enum cm_err blog_articles_unfavorite(struct cm_req *req);
+/* The routes it serves, in match order, ended by BLOG_ROUTES_END. */
+extern const struct cm_route blog_articles_routes[];
 
 #endif

@@ -29,7 +29,7 @@ blog_comments_json(struct blog_db_stmt *s)
 	    "author", author);
 }
 
-enum cm_err
+static enum cm_err
 blog_comments_create(struct cm_req *req)
 {
 	struct blog_db *db = req->worker;
@@ -66,7 +66,7 @@ out:
 	return blog_error_finish(rc);
 }
 
-enum cm_err
+static enum cm_err
 blog_comments_list(struct cm_req *req)
 {
 	struct blog_db *db = req->worker;
@@ -90,7 +90,7 @@ out:
 	return blog_error_finish(rc);
 }
 
-enum cm_err
+static enum cm_err
 blog_comments_delete(struct cm_req *req)
 {
 	struct blog_db *db = req->worker;
@@ -121,3 +121,13 @@ blog_comments_delete(struct cm_req *req)
 out:
 	return blog_error_finish(rc);
 }
+
+const struct cm_route blog_comments_routes[] = {
+    {"GET", "/api/articles/:slug/comments", blog_comments_list,
+        CM_AUTH_OPTIONAL, CM_ROUTE_CACHE},
+    {"POST", "/api/articles/:slug/comments", blog_comments_create,
+        CM_AUTH_REQUIRED, 0},
+    {"DELETE", "/api/articles/:slug/comments/:id", blog_comments_delete,
+        CM_AUTH_REQUIRED, 0},
+    BLOG_ROUTES_END,
+};

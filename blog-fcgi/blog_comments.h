@@ -4,11 +4,9 @@
 #ifndef BLOG_COMMENTS_H
 #define BLOG_COMMENTS_H
 
-#include "cm_err.h"
-#include "cm_req.h"
+#include "cm_router.h"
 
-enum cm_err blog_comments_create(struct cm_req *req);
-enum cm_err blog_comments_list(struct cm_req *req);
-enum cm_err blog_comments_delete(struct cm_req *req);
+/* The routes it serves, in match order, ended by BLOG_ROUTES_END. */
+extern const struct cm_route blog_comments_routes[];
 
 #endif

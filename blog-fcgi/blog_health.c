@@ -15,7 +15,7 @@
 #include "blog_health.h"
 #include "blog_migrate.h"
 
-enum cm_err
+static enum cm_err
 blog_health_live(struct cm_req *req)
 {
 	json_t *body;
@@ -24,7 +24,7 @@ blog_health_live(struct cm_req *req)
 	return body != NULL ? cm_resp_json(&req->resp, 200, body) : CM_ENOMEM;
 }
 
-enum cm_err
+static enum cm_err
 blog_health_ready(struct cm_req *req)
 {
 	const char *db;
@@ -41,3 +41,10 @@ blog_health_ready(struct cm_req *req)
 	    ? cm_resp_json(&req->resp, rc == CM_OK ? 200 : 503, body)
 	    : CM_ENOMEM;
 }
+
+const struct cm_route blog_health_routes[] = {
+    {"GET", "/healthz", blog_health_live, CM_AUTH_NONE, 0},
+    {"GET", "/readyz", blog_health_ready, CM_AUTH_NONE, 0},
+    {"GET", "/api/healthz", blog_health_live, CM_AUTH_NONE, 0},
+    BLOG_ROUTES_END,
+};

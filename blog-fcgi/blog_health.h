@@ -4,10 +4,9 @@
 #ifndef BLOG_HEALTH_H
 #define BLOG_HEALTH_H
 
-#include "cm_err.h"
-#include "cm_req.h"
+#include "cm_router.h"
 
-enum cm_err blog_health_live(struct cm_req *req);
-enum cm_err blog_health_ready(struct cm_req *req);
+/* The routes it serves, in match order, ended by BLOG_ROUTES_END. */
+extern const struct cm_route blog_health_routes[];
 
 #endif

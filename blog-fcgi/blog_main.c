@@ -49,47 +49,38 @@
 #define BLOG_DB_RW_TIMEOUT 6
 
 /*
- * The route table. Order matters where patterns overlap: the literal
- * /api/articles/feed comes before /api/articles/:slug.
+ * The modules' route tables, joined in this order at start. Order matters
+ * only where patterns overlap, and they overlap only within a module (the
+ * literal /api/articles/feed before /api/articles/:slug).
  */
-static const struct cm_route blog_routes[] = {
-    {"GET", "/healthz", blog_health_live, CM_AUTH_NONE, 0},
-    {"GET", "/readyz", blog_health_ready, CM_AUTH_NONE, 0},
-    {"GET", "/api/healthz", blog_health_live, CM_AUTH_NONE, 0},
-    {"POST", "/api/users/login", blog_users_login, CM_AUTH_NONE, 0},
-    {"POST", "/api/users", blog_users_register, CM_AUTH_NONE, 0},
-    {"GET", "/api/user", blog_users_current, CM_AUTH_REQUIRED, 0},
-    {"PUT", "/api/user", blog_users_update, CM_AUTH_REQUIRED, 0},
-    {"POST", "/api/user/logout-all", blog_users_logout_all, CM_AUTH_REQUIRED,
-        0},
-    {"GET", "/api/profiles/:username", blog_profiles_get, CM_AUTH_OPTIONAL,
-        CM_ROUTE_CACHE},
-    {"POST", "/api/profiles/:username/follow", blog_profiles_follow,
-        CM_AUTH_REQUIRED, 0},
-    {"DELETE", "/api/profiles/:username/follow", blog_profiles_unfollow,
-        CM_AUTH_REQUIRED, 0},
-    {"GET", "/api/articles", blog_articles_list, CM_AUTH_OPTIONAL,
-        CM_ROUTE_CACHE},
-    {"POST", "/api/articles", blog_articles_create, CM_AUTH_REQUIRED, 0},
-    {"GET", "/api/articles/feed", blog_articles_feed, CM_AUTH_REQUIRED,
-        CM_ROUTE_CACHE},
-    {"GET", "/api/articles/:slug", blog_articles_get, CM_AUTH_OPTIONAL,
-        CM_ROUTE_CACHE},
-    {"PUT", "/api/articles/:slug", blog_articles_update, CM_AUTH_REQUIRED, 0},
-    {"DELETE", "/api/articles/:slug", blog_articles_delete, CM_AUTH_REQUIRED,
-        0},
-    {"POST", "/api/articles/:slug/favorite", blog_articles_favorite,
-        CM_AUTH_REQUIRED, 0},
-    {"DELETE", "/api/articles/:slug/favorite", blog_articles_unfavorite,
-        CM_AUTH_REQUIRED, 0},
-    {"GET", "/api/articles/:slug/comments", blog_comments_list,
-        CM_AUTH_OPTIONAL, CM_ROUTE_CACHE},
-    {"POST", "/api/articles/:slug/comments", blog_comments_create,
-        CM_AUTH_REQUIRED, 0},
-    {"DELETE", "/api/articles/:slug/comments/:id", blog_comments_delete,
-        CM_AUTH_REQUIRED, 0},
-    {"GET", "/api/tags", blog_tags_list, CM_AUTH_NONE, CM_ROUTE_CACHE},
+static const struct cm_route *const blog_route_tables[] = {
+    blog_health_routes,
+    blog_users_routes,
+    blog_profiles_routes,
+    blog_articles_routes,
+    blog_comments_routes,
+    blog_tags_routes,
 };
+#define BLOG_ROUTES_MAX 64
+
+static struct cm_route blog_routes[BLOG_ROUTES_MAX];
+
+/* Join the tables into blog_routes; their number, or 0 past the maximum. */
+static size_t
+blog_routes_join(void)
+{
+	const struct cm_route *r;
+	size_t i, n = 0;
+
+	for (i = 0;
+	     i < sizeof(blog_route_tables) / sizeof(blog_route_tables[0]); i++)
+		for (r = blog_route_tables[i]; r->method != NULL; r++) {
+			if (n == BLOG_ROUTES_MAX)
+				return 0;
+			blog_routes[n++] = *r;
+		}
+	return n;
+}
 
 /*
  * Request bodies are parsed by the handlers (blog_valid_root), not by the
@@ -372,7 +363,12 @@ main(int argc, char **argv)
 	}
 	conf.service = "blog";
 	conf.routes = blog_routes;
-	conf.nroutes = sizeof(blog_routes) / sizeof(blog_routes[0]);
+	if ((conf.nroutes = blog_routes_join()) == 0) {
+		fprintf(stderr, "%s: more than %d routes\n", BLOG_PROG,
+		    BLOG_ROUTES_MAX);
+		rc = 1;
+		goto out;
+	}
 	conf.jwt = app.jwt;
 	conf.error = blog_error;
 	conf.app = &app;

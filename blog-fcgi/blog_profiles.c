@@ -76,20 +76,30 @@ out:
 	return blog_error_finish(rc);
 }
 
-enum cm_err
+static enum cm_err
 blog_profiles_get(struct cm_req *req)
 {
 	return blog_profiles_do(req, BLOG_PROFILES_GET);
 }
 
-enum cm_err
+static enum cm_err
 blog_profiles_follow(struct cm_req *req)
 {
 	return blog_profiles_do(req, BLOG_PROFILES_FOLLOW);
 }
 
-enum cm_err
+static enum cm_err
 blog_profiles_unfollow(struct cm_req *req)
 {
 	return blog_profiles_do(req, BLOG_PROFILES_UNFOLLOW);
 }
+
+const struct cm_route blog_profiles_routes[] = {
+    {"GET", "/api/profiles/:username", blog_profiles_get, CM_AUTH_OPTIONAL,
+        CM_ROUTE_CACHE},
+    {"POST", "/api/profiles/:username/follow", blog_profiles_follow,
+        CM_AUTH_REQUIRED, 0},
+    {"DELETE", "/api/profiles/:username/follow", blog_profiles_unfollow,
+        CM_AUTH_REQUIRED, 0},
+    BLOG_ROUTES_END,
+};

@@ -9,8 +9,7 @@
 
 #include <jansson.h>
 
-#include "cm_err.h"
-#include "cm_req.h"
+#include "cm_router.h"
 
 /* {"username", "bio", "image", "following"}; NULL bio/image are null. */
 json_t *blog_profiles_json(const char *username, size_t ulen, const char *bio,
@@ -19,8 +18,7 @@ json_t *blog_profiles_json(const char *username, size_t ulen, const char *bio,
 /* A nullable string column as JSON (null when s is NULL). */
 json_t *blog_profiles_strn(const char *s, size_t len);
 
-enum cm_err blog_profiles_get(struct cm_req *req);
-enum cm_err blog_profiles_follow(struct cm_req *req);
-enum cm_err blog_profiles_unfollow(struct cm_req *req);
+/* The routes it serves, in match order, ended by BLOG_ROUTES_END. */
+extern const struct cm_route blog_profiles_routes[];
 
 #endif

@@ -136,7 +136,7 @@ blog_tags_name_json(struct blog_db_stmt *s)
 	return json_stringn_nocheck(blog_db_str(s, 0), blog_db_len(s, 0));
 }
 
-enum cm_err
+static enum cm_err
 blog_tags_list(struct cm_req *req)
 {
 	struct blog_db *db = req->worker;
@@ -153,3 +153,8 @@ out:
 	blog_db_done(s);
 	return blog_error_finish(rc);
 }
+
+const struct cm_route blog_tags_routes[] = {
+    {"GET", "/api/tags", blog_tags_list, CM_AUTH_NONE, CM_ROUTE_CACHE},
+    BLOG_ROUTES_END,
+};

@@ -12,6 +12,7 @@
 
 #include "cm_err.h"
 #include "cm_req.h"
+#include "cm_router.h"
 
 #define BLOG_TAGS_SEP '\x1f'
 
@@ -29,6 +30,8 @@ enum cm_err blog_tags_parse(struct cm_req *req, const json_t *arr,
 json_t *blog_tags_json(const char *joined, size_t len);
 
 /* GET /api/tags */
-enum cm_err blog_tags_list(struct cm_req *req);
+
+/* The routes it serves, in match order, ended by BLOG_ROUTES_END. */
+extern const struct cm_route blog_tags_routes[];
 
 #endif

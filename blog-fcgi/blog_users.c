@@ -206,7 +206,7 @@ blog_users_register_txn(struct blog_db *db, const char *rid, void *ctx)
 	return blog_ident_record(db, rid, w->id, 0, &w->seq);
 }
 
-enum cm_err
+static enum cm_err
 blog_users_register(struct cm_req *req)
 {
 	struct blog_db *db = req->worker;
@@ -276,7 +276,7 @@ out:
 	return blog_error_finish(rc);
 }
 
-enum cm_err
+static enum cm_err
 blog_users_login(struct cm_req *req)
 {
 	struct blog_db *db = req->worker;
@@ -354,7 +354,7 @@ out:
 	return blog_error_finish(rc);
 }
 
-enum cm_err
+static enum cm_err
 blog_users_current(struct cm_req *req)
 {
 	struct blog_db_stmt *s = NULL;
@@ -405,7 +405,7 @@ out:
 	return rc;
 }
 
-enum cm_err
+static enum cm_err
 blog_users_update(struct cm_req *req)
 {
 	struct blog_db *db = req->worker;
@@ -512,7 +512,7 @@ blog_users_logout_all_txn(struct blog_db *db, const char *rid, void *ctx)
 	return blog_ident_record(db, rid, w->id, 1, &w->seq);
 }
 
-enum cm_err
+static enum cm_err
 blog_users_logout_all(struct cm_req *req)
 {
 	struct blog_users_write w;
@@ -528,3 +528,13 @@ blog_users_logout_all(struct cm_req *req)
 	}
 	return blog_error_finish(rc);
 }
+
+const struct cm_route blog_users_routes[] = {
+    {"POST", "/api/users/login", blog_users_login, CM_AUTH_NONE, 0},
+    {"POST", "/api/users", blog_users_register, CM_AUTH_NONE, 0},
+    {"GET", "/api/user", blog_users_current, CM_AUTH_REQUIRED, 0},
+    {"PUT", "/api/user", blog_users_update, CM_AUTH_REQUIRED, 0},
+    {"POST", "/api/user/logout-all", blog_users_logout_all, CM_AUTH_REQUIRED,
+        0},
+    BLOG_ROUTES_END,
+};

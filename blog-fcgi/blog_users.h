@@ -4,13 +4,9 @@
 #ifndef BLOG_USERS_H
 #define BLOG_USERS_H
 
-#include "cm_err.h"
-#include "cm_req.h"
+#include "cm_router.h"
 
-enum cm_err blog_users_register(struct cm_req *req);
-enum cm_err blog_users_login(struct cm_req *req);
-enum cm_err blog_users_current(struct cm_req *req);
-enum cm_err blog_users_update(struct cm_req *req);
-enum cm_err blog_users_logout_all(struct cm_req *req);
+/* The routes it serves, in match order, ended by BLOG_ROUTES_END. */
+extern const struct cm_route blog_users_routes[];
 
 #endif
