@@ -4,6 +4,7 @@
  * The path comes from nginx's $document_uri, which nginx has already
  * percent-decoded and normalised, so parameters are taken as they are.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cm_router.h"
@@ -113,4 +114,25 @@ cm_router_match(const struct cm_route *routes, size_t n, struct cm_req *req,
 		    sizeof(match->allow) - strlen(match->allow) - 1);
 	}
 	return CM_EMETHOD;
+}
+
+struct cm_route *
+cm_router_join(const struct cm_route *const *tables, size_t *n)
+{
+	const struct cm_route *const *t;
+	const struct cm_route *r;
+	struct cm_route *all;
+	size_t k = 0;
+
+	for (t = tables; *t != NULL; t++)
+		for (r = *t; r->method != NULL; r++)
+			k++;
+	/* One spare row: calloc(0) may answer NULL. */
+	if ((all = calloc(k + 1, sizeof(*all))) == NULL)
+		return NULL;
+	*n = 0;
+	for (t = tables; *t != NULL; t++)
+		for (r = *t; r->method != NULL; r++)
+			all[(*n)++] = *r;
+	return all;
 }

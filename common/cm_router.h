@@ -64,4 +64,14 @@ struct cm_router_match {
 enum cm_err cm_router_match(const struct cm_route *routes, size_t n,
     struct cm_req *req, struct cm_router_match *match);
 
+/*
+ * One table from the tables of several modules, in the order given: each
+ * module exports the routes it serves (its handlers stay static) as a table
+ * that ends with an all-zero row, and the service joins them at start.
+ * tables ends with NULL. Returns the joined table (process lifetime,
+ * released with free()) and its length in *n; NULL when out of memory.
+ */
+struct cm_route *cm_router_join(
+    const struct cm_route *const *tables, size_t *n);
+
 #endif

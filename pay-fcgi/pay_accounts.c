@@ -15,14 +15,14 @@
 
 static const char *const pay_accounts_fields[] = {"currency", NULL};
 
-enum cm_err
+static enum cm_err
 pay_accounts_list(struct cm_req *req)
 {
 	return pay_db_page(req, PAY_STMT_ACCOUNTS_LIST, req->username);
 }
 
 /* GET /pay/v1/currencies: codes, exponents and the deposit limit. */
-enum cm_err
+static enum cm_err
 pay_accounts_currencies(struct cm_req *req)
 {
 	const struct pay_app *app = req->app;
@@ -37,7 +37,7 @@ pay_accounts_currencies(struct cm_req *req)
 	    (const char *const[]){after, lim, max});
 }
 
-enum cm_err
+static enum cm_err
 pay_accounts_open(struct cm_req *req)
 {
 	struct pay_check_err e;
@@ -52,14 +52,24 @@ pay_accounts_open(struct cm_req *req)
 	    (const char *const[]){uid, req->username, currency});
 }
 
-enum cm_err
+static enum cm_err
 pay_accounts_get(struct cm_req *req)
 {
 	return pay_db_object(req, PAY_STMT_ACCOUNT_GET, "account");
 }
 
-enum cm_err
+static enum cm_err
 pay_accounts_entries(struct cm_req *req)
 {
 	return pay_db_page_of(req, PAY_STMT_ENTRIES_LIST, "account");
 }
+
+const struct cm_route pay_accounts_routes[] = {
+    {"GET", "/pay/v1/accounts", pay_accounts_list, CM_AUTH_REQUIRED, 0},
+    {"POST", "/pay/v1/accounts", pay_accounts_open, CM_AUTH_REQUIRED, 0},
+    {"GET", "/pay/v1/accounts/:id", pay_accounts_get, CM_AUTH_REQUIRED, 0},
+    {"GET", "/pay/v1/accounts/:id/entries", pay_accounts_entries,
+        CM_AUTH_REQUIRED, 0},
+    {"GET", "/pay/v1/currencies", pay_accounts_currencies, CM_AUTH_REQUIRED, 0},
+    {0},
+};

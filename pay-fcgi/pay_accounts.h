@@ -5,13 +5,9 @@
 #ifndef PAY_ACCOUNTS_H
 #define PAY_ACCOUNTS_H
 
-#include "cm_err.h"
-#include "cm_req.h"
+#include "cm_router.h"
 
-enum cm_err pay_accounts_list(struct cm_req *req);
-enum cm_err pay_accounts_open(struct cm_req *req);
-enum cm_err pay_accounts_get(struct cm_req *req);
-enum cm_err pay_accounts_entries(struct cm_req *req);
-enum cm_err pay_accounts_currencies(struct cm_req *req);
+/* The routes it serves, for cm_router_join; its handlers are static. */
+extern const struct cm_route pay_accounts_routes[];
 
 #endif

@@ -19,7 +19,7 @@ static const char *const pay_deposits_fields[] = {"currency", "amount", NULL};
  * after the key is looked up, so that a stored outcome replays even when
  * either setting changed since (pay.md, Idempotency).
  */
-enum cm_err
+static enum cm_err
 pay_deposits_create(struct cm_req *req)
 {
 	const struct pay_app *app = req->app;
@@ -45,8 +45,14 @@ pay_deposits_create(struct cm_req *req)
 	        max});
 }
 
-enum cm_err
+static enum cm_err
 pay_deposits_get(struct cm_req *req)
 {
 	return pay_db_object(req, PAY_STMT_DEPOSIT_GET, "deposit");
 }
+
+const struct cm_route pay_deposits_routes[] = {
+    {"POST", "/pay/v1/deposits", pay_deposits_create, CM_AUTH_REQUIRED, 0},
+    {"GET", "/pay/v1/deposits/:id", pay_deposits_get, CM_AUTH_REQUIRED, 0},
+    {0},
+};

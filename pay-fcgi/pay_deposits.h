@@ -4,10 +4,9 @@
 #ifndef PAY_DEPOSITS_H
 #define PAY_DEPOSITS_H
 
-#include "cm_err.h"
-#include "cm_req.h"
+#include "cm_router.h"
 
-enum cm_err pay_deposits_create(struct cm_req *req);
-enum cm_err pay_deposits_get(struct cm_req *req);
+/* The routes it serves, for cm_router_join; its handlers are static. */
+extern const struct cm_route pay_deposits_routes[];
 
 #endif

@@ -12,14 +12,14 @@
 #include "pay_health.h"
 #include "pay_migrate.h"
 
-enum cm_err
+static enum cm_err
 pay_health_live(struct cm_req *req)
 {
 	return cm_resp_json(&req->resp, 200,
 	    json_pack("{s:s, s:s}", "status", "ok", "service", "pay"));
 }
 
-enum cm_err
+static enum cm_err
 pay_health_ready(struct cm_req *req)
 {
 	int need = cm_migration_newest(pay_migrations, pay_migrations_count);
@@ -34,3 +34,10 @@ pay_health_ready(struct cm_req *req)
 	                                 : "down",
 	        "schema", need));
 }
+
+const struct cm_route pay_health_routes[] = {
+    {"GET", "/healthz", pay_health_live, CM_AUTH_NONE, 0},
+    {"GET", "/readyz", pay_health_ready, CM_AUTH_NONE, 0},
+    {"GET", "/pay/v1/healthz", pay_health_live, CM_AUTH_NONE, 0},
+    {0},
+};

@@ -4,10 +4,9 @@
 #ifndef PAY_HEALTH_H
 #define PAY_HEALTH_H
 
-#include "cm_err.h"
-#include "cm_req.h"
+#include "cm_router.h"
 
-enum cm_err pay_health_live(struct cm_req *req);
-enum cm_err pay_health_ready(struct cm_req *req);
+/* The routes it serves, for cm_router_join; its handlers are static. */
+extern const struct cm_route pay_health_routes[];
 
 #endif

@@ -55,7 +55,8 @@ pay_ident_check(struct cm_req *req, const struct cm_jwt_claims *claims)
 	return CM_OK;
 }
 
-enum cm_err
+/* POST /internal/identity (admin port only): apply a batch of events. */
+static enum cm_err
 pay_ident_receive(struct cm_req *req)
 {
 	const struct pay_app *app = req->app;
@@ -120,3 +121,9 @@ out:
 	json_decref(out);
 	return rc;
 }
+
+const struct cm_route pay_ident_routes[] = {
+    {"POST", "/internal/identity", pay_ident_receive, CM_AUTH_NONE,
+        CM_ROUTE_BODY | CM_ROUTE_INTERNAL},
+    {0},
+};

@@ -8,6 +8,7 @@
 #include "cm_err.h"
 #include "cm_jwt.h"
 #include "cm_req.h"
+#include "cm_router.h"
 
 /*
  * cm_server_conf.auth_check: CM_EAUTH (401 token_revoked) when the token's
@@ -17,7 +18,10 @@
 enum cm_err pay_ident_check(
     struct cm_req *req, const struct cm_jwt_claims *claims);
 
-/* POST /internal/identity (admin port only): apply a batch of events. */
-enum cm_err pay_ident_receive(struct cm_req *req);
+/*
+ * Its one route, POST /internal/identity (admin port only): apply a batch
+ * of events.
+ */
+extern const struct cm_route pay_ident_routes[];
 
 #endif

@@ -27,32 +27,18 @@
 #define PAY_PROG "pay-fcgi"
 
 /*
- * No public route sets CM_ROUTE_BODY: the handlers read their bodies with
- * pay_check_body, which is stricter than the server's parser (content type,
- * unknown fields, a too large number named by its field).
+ * The modules whose routes pay serves, in matching order. No public route
+ * sets CM_ROUTE_BODY: the handlers read their bodies with pay_check_body,
+ * which is stricter than the server's parser (content type, unknown fields,
+ * a too large number named by its field).
  */
-static const struct cm_route pay_routes[] = {
-    {"GET", "/healthz", pay_health_live, CM_AUTH_NONE, 0},
-    {"GET", "/readyz", pay_health_ready, CM_AUTH_NONE, 0},
-    {"GET", "/pay/v1/healthz", pay_health_live, CM_AUTH_NONE, 0},
-    {"GET", "/pay/v1/accounts", pay_accounts_list, CM_AUTH_REQUIRED, 0},
-    {"POST", "/pay/v1/accounts", pay_accounts_open, CM_AUTH_REQUIRED, 0},
-    {"GET", "/pay/v1/accounts/:id", pay_accounts_get, CM_AUTH_REQUIRED, 0},
-    {"GET", "/pay/v1/accounts/:id/entries", pay_accounts_entries,
-        CM_AUTH_REQUIRED, 0},
-    {"POST", "/pay/v1/deposits", pay_deposits_create, CM_AUTH_REQUIRED, 0},
-    {"GET", "/pay/v1/deposits/:id", pay_deposits_get, CM_AUTH_REQUIRED, 0},
-    {"GET", "/pay/v1/currencies", pay_accounts_currencies, CM_AUTH_REQUIRED, 0},
-    {"GET", "/pay/v1/payments", pay_payments_list, CM_AUTH_REQUIRED, 0},
-    {"POST", "/pay/v1/payments", pay_payments_create, CM_AUTH_REQUIRED, 0},
-    {"GET", "/pay/v1/payments/:id", pay_payments_get, CM_AUTH_REQUIRED, 0},
-    {"GET", "/pay/v1/payments/:id/refunds", pay_payments_refunds,
-        CM_AUTH_REQUIRED, 0},
-    {"POST", "/pay/v1/payments/:id/refunds", pay_payments_refund,
-        CM_AUTH_REQUIRED, 0},
-    /* The blog's identity events; admin port only (pay_ident.c). */
-    {"POST", "/internal/identity", pay_ident_receive, CM_AUTH_NONE,
-        CM_ROUTE_BODY | CM_ROUTE_INTERNAL},
+static const struct cm_route *const pay_route_tables[] = {
+    pay_health_routes,
+    pay_accounts_routes,
+    pay_deposits_routes,
+    pay_payments_routes,
+    pay_ident_routes, /* the blog's identity events, admin port only */
+    NULL,
 };
 
 int
@@ -60,6 +46,7 @@ main(int argc, char **argv)
 {
 	static struct pay_app app;
 	struct cm_server_conf conf;
+	struct cm_route *routes;
 	char err[256], *pubkey, *issuer, *audience;
 	int migrate = cm_config_args(argc, argv, PAY_PROG);
 
@@ -92,8 +79,9 @@ main(int argc, char **argv)
 	memset(&conf, 0, sizeof(conf));
 	cm_config_server(PAY_PROG, "127.0.0.1:9101", 256, &conf);
 	conf.service = "pay";
-	conf.routes = pay_routes;
-	conf.nroutes = sizeof(pay_routes) / sizeof(pay_routes[0]);
+	if ((routes = cm_router_join(pay_route_tables, &conf.nroutes)) == NULL)
+		cm_config_fatal(PAY_PROG, "out of memory");
+	conf.routes = routes;
 	conf.jwt = app.jwt;
 	conf.error = pay_error_server;
 	conf.app = &app;
@@ -108,6 +96,7 @@ main(int argc, char **argv)
 	cm_jwt_free(app.jwt);
 	free(app.db_url);
 	cm_config_server_free(&conf);
+	free(routes);
 	free(pubkey);
 	free(issuer);
 	free(audience);

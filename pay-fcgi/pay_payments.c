@@ -20,7 +20,7 @@ static const char *const pay_payments_fields[] = {
     "to", "amount", "currency", "description", "reference", NULL};
 static const char *const pay_payments_refund_fields[] = {"amount", NULL};
 
-enum cm_err
+static enum cm_err
 pay_payments_create(struct cm_req *req)
 {
 	struct pay_check_err e;
@@ -62,7 +62,7 @@ pay_payments_create(struct cm_req *req)
 	        m.fp, to, currency, m.amount, description, reference});
 }
 
-enum cm_err
+static enum cm_err
 pay_payments_list(struct cm_req *req)
 {
 	const char *dir = cm_req_query(req, "direction");
@@ -79,13 +79,13 @@ pay_payments_list(struct cm_req *req)
 	return pay_db_page(req, PAY_STMT_PAYMENTS_LIST, dir);
 }
 
-enum cm_err
+static enum cm_err
 pay_payments_get(struct cm_req *req)
 {
 	return pay_db_object(req, PAY_STMT_PAYMENT_GET, "payment");
 }
 
-enum cm_err
+static enum cm_err
 pay_payments_refund(struct cm_req *req)
 {
 	struct pay_check_err e;
@@ -110,8 +110,19 @@ pay_payments_refund(struct cm_req *req)
 	        amount > 0 ? m.amount : NULL});
 }
 
-enum cm_err
+static enum cm_err
 pay_payments_refunds(struct cm_req *req)
 {
 	return pay_db_page_of(req, PAY_STMT_REFUNDS_LIST, "payment");
 }
+
+const struct cm_route pay_payments_routes[] = {
+    {"GET", "/pay/v1/payments", pay_payments_list, CM_AUTH_REQUIRED, 0},
+    {"POST", "/pay/v1/payments", pay_payments_create, CM_AUTH_REQUIRED, 0},
+    {"GET", "/pay/v1/payments/:id", pay_payments_get, CM_AUTH_REQUIRED, 0},
+    {"GET", "/pay/v1/payments/:id/refunds", pay_payments_refunds,
+        CM_AUTH_REQUIRED, 0},
+    {"POST", "/pay/v1/payments/:id/refunds", pay_payments_refund,
+        CM_AUTH_REQUIRED, 0},
+    {0},
+};

@@ -4,13 +4,9 @@
 #ifndef PAY_PAYMENTS_H
 #define PAY_PAYMENTS_H
 
-#include "cm_err.h"
-#include "cm_req.h"
+#include "cm_router.h"
 
-enum cm_err pay_payments_create(struct cm_req *req);
-enum cm_err pay_payments_list(struct cm_req *req);
-enum cm_err pay_payments_get(struct cm_req *req);
-enum cm_err pay_payments_refund(struct cm_req *req);
-enum cm_err pay_payments_refunds(struct cm_req *req);
+/* The routes it serves, for cm_router_join; its handlers are static. */
+extern const struct cm_route pay_payments_routes[];
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "unit.h"
@@ -96,6 +97,53 @@ test_not_found(void **state)
 	}
 }
 
+/* Two modules' tables, each ending with its zero row, and an empty one. */
+static const struct cm_route join_a[] = {
+    {"GET", "/a", unit_routes_ok, CM_AUTH_NONE, 0},
+    {"POST", "/a", unit_routes_ok, CM_AUTH_REQUIRED, CM_ROUTE_BODY},
+    {0},
+};
+static const struct cm_route join_empty[] = {{0}};
+static const struct cm_route join_b[] = {
+    {"GET", "/b/:id", unit_routes_ok, CM_AUTH_OPTIONAL, 0},
+    {0},
+};
+
+static void
+test_join(void **state)
+{
+	const struct cm_route *const tables[] = {
+	    join_a, join_empty, join_b, NULL};
+	struct cm_router_match m;
+	struct cm_route *all;
+	struct cm_req req;
+	size_t n = 99;
+
+	(void)state;
+	all = cm_router_join(tables, &n);
+	assert_non_null(all);
+	assert_int_equal(n, 3);
+	assert_string_equal(all[0].pattern, "/a");
+	assert_string_equal(all[1].method, "POST");
+	assert_int_equal(all[1].flags, CM_ROUTE_BODY);
+	assert_string_equal(all[2].pattern, "/b/:id");
+	assert_int_equal(all[2].auth, CM_AUTH_OPTIONAL);
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.path = "/b/7";
+	assert_int_equal(cm_router_match(all, n, &req, &m), CM_OK);
+	assert_ptr_equal(m.route, &all[2]);
+	assert_string_equal(cm_req_param(&req, "id"), "7");
+	cm_req_reset(&req);
+	free(all);
+	/* No tables at all: an empty table, still freeable. */
+	all = cm_router_join((const struct cm_route *const[]){NULL}, &n);
+	assert_non_null(all);
+	assert_int_equal(n, 0);
+	free(all);
+}
+
 UNIT_MAIN(
     cmocka_unit_test(test_match),
-    cmocka_unit_test(test_not_found))
+    cmocka_unit_test(test_not_found),
+    cmocka_unit_test(test_join))
