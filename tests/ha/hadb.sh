@@ -379,6 +379,20 @@ write_galera_check()
 	mv "$HA/galera-check.sh.tmp" "$HA/galera-check.sh"
 }
 
+# One supervisord [program:NAME] section: NAME, the command, its priority,
+# whether supervisord starts it on its own (autostart) and its log, then the
+# settings that differ by program ("key = value" lines).
+sup_program()
+{
+	local name=$1 command=$2 priority=$3 autostart=$4 log=$5
+	shift 5
+	printf '[program:%s]\ncommand = %s\npriority = %s\nautostart = %s\n' \
+	    "$name" "$command" "$priority" "$autostart"
+	echo 'autorestart = true'
+	printf '%s\n' "$@"
+	printf 'redirect_stderr = true\nstdout_logfile = %s\n\n' "$log"
+}
+
 write_supervisor()
 {
 	local n
@@ -389,66 +403,32 @@ write_supervisor()
 ; (800, 900) first, then HAProxy, Patroni and Galera, etcd last.
 
 EOF
+		# -e: without its settings file etcd would start on its defaults
+		# (port 2379, ./default.etcd), seen when var/ha was removed under
+		# supervisord.
 		for n in 1 2 3; do
-			cat <<EOF
-[program:etcd$n]
-; -e: without its settings file etcd would start on its defaults (port
-; 2379, ./default.etcd), seen when var/ha was removed under supervisord.
-command = /usr/bin/env -S bash -c 'set -ae; . $HA/etcd$n.env; exec /usr/bin/etcd'
-priority = 50
-autostart = true
-autorestart = true
-startsecs = 1
-stopsignal = TERM
-redirect_stderr = true
-stdout_logfile = $LOG/etcd$n.log
-
-EOF
+			sup_program "etcd$n" "/usr/bin/env -S bash -c 'set -ae; . $HA/etcd$n.env; exec /usr/bin/etcd'" \
+			    50 true "$LOG/etcd$n.log" 'startsecs = 1' \
+			    'stopsignal = TERM'
 		done
 		for n in 1 2 3; do
-			cat <<EOF
-[program:pg$n]
-command = /usr/bin/patroni $HA/pg$n.yml
-user = postgres
-directory = $HA/pg$n.run
-environment = HOME="$HA/pg$n.run",PATH="$PG_BIN:/usr/bin:/bin"
-priority = 200
-autostart = false
-autorestart = true
-startsecs = 2
-stopsignal = INT
-stopwaitsecs = 60
-killasgroup = true
-redirect_stderr = true
-stdout_logfile = $LOG/patroni$n.log
-
-EOF
+			sup_program "pg$n" "/usr/bin/patroni $HA/pg$n.yml" 200 \
+			    false "$LOG/patroni$n.log" 'user = postgres' \
+			    "directory = $HA/pg$n.run" \
+			    "environment = HOME=\"$HA/pg$n.run\",PATH=\"$PG_BIN:/usr/bin:/bin\"" \
+			    'startsecs = 2' 'stopsignal = INT' \
+			    'stopwaitsecs = 60' 'killasgroup = true'
 		done
 		for n in 1 2 3; do
-			cat <<EOF
-[program:galera$n]
-command = $ROOT/tests/ha/galera-node.sh $HA $n
-priority = 200
-autostart = false
-autorestart = true
-startsecs = 3
-stopsignal = TERM
-stopwaitsecs = 120
-redirect_stderr = true
-stdout_logfile = $LOG/galera$n.out
-
-EOF
+			sup_program "galera$n" \
+			    "$ROOT/tests/ha/galera-node.sh $HA $n" 200 false \
+			    "$LOG/galera$n.out" 'startsecs = 3' \
+			    'stopsignal = TERM' 'stopwaitsecs = 120'
 		done
+		sup_program haproxy \
+		    "/usr/sbin/haproxy -W -db -f $HA/haproxy.cfg" 300 false \
+		    "$LOG/haproxy.log" 'startsecs = 1'
 		cat <<EOF
-[program:haproxy]
-command = /usr/sbin/haproxy -W -db -f $HA/haproxy.cfg
-priority = 300
-autostart = false
-autorestart = true
-startsecs = 1
-redirect_stderr = true
-stdout_logfile = $LOG/haproxy.log
-
 [group:etcd]
 programs = etcd1,etcd2,etcd3
 priority = 50
