@@ -13,6 +13,55 @@
 
 #define CM_CONFIG_FILE_MAX ((size_t)64 * 1024)
 
+enum cm_err
+cm_config_file(const char *path, size_t max, char **out, size_t *len, char *err,
+    size_t errlen)
+{
+	char *tmp = NULL;
+	FILE *fp = NULL;
+	size_t n = 0;
+	enum cm_err rc = CM_EINVAL;
+
+	*out = NULL;
+	*len = 0;
+	if ((fp = fopen(path, "rb")) == NULL) {
+		snprintf(
+		    err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		goto out;
+	}
+	/* One byte more than the limit tells "too big" from "just fits". */
+	if ((tmp = malloc(max + 1)) == NULL)
+		goto nomem;
+	n = fread(tmp, 1, max + 1, fp);
+	if (ferror(fp)) {
+		snprintf(
+		    err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		goto out;
+	}
+	if (n > max) {
+		snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+		goto out;
+	}
+	if ((*out = malloc(n + 1)) == NULL)
+		goto nomem;
+	memcpy(*out, tmp, n);
+	(*out)[n] = '\0';
+	*len = n;
+	rc = CM_OK;
+	goto out;
+nomem:
+	snprintf(err, errlen, "%s: out of memory", path);
+	rc = CM_ENOMEM;
+out:
+	if (tmp != NULL) {
+		explicit_bzero(tmp, n);
+		free(tmp);
+	}
+	if (fp != NULL)
+		fclose(fp);
+	return rc;
+}
+
 /*
  * Read the raw value of name: from the environment, or from the file named
  * by name_FILE. *out is malloc'd or NULL when neither is set.
@@ -20,11 +69,10 @@
 static enum cm_err
 cm_config_raw(const char *name, char **out, char *err, size_t errlen)
 {
-	char fname[256], *buf = NULL;
+	char fname[256], why[512], *buf;
 	const char *val, *path;
-	FILE *fp = NULL;
 	size_t n;
-	enum cm_err rc = CM_EINVAL;
+	enum cm_err rc;
 
 	*out = NULL;
 	snprintf(fname, sizeof(fname), "%s_FILE", name);
@@ -44,23 +92,11 @@ cm_config_raw(const char *name, char **out, char *err, size_t errlen)
 	}
 	if (path == NULL)
 		return CM_OK;
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: cannot open %s: %s", fname, path,
-		    strerror(errno));
-		goto out;
-	}
-	if ((buf = malloc(CM_CONFIG_FILE_MAX + 1)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", fname);
-		rc = CM_ENOMEM;
-		goto out;
-	}
-	n = fread(buf, 1, CM_CONFIG_FILE_MAX + 1, fp);
-	if (ferror(fp) || n > CM_CONFIG_FILE_MAX) {
-		snprintf(err, errlen,
-		    "%s: cannot read %s (or larger than "
-		    "%zu bytes)",
-		    fname, path, CM_CONFIG_FILE_MAX);
-		goto out;
+	rc = cm_config_file(
+	    path, CM_CONFIG_FILE_MAX, &buf, &n, why, sizeof(why));
+	if (rc != CM_OK) {
+		snprintf(err, errlen, "%s: %s", fname, why);
+		return rc;
 	}
 	/* Secrets files usually end with a newline that is not the value. */
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
@@ -69,16 +105,11 @@ cm_config_raw(const char *name, char **out, char *err, size_t errlen)
 	if (strlen(buf) != n) {
 		snprintf(
 		    err, errlen, "%s: %s contains a NUL byte", fname, path);
-		goto out;
+		free(buf);
+		return CM_EINVAL;
 	}
 	*out = buf;
-	buf = NULL;
-	rc = CM_OK;
-out:
-	free(buf);
-	if (fp != NULL)
-		fclose(fp);
-	return rc;
+	return CM_OK;
 }
 
 enum cm_err

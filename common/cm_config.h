@@ -15,6 +15,15 @@
 #include "cm_server.h"
 
 /*
+ * The whole file at path, at most max bytes, in a new buffer of exactly its
+ * size plus a NUL (*len bytes before it), so that a caller holding a secret
+ * knows how much to wipe; the scratch buffer is wiped too. CM_EINVAL or
+ * CM_ENOMEM with "path: why" in err.
+ */
+enum cm_err cm_config_file(const char *path, size_t max, char **out,
+    size_t *len, char *err, size_t errlen);
+
+/*
  * *out is malloc'd (caller frees) or NULL when unset and def is NULL.
  * required: unset (and no default) is an error.
  */

@@ -36,6 +36,7 @@
 #include <openssl/rand.h>
 #include <sodium.h>
 
+#include "cm_config.h"
 #include "cm_jwt.h"
 #include "cm_log.h"
 
@@ -753,65 +754,26 @@ cm_jwt_no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
-/*
- * Read a whole (small) file into a new buffer of exactly its size plus a
- * NUL, so that cm_jwt_free knows how much private key material to wipe.
- */
+/* A key file's PEM text (cm_config_file), refusing an empty file. */
 static enum cm_err
 cm_jwt_file_read(const char *path, unsigned char **out, size_t *outlen,
     char *err, size_t errlen)
 {
-	unsigned char *tmp = NULL, *buf = NULL;
-	FILE *fp = NULL;
-	size_t n = 0;
-	enum cm_err rc = CM_EINVAL;
+	enum cm_err rc;
+	char *buf;
 
 	*out = NULL;
-	if ((fp = fopen(path, "rb")) == NULL) {
-		snprintf(
-		    err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		goto out;
-	}
-	/* One byte more than the limit tells "too big" from "just fits". */
-	if ((tmp = malloc(CM_JWT_KEYFILE_MAX + 1)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		rc = CM_ENOMEM;
-		goto out;
-	}
-	n = fread(tmp, 1, CM_JWT_KEYFILE_MAX + 1, fp);
-	if (ferror(fp)) {
-		snprintf(
-		    err, errlen, "%s: cannot read: %s", path, strerror(errno));
-		goto out;
-	}
-	if (n > CM_JWT_KEYFILE_MAX) {
-		snprintf(err, errlen,
-		    "%s: larger than %zu bytes, not a PEM key", path,
-		    CM_JWT_KEYFILE_MAX);
-		goto out;
-	}
-	if (n == 0) {
+	rc =
+	    cm_config_file(path, CM_JWT_KEYFILE_MAX, &buf, outlen, err, errlen);
+	if (rc != CM_OK)
+		return rc;
+	if (*outlen == 0) {
 		snprintf(err, errlen, "%s: empty file, not a PEM key", path);
-		goto out;
+		free(buf);
+		return CM_EINVAL;
 	}
-	if ((buf = malloc(n + 1)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		rc = CM_ENOMEM;
-		goto out;
-	}
-	memcpy(buf, tmp, n);
-	buf[n] = '\0';
-	*out = buf;
-	*outlen = n;
-	rc = CM_OK;
-out:
-	if (tmp != NULL) {
-		OPENSSL_cleanse(tmp, n);
-		free(tmp);
-	}
-	if (fp != NULL)
-		fclose(fp);
-	return rc;
+	*out = (unsigned char *)buf;
+	return CM_OK;
 }
 
 /*

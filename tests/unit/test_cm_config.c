@@ -39,17 +39,24 @@ test_str(void **state)
 	unsetenv("T_STR");
 }
 
+/* A new file from the mkstemp template path, holding len bytes of data. */
+static void
+t_tmpfile(char *path, const char *data, size_t len)
+{
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
 static void
 test_file(void **state)
 {
 	char path[] = "/tmp/cm_config_testXXXXXX", err[256], *v;
-	int fd;
 
 	(void)state;
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "s3cret\n", 7), 7);
-	close(fd);
+	t_tmpfile(path, "s3cret\n", 7);
 	setenv("T_SECRET_FILE", path, 1);
 	assert_int_equal(cm_config_str("T_SECRET", NULL, 1, &v, err,
 	    sizeof(err)), CM_OK);
@@ -66,6 +73,35 @@ test_file(void **state)
 	    sizeof(err)), CM_EINVAL);
 	assert_non_null(strstr(err, path));
 	unsetenv("T_SECRET_FILE");
+}
+
+/* cm_config_file: the bytes as they are, a NUL after them, and a bound. */
+static void
+test_file_bounds(void **state)
+{
+	char path[] = "/tmp/cm_config_testXXXXXX", err[256], *buf;
+	size_t len;
+
+	(void)state;
+	t_tmpfile(path, "ab\0cd", 5);
+	assert_int_equal(
+	    cm_config_file(path, 5, &buf, &len, err, sizeof(err)), CM_OK);
+	assert_int_equal(len, 5);
+	assert_memory_equal(buf, "ab\0cd", 6);
+	free(buf);
+	/* One byte over the bound. */
+	assert_int_equal(
+	    cm_config_file(path, 4, &buf, &len, err, sizeof(err)), CM_EINVAL);
+	assert_null(buf);
+	assert_non_null(strstr(err, "larger than 4 bytes"));
+	/* As a setting's file, the NUL is refused and the setting named. */
+	setenv("T_NUL_FILE", path, 1);
+	assert_int_equal(
+	    cm_config_str("T_NUL", NULL, 1, &buf, err, sizeof(err)), CM_EINVAL);
+	assert_non_null(strstr(err, "T_NUL_FILE"));
+	assert_non_null(strstr(err, "NUL byte"));
+	unsetenv("T_NUL_FILE");
+	unlink(path);
 }
 
 static void
@@ -181,6 +217,7 @@ test_server(void **state)
 UNIT_MAIN(
     cmocka_unit_test(test_str),
     cmocka_unit_test(test_file),
+    cmocka_unit_test(test_file_bounds),
     cmocka_unit_test(test_long),
     cmocka_unit_test(test_bool),
     cmocka_unit_test(test_err_table),
