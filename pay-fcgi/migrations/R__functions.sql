@@ -133,12 +133,18 @@ BEGIN
 	END IF;
 END $$;
 
+/*
+ * PL/pgSQL, not SQL: a SQL function that cannot be inlined (an INSERT) is
+ * parsed and planned again in every transaction that calls it, while
+ * PL/pgSQL keeps its plan for the session.
+ */
 CREATE OR REPLACE FUNCTION pay_idem_store(p_user bigint, p_key text, p_fp text,
     p_status int, p_body text) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
 	INSERT INTO idempotency_keys (user_id, key, fingerprint, status, body)
-	    VALUES (p_user, p_key, p_fp, p_status, p_body)
-$$;
+	    VALUES (p_user, p_key, p_fp, p_status, p_body);
+END $$;
 
 /*
  * 404 for an object the caller may not see or that does not exist, which
@@ -177,13 +183,19 @@ LANGUAGE plpgsql AS $$
 BEGIN
 	PERFORM 1 FROM currencies WHERE code = p_currency;
 	IF NOT FOUND THEN
-		RETURN pay_error_json('invalid_request_error',
-		    'parameter_invalid', 'currency must be a supported ISO '
-		    '4217 code in upper case.', 'currency');
+		RETURN pay_currency_unsupported();
 	END IF;
 	PERFORM pay_user_seen(p_user, p_username);
 	RETURN NULL;
 END $$;
+
+/* The 400 of a currency that is not in the currencies table. */
+CREATE OR REPLACE FUNCTION pay_currency_unsupported() RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT pay_error_json('invalid_request_error', 'parameter_invalid',
+	    'currency must be a supported ISO 4217 code in upper case.',
+	    'currency')
+$$;
 
 /*
  * Apply verified identity events ([{sub, ver, seq, username}], username
@@ -271,6 +283,8 @@ CREATE OR REPLACE FUNCTION pay_move(p_kind text, p_src bigint, p_dst bigint,
 LANGUAGE plpgsql AS $$
 DECLARE
 	bound constant bigint := 9007199254740991;
+	lo accounts;
+	hi accounts;
 	src accounts;
 	dst accounts;
 	at timestamptz;
@@ -279,12 +293,21 @@ DECLARE
 	ref_seq bigint;
 	dep_seq bigint;
 BEGIN
-	PERFORM 1 FROM accounts WHERE seq = least(p_src, p_dst)
+	/*
+	 * A row locked FOR NO KEY UPDATE is read as the lock leaves it (the
+	 * newest version, after any wait), so locking reads it too.
+	 */
+	SELECT * INTO lo FROM accounts WHERE seq = least(p_src, p_dst)
 	    FOR NO KEY UPDATE;
-	PERFORM 1 FROM accounts WHERE seq = greatest(p_src, p_dst)
+	SELECT * INTO hi FROM accounts WHERE seq = greatest(p_src, p_dst)
 	    FOR NO KEY UPDATE;
-	SELECT * INTO src FROM accounts WHERE seq = p_src;
-	SELECT * INTO dst FROM accounts WHERE seq = p_dst;
+	IF lo.seq = p_src THEN
+		src := lo;
+		dst := hi;
+	ELSE
+		src := hi;
+		dst := lo;
+	END IF;
 	IF src.is_system AND src.balance - p_amount < -bound THEN
 		r_error := 'balance_limit_exceeded';
 		RETURN;
@@ -371,14 +394,23 @@ BEGIN
 		r_status := 402;
 		r_body := pay_move_error(m.r_error, p_kind);
 	ELSE
+		/*
+		 * One statement per kind, not one CASE over p_kind: with its
+		 * three subqueries such a CASE was planned again on every call
+		 * (a plan for the given kind is cheaper than the generic one,
+		 * so PostgreSQL's plan cache never settles on the latter).
+		 */
 		r_status := 201;
-		r_body := CASE p_kind
-		    WHEN 'deposit' THEN (SELECT pay_deposit_json(d)
-		    FROM deposits d WHERE d.seq = m.r_seq)
-		    WHEN 'payment' THEN (SELECT pay_payment_json(p)
-		    FROM payments p WHERE p.seq = m.r_seq)
-		    ELSE (SELECT pay_refund_json(r, p_pay.id)
-		    FROM refunds r WHERE r.seq = m.r_seq) END::text;
+		IF p_kind = 'payment' THEN
+			r_body := (SELECT pay_payment_json(p) FROM payments p
+			    WHERE p.seq = m.r_seq)::text;
+		ELSIF p_kind = 'deposit' THEN
+			r_body := (SELECT pay_deposit_json(d) FROM deposits d
+			    WHERE d.seq = m.r_seq)::text;
+		ELSE
+			r_body := (SELECT pay_refund_json(r, p_pay.id)
+			    FROM refunds r WHERE r.seq = m.r_seq)::text;
+		END IF;
 	END IF;
 	PERFORM pay_idem_store(p_user, p_key, p_fp, r_status, r_body);
 END $$;
@@ -438,6 +470,7 @@ CREATE OR REPLACE FUNCTION pay_payment(p_user bigint, p_username text,
     OUT r_status int, OUT r_body text, OUT r_replayed boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
+	known boolean;
 	payee bigint;
 	src bigint;
 	dst bigint;
@@ -448,18 +481,28 @@ BEGIN
 	IF r_status IS NOT NULL THEN
 		RETURN;
 	END IF;
-	r_body := pay_caller_in(p_user, p_username, p_currency);
-	IF r_body IS NOT NULL THEN
+	/*
+	 * Everything the checks below need in one statement: the currency
+	 * (pay_caller_in's check), the payee (a name is unique and comes from
+	 * the blog's identity events) and both accounts. Unlike the other
+	 * operations, a payment records no row for its caller
+	 * (pay_user_seen): a payer without one has no account either, and is
+	 * answered 404 below.
+	 */
+	SELECT c.code IS NOT NULL, u.user_id, d.seq, s.seq
+	    INTO known, payee, dst, src
+	    FROM (SELECT 1) one
+	    LEFT JOIN currencies c ON c.code = p_currency
+	    LEFT JOIN users u ON u.username = p_to AND u.user_id <> 0
+	    LEFT JOIN accounts d ON d.owner_id = u.user_id AND
+	        d.currency = p_currency
+	    LEFT JOIN accounts s ON s.owner_id = p_user AND
+	        s.currency = p_currency;
+	IF NOT known THEN
 		r_status := 400;
+		r_body := pay_currency_unsupported();
 		RETURN;
 	END IF;
-	/* A name is unique and comes from the blog's identity events. */
-	payee := (SELECT user_id FROM users WHERE username = p_to AND
-	    user_id <> 0);
-	dst := (SELECT seq FROM accounts WHERE owner_id = payee AND
-	    currency = p_currency);
-	src := (SELECT seq FROM accounts WHERE owner_id = p_user AND
-	    currency = p_currency);
 	IF payee = p_user THEN
 		/* A validation error: not stored, like the C-side check. */
 		r_status := 400;
