@@ -849,7 +849,6 @@ cm_jwt_new(struct cm_jwt **out, const char *priv_path, const char *pub_path,
     size_t errlen)
 {
 	struct cm_jwt *jwt = NULL;
-	EVP_PKEY *privkey = NULL;
 	unsigned char *pubpem = NULL;
 	size_t pubpem_len = 0;
 	enum cm_err rc = CM_EINVAL;
@@ -903,14 +902,15 @@ cm_jwt_new(struct cm_jwt **out, const char *priv_path, const char *pub_path,
 		if ((rc = cm_jwt_file_read(priv_path, &jwt->priv,
 		         &jwt->priv_len, err, errlen)) != CM_OK)
 			goto out;
+		/* Kept for cm_jwt_sign_typed, which signs without libjwt. */
 		if ((rc = cm_jwt_key_parse(priv_path, jwt->priv, jwt->priv_len,
-		         1, &privkey, err, errlen)) != CM_OK)
+		         1, &jwt->privkey, err, errlen)) != CM_OK)
 			goto out;
 		/*
 		 * A service that signs with one key and verifies with another
 		 * would reject every token it issues; say so at start.
 		 */
-		if (EVP_PKEY_eq(privkey, jwt->pub) != 1) {
+		if (EVP_PKEY_eq(jwt->privkey, jwt->pub) != 1) {
 			snprintf(err, errlen,
 			    "%s: private key does not match public key %s",
 			    priv_path, pub_path);
@@ -918,15 +918,11 @@ cm_jwt_new(struct cm_jwt **out, const char *priv_path, const char *pub_path,
 			ERR_clear_error();
 			goto out;
 		}
-		/* Kept for cm_jwt_sign_typed, which signs without libjwt. */
-		jwt->privkey = privkey;
-		privkey = NULL;
 	}
 	*out = jwt;
 	jwt = NULL;
 	rc = CM_OK;
 out:
-	EVP_PKEY_free(privkey);
 	free(pubpem);
 	cm_jwt_free(jwt);
 	return rc;
