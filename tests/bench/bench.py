@@ -489,6 +489,7 @@ def run_open_loop(rows):
                "errors_detail": {k: r[k] for k in (
                    "non2xx", "socket_errors", "timeouts", "warmup_errors")},
                "send_lag_p99_ms": r["send_lag_p99_us"] / 1000,
+               "p99_by_second_ms": [v / 1000 for v in r["p99_by_second_us"]],
                "peak_conns": r["peak_conns"], "target_p99_ms": target}
         out.append(row)
         log("[open %d/%d] %-34s %3d%% %7.0f req/s p50 %6.2f p99 %7.2f "

@@ -547,6 +547,33 @@ openloop_run(struct openloop *ol)
 	}
 }
 
+/*
+ * The p99 of the measured requests that fell due in each second, as a JSON
+ * array: a tail spread over every second is queueing, a tail in one second
+ * is a stall. A second's unanswered requests are in the error counts.
+ */
+static void
+openloop_print_seconds(const struct openloop *ol)
+{
+	uint64_t per = ol->rate < 1 ? 1 : (uint64_t)ol->rate;
+	uint64_t at, i, n;
+	uint32_t *v = malloc(per * sizeof(*v));
+
+	if (v == NULL)
+		openloop_die("malloc");
+	printf(",\"p99_by_second_us\":[");
+	for (at = ol->nwarm; at < ol->total; at += per) {
+		for (i = at, n = 0; i < at + per && i < ol->total; i++)
+			if (ol->seq_lat_us[i] > 0)
+				v[n++] = ol->seq_lat_us[i] - 1;
+		qsort(v, n, sizeof(*v), openloop_cmp);
+		printf("%s%" PRIu32, at == ol->nwarm ? "" : ",",
+		    openloop_pct(v, n, 0.99));
+	}
+	printf("]");
+	free(v);
+}
+
 /* -T: one line per request, warm-up included, in the order they fell due. */
 static int
 openloop_timeline(const struct openloop *ol)
@@ -659,8 +686,7 @@ main(int argc, char **argv)
 	       ",\"p99_us\":%u,\"p999_us\":%u,\"max_us\":%u"
 	       ",\"send_lag_p99_us\":%u,\"sent_over_1ms_late\":%" PRIu64
 	       ",\"peak_conns\":%d,\"max_conns\":%d,\"warmup_s\":%.1f"
-	       ",\"warmup_requests\":%" PRIu64 ",\"warmup_errors\":%" PRIu64
-	       "}\n",
+	       ",\"warmup_requests\":%" PRIu64 ",\"warmup_errors\":%" PRIu64,
 	    ol.rate, ol.seconds, ol.total - ol.nwarm, ol.issued, ol.answered,
 	    ol.non2xx, ol.sock_errors, ol.timeouts,
 	    openloop_pct(ol.lat_us, ol.answered, 0.5),
@@ -671,6 +697,8 @@ main(int argc, char **argv)
 	    openloop_pct(ol.lag_us + ol.nwarm, ol.issued, 0.99), late,
 	    ol.peak_conns, ol.max_conns, ol.warmup_s, ol.nwarm,
 	    ol.warmup_errors);
+	openloop_print_seconds(&ol);
+	printf("}\n");
 	openloop_free(&ol);
 	return 0;
 usage:

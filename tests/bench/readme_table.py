@@ -80,10 +80,15 @@ def open_rows(doc):
                 r["non2xx"] or r["socket_errors"])
             target = "%s (≤ %d ms)" % ("met" if ok else "**not met**",
                                        r["target_p99_ms"])
+        # The seconds' p99 from lowest to highest: a tail in one second
+        # (low to high) is a stall, in every second (high to high) queueing.
+        sec = r.get("p99_by_second_ms") or []
+        spread = "%s–%s" % (ms(min(sec)), ms(max(sec))) if sec else ""
+        lag = ms(r["send_lag_p99_ms"]) if "send_lag_p99_ms" in r else ""
         out.append((r["endpoint"], "%d %%" % r["load_pct"],
                     num(r["rate"]), num(r["saturation_rps"]),
                     ms(r["p50_ms"]), ms(r["p99_ms"]), ms(r["p999_ms"]),
-                    r["non2xx"] + r["socket_errors"], target))
+                    spread, lag, r["non2xx"] + r["socket_errors"], target))
     return out
 
 
@@ -109,10 +114,15 @@ def render(doc, results_rel="tests/bench/results"):
         md += ["", "Open loop (`tests/bench/openloop.c`): a constant offered "
                "rate at a share of the endpoint's saturation (its best req/s "
                "over every closed-loop point of the run, the plot's sweep "
-               "included), latency from each request's intended start:", ""]
+               "included), latency from each request's intended start; "
+               "\"p99 by second\" is the lowest and highest p99 of the "
+               "seconds of the point (a tail in one second is a stall, in "
+               "every second queueing), \"sent late p99\" how late the "
+               "generator wrote its requests (its own share of the cores, "
+               "or all its connections busy):", ""]
         md += table(("endpoint", "load", "offered req/s", "saturation req/s",
-                     "p50 ms", "p99 ms", "p99.9 ms", "errors",
-                     "p99 target at 50 %"), ol)
+                     "p50 ms", "p99 ms", "p99.9 ms", "p99 by second ms",
+                     "sent late p99 ms", "errors", "p99 target at 50 %"), ol)
     for s in doc.get("sections") or []:
         md += ["", "%s:" % s["title"].rstrip(":"), ""]
         md += table(s["columns"], s["rows"])

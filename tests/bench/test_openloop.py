@@ -100,6 +100,9 @@ def test_a_stall_is_charged_to_every_request_due_during_it(server, tmp_path):
     # The 10 most delayed were due in the first 200 ms of the stall.
     assert r["p90_us"] >= 250000, r
     assert r["max_us"] >= STALL_S * 1e6 * 0.9, r
+    # Per second of intended start: the stall is in the first one.
+    assert len(r["p99_by_second_us"]) == 2, r
+    assert r["p99_by_second_us"][0] >= STALL_S * 1e6 * 0.9, r
 
 
 def test_every_request_gets_its_own_number(server, tmp_path):
