@@ -377,9 +377,9 @@ blog_articles_fields(struct cm_req *req, const json_t *obj, int required,
 	         req, obj, "body", BLOG_BODY_MAX, 0, &w->body)) != CM_OK)
 		return rc;
 	for (i = 0; i < 3; i++)
-		if ((required || f[i]->present) && blog_valid_blank_text(f[i]))
-			return blog_error_reply(
-			    req, 422, names[i], "can't be blank");
+		if ((required || f[i]->present) &&
+		    (rc = blog_valid_filled(req, f[i], names[i], 1)) != CM_OK)
+			return rc;
 	w->title = title.s;
 	tl = json_object_get(obj, "tagList");
 	if (tl == NULL || (required && json_is_null(tl))) {

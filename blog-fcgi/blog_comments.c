@@ -44,12 +44,9 @@ blog_comments_create(struct cm_req *req)
 		goto out;
 	if ((rc = blog_valid_root(req, "comment", &obj)) != CM_OK ||
 	    (rc = blog_valid_field(
-	         req, obj, "body", BLOG_COMMENT_MAX, 0, &body)) != CM_OK)
+	         req, obj, "body", BLOG_COMMENT_MAX, 0, &body)) != CM_OK ||
+	    (rc = blog_valid_filled(req, &body, "body", 1)) != CM_OK)
 		goto out;
-	if (blog_valid_blank_text(&body)) {
-		rc = blog_error_reply(req, 422, "body", "can't be blank");
-		goto out;
-	}
 	rc = blog_db_comment_insert(db, req->request_id, article_id,
 	    req->user_id, body.s, body.len, &id);
 	/* The article was deleted in between (or the user). */

@@ -58,11 +58,50 @@ blog_users_reply(
 	return cm_resp_json(&req->resp, status, body);
 }
 
-/* Fetch the user row by id into *s; CM_ENOTFOUND when it is gone. */
+/*
+ * Answer status with user id as stored now (blog_users_reply); CM_ENOTFOUND,
+ * not answered, when there is no such user.
+ */
 static enum cm_err
-blog_users_load(struct cm_req *req, long long id, struct blog_db_stmt **s)
+blog_users_answer(
+    struct cm_req *req, int status, long long id, const char *token)
 {
-	return blog_db_user_by_id(req->worker, req->request_id, id, s);
+	struct blog_db_stmt *s = NULL;
+	enum cm_err rc;
+
+	rc = blog_db_user_by_id(req->worker, req->request_id, id, &s);
+	if (rc == CM_OK)
+		rc = blog_users_reply(req, status, s, token);
+	blog_db_done(s);
+	return rc;
+}
+
+/* The fields of a user object (register, update). */
+struct blog_users_fields {
+	struct blog_field username, email, password, bio, image;
+};
+
+/*
+ * Read the body's user object and its five fields (a wrong type or length
+ * is a 422, answered); whether a blank one is refused is the caller's rule.
+ */
+static enum cm_err
+blog_users_fields(struct cm_req *req, struct blog_users_fields *f)
+{
+	json_t *u;
+	enum cm_err rc;
+
+	if ((rc = blog_valid_root(req, "user", &u)) != CM_OK ||
+	    (rc = blog_valid_field(req, u, "username", BLOG_USERNAME_MAX, 1,
+	         &f->username)) != CM_OK ||
+	    (rc = blog_valid_field(
+	         req, u, "email", BLOG_EMAIL_MAX, 1, &f->email)) != CM_OK ||
+	    (rc = blog_valid_field(req, u, "password", BLOG_PASSWORD_MAX, 0,
+	         &f->password)) != CM_OK ||
+	    (rc = blog_valid_field(req, u, "bio", BLOG_BIO_MAX, 0, &f->bio)) !=
+	        CM_OK)
+		return rc;
+	return blog_valid_field(req, u, "image", BLOG_IMAGE_MAX, 0, &f->image);
 }
 
 /* Which unique key a write ran into (read before the rollback). */
@@ -188,6 +227,22 @@ blog_users_row_profile(struct blog_db_user *row, const struct blog_field *bio,
 }
 
 /*
+ * After a register or update transaction: 409 (answered) for a taken
+ * username or email, else rc; on CM_OK an identity event written by it
+ * goes to pay.
+ */
+static enum cm_err
+blog_users_written(
+    struct cm_req *req, enum cm_err rc, const struct blog_users_write *w)
+{
+	if (rc == CM_ECONFLICT)
+		return blog_users_conflict_reply(req, w->dup);
+	if (rc == CM_OK && w->seq > 0)
+		blog_ident_push(req, w->seq);
+	return rc;
+}
+
+/*
  * The new user and its first identity event, in one transaction: pay
  * learns of every user the blog has, and of no other.
  */
@@ -209,70 +264,39 @@ blog_users_register_txn(struct blog_db *db, const char *rid, void *ctx)
 static enum cm_err
 blog_users_register(struct cm_req *req)
 {
-	struct blog_db *db = req->worker;
-	struct blog_db_stmt *s = NULL;
-	struct blog_field username, email, password, bio, image;
+	struct blog_users_fields f;
 	struct blog_unicode_name name;
 	struct blog_users_write w;
 	char hash[CM_PASSWORD_HASH_MAX];
-	json_t *u;
-	long long id;
 	enum cm_err rc;
 
-	if ((rc = blog_valid_root(req, "user", &u)) != CM_OK ||
-	    (rc = blog_valid_field(req, u, "username", BLOG_USERNAME_MAX, 1,
-	         &username)) != CM_OK ||
-	    (rc = blog_valid_field(
-	         req, u, "email", BLOG_EMAIL_MAX, 1, &email)) != CM_OK ||
-	    (rc = blog_valid_field(req, u, "password", BLOG_PASSWORD_MAX, 0,
-	         &password)) != CM_OK ||
-	    (rc = blog_valid_field(req, u, "bio", BLOG_BIO_MAX, 0, &bio)) !=
+	if ((rc = blog_users_fields(req, &f)) != CM_OK ||
+	    (rc = blog_valid_filled(req, &f.username, "username", 0)) !=
 	        CM_OK ||
-	    (rc = blog_valid_field(
-	         req, u, "image", BLOG_IMAGE_MAX, 0, &image)) != CM_OK)
-		goto out;
-	if (blog_valid_blank(&username)) {
-		rc = blog_error_reply(req, 422, "username", "can't be blank");
-		goto out;
-	}
-	if (blog_valid_blank(&email)) {
-		rc = blog_error_reply(req, 422, "email", "can't be blank");
-		goto out;
-	}
-	if (blog_valid_blank_text(&password)) {
-		rc = blog_error_reply(req, 422, "password", "can't be blank");
-		goto out;
-	}
-	if ((rc = blog_users_check_username(req, &username, &name)) != CM_OK ||
+	    (rc = blog_valid_filled(req, &f.email, "email", 0)) != CM_OK ||
+	    (rc = blog_valid_filled(req, &f.password, "password", 1)) !=
+	        CM_OK ||
+	    (rc = blog_users_check_username(req, &f.username, &name)) !=
+	        CM_OK ||
 	    (rc = blog_users_check_reserved(req, &name)) != CM_OK ||
-	    (rc = blog_users_check_email(req, &email)) != CM_OK)
-		goto out;
-	if ((rc = cm_password_hash(password.s, hash)) != CM_OK)
+	    (rc = blog_users_check_email(req, &f.email)) != CM_OK ||
+	    (rc = cm_password_hash(f.password.s, hash)) != CM_OK)
 		goto out;
 
 	memset(&w, 0, sizeof(w));
 	blog_users_row_name(&w.row, &name);
-	w.row.email = email.s;
-	w.row.email_len = email.len;
+	w.row.email = f.email.s;
+	w.row.email_len = f.email.len;
 	w.row.password_hash = hash;
-	blog_users_row_profile(&w.row, &bio, &image);
-	rc = blog_db_txn(db, req->request_id, blog_users_register_txn, &w);
-	if (rc == CM_ECONFLICT) {
-		rc = blog_users_conflict_reply(req, w.dup);
+	blog_users_row_profile(&w.row, &f.bio, &f.image);
+	rc = blog_db_txn(
+	    req->worker, req->request_id, blog_users_register_txn, &w);
+	if ((rc = blog_users_written(req, rc, &w)) != CM_OK)
 		goto out;
-	}
-	if (rc != CM_OK)
-		goto out;
-	blog_ident_push(req, w.seq);
-	id = w.id;
-	if ((rc = blog_users_load(req, id, &s)) != CM_OK) {
-		if (rc == CM_ENOTFOUND)
-			rc = CM_EDB;
-		goto out;
-	}
-	rc = blog_users_reply(req, 201, s, NULL);
+	/* Committed just now: a missing row is our failure. */
+	if ((rc = blog_users_answer(req, 201, w.id, NULL)) == CM_ENOTFOUND)
+		rc = CM_EDB;
 out:
-	blog_db_done(s);
 	return blog_error_finish(rc);
 }
 
@@ -293,14 +317,9 @@ blog_users_login(struct cm_req *req)
 	    (rc = blog_valid_field(
 	         req, u, "password", BLOG_PASSWORD_MAX, 0, &password)) != CM_OK)
 		goto out;
-	if (blog_valid_blank(&email)) {
-		rc = blog_error_reply(req, 422, "email", "can't be blank");
+	if ((rc = blog_valid_filled(req, &email, "email", 0)) != CM_OK ||
+	    (rc = blog_valid_filled(req, &password, "password", 1)) != CM_OK)
 		goto out;
-	}
-	if (blog_valid_blank_text(&password)) {
-		rc = blog_error_reply(req, 422, "password", "can't be blank");
-		goto out;
-	}
 	/*
 	 * An email locked by failed logins (migration 008) is refused before
 	 * any work: no lookup, no hash, and the refusal does not count.
@@ -357,18 +376,25 @@ out:
 static enum cm_err
 blog_users_current(struct cm_req *req)
 {
-	struct blog_db_stmt *s = NULL;
 	enum cm_err rc;
 
-	rc = blog_users_load(req, req->user_id, &s);
+	rc = blog_users_answer(req, 200, req->user_id, req->token);
 	/* A valid token for a user that no longer exists. */
 	rc = blog_error_missing(req, rc, 401, "token", "is invalid");
-	if (rc != CM_OK)
-		goto out;
-	rc = blog_users_reply(req, 200, s, req->token);
-out:
-	blog_db_done(s);
 	return blog_error_finish(rc);
+}
+
+/* The rule a new password meets beyond not being blank (update). */
+static enum cm_err
+blog_users_check_password(struct cm_req *req, const struct blog_field *f)
+{
+	char msg[64];
+
+	if (blog_valid_chars(f->s, f->len) >= BLOG_PASSWORD_MIN)
+		return CM_OK;
+	snprintf(msg, sizeof(msg), "is too short (minimum is %d characters)",
+	    BLOG_PASSWORD_MIN);
+	return blog_error_reply(req, 422, "password", msg);
 }
 
 /*
@@ -408,95 +434,54 @@ out:
 static enum cm_err
 blog_users_update(struct cm_req *req)
 {
-	struct blog_db *db = req->worker;
-	struct blog_db_stmt *s = NULL;
-	struct blog_field username, email, password, bio, image;
+	struct blog_users_fields f;
 	struct blog_unicode_name name;
 	struct blog_users_write w;
-	char hash[CM_PASSWORD_HASH_MAX], msg[64];
-	json_t *u;
+	char hash[CM_PASSWORD_HASH_MAX];
 	enum cm_err rc;
 
-	if ((rc = blog_valid_root(req, "user", &u)) != CM_OK ||
-	    (rc = blog_valid_field(
-	         req, u, "email", BLOG_EMAIL_MAX, 1, &email)) != CM_OK ||
-	    (rc = blog_valid_field(req, u, "username", BLOG_USERNAME_MAX, 1,
-	         &username)) != CM_OK ||
-	    (rc = blog_valid_field(req, u, "password", BLOG_PASSWORD_MAX, 0,
-	         &password)) != CM_OK ||
-	    (rc = blog_valid_field(req, u, "bio", BLOG_BIO_MAX, 0, &bio)) !=
-	        CM_OK ||
-	    (rc = blog_valid_field(
-	         req, u, "image", BLOG_IMAGE_MAX, 0, &image)) != CM_OK)
+	/* Each field is optional; one that is sent must be valid. */
+	if ((rc = blog_users_fields(req, &f)) != CM_OK)
 		goto out;
-	if (email.present) {
-		if (blog_valid_blank(&email)) {
-			rc = blog_error_reply(
-			    req, 422, "email", "can't be blank");
-			goto out;
-		}
-		if ((rc = blog_users_check_email(req, &email)) != CM_OK)
-			goto out;
-	}
-	if (username.present) {
-		if (blog_valid_blank(&username)) {
-			rc = blog_error_reply(
-			    req, 422, "username", "can't be blank");
-			goto out;
-		}
-		if ((rc = blog_users_check_username(req, &username, &name)) !=
-		        CM_OK ||
-		    (rc = blog_users_check_reserved(req, &name)) != CM_OK)
-			goto out;
-	}
-	if (password.present) {
-		if (blog_valid_blank_text(&password)) {
-			rc = blog_error_reply(
-			    req, 422, "password", "can't be blank");
-			goto out;
-		}
-		if (blog_valid_chars(password.s, password.len) <
-		    BLOG_PASSWORD_MIN) {
-			snprintf(msg, sizeof(msg),
-			    "is too short (minimum is "
-			    "%d characters)",
-			    BLOG_PASSWORD_MIN);
-			rc = blog_error_reply(req, 422, "password", msg);
-			goto out;
-		}
-		if ((rc = cm_password_hash(password.s, hash)) != CM_OK)
-			goto out;
-	}
+	if (f.email.present &&
+	    ((rc = blog_valid_filled(req, &f.email, "email", 0)) != CM_OK ||
+	        (rc = blog_users_check_email(req, &f.email)) != CM_OK))
+		goto out;
+	if (f.username.present &&
+	    ((rc = blog_valid_filled(req, &f.username, "username", 0)) !=
+	            CM_OK ||
+	        (rc = blog_users_check_username(req, &f.username, &name)) !=
+	            CM_OK ||
+	        (rc = blog_users_check_reserved(req, &name)) != CM_OK))
+		goto out;
+	if (f.password.present &&
+	    ((rc = blog_valid_filled(req, &f.password, "password", 1)) !=
+	            CM_OK ||
+	        (rc = blog_users_check_password(req, &f.password)) != CM_OK ||
+	        (rc = cm_password_hash(f.password.s, hash)) != CM_OK))
+		goto out;
 
 	memset(&w, 0, sizeof(w));
 	w.id = req->user_id;
-	w.identity = password.present;
-	if (username.present) {
+	w.identity = f.password.present;
+	if (f.username.present) {
 		w.new_name = name.display;
 		w.new_name_len = name.display_len;
 		blog_users_row_name(&w.row, &name);
 	}
-	w.row.email = email.present ? email.s : NULL;
-	w.row.email_len = email.len;
-	w.row.password_hash = password.present ? hash : NULL;
-	blog_users_row_profile(&w.row, &bio, &image);
-	rc = blog_db_txn(db, req->request_id, blog_users_update_txn, &w);
+	w.row.email = f.email.present ? f.email.s : NULL;
+	w.row.email_len = f.email.len;
+	w.row.password_hash = f.password.present ? hash : NULL;
+	blog_users_row_profile(&w.row, &f.bio, &f.image);
+	rc = blog_db_txn(
+	    req->worker, req->request_id, blog_users_update_txn, &w);
+	/* A missing row, then or now: the token outlived its user. */
 	rc = blog_error_missing(req, rc, 401, "token", "is invalid");
-	if (rc == CM_ECONFLICT) {
-		rc = blog_users_conflict_reply(req, w.dup);
+	if ((rc = blog_users_written(req, rc, &w)) != CM_OK)
 		goto out;
-	}
-	if (rc != CM_OK)
-		goto out;
-	if (w.seq > 0)
-		blog_ident_push(req, w.seq);
-	rc = blog_users_load(req, req->user_id, &s);
+	rc = blog_users_answer(req, 200, req->user_id, NULL);
 	rc = blog_error_missing(req, rc, 401, "token", "is invalid");
-	if (rc != CM_OK)
-		goto out;
-	rc = blog_users_reply(req, 200, s, NULL);
 out:
-	blog_db_done(s);
 	return blog_error_finish(rc);
 }
 

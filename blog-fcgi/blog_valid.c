@@ -273,6 +273,15 @@ blog_valid_blank_text(const struct blog_field *f)
 }
 
 enum cm_err
+blog_valid_filled(
+    struct cm_req *req, const struct blog_field *f, const char *key, int text)
+{
+	if (text ? blog_valid_blank_text(f) : blog_valid_blank(f))
+		return blog_error_reply(req, 422, key, "can't be blank");
+	return CM_OK;
+}
+
+enum cm_err
 blog_valid_page(struct cm_req *req, long long *limit, long long *offset)
 {
 	const char *v;

@@ -70,6 +70,13 @@ int blog_valid_blank(const struct blog_field *f);
 /* Blank, or nothing but spaces, tabs and line breaks. */
 int blog_valid_blank_text(const struct blog_field *f);
 
+/*
+ * 422 "can't be blank" under key, answered, when f is blank: by
+ * blog_valid_blank_text when text (a password, a body), else blog_valid_blank.
+ */
+enum cm_err blog_valid_filled(
+    struct cm_req *req, const struct blog_field *f, const char *key, int text);
+
 /* limit and offset query parameters (422 when malformed). */
 enum cm_err blog_valid_page(
     struct cm_req *req, long long *limit, long long *offset);
