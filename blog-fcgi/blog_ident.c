@@ -176,15 +176,31 @@ blog_ident_done(
 	return CM_OK;
 }
 
+/* Wake the relay thread now: to try again (a push failed), or to stop. */
 static void
-blog_ident_kick(struct blog_ident_relay *r)
+blog_ident_wake(struct blog_ident_relay *r, int stop)
 {
 	if (r == NULL)
 		return;
 	pthread_mutex_lock(&r->mu);
-	r->kicked = 1;
+	if (stop)
+		r->stop = 1;
+	else
+		r->kicked = 1;
 	pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&r->mu);
+}
+
+/* Release the relay, whose thread has ended or never started. */
+static void
+blog_ident_relay_free(struct blog_app *app)
+{
+	struct blog_ident_relay *r = app->relay;
+
+	app->relay = NULL;
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
 }
 
 void
@@ -211,7 +227,7 @@ out:
 		    "identity event %lld not delivered now (%s); the relay "
 		    "retries",
 		    seq, cm_err_name(rc));
-		blog_ident_kick(app->relay);
+		blog_ident_wake(app->relay, 0);
 	}
 	blog_db_done(s);
 	json_decref(events);
@@ -332,10 +348,7 @@ blog_ident_relay_start(struct blog_app *app)
 	app->relay = r;
 	if (pthread_create(&r->thread, NULL, blog_ident_relay_main, app) != 0) {
 		cm_log(CM_LOG_ERROR, NULL, "cannot start the identity relay");
-		app->relay = NULL;
-		pthread_cond_destroy(&r->cv);
-		pthread_mutex_destroy(&r->mu);
-		free(r);
+		blog_ident_relay_free(app);
 		return -1;
 	}
 	return 0;
@@ -348,13 +361,7 @@ blog_ident_relay_stop(struct blog_app *app)
 
 	if (r == NULL)
 		return;
-	pthread_mutex_lock(&r->mu);
-	r->stop = 1;
-	pthread_cond_signal(&r->cv);
-	pthread_mutex_unlock(&r->mu);
+	blog_ident_wake(r, 1);
 	pthread_join(r->thread, NULL);
-	pthread_cond_destroy(&r->cv);
-	pthread_mutex_destroy(&r->mu);
-	app->relay = NULL;
-	free(r);
+	blog_ident_relay_free(app);
 }

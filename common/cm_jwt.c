@@ -743,17 +743,6 @@ out:
 	return rc;
 }
 
-/* Never prompt on a terminal for the passphrase of an encrypted key. */
-static int
-cm_jwt_no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
-}
-
 /* A key file's PEM text (cm_config_file), refusing an empty file. */
 static enum cm_err
 cm_jwt_file_read(const char *path, unsigned char **out, size_t *outlen,
@@ -797,12 +786,14 @@ cm_jwt_key_parse(const char *path, const unsigned char *pem, size_t len,
 		rc = CM_ENOMEM;
 		goto out;
 	}
+	/*
+	 * No callback and an empty passphrase: an encrypted key fails to
+	 * decrypt instead of OpenSSL prompting on a terminal for one.
+	 */
 	if (is_private)
-		pkey = PEM_read_bio_PrivateKey(
-		    bio, NULL, cm_jwt_no_passphrase, NULL);
+		pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"");
 	else
-		pkey =
-		    PEM_read_bio_PUBKEY(bio, NULL, cm_jwt_no_passphrase, NULL);
+		pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, (void *)"");
 	if (pkey == NULL) {
 		snprintf(err, errlen, "%s: no %s in PEM format%s", path,
 		    is_private ? "unencrypted private key" : "public key",
