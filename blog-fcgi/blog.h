@@ -34,15 +34,6 @@
 #define BLOG_LIMIT_MAX 100
 #define BLOG_OFFSET_MAX 1000000000LL
 
-/*
- * Each handler module exports its routes as one table ended by this entry
- * (method NULL), so its handlers stay static; blog_main.c joins the tables.
- */
-#define BLOG_ROUTES_END                                                        \
-	{                                                                      \
-		NULL, NULL, NULL, CM_AUTH_NONE, 0                              \
-	}
-
 struct blog_ident_relay;
 struct blog_cache;
 

@@ -565,5 +565,5 @@ const struct cm_route blog_articles_routes[] = {
         CM_AUTH_REQUIRED, 0},
     {"DELETE", "/api/articles/:slug/favorite", blog_articles_unfavorite,
         CM_AUTH_REQUIRED, 0},
-    BLOG_ROUTES_END,
+    {0},
 };

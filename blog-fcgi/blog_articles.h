@@ -25,7 +25,7 @@ json_t *blog_articles_json(struct blog_db_stmt *s, int with_body);
 enum cm_err blog_articles_head(
     struct cm_req *req, long long *id, long long *author_id, char **title);
 
-/* The routes it serves, in match order, ended by BLOG_ROUTES_END. */
+/* The routes it serves, for cm_router_join; its handlers are static. */
 extern const struct cm_route blog_articles_routes[];
 
 #endif

@@ -126,5 +126,5 @@ const struct cm_route blog_comments_routes[] = {
         CM_AUTH_REQUIRED, 0},
     {"DELETE", "/api/articles/:slug/comments/:id", blog_comments_delete,
         CM_AUTH_REQUIRED, 0},
-    BLOG_ROUTES_END,
+    {0},
 };

@@ -46,5 +46,5 @@ const struct cm_route blog_health_routes[] = {
     {"GET", "/healthz", blog_health_live, CM_AUTH_NONE, 0},
     {"GET", "/readyz", blog_health_ready, CM_AUTH_NONE, 0},
     {"GET", "/api/healthz", blog_health_live, CM_AUTH_NONE, 0},
-    BLOG_ROUTES_END,
+    {0},
 };

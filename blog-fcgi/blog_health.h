@@ -6,7 +6,7 @@
 
 #include "cm_router.h"
 
-/* The routes it serves, in match order, ended by BLOG_ROUTES_END. */
+/* The routes it serves, for cm_router_join; its handlers are static. */
 extern const struct cm_route blog_health_routes[];
 
 #endif

@@ -49,9 +49,10 @@
 #define BLOG_DB_RW_TIMEOUT 6
 
 /*
- * The modules' route tables, joined in this order at start. Order matters
- * only where patterns overlap, and they overlap only within a module (the
- * literal /api/articles/feed before /api/articles/:slug).
+ * The modules whose routes the blog serves, joined in this order at start
+ * (cm_router_join). Order matters only where patterns overlap, and they
+ * overlap only within a module (the literal /api/articles/feed before
+ * /api/articles/:slug).
  */
 static const struct cm_route *const blog_route_tables[] = {
     blog_health_routes,
@@ -60,27 +61,8 @@ static const struct cm_route *const blog_route_tables[] = {
     blog_articles_routes,
     blog_comments_routes,
     blog_tags_routes,
+    NULL,
 };
-#define BLOG_ROUTES_MAX 64
-
-static struct cm_route blog_routes[BLOG_ROUTES_MAX];
-
-/* Join the tables into blog_routes; their number, or 0 past the maximum. */
-static size_t
-blog_routes_join(void)
-{
-	const struct cm_route *r;
-	size_t i, n = 0;
-
-	for (i = 0;
-	     i < sizeof(blog_route_tables) / sizeof(blog_route_tables[0]); i++)
-		for (r = blog_route_tables[i]; r->method != NULL; r++) {
-			if (n == BLOG_ROUTES_MAX)
-				return 0;
-			blog_routes[n++] = *r;
-		}
-	return n;
-}
 
 /*
  * Request bodies are parsed by the handlers (blog_valid_root), not by the
@@ -326,6 +308,7 @@ int
 main(int argc, char **argv)
 {
 	struct cm_server_conf conf;
+	struct cm_route *routes = NULL;
 	struct blog_settings st;
 	struct blog_app app;
 	int migrate = cm_config_args(argc, argv, BLOG_PROG), rc;
@@ -362,13 +345,13 @@ main(int argc, char **argv)
 		goto out;
 	}
 	conf.service = "blog";
-	conf.routes = blog_routes;
-	if ((conf.nroutes = blog_routes_join()) == 0) {
-		fprintf(stderr, "%s: more than %d routes\n", BLOG_PROG,
-		    BLOG_ROUTES_MAX);
+	if ((routes = cm_router_join(blog_route_tables, &conf.nroutes)) ==
+	    NULL) {
+		fprintf(stderr, "%s: out of memory\n", BLOG_PROG);
 		rc = 1;
 		goto out;
 	}
+	conf.routes = routes;
 	conf.jwt = app.jwt;
 	conf.error = blog_error;
 	conf.app = &app;
@@ -393,6 +376,7 @@ main(int argc, char **argv)
 	curl_global_cleanup();
 out:
 	cm_config_server_free(&conf);
+	free(routes);
 	mysql_library_end();
 	blog_settings_free(&st, &app);
 	return rc;

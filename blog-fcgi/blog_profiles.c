@@ -101,5 +101,5 @@ const struct cm_route blog_profiles_routes[] = {
         CM_AUTH_REQUIRED, 0},
     {"DELETE", "/api/profiles/:username/follow", blog_profiles_unfollow,
         CM_AUTH_REQUIRED, 0},
-    BLOG_ROUTES_END,
+    {0},
 };

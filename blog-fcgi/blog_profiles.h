@@ -18,7 +18,7 @@ json_t *blog_profiles_json(const char *username, size_t ulen, const char *bio,
 /* A nullable string column as JSON (null when s is NULL). */
 json_t *blog_profiles_strn(const char *s, size_t len);
 
-/* The routes it serves, in match order, ended by BLOG_ROUTES_END. */
+/* The routes it serves, for cm_router_join; its handlers are static. */
 extern const struct cm_route blog_profiles_routes[];
 
 #endif

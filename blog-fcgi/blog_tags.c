@@ -156,5 +156,5 @@ out:
 
 const struct cm_route blog_tags_routes[] = {
     {"GET", "/api/tags", blog_tags_list, CM_AUTH_NONE, CM_ROUTE_CACHE},
-    BLOG_ROUTES_END,
+    {0},
 };

@@ -31,7 +31,7 @@ json_t *blog_tags_json(const char *joined, size_t len);
 
 /* GET /api/tags */
 
-/* The routes it serves, in match order, ended by BLOG_ROUTES_END. */
+/* The routes it serves, for cm_router_join; its handlers are static. */
 extern const struct cm_route blog_tags_routes[];
 
 #endif

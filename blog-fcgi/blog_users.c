@@ -521,5 +521,5 @@ const struct cm_route blog_users_routes[] = {
     {"PUT", "/api/user", blog_users_update, CM_AUTH_REQUIRED, 0},
     {"POST", "/api/user/logout-all", blog_users_logout_all, CM_AUTH_REQUIRED,
         0},
-    BLOG_ROUTES_END,
+    {0},
 };
