@@ -11,6 +11,7 @@ Environment:
               supervisord's socket, keys, secrets and logs
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -170,6 +171,19 @@ class Stack:
                 return f.readlines()
         except OSError:
             return []
+
+    def access_log_entry(self, marker, timeout=5.0):
+        """The last access-log line containing marker, parsed. nginx writes
+        it once the response is sent, so a client can read the answer
+        before the line is there: wait for it a little."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in reversed(self.access_log_lines()):
+                if marker in line:
+                    return json.loads(line)
+            if time.monotonic() > deadline:
+                raise AssertionError("no access-log line with %s" % marker)
+            time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

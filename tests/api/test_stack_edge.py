@@ -5,7 +5,6 @@ over every replica, and no failed GET when a replica dies. The last tests
 kill replicas and bring them back with `tests/stack.sh up`.
 """
 
-import json
 import re
 import signal
 import time
@@ -166,16 +165,6 @@ def test_body_too_large_chunked(http, base_url):
     assert assert_json(r, 413) == {"errors": {"body": ["is too large"]}}
 
 
-def find_access_log_line(stack, marker, timeout=3.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for line in reversed(stack.access_log_lines()):
-            if marker in line:
-                return json.loads(line)
-        time.sleep(0.05)
-    raise AssertionError("no access log line with %s" % marker)
-
-
 @pytest.mark.parametrize("path", ["/api/healthz", "/pay/v1/healthz",
                                   "/api/no-such-route", "/", "/nope"])
 def test_request_id_once_and_from_nginx(http, base_url, stack, path):
@@ -184,7 +173,7 @@ def test_request_id_once_and_from_nginx(http, base_url, stack, path):
     ids = request_ids(r)
     assert len(ids) == 1, "X-Request-ID headers: %r" % ids
     assert REQUEST_ID.match(ids[0]), ids
-    entry = find_access_log_line(stack, marker)
+    entry = stack.access_log_entry(marker)
     assert entry["request_id"] == ids[0], entry
     r2 = http.get(base_url + path)
     assert request_ids(r2) != ids
