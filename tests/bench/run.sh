@@ -21,6 +21,9 @@ RUN=$VAR/run
 PORT=${BENCH_PORT:-$((8081 + ${STACK_PORT_OFFSET:-0}))}
 FLASK_WORKERS=${FLASK_WORKERS:-5}
 export BENCH_PORT=$PORT
+# The bench nginx's temporary files and micro-cache, on a tmpfs
+# (nginx.conf.in says why), one directory per bench port.
+RAM=${BENCH_RAM_DIR:-/dev/shm/blog-bench-$PORT}
 
 log()
 {
@@ -94,6 +97,7 @@ cleanup()
 		kill -TERM "$GUNICORN_PID" 2>/dev/null || true
 	fi
 	sleep 0.5
+	rm -rf "$RAM"
 }
 
 start_flask()
@@ -121,10 +125,13 @@ start_nginx()
 {
 	local conf=$BENCH/nginx/nginx.conf tmpl user= i
 	mkdir -p "$BENCH/nginx/tmp"
+	rm -rf "$RAM"
+	mkdir -p "$RAM/tmp" || die "cannot create $RAM (BENCH_RAM_DIR: a tmpfs)"
 	[ "$(id -u)" = 0 ] && user="user root;"
 	tmpl=$(<"$ROOT/tests/bench/nginx.conf.in")
 	tmpl=${tmpl//@USER_DIRECTIVE@/"$user"}
 	tmpl=${tmpl//@BENCH@/"$BENCH"}
+	tmpl=${tmpl//@RAM@/"$RAM"}
 	tmpl=${tmpl//@ROOT@/"$ROOT"}
 	tmpl=${tmpl//@LISTEN@/"127.0.0.1:$PORT"}
 	tmpl=${tmpl//@BLOG_SERVERS@/"$(servers blog)"}
