@@ -72,16 +72,6 @@ static const struct cm_route *const blog_route_tables[] = {
 
 static void blog_settings_tls(struct blog_app *app);
 
-struct blog_settings {
-	long ttl;
-	char *pub_key;
-	char *priv_key;
-	char *issuer;
-	char *audience;
-	long db_port;
-	long cache_mb;
-};
-
 static void *
 blog_worker_open(void *app, int idx)
 {
@@ -184,17 +174,17 @@ blog_settings_ident(struct blog_app *app)
 }
 
 static void
-blog_settings_load(struct blog_settings *st, struct blog_app *app, int migrate)
+blog_settings_load(struct blog_app *app, int migrate)
 {
 	char err[256];
+	long db_port, cache_mb;
 
-	memset(st, 0, sizeof(*st));
 	cm_config_log_level(BLOG_PROG);
 	if (blog_settings_url(app) == 0)
 		goto db_done;
 	if (cm_config_str("BLOG_DB_HOST", "127.0.0.1", 0, &app->db_host, err,
 	        sizeof(err)) != CM_OK ||
-	    cm_config_long("BLOG_DB_PORT", 3306, 1, 65535, &st->db_port, err,
+	    cm_config_long("BLOG_DB_PORT", 3306, 1, 65535, &db_port, err,
 	        sizeof(err)) != CM_OK ||
 	    cm_config_str("BLOG_DB_SOCKET", NULL, 0, &app->db_socket, err,
 	        sizeof(err)) != CM_OK ||
@@ -210,32 +200,20 @@ blog_settings_load(struct blog_settings *st, struct blog_app *app, int migrate)
 		free(app->db_tls_ca);
 		app->db_socket = NULL;
 	}
-	app->db_port = (unsigned int)st->db_port;
+	app->db_port = (unsigned int)db_port;
 db_done:
 	blog_settings_tls(app);
 	if (migrate)
 		return;
-	if (cm_config_long("JWT_TTL_SECONDS", 86400L * 30, 60, 86400L * 366,
-	        &st->ttl, err, sizeof(err)) != CM_OK ||
-	    cm_config_long("BLOG_IDEMPOTENCY_TTL_HOURS", 24, 1, 24L * 366 * 10,
+	if (cm_config_long("BLOG_IDEMPOTENCY_TTL_HOURS", 24, 1, 24L * 366 * 10,
 	        &app->idem_ttl_hours, err, sizeof(err)) != CM_OK ||
-	    cm_config_long("BLOG_READ_CACHE_MB", 32, 0, 65536, &st->cache_mb,
-	        err, sizeof(err)) != CM_OK ||
-	    cm_config_str("JWT_PUBLIC_KEY_FILE", NULL, 1, &st->pub_key, err,
-	        sizeof(err)) != CM_OK ||
-	    cm_config_str("JWT_PRIVATE_KEY_FILE", NULL, 1, &st->priv_key, err,
-	        sizeof(err)) != CM_OK ||
-	    cm_config_str("JWT_ISSUER", "conduit", 0, &st->issuer, err,
-	        sizeof(err)) != CM_OK ||
-	    cm_config_str("JWT_AUDIENCE", "conduit", 0, &st->audience, err,
+	    cm_config_long("BLOG_READ_CACHE_MB", 32, 0, 65536, &cache_mb, err,
 	        sizeof(err)) != CM_OK)
 		cm_config_fatal(BLOG_PROG, err);
-	if (cm_jwt_new(&app->jwt, st->priv_key, st->pub_key, st->issuer,
-	        st->audience, st->ttl, err, sizeof(err)) != CM_OK)
-		cm_config_fatal(BLOG_PROG, err);
+	app->jwt = cm_config_jwt(BLOG_PROG, 1);
 	blog_settings_ident(app);
-	if (st->cache_mb > 0 &&
-	    (app->cache = blog_cache_new((size_t)st->cache_mb << 20)) == NULL) {
+	if (cache_mb > 0 &&
+	    (app->cache = blog_cache_new((size_t)cache_mb << 20)) == NULL) {
 		fprintf(stderr, "%s: out of memory\n", BLOG_PROG);
 		exit(1);
 	}
@@ -286,12 +264,8 @@ blog_settings_tls(struct blog_app *app)
 }
 
 static void
-blog_settings_free(struct blog_settings *st, struct blog_app *app)
+blog_settings_free(struct blog_app *app)
 {
-	free(st->pub_key);
-	free(st->priv_key);
-	free(st->issuer);
-	free(st->audience);
 	cm_jwt_free(app->jwt);
 	blog_cache_free(app->cache);
 	while (app->npay_urls > 0)
@@ -308,15 +282,15 @@ int
 main(int argc, char **argv)
 {
 	struct cm_server_conf conf;
-	struct cm_route *routes = NULL;
-	struct blog_settings st;
 	struct blog_app app;
+	struct cm_route *routes = NULL;
+	const char *why = NULL;
 	int migrate = cm_config_args(argc, argv, BLOG_PROG), rc;
 
 	cm_log_set_service("blog");
 	memset(&app, 0, sizeof(app));
 	memset(&conf, 0, sizeof(conf));
-	blog_settings_load(&st, &app, migrate);
+	blog_settings_load(&app, migrate);
 	if (!migrate)
 		cm_config_server(BLOG_PROG, "127.0.0.1:9001", 1024, &conf);
 	/* Not thread-safe: once, before any worker connects. */
@@ -324,33 +298,32 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: cannot initialise the MariaDB client\n",
 		    BLOG_PROG);
 		cm_config_server_free(&conf);
-		blog_settings_free(&st, &app);
+		blog_settings_free(&app);
 		return 1;
 	}
 	if (migrate) {
 		rc = blog_migrate_run(&app, 30) == 0 ? 0 : 1;
 		goto out;
 	}
-	if (cm_password_init() != CM_OK) {
-		fprintf(stderr, "%s: cannot initialise password hashing\n",
-		    BLOG_PROG);
-		rc = 1;
-		goto out;
-	}
-	/* Missing ICU data stops the start, not every later register. */
-	if (blog_unicode_init() != CM_OK) {
-		fprintf(stderr, "%s: cannot initialise ICU (libicu72 data)\n",
-		    BLOG_PROG);
+	/*
+	 * Once, before the relay and the workers start (none is thread-safe).
+	 * Missing ICU data stops the start, not every later register.
+	 */
+	if (cm_password_init() != CM_OK)
+		why = "cannot initialise password hashing";
+	else if (blog_unicode_init() != CM_OK)
+		why = "cannot initialise ICU (libicu72 data)";
+	else if ((routes = cm_router_join(blog_route_tables, &conf.nroutes)) ==
+	    NULL)
+		why = "out of memory";
+	else if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		why = "cannot initialise libcurl";
+	if (why != NULL) {
+		fprintf(stderr, "%s: %s\n", BLOG_PROG, why);
 		rc = 1;
 		goto out;
 	}
 	conf.service = "blog";
-	if ((routes = cm_router_join(blog_route_tables, &conf.nroutes)) ==
-	    NULL) {
-		fprintf(stderr, "%s: out of memory\n", BLOG_PROG);
-		rc = 1;
-		goto out;
-	}
 	conf.routes = routes;
 	conf.jwt = app.jwt;
 	conf.error = blog_error;
@@ -360,12 +333,6 @@ main(int argc, char **argv)
 	conf.around = blog_cache_around;
 	conf.after = blog_idem_prune;
 	conf.auth_check = blog_ident_check;
-	/* Not thread-safe either: before the relay and the workers start. */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-		fprintf(stderr, "%s: cannot initialise libcurl\n", BLOG_PROG);
-		rc = 1;
-		goto out;
-	}
 	if (blog_ident_relay_start(&app) != 0) {
 		rc = 1;
 		curl_global_cleanup();
@@ -378,6 +345,6 @@ out:
 	cm_config_server_free(&conf);
 	free(routes);
 	mysql_library_end();
-	blog_settings_free(&st, &app);
+	blog_settings_free(&app);
 	return rc;
 }

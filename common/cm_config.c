@@ -276,3 +276,30 @@ cm_config_server_free(struct cm_server_conf *conf)
 	conf->listen = NULL;
 	conf->admin_listen = NULL;
 }
+
+struct cm_jwt *
+cm_config_jwt(const char *prog, int issues)
+{
+	struct cm_jwt *jwt;
+	char err[256], *pub, *priv = NULL, *issuer, *audience;
+	long ttl = 0;
+
+	if (issues)
+		ttl = cm_config_long_or_exit(
+		    prog, "JWT_TTL_SECONDS", 86400L * 30, 60, 86400L * 366);
+	pub = cm_config_str_or_exit(prog, "JWT_PUBLIC_KEY_FILE", NULL, 1);
+	if (issues)
+		priv = cm_config_str_or_exit(
+		    prog, "JWT_PRIVATE_KEY_FILE", NULL, 1);
+	issuer = cm_config_str_or_exit(prog, "JWT_ISSUER", "conduit", 0);
+	audience = cm_config_str_or_exit(prog, "JWT_AUDIENCE", "conduit", 0);
+	/* cm_jwt_new reads the files and copies the strings. */
+	if (cm_jwt_new(&jwt, priv, pub, issuer, audience, ttl, err,
+	        sizeof(err)) != CM_OK)
+		cm_config_fatal(prog, err);
+	free(pub);
+	free(priv);
+	free(issuer);
+	free(audience);
+	return jwt;
+}

@@ -70,4 +70,13 @@ void cm_config_server(const char *prog, const char *listen, long max_workers,
     struct cm_server_conf *conf);
 void cm_config_server_free(struct cm_server_conf *conf);
 
+/*
+ * The token keys, read the same way by both services: JWT_PUBLIC_KEY_FILE
+ * (required), JWT_ISSUER and JWT_AUDIENCE (default "conduit"); with issues
+ * set (the blog signs tokens) also JWT_PRIVATE_KEY_FILE (required) and
+ * JWT_TTL_SECONDS (60 s..366 days, default 30 days). A bad one, or keys
+ * that do not load, is fatal. The caller frees with cm_jwt_free.
+ */
+struct cm_jwt *cm_config_jwt(const char *prog, int issues);
+
 #endif

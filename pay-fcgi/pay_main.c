@@ -47,7 +47,7 @@ main(int argc, char **argv)
 	static struct pay_app app;
 	struct cm_server_conf conf;
 	struct cm_route *routes;
-	char err[256], *pubkey, *issuer, *audience;
+	char err[256];
 	int migrate = cm_config_args(argc, argv, PAY_PROG);
 
 	cm_log_set_service("pay");
@@ -67,14 +67,7 @@ main(int argc, char **argv)
 	    PAY_PROG, "PAY_IDEMPOTENCY_TTL_HOURS", 24, 1, 24L * 366 * 10);
 	app.max_deposit = cm_config_long_or_exit(
 	    PAY_PROG, "PAY_MAX_DEPOSIT", 100000000L, 1, PAY_AMOUNT_MAX);
-	pubkey =
-	    cm_config_str_or_exit(PAY_PROG, "JWT_PUBLIC_KEY_FILE", NULL, 1);
-	issuer = cm_config_str_or_exit(PAY_PROG, "JWT_ISSUER", "conduit", 1);
-	audience =
-	    cm_config_str_or_exit(PAY_PROG, "JWT_AUDIENCE", "conduit", 1);
-	if (cm_jwt_new(&app.jwt, NULL, pubkey, issuer, audience, 0, err,
-	        sizeof(err)) != CM_OK)
-		cm_config_fatal(PAY_PROG, err);
+	app.jwt = cm_config_jwt(PAY_PROG, 0);
 
 	memset(&conf, 0, sizeof(conf));
 	cm_config_server(PAY_PROG, "127.0.0.1:9101", 256, &conf);
@@ -97,8 +90,5 @@ main(int argc, char **argv)
 	free(app.db_url);
 	cm_config_server_free(&conf);
 	free(routes);
-	free(pubkey);
-	free(issuer);
-	free(audience);
 	return 0;
 }
