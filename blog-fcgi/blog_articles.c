@@ -108,6 +108,19 @@ blog_articles_reply(struct cm_req *req, int status, long long id)
 	return blog_articles_answer(req, status, id, NULL);
 }
 
+/*
+ * The single exit of a handler that writes article id: when rc is CM_OK,
+ * the article as it now is answered with status; then blog_error_finish.
+ */
+static enum cm_err
+blog_articles_finish(
+    struct cm_req *req, enum cm_err rc, int status, long long id)
+{
+	if (rc == CM_OK)
+		rc = blog_articles_reply(req, status, id);
+	return blog_error_finish(rc);
+}
+
 enum cm_err
 blog_articles_head(
     struct cm_req *req, long long *id, long long *author_id, char **title)
@@ -133,6 +146,23 @@ blog_articles_head(
 out:
 	blog_db_done(s);
 	return rc;
+}
+
+/*
+ * The route's article when the requester wrote it: *id (and *title as
+ * blog_articles_head gives it); 404 or 403 answered otherwise.
+ */
+static enum cm_err
+blog_articles_own(struct cm_req *req, long long *id, char **title)
+{
+	long long author_id;
+	enum cm_err rc;
+
+	if ((rc = blog_articles_head(req, id, &author_id, title)) != CM_OK)
+		return rc;
+	if (author_id != req->user_id)
+		return blog_error_reply(req, 403, "article", "forbidden");
+	return CM_OK;
 }
 
 /* A list item: the article without its body. */
@@ -411,42 +441,29 @@ blog_articles_create(struct cm_req *req)
 	rc = blog_articles_write(req, &w, blog_articles_insert_txn);
 	/* The author's row is gone: the token outlived the user. */
 	rc = blog_error_missing(req, rc, 401, "token", "is invalid");
-	if (rc != CM_OK)
-		goto out;
-	rc = blog_articles_reply(req, 201, w.id);
 out:
-	return blog_error_finish(rc);
+	return blog_articles_finish(req, rc, 201, w.id);
 }
 
 static enum cm_err
 blog_articles_update(struct cm_req *req)
 {
 	struct blog_articles_write w;
-	long long author_id;
 	char *old_title = NULL;
 	json_t *obj;
 	enum cm_err rc;
 
 	memset(&w, 0, sizeof(w));
-	if ((rc = blog_articles_head(req, &w.id, &author_id, &old_title)) !=
-	    CM_OK)
-		goto out;
-	if (author_id != req->user_id) {
-		rc = blog_error_reply(req, 403, "article", "forbidden");
-		goto out;
-	}
-	if ((rc = blog_valid_root(req, "article", &obj)) != CM_OK ||
+	if ((rc = blog_articles_own(req, &w.id, &old_title)) != CM_OK ||
+	    (rc = blog_valid_root(req, "article", &obj)) != CM_OK ||
 	    (rc = blog_articles_fields(req, obj, 0, &w)) != CM_OK)
 		goto out;
 	/* The slug follows the title, and only when the title changes. */
 	w.new_slug = w.title != NULL &&
 	    (old_title == NULL || strcmp(w.title, old_title) != 0);
 	rc = blog_articles_write(req, &w, blog_articles_update_txn);
-	if (rc != CM_OK)
-		goto out;
-	rc = blog_articles_reply(req, 200, w.id);
 out:
-	return blog_error_finish(rc);
+	return blog_articles_finish(req, rc, 200, w.id);
 }
 
 /* The article and its count go together (comments, favourites and tag
@@ -469,15 +486,11 @@ blog_articles_delete_txn(struct blog_db *db, const char *rid, void *ctx)
 static enum cm_err
 blog_articles_delete(struct cm_req *req)
 {
-	long long id, author_id;
+	long long id;
 	enum cm_err rc;
 
-	if ((rc = blog_articles_head(req, &id, &author_id, NULL)) != CM_OK)
+	if ((rc = blog_articles_own(req, &id, NULL)) != CM_OK)
 		goto out;
-	if (author_id != req->user_id) {
-		rc = blog_error_reply(req, 403, "article", "forbidden");
-		goto out;
-	}
 	if ((rc = blog_db_txn(req->worker, req->request_id,
 	         blog_articles_delete_txn, &id)) != CM_OK)
 		goto out;
@@ -531,11 +544,8 @@ blog_articles_fav(struct cm_req *req, int add)
 		goto out;
 	}
 	rc = blog_error_missing(req, rc, 401, "token", "is invalid");
-	if (rc != CM_OK)
-		goto out;
-	rc = blog_articles_reply(req, 200, f.id);
 out:
-	return blog_error_finish(rc);
+	return blog_articles_finish(req, rc, 200, f.id);
 }
 
 static enum cm_err

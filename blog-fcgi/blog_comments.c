@@ -66,24 +66,15 @@ out:
 static enum cm_err
 blog_comments_list(struct cm_req *req)
 {
-	struct blog_db *db = req->worker;
 	struct blog_db_stmt *s = NULL;
 	long long article_id, author_id;
-	json_t *arr = NULL;
 	enum cm_err rc;
 
-	if ((rc = blog_articles_head(req, &article_id, &author_id, NULL)) !=
+	if ((rc = blog_articles_head(req, &article_id, &author_id, NULL)) ==
 	    CM_OK)
-		goto out;
-	if ((rc = blog_db_comments_of(
-	         db, req->request_id, req->user_id, article_id, &s)) != CM_OK)
-		goto out;
-	if ((rc = blog_db_rows_json(
-	         db, req->request_id, s, blog_comments_json, &arr)) != CM_OK)
-		goto out;
-	rc = cm_resp_wrap(&req->resp, 200, "comments", arr);
-out:
-	blog_db_done(s);
+		rc = blog_db_comments_of(
+		    req->worker, req->request_id, req->user_id, article_id, &s);
+	rc = blog_db_rows_answer(req, rc, s, "comments", blog_comments_json);
 	return blog_error_finish(rc);
 }
 

@@ -1678,6 +1678,20 @@ blog_db_rows_json(struct blog_db *db, const char *rid, struct blog_db_stmt *s,
 	return rc;
 }
 
+enum cm_err
+blog_db_rows_answer(struct cm_req *req, enum cm_err rc, struct blog_db_stmt *s,
+    const char *key, json_t *(*row_json)(struct blog_db_stmt *s))
+{
+	json_t *arr;
+
+	if (rc == CM_OK &&
+	    (rc = blog_db_rows_json(
+	         req->worker, req->request_id, s, row_json, &arr)) == CM_OK)
+		rc = cm_resp_wrap(&req->resp, 200, key, arr);
+	blog_db_done(s);
+	return rc;
+}
+
 void
 blog_db_done(struct blog_db_stmt *s)
 {

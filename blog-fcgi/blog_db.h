@@ -24,6 +24,7 @@
 
 #include "blog.h"
 #include "cm_err.h"
+#include "cm_req.h"
 
 /*
  * Result columns of the article queries (by slug, by id, list, feed): one
@@ -97,6 +98,16 @@ enum cm_err blog_db_fetch(
 enum cm_err blog_db_rows_json(struct blog_db *db, const char *rid,
     struct blog_db_stmt *s, json_t *(*row_json)(struct blog_db_stmt *s),
     json_t **arr);
+
+/*
+ * A list answer: when rc, the result of the query that made s, is CM_OK,
+ * answer 200 with {key: [...]}, one element per remaining row of s as
+ * row_json makes it. Releases s (may be NULL) either way; returns rc or
+ * what answering met.
+ */
+enum cm_err blog_db_rows_answer(struct cm_req *req, enum cm_err rc,
+    struct blog_db_stmt *s, const char *key,
+    json_t *(*row_json)(struct blog_db_stmt *s));
 
 /* Release the buffered result; safe on NULL. */
 void blog_db_done(struct blog_db_stmt *s);

@@ -139,19 +139,11 @@ blog_tags_name_json(struct blog_db_stmt *s)
 static enum cm_err
 blog_tags_list(struct cm_req *req)
 {
-	struct blog_db *db = req->worker;
 	struct blog_db_stmt *s = NULL;
-	json_t *arr = NULL;
 	enum cm_err rc;
 
-	if ((rc = blog_db_tags(db, req->request_id, &s)) != CM_OK ||
-	    (rc = blog_db_rows_json(
-	         db, req->request_id, s, blog_tags_name_json, &arr)) != CM_OK)
-		goto out;
-	rc = cm_resp_wrap(&req->resp, 200, "tags", arr);
-out:
-	blog_db_done(s);
-	return blog_error_finish(rc);
+	rc = blog_db_tags(req->worker, req->request_id, &s);
+	return blog_db_rows_answer(req, rc, s, "tags", blog_tags_name_json);
 }
 
 const struct cm_route blog_tags_routes[] = {
