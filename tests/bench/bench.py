@@ -478,6 +478,9 @@ def run_open_loop(rows):
         _, mode, path, _, kind = by_name[name]
         sat = max(r["rps"] for r in rows if r["endpoint"] == name)
         rate = max(1.0, sat * load / 100.0)
+        # The machine's load as the point starts: a tail on two shared
+        # cores may be someone else's work (README "Open-loop tail").
+        loadavg = os.getloadavg()[0]
         r = openloop(mode, path, rate, OPEN_SECONDS)
         row = {"endpoint": name, "kind": kind, "load_pct": load,
                "saturation_rps": sat, "rate": rate,
@@ -490,7 +493,8 @@ def run_open_loop(rows):
                    "non2xx", "socket_errors", "timeouts", "warmup_errors")},
                "send_lag_p99_ms": r["send_lag_p99_us"] / 1000,
                "p99_by_second_ms": [v / 1000 for v in r["p99_by_second_us"]],
-               "peak_conns": r["peak_conns"], "target_p99_ms": target}
+               "peak_conns": r["peak_conns"], "loadavg_1m": loadavg,
+               "target_p99_ms": target}
         out.append(row)
         log("[open %d/%d] %-34s %3d%% %7.0f req/s p50 %6.2f p99 %7.2f "
             "p99.9 %7.2f ms errors %d/%d" % (
