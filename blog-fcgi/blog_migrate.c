@@ -178,15 +178,6 @@ blog_migrate_lock(void *db)
 	return 0;
 }
 
-static void
-blog_migrate_unlock(void *db)
-{
-	long long got;
-
-	(void)blog_migrate_stmt(blog_db_conn(db),
-	    "SELECT RELEASE_LOCK('blog_migrate')", NULL, NULL, &got);
-}
-
 static int
 blog_migrate_prepare(void *db)
 {
@@ -230,7 +221,6 @@ blog_migrate_apply(void *db, const struct cm_migration *m)
 
 static const struct cm_migration_driver blog_migrate_driver = {
     .lock = blog_migrate_lock,
-    .unlock = blog_migrate_unlock,
     .prepare = blog_migrate_prepare,
     .applied = blog_migrate_applied,
     .apply = blog_migrate_apply,

@@ -54,24 +54,18 @@ int
 cm_migration_run(const struct cm_migration_driver *d, void *db,
     const struct cm_migration *ms, size_t n)
 {
-	int applied = 0, version = 0, rc = -1;
+	int applied = 0, version = 0;
 
-	if (cm_migration_check(ms, n) != 0)
+	if (cm_migration_check(ms, n) != 0 || d->lock(db) != 0 ||
+	    d->prepare(db) != 0)
 		return -1;
-	if (d->lock(db) != 0)
-		return -1;
-	if (d->prepare(db) != 0)
-		goto out;
 	/* Numbered first: repeatable ones may use what they create. */
 	if (cm_migration_pass(d, db, ms, n, 0, &applied, &version) != 0 ||
 	    cm_migration_pass(d, db, ms, n, 1, &applied, &version) != 0)
-		goto out;
+		return -1;
 	cm_log(CM_LOG_INFO, NULL, "migrate: %d applied, schema at version %d",
 	    applied, version);
-	rc = 0;
-out:
-	d->unlock(db);
-	return rc;
+	return 0;
 }
 
 int

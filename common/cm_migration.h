@@ -25,10 +25,14 @@ struct cm_migration {
  * logging why; db is the driver's connection.
  */
 struct cm_migration_driver {
-	/* Take a lock held across processes, so that replicas and jobs
-	 * starting together apply each migration exactly once. */
+	/*
+	 * Take a lock held across processes, so that replicas and jobs
+	 * starting together apply each migration exactly once. It is the
+	 * connection's (a PostgreSQL advisory or MariaDB GET_LOCK session
+	 * lock): closing db releases it, after the run or after a crash, so
+	 * there is no unlock to forget on an error path.
+	 */
 	int (*lock)(void *db);
-	void (*unlock)(void *db);
 	/* Create the bookkeeping tables when missing. */
 	int (*prepare)(void *db);
 	/* Whether m is recorded (a repeatable one: with this very text). */
@@ -51,9 +55,10 @@ int cm_migration_check(const struct cm_migration *ms, size_t n);
 int cm_migration_newest(const struct cm_migration *ms, size_t n);
 
 /*
- * After cm_migration_check, under the driver's lock: every numbered migration not yet recorded, in
- * order, then every repeatable one whose text changed. Stops at the first
- * failure. Returns 0, or -1 (logged).
+ * After cm_migration_check, under the driver's lock: every numbered
+ * migration not yet recorded, in order, then every repeatable one whose
+ * text changed. Stops at the first failure. Returns 0, or -1 (logged); the
+ * lock is held until the caller closes db.
  */
 int cm_migration_run(const struct cm_migration_driver *d, void *db,
     const struct cm_migration *ms, size_t n);

@@ -127,13 +127,6 @@ pay_migrate_lock(void *db)
 	    db, "SELECT pg_advisory_lock(" PAY_MIGRATE_LOCK ")", "lock");
 }
 
-static void
-pay_migrate_unlock(void *db)
-{
-	(void)pay_migrate_exec(
-	    db, "SELECT pg_advisory_unlock(" PAY_MIGRATE_LOCK ")", "unlock");
-}
-
 static int
 pay_migrate_prepare(void *db)
 {
@@ -153,7 +146,6 @@ pay_migrate_prepare(void *db)
 /* The PostgreSQL driver for cm_migration_run; db is the PGconn. */
 static const struct cm_migration_driver pay_migrate_driver = {
     .lock = pay_migrate_lock,
-    .unlock = pay_migrate_unlock,
     .prepare = pay_migrate_prepare,
     .applied = pay_migrate_applied,
     .apply = pay_migrate_apply,
