@@ -631,8 +631,9 @@ BEGIN
 END $$;
 
 /*
- * The usual first call of a session: it records a new username too. Oldest
- * first, as accounts are few and stable; paginated like every list.
+ * Oldest first, as accounts are few and stable; paginated like every list.
+ * A read only: a caller without a users row has no account to list, and
+ * the operations that open one record the row (pay_caller_in).
  */
 CREATE OR REPLACE FUNCTION pay_accounts_list(p_user bigint, p_username text,
     p_after text, p_limit int,
@@ -641,7 +642,6 @@ LANGUAGE plpgsql AS $$
 DECLARE
 	cur bigint := 0;
 BEGIN
-	PERFORM pay_user_seen(p_user, p_username);
 	IF p_after IS NOT NULL THEN
 		cur := (SELECT seq FROM accounts
 		    WHERE id = p_after AND owner_id = p_user);
