@@ -161,7 +161,12 @@ blog_migrate_skeletons(MYSQL *c)
 	return 0;
 }
 
-/* The MariaDB driver for cm_migration_run; db is a struct blog_db. */
+/*
+ * The MariaDB driver for cm_migration_run; db is a struct blog_db. It
+ * records versions only: the blog has no repeatable (R__) file, and one
+ * added here would run once and never again. Record its checksum first, as
+ * pay_migrate.c does.
+ */
 static int
 blog_migrate_lock(void *db)
 {
