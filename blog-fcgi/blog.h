@@ -56,6 +56,11 @@ struct blog_app {
 	long idem_ttl_hours; /* Idempotency-Keys kept at least this long */
 	/* Kept answers (blog_cache.c); NULL when BLOG_READ_CACHE_MB is 0. */
 	struct blog_cache *cache;
+	/*
+	 * BLOG_READ_VERSION_WINDOW_US: version reads shared over this long,
+	 * and every write answered that long after its commit (blog_cache.c).
+	 */
+	long read_window_us;
 };
 
 #endif

@@ -17,21 +17,46 @@
  * refills in one request per key); writes cost one row update per changed
  * row in the same transaction.
  *
+ * The window (BLOG_READ_VERSION_WINDOW_US, W): a request may also use a
+ * version read that began less than W before the request did, if every
+ * write waits W after its commit before it is answered. Why that is still
+ * never stale, with durations only (each on its own host's monotonic
+ * clock; no clocks are compared across hosts):
+ *   - a write commits at c and is answered at a >= c + W (it waits);
+ *   - a request acknowledged-after that write begins at b > a, and
+ *     blog_cache_version is called at t >= b;
+ *   - it uses a read whose query was sent at s >= r, where r is when the
+ *     read was recorded as begun (before sending) and t - r < W;
+ *   so s >= r > t - W >= b - W > a - W >= c: the read reached the database
+ * after the commit returned and sees it (InnoDB gives each autocommit
+ * SELECT a fresh snapshot; Galera reads wait for it, wsrep_sync_wait). The
+ * two durations are measured on different hosts' clocks, whose rates may
+ * differ by NTP's slew limit (500 ppm): writes wait W plus a sixteenth
+ * (blog_cache_write_wait_us), far more than that. The price: every write
+ * is answered W later (default 1 ms against writes of 10-70 ms), a writing
+ * worker sleeps meanwhile, and every replica must run with a W no larger
+ * than the writers' (one setting for the service). A write by hand in SQL,
+ * or by a replica without the wait (an older binary during a rolling
+ * upgrade), may be missed for up to W after its commit.
+ *
  * The table is direct-mapped (a key's slot is its hash): a colliding key
  * replaces the older answer. All kept answers share one version, so a new
  * version empties the table at once instead of leaving it full of answers
  * nobody can use.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "blog.h"
 #include "blog_cache.h"
 #include "blog_db.h"
 #include "blog_idem.h"
+#include "cm_clock.h"
 #include "cm_json.h"
 #include "cm_log.h"
 
@@ -61,8 +86,11 @@ struct blog_cache {
 	unsigned long long started; /* reads begun */
 	unsigned long long done; /* the last read finished */
 	int busy; /* a read is in flight */
+	long long busy_us; /* when the read in flight began (cm_clock_us) */
 	enum cm_err grc; /* the last read's result */
 	long long gver;
+	long long gbegan_us; /* when the last read began */
+	long long window_us; /* blog_cache_window; 0: none */
 	unsigned long long callers; /* of blog_cache_version */
 };
 
@@ -123,12 +151,25 @@ blog_cache_free(struct blog_cache *c)
 	free(c);
 }
 
+void
+blog_cache_window(struct blog_cache *c, long long window_us)
+{
+	c->window_us = window_us > 0 ? window_us : 0;
+}
+
+long long
+blog_cache_write_wait_us(long long window_us)
+{
+	/* The margin: see the top comment (clock rates, not offsets). */
+	return window_us > 0 ? window_us + window_us / 16 + 1 : 0;
+}
+
 enum cm_err
 blog_cache_version(
     struct blog_cache *c, blog_cache_read_fn read, void *arg, long long *ver)
 {
 	unsigned long long need, gen;
-	long long v = 0;
+	long long v = 0, now = cm_clock_us(), began;
 	enum cm_err rc;
 
 	*ver = 0;
@@ -136,18 +177,29 @@ blog_cache_version(
 	c->callers++;
 	/*
 	 * A read already in flight may have read the version before this
-	 * request began: only one that starts from now on will do.
+	 * request began: only one that starts from now on will do, or, with
+	 * a window, one that began less than the window before now.
 	 */
 	need = c->started + 1;
+	if (c->busy && now - c->busy_us < c->window_us)
+		need = c->started;
 	for (;;) {
 		if (c->done >= need) {
 			rc = c->grc;
 			*ver = c->gver;
 			break;
 		}
+		if (c->done > 0 && c->grc == CM_OK &&
+		    now - c->gbegan_us < c->window_us) {
+			rc = CM_OK;
+			*ver = c->gver;
+			break;
+		}
 		if (!c->busy) {
 			gen = ++c->started;
 			c->busy = 1;
+			/* Before the query is sent: the earlier, the safer. */
+			began = c->busy_us = cm_clock_us();
 			pthread_mutex_unlock(&c->gmu);
 			rc = read(arg, &v);
 			pthread_mutex_lock(&c->gmu);
@@ -155,6 +207,7 @@ blog_cache_version(
 			c->done = gen;
 			c->grc = rc;
 			c->gver = v;
+			c->gbegan_us = began;
 			pthread_cond_broadcast(&c->gcv);
 			*ver = v;
 			break;
@@ -720,6 +773,35 @@ blog_cache_own(struct cm_req *req, struct blog_cache *c, cm_handler handler)
 	return cm_resp_header(&req->resp, "X-Blog-Cache", "miss");
 }
 
+/*
+ * A request that may have written is answered only once the readers'
+ * window has passed since its commit (the top comment): the handler has
+ * committed when it returns, so the wait starts after it.
+ */
+static void
+blog_cache_settle(const struct cm_req *req)
+{
+	const struct blog_app *app = req->app;
+	struct timespec until;
+	long long wait;
+
+	if (app == NULL || strcmp(req->method, "GET") == 0 ||
+	    strcmp(req->method, "HEAD") == 0 ||
+	    (wait = blog_cache_write_wait_us(app->read_window_us)) == 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += wait / 1000000;
+	until.tv_nsec += (wait % 1000000) * 1000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	/* Absolute: a signal cannot cut the wait short. */
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) ==
+	    EINTR)
+		;
+}
+
 enum cm_err
 blog_cache_around(struct cm_req *req, cm_handler handler)
 {
@@ -733,8 +815,11 @@ blog_cache_around(struct cm_req *req, cm_handler handler)
 
 	if (c == NULL || req->matched == NULL ||
 	    (req->matched->flags & CM_ROUTE_CACHE) == 0 ||
-	    strcmp(req->method, "GET") != 0)
-		return blog_idem_around(req, handler);
+	    strcmp(req->method, "GET") != 0) {
+		rc = blog_idem_around(req, handler);
+		blog_cache_settle(req);
+		return rc;
+	}
 	if ((rc = blog_cache_req_version(req, c)) != CM_OK)
 		return rc;
 	if (strcmp(req->matched->pattern, "/api/articles/feed") == 0)

@@ -24,14 +24,30 @@ struct blog_cache *blog_cache_new(size_t max_bytes);
 void blog_cache_free(struct blog_cache *c);
 
 /*
- * The data version as of some moment after this call began: concurrent
- * callers share one read (read(arg, ...) by one of them) as long as it
- * started after each of them arrived, so a replica under load pays one
- * database round trip per batch of requests, not per request. A failed
- * read fails every caller that waited for it.
+ * Share version reads over a window of window_us microseconds (0, the
+ * default: no window): see blog_cache_version. Set before the cache is
+ * used; every replica's writes must then wait blog_cache_write_wait.
+ */
+void blog_cache_window(struct blog_cache *c, long long window_us);
+
+/*
+ * The data version as of some moment after this call began, less the
+ * window: concurrent callers share one read (read(arg, ...) by one of them)
+ * as long as it started after each of them arrived, or less than the
+ * window before, so a replica under load pays one database round trip per
+ * batch of requests or per window, not per request. A failed read fails
+ * every caller that waited for it and is never reused.
  */
 enum cm_err blog_cache_version(
     struct blog_cache *c, blog_cache_read_fn read, void *arg, long long *ver);
+
+/*
+ * What a write waits after its commit, before it is answered, so that
+ * readers sharing version reads over window_us never miss it: window_us
+ * plus a margin for clocks that run at slightly different rates. 0 when
+ * window_us is 0.
+ */
+long long blog_cache_write_wait_us(long long window_us);
 
 /*
  * A copy of the answer kept for key at version ver: 1 and *body (caller
@@ -58,7 +74,9 @@ void blog_cache_stats(struct blog_cache *c, unsigned long long *hits,
  * blog_cache_around runs a CM_ROUTE_CACHE handler from the cache when it
  * can and keeps its 200 answers; other routes go to blog_idem_around.
  * blog_cache_ident is the user's identity version, from the cache when
- * nothing was written since it was read.
+ * nothing was written since it was read. A request that may write (any
+ * method but GET and HEAD) is answered only after blog_cache_write_wait_us
+ * of the app's read_window_us, cache or none on this replica.
  */
 enum cm_err blog_cache_around(struct cm_req *req, cm_handler handler);
 enum cm_err blog_cache_ident(

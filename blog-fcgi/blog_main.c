@@ -208,7 +208,9 @@ db_done:
 	if (cm_config_long("BLOG_IDEMPOTENCY_TTL_HOURS", 24, 1, 24L * 366 * 10,
 	        &app->idem_ttl_hours, err, sizeof(err)) != CM_OK ||
 	    cm_config_long("BLOG_READ_CACHE_MB", 32, 0, 65536, &cache_mb, err,
-	        sizeof(err)) != CM_OK)
+	        sizeof(err)) != CM_OK ||
+	    cm_config_long("BLOG_READ_VERSION_WINDOW_US", 1000, 0, 10000000,
+	        &app->read_window_us, err, sizeof(err)) != CM_OK)
 		cm_config_fatal(BLOG_PROG, err);
 	app->jwt = cm_config_jwt(BLOG_PROG, 1);
 	blog_settings_ident(app);
@@ -217,6 +219,8 @@ db_done:
 		fprintf(stderr, "%s: out of memory\n", BLOG_PROG);
 		exit(1);
 	}
+	if (app->cache != NULL)
+		blog_cache_window(app->cache, app->read_window_us);
 }
 
 /*

@@ -12,8 +12,8 @@ import os
 
 import pytest
 
-from blog_support import name
-from fcgi_support import fcgi
+from blog_support import BLOG_BIN, app_db_url, name
+from fcgi_support import fcgi, start
 
 VAR = os.environ.get("STACK_VAR") or os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(
@@ -30,8 +30,8 @@ def _listen(n):
 class Replica:
     """One blog replica, spoken to over FastCGI with cgi-fcgi."""
 
-    def __init__(self, n):
-        self.addr = _listen(n)
+    def __init__(self, n=None, addr=None):
+        self.addr = addr or _listen(n)
 
     def call(self, method, path, token=None, body=None):
         h = {} if token is None else {"Authorization": "Token " + token}
@@ -231,3 +231,56 @@ def test_shared_answers_carry_each_viewers_flags(replicas):
         assert prof["profile"]["following"] is fol
         _, com = r2.warm(paths[3], tok)
         assert com["comments"][0]["author"]["following"] is fol
+
+
+# A window far longer than the stack's (1 ms): any read within it is
+# shared for sure, so a write that did not wait it out would be missed.
+WINDOW_US = 2000000
+
+
+@pytest.fixture(scope="module")
+def window_replicas(var_dir, tmp_path_factory):
+    """Two replicas of our own on the stack's database and keys, sharing
+    version reads over WINDOW_US."""
+    d = tmp_path_factory.mktemp("window")
+    env = {"BLOG_DB_URL": app_db_url(var_dir), "WORKERS": "2",
+           "BLOG_READ_VERSION_WINDOW_US": str(WINDOW_US),
+           "JWT_PUBLIC_KEY_FILE": os.path.join(var_dir, "keys",
+                                               "jwt-public.pem"),
+           "JWT_PRIVATE_KEY_FILE": os.path.join(var_dir, "keys",
+                                                "jwt-private.pem")}
+    procs, reps = [], []
+    try:
+        for n in (1, 2):
+            sock = str(d / ("blog-%d.sock" % n))
+            procs.append(start(BLOG_BIN, dict(env, LISTEN=sock), sock,
+                               str(d / ("blog-%d.log" % n))))
+            reps.append(Replica(addr=sock))
+        yield reps
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            assert p.wait(timeout=30) == 0
+
+
+def test_window_shared_reads_never_miss_an_acknowledged_write(
+        replicas, window_replicas):
+    """With a window, a replica answers from a version read that began up
+    to the window before the request; a write is answered only the window
+    after its commit, so the next request anywhere reads a newer version.
+    Without that wait this read comes well within the window of the
+    reader's last version read (taken before the write), and is stale."""
+    s1, _ = replicas
+    w1, w2 = window_replicas
+    author, atok = _register(s1, "rcw")
+    status, _, body = s1.call("POST", "/api/articles", atok, {"article": {
+        "title": "Window " + author, "description": "before", "body": "b"}})
+    assert status == 201, body
+    art = "/api/articles/" + body["article"]["slug"]
+    _, kept = w2.warm(art)
+    assert kept["article"]["description"] == "before"
+    status, _, body = w1.call("PUT", art, atok, {"article": {
+        "description": "after"}})
+    assert status == 200, body
+    assert w2.get(art)["article"]["description"] == "after"

@@ -204,8 +204,146 @@ test_gate_failure(void **state)
 	blog_cache_free(c);
 }
 
-UNIT_MAIN(
-    cmocka_unit_test(test_version_gates_answers),
+/*
+ * The window: a read that began less than the window before a call is
+ * shared by it without a new read; an older one, or a failed one, never.
+ */
+static void
+test_window_shares_recent_reads(void **state)
+{
+	struct blog_cache *c = blog_cache_new(1024);
+	unsigned long long h, m, reads, callers;
+	long long v = 0;
+	int before;
+
+	(void)state;
+	/* No window (the old rule): every call after a read reads again. */
+	pthread_mutex_lock(&fake.mu);
+	before = fake.reads;
+	pthread_mutex_unlock(&fake.mu);
+	assert_int_equal(blog_cache_version(c, fake_read, NULL, &v), CM_OK);
+	assert_int_equal(blog_cache_version(c, fake_read, NULL, &v), CM_OK);
+	assert_int_equal(fake.reads - before, 2);
+	blog_cache_free(c);
+	/*
+	 * A window of a minute: the last read is shared, even after a commit
+	 * that did not wait (which is why every write waits the window).
+	 */
+	c = blog_cache_new(1024);
+	blog_cache_window(c, 60LL * 1000000);
+	assert_int_equal(blog_cache_version(c, fake_read, NULL, &v), CM_OK);
+	assert_int_equal(fake.reads - before, 3);
+	assert_int_equal(v, fake.committed);
+	pthread_mutex_lock(&fake.mu);
+	fake.committed++;
+	pthread_mutex_unlock(&fake.mu);
+	assert_int_equal(blog_cache_version(c, fake_read, NULL, &v), CM_OK);
+	assert_int_equal(blog_cache_version(c, fake_read, NULL, &v), CM_OK);
+	assert_int_equal(fake.reads - before, 3);
+	assert_int_equal(v, fake.committed - 1);
+	blog_cache_stats(c, &h, &m, &reads, &callers);
+	assert_int_equal(reads, 1);
+	assert_int_equal(callers, 3);
+	blog_cache_free(c);
+	/* A failed read is not shared, window or not. */
+	c = blog_cache_new(1024);
+	blog_cache_window(c, 60LL * 1000000);
+	assert_int_equal(
+	    blog_cache_version(c, fail_read, NULL, &v), CM_EUNAVAIL);
+	assert_int_equal(blog_cache_version(c, fake_read, NULL, &v), CM_OK);
+	assert_int_equal(fake.reads - before, 4);
+	blog_cache_free(c);
+	/* A window of 1 ms: a read 5 ms old is not shared. */
+	c = blog_cache_new(1024);
+	blog_cache_window(c, 1000);
+	assert_int_equal(blog_cache_version(c, fake_read, NULL, &v), CM_OK);
+	usleep(5000);
+	assert_int_equal(blog_cache_version(c, fake_read, NULL, &v), CM_OK);
+	assert_int_equal(fake.reads - before, 6);
+	blog_cache_free(c);
+	/* Writes wait the window plus a margin, and nothing without one. */
+	assert_int_equal(blog_cache_write_wait_us(0), 0);
+	assert_true(blog_cache_write_wait_us(1000) > 1000);
+	assert_true(blog_cache_write_wait_us(1600000) >= 1700000);
+}
+
+/*
+ * Readers with a window never miss a write acknowledged before they
+ * began, when writers wait blog_cache_write_wait_us after committing: the
+ * gate test again, with a window and writers that wait.
+ */
+static long long acked; /* the newest version a writer answered for */
+
+static void *
+window_reader(void *arg)
+{
+	long long *seen = arg, before, v;
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		pthread_mutex_lock(&fake.mu);
+		before = acked;
+		pthread_mutex_unlock(&fake.mu);
+		assert_int_equal(
+		    blog_cache_version(gate, fake_read, NULL, &v), CM_OK);
+		if (v < before)
+			*seen = -1;
+		usleep(300);
+	}
+	return NULL;
+}
+
+static void *
+window_writer(void *arg)
+{
+	long long mine;
+	int i;
+
+	(void)arg;
+	for (i = 0; i < 10; i++) {
+		pthread_mutex_lock(&fake.mu);
+		mine = ++fake.committed;
+		pthread_mutex_unlock(&fake.mu);
+		usleep((useconds_t)blog_cache_write_wait_us(3000));
+		pthread_mutex_lock(&fake.mu);
+		if (mine > acked)
+			acked = mine;
+		pthread_mutex_unlock(&fake.mu);
+	}
+	return NULL;
+}
+
+static void
+test_window_never_stale_when_writes_wait(void **state)
+{
+	pthread_t r[4], w;
+	long long seen[4] = {0};
+	unsigned long long h, m, reads, callers;
+	int i;
+
+	(void)state;
+	gate = blog_cache_new(1 << 20);
+	blog_cache_window(gate, 3000);
+	pthread_mutex_lock(&fake.mu);
+	acked = fake.committed;
+	pthread_mutex_unlock(&fake.mu);
+	assert_int_equal(pthread_create(&w, NULL, window_writer, NULL), 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(
+		    pthread_create(&r[i], NULL, window_reader, &seen[i]), 0);
+	for (i = 0; i < 4; i++) {
+		pthread_join(r[i], NULL);
+		assert_int_equal(seen[i], 0);
+	}
+	pthread_join(w, NULL);
+	blog_cache_stats(gate, &h, &m, &reads, &callers);
+	assert_true(reads < callers);
+	blog_cache_free(gate);
+}
+
+UNIT_MAIN(cmocka_unit_test(test_version_gates_answers),
     cmocka_unit_test(test_size_bounds),
     cmocka_unit_test(test_gate_shares_reads_never_stale),
-    cmocka_unit_test(test_gate_failure))
+    cmocka_unit_test(test_gate_failure),
+    cmocka_unit_test(test_window_shares_recent_reads),
+    cmocka_unit_test(test_window_never_stale_when_writes_wait))
