@@ -134,5 +134,8 @@ def test_two_keepalive_blocks_with_256_connections_each(keepalive_edge):
         assert r["timeouts"] == 0, results
         assert r["connect_errors"] == 0, results
         assert r["non2xx"] == 0, results
-        # A stalled pool answers next to nothing; a live one thousands.
-        assert r["requests"] >= 500 * WRK_SECONDS, results
+        # A pool stalled behind kept-alive connections answers about as
+        # many requests as it has workers, then only timeouts; a live one
+        # answers every connection many times over. A count, not a rate:
+        # a busy machine slows a live pool but never below this.
+        assert r["requests"] >= CONNECTIONS, results
