@@ -72,6 +72,13 @@ enum pay_db_outcome {
 
 /* Every operation answers (status, body, replayed); see R__functions. */
 #define PAY_DB_OP "SELECT r_status, r_body, r_replayed FROM "
+/*
+ * The reads every resource has, with the parameters pay_db_object and
+ * pay_db_page bind, in one place: one object is fn(user, id), a page
+ * fn(user, key, starting_after, limit).
+ */
+#define PAY_DB_OBJECT(fn) PAY_DB_OP fn "($1::bigint, $2::text)"
+#define PAY_DB_PAGE(fn) PAY_DB_OP fn "($1::bigint, $2::text, $3::text, $4::int)"
 
 static const struct {
 	const char *name;
@@ -98,24 +105,16 @@ static const struct {
     [PAY_STMT_ACCOUNT_OPEN] = {"account_open",
         PAY_DB_OP "pay_account_open($1::bigint, $2::text, $3::text)", 3},
     [PAY_STMT_ACCOUNTS_LIST] = {"accounts_list",
-        PAY_DB_OP "pay_accounts_list($1::bigint, $2::text, $3::text, "
-                  "$4::int)",
-        4},
-    [PAY_STMT_ACCOUNT_GET] = {"account_get",
-        PAY_DB_OP "pay_account_get($1::bigint, $2::text)", 2},
-    [PAY_STMT_ENTRIES_LIST] = {"entries_list",
-        PAY_DB_OP "pay_entries_list($1::bigint, $2::text, $3::text, "
-                  "$4::int)",
+        PAY_DB_PAGE("pay_accounts_list"), 4},
+    [PAY_STMT_ACCOUNT_GET] = {"account_get", PAY_DB_OBJECT("pay_account_get"),
+        2},
+    [PAY_STMT_ENTRIES_LIST] = {"entries_list", PAY_DB_PAGE("pay_entries_list"),
         4},
     [PAY_STMT_PAYMENTS_LIST] = {"payments_list",
-        PAY_DB_OP "pay_payments_list($1::bigint, $2::text, $3::text, "
-                  "$4::int)",
-        4},
-    [PAY_STMT_PAYMENT_GET] = {"payment_get",
-        PAY_DB_OP "pay_payment_get($1::bigint, $2::text)", 2},
-    [PAY_STMT_REFUNDS_LIST] = {"refunds_list",
-        PAY_DB_OP "pay_refunds_list($1::bigint, $2::text, $3::text, "
-                  "$4::int)",
+        PAY_DB_PAGE("pay_payments_list"), 4},
+    [PAY_STMT_PAYMENT_GET] = {"payment_get", PAY_DB_OBJECT("pay_payment_get"),
+        2},
+    [PAY_STMT_REFUNDS_LIST] = {"refunds_list", PAY_DB_PAGE("pay_refunds_list"),
         4},
     [PAY_STMT_IDENT_APPLY] = {"ident_apply",
         PAY_DB_OP "pay_ident_apply($1::json)", 1},
@@ -126,8 +125,8 @@ static const struct {
         1},
     [PAY_STMT_CURRENCIES_LIST] = {"currencies_list",
         PAY_DB_OP "pay_currencies_list($1::text, $2::int, $3::bigint)", 3},
-    [PAY_STMT_DEPOSIT_GET] = {"deposit_get",
-        PAY_DB_OP "pay_deposit_get($1::bigint, $2::text)", 2},
+    [PAY_STMT_DEPOSIT_GET] = {"deposit_get", PAY_DB_OBJECT("pay_deposit_get"),
+        2},
 };
 
 static void
