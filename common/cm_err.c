@@ -13,6 +13,7 @@ static const struct {
     [CM_EINVAL] = {400, "EINVAL"},
     [CM_EAUTH] = {401, "EAUTH"},
     [CM_EEXPIRED] = {401, "EEXPIRED"},
+    [CM_EREVOKED] = {401, "EREVOKED"},
     [CM_EFORBIDDEN] = {403, "EFORBIDDEN"},
     [CM_ENOTFOUND] = {404, "ENOTFOUND"},
     [CM_EMETHOD] = {405, "EMETHOD"},

@@ -10,6 +10,7 @@ enum cm_err {
 	CM_EINVAL, /* client sent something malformed: 400 */
 	CM_EAUTH, /* missing or invalid credentials: 401 */
 	CM_EEXPIRED, /* a token that has expired: 401 */
+	CM_EREVOKED, /* a genuine token its user no longer stands by: 401 */
 	CM_EFORBIDDEN, /* authenticated but not allowed: 403 */
 	CM_ENOTFOUND, /* 404 */
 	CM_EMETHOD, /* 405 */

@@ -144,8 +144,8 @@ cm_server_auth(
 		req->username[0] = '\0';
 		req->token = NULL;
 		if (rc == CM_EAUTH)
-			conf->error(
-			    &req->resp, CM_EAUTH, "token", "has been revoked");
+			conf->error(&req->resp, CM_EREVOKED, "token",
+			    "has been revoked");
 		else
 			cm_server_fail(conf, req, rc);
 		return rc;

@@ -21,9 +21,10 @@
 /*
  * Fill resp with an error in the service's format, with the HTTP status
  * cm_err_status(code). code says what went wrong (CM_EAUTH, CM_EEXPIRED,
- * CM_EBADJSON, ...), so a service picks its own codes from it; key is the
- * field or resource ("token", "query", "route") and msg a sentence fragment
- * for the client ("is missing"), both for the message only.
+ * CM_EREVOKED, CM_EBADJSON, ...), so a service picks its own codes from it;
+ * key is the field or resource ("token", "query", "route") and msg a
+ * sentence fragment for the client ("is missing"), both for the message
+ * only.
  *
  * The handler contract: a handler that answered (success or a client error
  * in its own words) returns CM_OK with req->resp filled. Any other code
@@ -56,8 +57,9 @@ struct cm_server_conf {
 	 * the per-thread cache), on every request, with req->worker ready: the
 	 * service checks the token against what it knows now (the user's
 	 * identity version) and may correct req->username. CM_EAUTH answers
-	 * 401 "token has been revoked"; another error answers as a handler's
-	 * would (CM_EUNAVAIL: 503). NULL: tokens are only verified.
+	 * 401 "token has been revoked" (the error callback gets CM_EREVOKED);
+	 * another error answers as a handler's would (CM_EUNAVAIL: 503).
+	 * NULL: tokens are only verified.
 	 */
 	enum cm_err (*auth_check)(
 	    struct cm_req *req, const struct cm_jwt_claims *claims);

@@ -3,7 +3,6 @@
  * render theirs with pay_error_json(), in the same shape.
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "pay_error.h"
 
@@ -69,10 +68,11 @@ pay_error_server(
 		break;
 	case CM_EAUTH:
 	case CM_EEXPIRED:
+	case CM_EREVOKED:
 		type = "authentication_error";
-		code = err == CM_EEXPIRED            ? "token_expired"
-		    : strstr(msg, "revoked") != NULL ? "token_revoked"
-		                                     : "token_invalid";
+		code = err == CM_EEXPIRED ? "token_expired"
+		    : err == CM_EREVOKED  ? "token_revoked"
+		                          : "token_invalid";
 		snprintf(message, sizeof(message),
 		    "The token %s: send "
 		    "Authorization: Bearer <token> from the blog's login.",

@@ -162,7 +162,7 @@ test_err_table(void **state)
 		enum cm_err code;
 		int status;
 	} table[] = {{CM_OK, 200}, {CM_EINVAL, 400}, {CM_EAUTH, 401},
-	    {CM_EEXPIRED, 401}, {CM_EFORBIDDEN, 403}, {CM_ENOTFOUND, 404},
+	    {CM_EEXPIRED, 401}, {CM_EREVOKED, 401}, {CM_EFORBIDDEN, 403}, {CM_ENOTFOUND, 404},
 	    {CM_EMETHOD, 405}, {CM_ECONFLICT, 409}, {CM_ETOOBIG, 413},
 	    {CM_EVALIDATION, 422}, {CM_EUNAVAIL, 503}, {CM_EDB, 500},
 	    {(enum cm_err)999, 500}};
