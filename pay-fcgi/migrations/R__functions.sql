@@ -660,48 +660,64 @@ END $$;
 CREATE OR REPLACE FUNCTION pay_currencies_list(p_after text, p_limit int,
     p_max bigint,
     OUT r_status int, OUT r_body text, OUT r_replayed boolean)
-LANGUAGE sql STABLE AS $$
-	SELECT * FROM pay_page(CASE WHEN p_after IS NULL THEN ''
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	SELECT * INTO r_status, r_body, r_replayed FROM pay_page(
+	    CASE WHEN p_after IS NULL THEN ''
 	    ELSE (SELECT code FROM currencies WHERE code = p_after) END,
 	    ARRAY(SELECT json_build_object('code', c.code, 'exponent',
 	    c.minor_units, 'max_deposit', p_max) FROM currencies c
 	    WHERE c.code > coalesce(p_after, '')
-	    ORDER BY c.code LIMIT p_limit + 1), p_limit)
-$$;
+	    ORDER BY c.code LIMIT p_limit + 1), p_limit);
+END $$;
 
 /*
  * A single object: 200 with it, or the 404 of pay_not_found when the
- * caller may not see it or it does not exist.
+ * caller may not see it or it does not exist. This and the operations
+ * below are PL/pgSQL like pay_page, for the same reason: a SQL function
+ * called in a FROM clause is planned again on every call.
  */
 CREATE OR REPLACE FUNCTION pay_found(p_noun text, p_object json,
     OUT r_status int, OUT r_body text, OUT r_replayed boolean)
-LANGUAGE sql IMMUTABLE AS $$
-	SELECT CASE WHEN p_object IS NULL THEN 404 ELSE 200 END,
-	    coalesce(p_object::text, pay_not_found(p_noun)), false
-$$;
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	r_replayed := false;
+	IF p_object IS NULL THEN
+		r_status := 404;
+		r_body := pay_not_found(p_noun);
+	ELSE
+		r_status := 200;
+		r_body := p_object::text;
+	END IF;
+END $$;
 
 CREATE OR REPLACE FUNCTION pay_deposit_get(p_user bigint, p_id text,
     OUT r_status int, OUT r_body text, OUT r_replayed boolean)
-LANGUAGE sql STABLE AS $$
-	SELECT * FROM pay_found('deposit', (SELECT pay_deposit_json(d)
-	    FROM deposits d JOIN accounts a ON a.seq = d.account_seq
-	    WHERE d.id = p_id AND a.owner_id = p_user))
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	SELECT * INTO r_status, r_body, r_replayed FROM pay_found('deposit',
+	    (SELECT pay_deposit_json(d) FROM deposits d
+	    JOIN accounts a ON a.seq = d.account_seq
+	    WHERE d.id = p_id AND a.owner_id = p_user));
+END $$;
 
 CREATE OR REPLACE FUNCTION pay_account_get(p_user bigint, p_id text,
     OUT r_status int, OUT r_body text, OUT r_replayed boolean)
-LANGUAGE sql STABLE AS $$
-	SELECT * FROM pay_found('account', (SELECT pay_account_json(a)
-	    FROM accounts a WHERE a.id = p_id AND a.owner_id = p_user))
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	SELECT * INTO r_status, r_body, r_replayed FROM pay_found('account',
+	    (SELECT pay_account_json(a) FROM accounts a
+	    WHERE a.id = p_id AND a.owner_id = p_user));
+END $$;
 
 CREATE OR REPLACE FUNCTION pay_payment_get(p_user bigint, p_id text,
     OUT r_status int, OUT r_body text, OUT r_replayed boolean)
-LANGUAGE sql STABLE AS $$
-	SELECT * FROM pay_found('payment', (SELECT pay_payment_json(p)
-	    FROM payments p WHERE p.id = p_id AND
-	    (p.payer_id = p_user OR p.payee_id = p_user)))
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	SELECT * INTO r_status, r_body, r_replayed FROM pay_found('payment',
+	    (SELECT pay_payment_json(p) FROM payments p WHERE p.id = p_id AND
+	    (p.payer_id = p_user OR p.payee_id = p_user)));
+END $$;
 
 /*
  * Lists of an account's or a payment's history: newest first, cursor = the

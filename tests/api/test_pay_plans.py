@@ -7,8 +7,9 @@ function again in every query that calls it unless it is inlined (one with a
 subquery, one that writes, one called in a FROM clause). Both cost CPU on
 every request without changing any answer, so only this test sees them:
 debug_print_plan (a user setting) reports every plan made in the session,
-and after the plan cache's first five custom plans a payment and an
-accounts list must each plan exactly one statement, the psql call itself.
+and after the plan cache's first five custom plans a payment, an accounts
+list and an account must each plan exactly one statement, the psql call
+itself.
 No timing is measured.
 """
 
@@ -49,12 +50,13 @@ def plans_per_call(calls):
             for j in range(len(calls))]
 
 
-def test_payment_and_accounts_list_plan_only_the_call():
+def test_payment_accounts_list_and_account_plan_only_the_call():
     a, b = funded_pair("pl")
     r = a.pay(b, 1)
     assert r.status_code == 201, r.text
+    acc = a.account()["id"]
     uid = int(psql("SELECT owner_id FROM accounts WHERE id = '%s'"
-                   % a.account()["id"])[0][0])
+                   % acc)[0][0])
     keys = [newkey() for _ in range(WARM + COUNTED)]
 
     def payment(i):
@@ -66,9 +68,14 @@ def test_payment_and_accounts_list_plan_only_the_call():
         return "SELECT r_status FROM pay_accounts_list(%d, '%s', NULL, 10)" \
             % (uid, a.name)
 
-    pay_plans, list_plans = plans_per_call([payment, accounts])
+    def account(i):
+        return "SELECT r_status FROM pay_account_get(%d, '%s')" % (uid, acc)
+
+    pay_plans, list_plans, get_plans = plans_per_call(
+        [payment, accounts, account])
     assert pay_plans == [1] * COUNTED, pay_plans
     assert list_plans == [1] * COUNTED, list_plans
+    assert get_plans == [1] * COUNTED, get_plans
     # The calls really paid: the payer's balance says so.
     bal = a.account()["balance"]
     assert bal == 100000 - 1 - (WARM + COUNTED), bal
