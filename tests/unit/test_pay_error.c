@@ -55,13 +55,11 @@ static const struct server_case {
 	    "token_invalid", NULL },
 	{ CM_EEXPIRED, 401, "token", "has expired", "authentication_error",
 	    "token_expired", NULL },
-	/* The code decides, never the wording of the message. */
-	{ CM_EAUTH, 401, "token", "has expired", "authentication_error",
-	    "token_invalid", NULL },
 	{ CM_EEXPIRED, 401, "token", "is out of date", "authentication_error",
 	    "token_expired", NULL },
 	{ CM_EREVOKED, 401, "token", "has been revoked",
 	    "authentication_error", "token_revoked", NULL },
+	/* The code decides, never the wording of the message. */
 	{ CM_EAUTH, 401, "token", "has been revoked", "authentication_error",
 	    "token_invalid", NULL },
 	{ CM_EINVAL, 400, "body", "is odd", "invalid_request_error",
