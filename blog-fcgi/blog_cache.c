@@ -789,13 +789,7 @@ blog_cache_settle(const struct cm_req *req)
 	    strcmp(req->method, "HEAD") == 0 ||
 	    (wait = blog_cache_write_wait_us(app->read_window_us)) == 0)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += wait / 1000000;
-	until.tv_nsec += (wait % 1000000) * 1000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	until = cm_clock_deadline(CLOCK_MONOTONIC, wait);
 	/* Absolute: a signal cannot cut the wait short. */
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) ==
 	    EINTR)

@@ -22,6 +22,7 @@
 
 #include "blog_cache.h"
 #include "blog_ident.h"
+#include "cm_clock.h"
 #include "cm_ident.h"
 #include "cm_log.h"
 
@@ -310,13 +311,8 @@ blog_ident_relay_main(void *arg)
 		pthread_mutex_lock(&r->mu);
 		/* A full batch: more may wait, go on at once. */
 		if (n < BLOG_IDENT_BATCH && !r->stop && !r->kicked) {
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += app->ident_relay_ms / 1000;
-			until.tv_nsec += (app->ident_relay_ms % 1000) * 1000000;
-			if (until.tv_nsec >= 1000000000) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000;
-			}
+			until = cm_clock_deadline(
+			    CLOCK_REALTIME, app->ident_relay_ms * 1000LL);
 			(void)pthread_cond_timedwait(&r->cv, &r->mu, &until);
 		}
 		r->kicked = 0;

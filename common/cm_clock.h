@@ -8,10 +8,19 @@
 #ifndef CM_CLOCK_H
 #define CM_CLOCK_H
 
+#include <time.h>
+
 /* Microseconds since an arbitrary fixed point. */
 long long cm_clock_us(void);
 
 /* Milliseconds since the same point. */
 long long cm_clock_ms(void);
+
+/*
+ * The time us (>= 0) microseconds from now on clock clk, as an absolute
+ * deadline for pthread_cond_timedwait (CLOCK_REALTIME unless the condition
+ * says otherwise) or clock_nanosleep with TIMER_ABSTIME.
+ */
+struct timespec cm_clock_deadline(clockid_t clk, long long us);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "cm_clock.h"
 #include "cm_log.h"
 #include "cm_password.h"
 
@@ -77,16 +78,10 @@ cm_password_setting(const char *name, long def, long min, long max)
 static enum cm_err
 cm_password_acquire(void)
 {
-	struct timespec dl;
+	struct timespec dl =
+	    cm_clock_deadline(CLOCK_MONOTONIC, cm_password_wait_ms * 1000LL);
 	enum cm_err rc = CM_OK;
 
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += cm_password_wait_ms / 1000;
-	dl.tv_nsec += (cm_password_wait_ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&cm_password_mu);
 	if (cm_password_busy >= cm_password_slots &&
 	    cm_password_waiting >= cm_password_slots) {
