@@ -3,7 +3,9 @@
  *
  * CLOCK_MONOTONIC, so that a wall-clock step (NTP, an operator) never makes
  * a duration negative or a deadline fire early. Wall time for tokens and
- * logs stays time(2) / CLOCK_REALTIME where it is used.
+ * logs stays time(2) / CLOCK_REALTIME where it is used, and a deadline is
+ * on the clock of what waits for it (a condition variable's is
+ * CLOCK_REALTIME unless its attributes say otherwise).
  */
 #ifndef CM_CLOCK_H
 #define CM_CLOCK_H
