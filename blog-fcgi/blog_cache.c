@@ -39,8 +39,11 @@
  * or by a replica without the wait (an older binary during a rolling
  * upgrade), may be missed for up to W after its commit.
  *
- * The table is direct-mapped (a key's slot is its hash): a colliding key
- * replaces the older answer. All kept answers share one version, so a new
+ * The table is set-associative: a key's hash picks a set of four slots,
+ * and a key that finds its set full replaces the answer used least
+ * recently. (Direct-mapped, a colliding pair kept replacing each other:
+ * 20,000 articles in 65,536 slots missed 14 % of reads once all were kept;
+ * four ways leave about 1 %.) All kept answers share one version, so a new
  * version empties the table at once instead of leaving it full of answers
  * nobody can use.
  */
@@ -61,16 +64,19 @@
 #include "cm_log.h"
 
 /*
- * A power of two; 2 MiB of slots. The bench reads 20,000 articles at
+ * A power of two; 2.5 MiB of slots. The bench reads 20,000 articles at
  * random: with 8192 slots most of them could never stay.
  */
 #define BLOG_CACHE_SLOTS 65536
+#define BLOG_CACHE_WAYS 4
+#define BLOG_CACHE_SETS (BLOG_CACHE_SLOTS / BLOG_CACHE_WAYS)
 
 struct blog_cache_entry {
 	uint64_t hash;
 	char *key; /* key, NUL, then the body: one allocation */
 	char *body;
 	size_t len;
+	unsigned long long used_at; /* the cache's tick at its last use */
 };
 
 struct blog_cache {
@@ -79,6 +85,7 @@ struct blog_cache {
 	long long version; /* of every kept answer; 0: none yet */
 	size_t bytes, max_bytes, max_entry;
 	size_t used; /* slots holding an answer */
+	unsigned long long tick; /* counts gets and puts, for used_at */
 	unsigned long long hits, misses;
 
 	pthread_mutex_t gmu; /* the version reads */
@@ -218,6 +225,41 @@ blog_cache_version(
 	return rc;
 }
 
+/* The slot holding key in its set, or NULL; c->mu held. */
+static struct blog_cache_entry *
+blog_cache_find(struct blog_cache *c, uint64_t h, const char *key)
+{
+	struct blog_cache_entry *set =
+	    &c->slot[(h & (BLOG_CACHE_SETS - 1)) * BLOG_CACHE_WAYS];
+	size_t i;
+
+	for (i = 0; i < BLOG_CACHE_WAYS; i++)
+		if (set[i].key != NULL && set[i].hash == h &&
+		    strcmp(set[i].key, key) == 0)
+			return &set[i];
+	return NULL;
+}
+
+/* Where key goes: its own slot, an empty one, or the least recently used. */
+static struct blog_cache_entry *
+blog_cache_victim(struct blog_cache *c, uint64_t h, const char *key)
+{
+	struct blog_cache_entry *set, *v;
+	size_t i;
+
+	if ((v = blog_cache_find(c, h, key)) != NULL)
+		return v;
+	set = &c->slot[(h & (BLOG_CACHE_SETS - 1)) * BLOG_CACHE_WAYS];
+	v = &set[0];
+	for (i = 0; i < BLOG_CACHE_WAYS; i++) {
+		if (set[i].key == NULL)
+			return &set[i];
+		if (set[i].used_at < v->used_at)
+			v = &set[i];
+	}
+	return v;
+}
+
 int
 blog_cache_get(struct blog_cache *c, const char *key, long long ver,
     char **body, size_t *len)
@@ -229,9 +271,8 @@ blog_cache_get(struct blog_cache *c, const char *key, long long ver,
 	*body = NULL;
 	*len = 0;
 	pthread_mutex_lock(&c->mu);
-	e = &c->slot[h & (BLOG_CACHE_SLOTS - 1)];
-	if (ver == c->version && e->key != NULL && e->hash == h &&
-	    strcmp(e->key, key) == 0) {
+	if (ver == c->version && (e = blog_cache_find(c, h, key)) != NULL) {
+		e->used_at = ++c->tick;
 		/* +1: a NUL after the copy, for callers that want a string */
 		if ((*body = malloc(e->len + 1)) == NULL) {
 			pthread_mutex_unlock(&c->mu);
@@ -268,7 +309,7 @@ blog_cache_put(struct blog_cache *c, const char *key, long long ver,
 		blog_cache_flush(c);
 		c->version = ver;
 	}
-	e = &c->slot[h & (BLOG_CACHE_SLOTS - 1)];
+	e = blog_cache_victim(c, h, key);
 	if (ver != c->version ||
 	    c->bytes - (e->key != NULL ? e->len : 0) + len > c->max_bytes) {
 		pthread_mutex_unlock(&c->mu);
@@ -284,6 +325,7 @@ blog_cache_put(struct blog_cache *c, const char *key, long long ver,
 	e->key = mem;
 	e->body = mem + klen + 1;
 	e->len = len;
+	e->used_at = ++c->tick;
 	c->bytes += len;
 	pthread_mutex_unlock(&c->mu);
 }

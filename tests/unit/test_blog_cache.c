@@ -341,9 +341,65 @@ test_window_never_stale_when_writes_wait(void **state)
 	blog_cache_free(gate);
 }
 
+/* FNV-1a as blog_cache.c hashes keys, to make keys that collide. */
+static uint64_t
+fnv(const char *key)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *key != '\0'; key++) {
+		h ^= (unsigned char)*key;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/*
+ * Keys whose hashes agree in their low 16 bits share a slot of a
+ * direct-mapped table of 65,536 slots (only the last stayed) and a set
+ * here: four of them stay, and a fifth replaces the least recently used.
+ */
+static void
+test_colliding_keys_stay(void **state)
+{
+	struct blog_cache *c = blog_cache_new(1 << 20);
+	char keys[5][24];
+	uint64_t low = 0;
+	int i, n = 0;
+
+	(void)state;
+	for (i = 0; n < 5; i++) {
+		snprintf(keys[n], sizeof(keys[n]), "/k%d", i);
+		if (n == 0)
+			low = fnv(keys[0]) & 0xffff;
+		if ((fnv(keys[n]) & 0xffff) == low)
+			n++;
+	}
+	for (i = 0; i < 4; i++)
+		blog_cache_put(c, keys[i], 1, keys[i], strlen(keys[i]));
+	for (i = 0; i < 4; i++)
+		assert_int_equal(get(c, keys[i], 1, keys[i]), 1);
+	/* Use keys 0, 2 and 3 again: key 1 is now the least recently used. */
+	assert_int_equal(get(c, keys[0], 1, keys[0]), 1);
+	assert_int_equal(get(c, keys[2], 1, keys[2]), 1);
+	assert_int_equal(get(c, keys[3], 1, keys[3]), 1);
+	blog_cache_put(c, keys[4], 1, keys[4], strlen(keys[4]));
+	assert_int_equal(get(c, keys[1], 1, NULL), 0);
+	assert_int_equal(get(c, keys[0], 1, keys[0]), 1);
+	assert_int_equal(get(c, keys[2], 1, keys[2]), 1);
+	assert_int_equal(get(c, keys[3], 1, keys[3]), 1);
+	assert_int_equal(get(c, keys[4], 1, keys[4]), 1);
+	/* Replacing a key in a full set keeps the others. */
+	blog_cache_put(c, keys[0], 1, "new", 3);
+	assert_int_equal(get(c, keys[0], 1, "new"), 1);
+	assert_int_equal(get(c, keys[4], 1, keys[4]), 1);
+	blog_cache_free(c);
+}
+
 UNIT_MAIN(cmocka_unit_test(test_version_gates_answers),
     cmocka_unit_test(test_size_bounds),
     cmocka_unit_test(test_gate_shares_reads_never_stale),
     cmocka_unit_test(test_gate_failure),
     cmocka_unit_test(test_window_shares_recent_reads),
-    cmocka_unit_test(test_window_never_stale_when_writes_wait))
+    cmocka_unit_test(test_window_never_stale_when_writes_wait),
+    cmocka_unit_test(test_colliding_keys_stay))
