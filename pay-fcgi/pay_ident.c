@@ -4,7 +4,7 @@
  * The blog delivers identity events (common/cm_ident.h) to the internal
  * route POST /internal/identity on pay's admin port; each is a JWS signed
  * with the blog's key and verified here with the public key pay already
- * holds for tokens. pay_ident_apply (migration 004) applies them in outbox
+ * holds for tokens. pay_ident_apply (R__functions.sql) applies them in outbox
  * order, idempotently. Payees are resolved by username only through that
  * directory, so no token, old or new, can change who receives money.
  *
