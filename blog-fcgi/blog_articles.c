@@ -93,7 +93,7 @@ blog_articles_answer(
 		rc = blog_db_article_by_id(
 		    db, req->request_id, req->user_id, id, &s);
 	/* Unknown, or deleted between a write and this read. */
-	rc = blog_error_missing(req, rc, 404, "article", "not found");
+	rc = blog_error_missing(req, rc, CM_ENOTFOUND, "article", "not found");
 	if (rc == CM_OK)
 		rc = cm_resp_wrap(
 		    &req->resp, status, "article", blog_articles_json(s, 1));
@@ -110,7 +110,7 @@ blog_articles_reply(struct cm_req *req, int status, long long id)
 
 /*
  * The single exit of a handler that writes article id: when rc is CM_OK,
- * the article as it now is answered with status; then blog_error_finish.
+ * the article as it now is answered with status; any other rc as it is.
  */
 static enum cm_err
 blog_articles_finish(
@@ -118,7 +118,7 @@ blog_articles_finish(
 {
 	if (rc == CM_OK)
 		rc = blog_articles_reply(req, status, id);
-	return blog_error_finish(rc);
+	return rc;
 }
 
 enum cm_err
@@ -133,9 +133,9 @@ blog_articles_head(
 	*id = 0;
 	*author_id = 0;
 	if (slug == NULL || !blog_slug_valid(slug))
-		return blog_error_reply(req, 404, "article", "not found");
+		return cm_req_fail(req, CM_ENOTFOUND, "article", "not found");
 	rc = blog_db_article_head(db, req->request_id, slug, &s);
-	rc = blog_error_missing(req, rc, 404, "article", "not found");
+	rc = blog_error_missing(req, rc, CM_ENOTFOUND, "article", "not found");
 	if (rc != CM_OK)
 		goto out;
 	*id = blog_db_int(s, 0);
@@ -161,7 +161,7 @@ blog_articles_own(struct cm_req *req, long long *id, char **title)
 	if ((rc = blog_articles_head(req, id, &author_id, title)) != CM_OK)
 		return rc;
 	if (author_id != req->user_id)
-		return blog_error_reply(req, 403, "article", "forbidden");
+		return cm_req_fail(req, CM_EFORBIDDEN, "article", "forbidden");
 	return CM_OK;
 }
 
@@ -257,7 +257,7 @@ blog_articles_list(struct cm_req *req)
 	f.author = author;
 	rc = blog_articles_page(req, &f, limit, offset);
 out:
-	return blog_error_finish(rc);
+	return rc;
 }
 
 static enum cm_err
@@ -270,7 +270,7 @@ blog_articles_feed(struct cm_req *req)
 		goto out;
 	rc = blog_articles_page(req, NULL, limit, offset);
 out:
-	return blog_error_finish(rc);
+	return rc;
 }
 
 static enum cm_err
@@ -280,10 +280,10 @@ blog_articles_get(struct cm_req *req)
 	enum cm_err rc;
 
 	if (slug == NULL || !blog_slug_valid(slug))
-		rc = blog_error_reply(req, 404, "article", "not found");
+		rc = cm_req_fail(req, CM_ENOTFOUND, "article", "not found");
 	else
 		rc = blog_articles_answer(req, 200, 0, slug);
-	return blog_error_finish(rc);
+	return rc;
 }
 
 /* What a create or update writes, shared with its transaction. */
@@ -419,7 +419,7 @@ blog_articles_fields(struct cm_req *req, const json_t *obj, int required,
 		return CM_OK;
 	}
 	if (json_is_null(tl))
-		return blog_error_reply(req, 422, "tagList",
+		return cm_req_fail(req, CM_EVALIDATION, "tagList",
 		    "must be an array (use [] to remove all tags)");
 	w->set_tags = 1;
 	return blog_tags_parse(req, tl, &w->tags, &w->ntags, &w->joined);
@@ -440,7 +440,7 @@ blog_articles_create(struct cm_req *req)
 	w.new_slug = 1;
 	rc = blog_articles_write(req, &w, blog_articles_insert_txn);
 	/* The author's row is gone: the token outlived the user. */
-	rc = blog_error_missing(req, rc, 401, "token", "is invalid");
+	rc = blog_error_missing(req, rc, CM_EAUTH, "token", "is invalid");
 out:
 	return blog_articles_finish(req, rc, 201, w.id);
 }
@@ -496,7 +496,7 @@ blog_articles_delete(struct cm_req *req)
 		goto out;
 	cm_resp_empty(&req->resp, 204);
 out:
-	return blog_error_finish(rc);
+	return rc;
 }
 
 struct blog_articles_fav {
@@ -534,16 +534,16 @@ blog_articles_fav(struct cm_req *req, int add)
 	f.add = add;
 	f.id = 0;
 	if (f.slug == NULL || !blog_slug_valid(f.slug)) {
-		rc = blog_error_reply(req, 404, "article", "not found");
+		rc = cm_req_fail(req, CM_ENOTFOUND, "article", "not found");
 		goto out;
 	}
 	rc = blog_db_txn(
 	    req->worker, req->request_id, blog_articles_fav_txn, &f);
 	if (rc == CM_ENOTFOUND && f.id == 0) {
-		rc = blog_error_reply(req, 404, "article", "not found");
+		rc = cm_req_fail(req, CM_ENOTFOUND, "article", "not found");
 		goto out;
 	}
-	rc = blog_error_missing(req, rc, 401, "token", "is invalid");
+	rc = blog_error_missing(req, rc, CM_EAUTH, "token", "is invalid");
 out:
 	return blog_articles_finish(req, rc, 200, f.id);
 }

@@ -50,17 +50,17 @@ blog_comments_create(struct cm_req *req)
 	rc = blog_db_comment_insert(db, req->request_id, article_id,
 	    req->user_id, body.s, body.len, &id);
 	/* The article was deleted in between (or the user). */
-	rc = blog_error_missing(req, rc, 404, "article", "not found");
+	rc = blog_error_missing(req, rc, CM_ENOTFOUND, "article", "not found");
 	if (rc != CM_OK)
 		goto out;
 	rc = blog_db_comment_by_id(db, req->request_id, req->user_id, id, &s);
-	rc = blog_error_missing(req, rc, 404, "comment", "not found");
+	rc = blog_error_missing(req, rc, CM_ENOTFOUND, "comment", "not found");
 	if (rc == CM_OK)
 		rc = cm_resp_wrap(
 		    &req->resp, 201, "comment", blog_comments_json(s));
 out:
 	blog_db_done(s);
-	return blog_error_finish(rc);
+	return rc;
 }
 
 static enum cm_err
@@ -75,7 +75,7 @@ blog_comments_list(struct cm_req *req)
 		rc = blog_db_comments_of(
 		    req->worker, req->request_id, req->user_id, article_id, &s);
 	rc = blog_db_rows_answer(req, rc, s, "comments", blog_comments_json);
-	return blog_error_finish(rc);
+	return rc;
 }
 
 static enum cm_err
@@ -91,23 +91,23 @@ blog_comments_delete(struct cm_req *req)
 		goto out;
 	if (idp == NULL || strlen(idp) > 18 ||
 	    blog_valid_uint(idp, 999999999999999999LL, &id) != 0 || id == 0) {
-		rc = blog_error_reply(req, 404, "comment", "not found");
+		rc = cm_req_fail(req, CM_ENOTFOUND, "comment", "not found");
 		goto out;
 	}
 	rc = blog_db_comment_author(
 	    db, req->request_id, id, article_id, &comment_author);
-	rc = blog_error_missing(req, rc, 404, "comment", "not found");
+	rc = blog_error_missing(req, rc, CM_ENOTFOUND, "comment", "not found");
 	if (rc != CM_OK)
 		goto out;
 	if (comment_author != req->user_id) {
-		rc = blog_error_reply(req, 403, "comment", "forbidden");
+		rc = cm_req_fail(req, CM_EFORBIDDEN, "comment", "forbidden");
 		goto out;
 	}
 	if ((rc = blog_db_comment_delete(db, req->request_id, id)) != CM_OK)
 		goto out;
 	cm_resp_empty(&req->resp, 204);
 out:
-	return blog_error_finish(rc);
+	return rc;
 }
 
 const struct cm_route blog_comments_routes[] = {

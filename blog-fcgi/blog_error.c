@@ -27,24 +27,8 @@ blog_error(
 }
 
 enum cm_err
-blog_error_reply(
-    struct cm_req *req, int status, const char *key, const char *msg)
-{
-	cm_resp_clear(&req->resp);
-	blog_error_body(&req->resp, status, key, msg);
-	return CM_EANSWERED;
-}
-
-enum cm_err
-blog_error_missing(struct cm_req *req, enum cm_err rc, int status,
+blog_error_missing(struct cm_req *req, enum cm_err rc, enum cm_err code,
     const char *key, const char *msg)
 {
-	return rc == CM_ENOTFOUND ? blog_error_reply(req, status, key, msg)
-	                          : rc;
-}
-
-enum cm_err
-blog_error_finish(enum cm_err rc)
-{
-	return rc == CM_EANSWERED ? CM_OK : rc;
+	return rc == CM_ENOTFOUND ? cm_req_fail(req, code, key, msg) : rc;
 }

@@ -25,6 +25,7 @@
 #include "cm_idem.h"
 #include "cm_json.h"
 #include "cm_log.h"
+#include "cm_server.h"
 
 #define BLOG_IDEM_PRUNE_EVERY_MS 60000LL
 
@@ -60,7 +61,7 @@ blog_idem_unlock(struct blog_db *db, struct cm_req *req)
 
 /*
  * Answer from the stored row, if any: *found 1 and the response filled (a
- * replay, or 422 for another request under the key).
+ * replay), or the request failed with 422 (another request under the key).
  */
 static enum cm_err
 blog_idem_lookup(
@@ -85,7 +86,7 @@ blog_idem_lookup(
 	*found = 1;
 	stored_fp = blog_db_str(s, 0);
 	if (stored_fp == NULL || strcmp(stored_fp, fp) != 0) {
-		(void)blog_error_reply(req, 422, "Idempotency-Key",
+		rc = cm_req_fail(req, CM_EVALIDATION, "Idempotency-Key",
 		    "was already used with a different request");
 		goto out;
 	}
@@ -148,13 +149,15 @@ blog_idem_execute(
 	if ((rc = blog_db_outer_begin(db, req->request_id)) != CM_OK)
 		return rc;
 	hrc = handler(req);
-	status = req->resp.status;
-	if (hrc != CM_OK || status == 0 || status >= 500 || status == 401 ||
-	    status == 409) {
+	status = hrc == CM_OK ? req->resp.status : cm_err_status(hrc);
+	if (status == 0 || status >= 500 || status == 401 || status == 409) {
 		/* Not an outcome to keep: nothing of it stays either. */
 		blog_db_outer_abort(db, req->request_id);
 		return hrc;
 	}
+	if (hrc != CM_OK)
+		/* A client error is an outcome: answered here to be stored. */
+		cm_server_answer_error(blog_error, req, hrc);
 	rc = blog_idem_store(db, req, fp);
 	if (rc == CM_ECONFLICT) {
 		/* Another request stored this key first: answer with it. */
@@ -183,9 +186,8 @@ blog_idem_around(struct cm_req *req, cm_handler handler)
 	if (!blog_idem_applies(req))
 		return handler(req);
 	if (cm_idem_key_check(req->idempotency_key) != CM_OK) {
-		(void)blog_error_reply(req, 400, "Idempotency-Key",
+		return cm_req_fail(req, CM_EINVAL, "Idempotency-Key",
 		    "must be 1 to 255 printable ASCII characters");
-		return CM_OK;
 	}
 	if ((rc = cm_idem_fingerprint(req->method, req->path, req->body,
 	         req->body_len, fp)) != CM_OK)
@@ -194,9 +196,8 @@ blog_idem_around(struct cm_req *req, cm_handler handler)
 	    (rc = blog_idem_lock(db, req, &taken)) != CM_OK)
 		return rc;
 	if (!taken) {
-		(void)blog_error_reply(req, 409, "Idempotency-Key",
+		return cm_req_fail(req, CM_ECONFLICT, "Idempotency-Key",
 		    "is in use by a request still in progress; retry later");
-		return CM_OK;
 	}
 	rc = blog_idem_lookup(db, req, fp, &found);
 	if (rc == CM_OK && !found)

@@ -48,13 +48,13 @@ blog_profiles_do(struct cm_req *req, enum blog_profiles_op op)
 	if (name == NULL ||
 	    (rc = blog_valid_username_lookup(req, name, &name)) ==
 	        CM_ENOTFOUND) {
-		rc = blog_error_reply(req, 404, "profile", "not found");
+		rc = cm_req_fail(req, CM_ENOTFOUND, "profile", "not found");
 		goto out;
 	}
 	if (rc != CM_OK)
 		goto out;
 	rc = blog_db_profile(db, req->request_id, req->user_id, name, &s);
-	rc = blog_error_missing(req, rc, 404, "profile", "not found");
+	rc = blog_error_missing(req, rc, CM_ENOTFOUND, "profile", "not found");
 	if (rc != CM_OK)
 		goto out;
 	id = blog_db_int(s, 0);
@@ -62,7 +62,8 @@ blog_profiles_do(struct cm_req *req, enum blog_profiles_op op)
 	if (op != BLOG_PROFILES_GET) {
 		rc = blog_db_follow(db, req->request_id, req->user_id, id,
 		    op == BLOG_PROFILES_FOLLOW);
-		rc = blog_error_missing(req, rc, 404, "profile", "not found");
+		rc = blog_error_missing(
+		    req, rc, CM_ENOTFOUND, "profile", "not found");
 		if (rc != CM_OK)
 			goto out;
 		following = op == BLOG_PROFILES_FOLLOW;
@@ -73,7 +74,7 @@ blog_profiles_do(struct cm_req *req, enum blog_profiles_op op)
 	rc = cm_resp_wrap(&req->resp, 200, "profile", profile);
 out:
 	blog_db_done(s);
-	return blog_error_finish(rc);
+	return rc;
 }
 
 static enum cm_err

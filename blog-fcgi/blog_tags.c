@@ -30,12 +30,12 @@ blog_tags_parse(struct cm_req *req, const json_t *arr, const char ***tags,
 	*ntags = 0;
 	*joined = NULL;
 	if (!json_is_array(arr))
-		return blog_error_reply(
-		    req, 422, "tagList", "must be an array of strings");
+		return cm_req_fail(req, CM_EVALIDATION, "tagList",
+		    "must be an array of strings");
 	if (json_array_size(arr) > (size_t)BLOG_TAGS_MAX * 4) {
 		snprintf(msg, sizeof(msg), "is too long (maximum is %d tags)",
 		    BLOG_TAGS_MAX);
-		return blog_error_reply(req, 422, "tagList", msg);
+		return cm_req_fail(req, CM_EVALIDATION, "tagList", msg);
 	}
 	t = cm_req_alloc(req, (json_array_size(arr) + 1) * sizeof(*t));
 	if (t == NULL)
@@ -45,12 +45,12 @@ blog_tags_parse(struct cm_req *req, const json_t *arr, const char ***tags,
 		const char *s;
 
 		if (!json_is_string(v))
-			return blog_error_reply(
-			    req, 422, "tagList", "must be an array of strings");
+			return cm_req_fail(req, CM_EVALIDATION, "tagList",
+			    "must be an array of strings");
 		s = json_string_value(v);
 		len = json_string_length(v);
 		if (strlen(s) != len)
-			return blog_error_reply(req, 422, "tagList",
+			return cm_req_fail(req, CM_EVALIDATION, "tagList",
 			    "must not contain NUL characters");
 		while (len > 0 && (*s == ' ' || *s == '\t')) {
 			s++;
@@ -62,14 +62,15 @@ blog_tags_parse(struct cm_req *req, const json_t *arr, const char ***tags,
 			continue;
 		for (k = 0; k < len; k++)
 			if ((unsigned char)s[k] < 0x20 || s[k] == 0x7f)
-				return blog_error_reply(req, 422, "tagList",
+				return cm_req_fail(req, CM_EVALIDATION,
+				    "tagList",
 				    "must not contain control characters");
 		if (blog_valid_chars(s, len) > BLOG_TAG_MAX) {
 			snprintf(msg, sizeof(msg),
 			    "has a tag that is too long "
 			    "(maximum is %d characters)",
 			    BLOG_TAG_MAX);
-			return blog_error_reply(req, 422, "tagList", msg);
+			return cm_req_fail(req, CM_EVALIDATION, "tagList", msg);
 		}
 		if ((copy = cm_req_alloc(req, len + 1)) == NULL)
 			return CM_ENOMEM;
@@ -85,7 +86,7 @@ blog_tags_parse(struct cm_req *req, const json_t *arr, const char ***tags,
 	if (n > BLOG_TAGS_MAX) {
 		snprintf(msg, sizeof(msg), "is too long (maximum is %d tags)",
 		    BLOG_TAGS_MAX);
-		return blog_error_reply(req, 422, "tagList", msg);
+		return cm_req_fail(req, CM_EVALIDATION, "tagList", msg);
 	}
 	for (i = 0; i < n; i++)
 		total += strlen(t[i]) + 1;

@@ -21,7 +21,7 @@
  * most BLOG_TAG_MAX characters and no control characters each, at most
  * BLOG_TAGS_MAX distinct. On CM_OK *tags (request lifetime) holds the
  * distinct tags sorted ascending (byte order = code point order) and
- * *joined their stored form. Otherwise the request has been answered (422).
+ * *joined their stored form. Otherwise the request has failed (CM_EVALIDATION, cm_req_fail).
  */
 enum cm_err blog_tags_parse(struct cm_req *req, const json_t *arr,
     const char ***tags, size_t *ntags, char **joined);

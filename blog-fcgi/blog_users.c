@@ -126,12 +126,13 @@ static enum cm_err
 blog_users_conflict_reply(struct cm_req *req, enum blog_users_dup dup)
 {
 	if (dup == BLOG_USERS_DUP_EMAIL)
-		return blog_error_reply(
-		    req, 409, "email", "has already been taken");
+		return cm_req_fail(
+		    req, CM_ECONFLICT, "email", "has already been taken");
 	if (dup == BLOG_USERS_DUP_SKELETON)
-		return blog_error_reply(
-		    req, 409, "username", "looks like a name already taken");
-	return blog_error_reply(req, 409, "username", "has already been taken");
+		return cm_req_fail(req, CM_ECONFLICT, "username",
+		    "looks like a name already taken");
+	return cm_req_fail(
+	    req, CM_ECONFLICT, "username", "has already been taken");
 }
 
 /*
@@ -162,7 +163,8 @@ blog_users_check_reserved(
 	enum cm_err rc;
 
 	if (cm_ident_reserved(name->key, name->key_len))
-		return blog_error_reply(req, 422, "username", "is reserved");
+		return cm_req_fail(
+		    req, CM_EVALIDATION, "username", "is reserved");
 	/*
 	 * Nor may a name look like one: "ѕуѕтем" in Cyrillic or "adrnin"
 	 * would read as the platform in a payment statement.
@@ -172,8 +174,8 @@ blog_users_check_reserved(
 		    CM_OK)
 			return rc == CM_EVALIDATION ? CM_EINTERNAL : rc;
 		if (strcmp(r.skeleton, name->skeleton) == 0)
-			return blog_error_reply(
-			    req, 422, "username", "is reserved");
+			return cm_req_fail(
+			    req, CM_EVALIDATION, "username", "is reserved");
 	}
 	return CM_OK;
 }
@@ -182,7 +184,7 @@ static enum cm_err
 blog_users_check_email(struct cm_req *req, const struct blog_field *f)
 {
 	if (!blog_valid_email(f->s, f->len))
-		return blog_error_reply(req, 422, "email", "is invalid");
+		return cm_req_fail(req, CM_EVALIDATION, "email", "is invalid");
 	return CM_OK;
 }
 
@@ -297,7 +299,7 @@ blog_users_register(struct cm_req *req)
 	if ((rc = blog_users_answer(req, 201, w.id, NULL)) == CM_ENOTFOUND)
 		rc = CM_EDB;
 out:
-	return blog_error_finish(rc);
+	return rc;
 }
 
 static enum cm_err
@@ -331,10 +333,8 @@ blog_users_login(struct cm_req *req)
 		snprintf(msg, sizeof(msg),
 		    "too many failed logins for this email; retry in %lld s",
 		    locked);
-		rc = blog_error_reply(req, 429, "credentials", msg);
-		snprintf(msg, sizeof(msg), "%lld", locked);
-		if (cm_resp_header(&req->resp, "Retry-After", msg) != CM_OK)
-			rc = CM_ENOMEM;
+		rc = cm_req_fail(req, CM_ETOOMANY, "credentials", msg);
+		req->fail_retry_after = locked;
 		goto out;
 	}
 	rc = blog_db_user_by_email(db, req->request_id, email.s, email.len, &s);
@@ -353,7 +353,7 @@ blog_users_login(struct cm_req *req)
 		if ((rc = blog_db_login_failed(
 		         db, req->request_id, email.s, email.len)) != CM_OK)
 			goto out;
-		rc = blog_error_reply(req, 401, "credentials", "invalid");
+		rc = cm_req_fail(req, CM_EAUTH, "credentials", "invalid");
 		goto out;
 	}
 	/* CM_EUNAVAIL: the hashing budget is full (503, Retry-After). */
@@ -370,7 +370,7 @@ blog_users_login(struct cm_req *req)
 		    "login: failed logins not reset");
 out:
 	blog_db_done(s);
-	return blog_error_finish(rc);
+	return rc;
 }
 
 static enum cm_err
@@ -380,8 +380,8 @@ blog_users_current(struct cm_req *req)
 
 	rc = blog_users_answer(req, 200, req->user_id, req->token);
 	/* A valid token for a user that no longer exists. */
-	rc = blog_error_missing(req, rc, 401, "token", "is invalid");
-	return blog_error_finish(rc);
+	rc = blog_error_missing(req, rc, CM_EAUTH, "token", "is invalid");
+	return rc;
 }
 
 /* The rule a new password meets beyond not being blank (update). */
@@ -394,7 +394,7 @@ blog_users_check_password(struct cm_req *req, const struct blog_field *f)
 		return CM_OK;
 	snprintf(msg, sizeof(msg), "is too short (minimum is %d characters)",
 	    BLOG_PASSWORD_MIN);
-	return blog_error_reply(req, 422, "password", msg);
+	return cm_req_fail(req, CM_EVALIDATION, "password", msg);
 }
 
 /*
@@ -476,13 +476,13 @@ blog_users_update(struct cm_req *req)
 	rc = blog_db_txn(
 	    req->worker, req->request_id, blog_users_update_txn, &w);
 	/* A missing row, then or now: the token outlived its user. */
-	rc = blog_error_missing(req, rc, 401, "token", "is invalid");
+	rc = blog_error_missing(req, rc, CM_EAUTH, "token", "is invalid");
 	if ((rc = blog_users_written(req, rc, &w)) != CM_OK)
 		goto out;
 	rc = blog_users_answer(req, 200, req->user_id, NULL);
-	rc = blog_error_missing(req, rc, 401, "token", "is invalid");
+	rc = blog_error_missing(req, rc, CM_EAUTH, "token", "is invalid");
 out:
-	return blog_error_finish(rc);
+	return rc;
 }
 
 /*
@@ -511,7 +511,7 @@ blog_users_logout_all(struct cm_req *req)
 		blog_ident_push(req, w.seq);
 		cm_resp_empty(&req->resp, 204);
 	}
-	return blog_error_finish(rc);
+	return rc;
 }
 
 const struct cm_route blog_users_routes[] = {

@@ -128,7 +128,7 @@ blog_valid_username_rules(struct cm_req *req, const struct blog_field *f,
 
 	rc = blog_unicode_username(f->s, f->len, name, &why);
 	if (rc == CM_EVALIDATION)
-		return blog_error_reply(req, 422, "username", why);
+		return cm_req_fail(req, CM_EVALIDATION, "username", why);
 	return rc;
 }
 
@@ -174,29 +174,31 @@ blog_valid_root(struct cm_req *req, const char *root, json_t **out)
 	*out = NULL;
 	if (req->json == NULL) {
 		if (req->body == NULL || req->body_len == 0)
-			return blog_error_reply(req, 422, root, "is missing");
+			return cm_req_fail(
+			    req, CM_EVALIDATION, root, "is missing");
 		/*
 		 * Invalid UTF-8 is a content error (422), malformed JSON a
 		 * syntax error (400).
 		 */
 		if (!blog_valid_utf8(req->body, req->body_len))
-			return blog_error_reply(
-			    req, 422, "body", "is not valid UTF-8");
+			return cm_req_fail(
+			    req, CM_EVALIDATION, "body", "is not valid UTF-8");
 		if (cm_json_parse(req->body, req->body_len, &req->json, err,
 		        sizeof(err)) != CM_OK) {
 			snprintf(
 			    msg, sizeof(msg), "is not valid JSON (%s)", err);
-			return blog_error_reply(req, 400, "body", msg);
+			return cm_req_fail(req, CM_EINVAL, "body", msg);
 		}
 	}
 	if (!json_is_object(req->json))
-		return blog_error_reply(
-		    req, 422, "body", "must be a JSON object");
+		return cm_req_fail(
+		    req, CM_EVALIDATION, "body", "must be a JSON object");
 	v = json_object_get(req->json, root);
 	if (v == NULL)
-		return blog_error_reply(req, 422, root, "is missing");
+		return cm_req_fail(req, CM_EVALIDATION, root, "is missing");
 	if (!json_is_object(v))
-		return blog_error_reply(req, 422, root, "must be an object");
+		return cm_req_fail(
+		    req, CM_EVALIDATION, root, "must be an object");
 	*out = v;
 	return CM_OK;
 }
@@ -223,12 +225,13 @@ blog_valid_field(struct cm_req *req, const json_t *obj, const char *key,
 	if (json_is_null(v))
 		return CM_OK;
 	if (!json_is_string(v))
-		return blog_error_reply(req, 422, key, "must be a string");
+		return cm_req_fail(
+		    req, CM_EVALIDATION, key, "must be a string");
 	s = json_string_value(v);
 	len = json_string_length(v);
 	if (strlen(s) != len)
-		return blog_error_reply(
-		    req, 422, key, "must not contain NUL characters");
+		return cm_req_fail(req, CM_EVALIDATION, key,
+		    "must not contain NUL characters");
 	if (trim) {
 		while (len > 0 && blog_valid_space(*s)) {
 			s++;
@@ -245,7 +248,7 @@ blog_valid_field(struct cm_req *req, const json_t *obj, const char *key,
 	if (blog_valid_chars(s, len) > maxchars) {
 		snprintf(msg, sizeof(msg),
 		    "is too long (maximum is %zu characters)", maxchars);
-		return blog_error_reply(req, 422, key, msg);
+		return cm_req_fail(req, CM_EVALIDATION, key, msg);
 	}
 	f->s = s;
 	f->len = len;
@@ -277,7 +280,7 @@ blog_valid_filled(
     struct cm_req *req, const struct blog_field *f, const char *key, int text)
 {
 	if (text ? blog_valid_blank_text(f) : blog_valid_blank(f))
-		return blog_error_reply(req, 422, key, "can't be blank");
+		return cm_req_fail(req, CM_EVALIDATION, key, "can't be blank");
 	return CM_OK;
 }
 
@@ -291,12 +294,12 @@ blog_valid_page(struct cm_req *req, long long *limit, long long *offset)
 	v = cm_req_query(req, "limit");
 	if (v != NULL && *v != '\0' &&
 	    blog_valid_uint(v, BLOG_LIMIT_MAX, limit) != 0)
-		return blog_error_reply(
-		    req, 422, "limit", "must be a non-negative integer");
+		return cm_req_fail(req, CM_EVALIDATION, "limit",
+		    "must be a non-negative integer");
 	v = cm_req_query(req, "offset");
 	if (v != NULL && *v != '\0' &&
 	    blog_valid_uint(v, BLOG_OFFSET_MAX, offset) != 0)
-		return blog_error_reply(
-		    req, 422, "offset", "must be a non-negative integer");
+		return cm_req_fail(req, CM_EVALIDATION, "offset",
+		    "must be a non-negative integer");
 	return CM_OK;
 }

@@ -1,7 +1,7 @@
 /*
  * blog_valid.h: request input checks. The pure predicates take no request;
- * the others answer the request themselves (400/422 in the RealWorld
- * format) and return the error code, see blog_error_finish.
+ * the others fail the request in its own words (cm_req_fail: 400 or 422,
+ * answered by the pipeline in the RealWorld format) and return that code.
  */
 #ifndef BLOG_VALID_H
 #define BLOG_VALID_H

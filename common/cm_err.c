@@ -25,7 +25,7 @@ static const struct {
     [CM_EUNAVAIL] = {503, "EUNAVAIL"},
     [CM_EINTERNAL] = {500, "EINTERNAL"},
     [CM_EBADJSON] = {400, "EBADJSON"},
-    [CM_EANSWERED] = {500, "EANSWERED"},
+    [CM_ETOOMANY] = {429, "ETOOMANY"},
 };
 
 #define CM_ERR_COUNT (sizeof(cm_err_table) / sizeof(cm_err_table[0]))

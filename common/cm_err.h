@@ -22,12 +22,7 @@ enum cm_err {
 	CM_EUNAVAIL, /* a dependency is down: 503 */
 	CM_EINTERNAL, /* 500 */
 	CM_EBADJSON, /* a request body that is not JSON: 400 */
-	/*
-	 * Not an error to report: a helper has answered the request itself
-	 * (a client mistake in the service's own words), and the handler
-	 * that called it returns CM_OK. 500 if it ever reaches the server.
-	 */
-	CM_EANSWERED,
+	CM_ETOOMANY, /* refused for now, retry later (a throttle): 429 */
 };
 
 /* The HTTP status for an error code (CM_OK is 200). */

@@ -123,6 +123,21 @@ cm_req_parse_query(struct cm_req *req, const char *qs)
 	return CM_OK;
 }
 
+enum cm_err
+cm_req_fail(
+    struct cm_req *req, enum cm_err code, const char *key, const char *msg)
+{
+	char *k = cm_req_strdup(req, key), *m = cm_req_strdup(req, msg);
+
+	if (k == NULL || m == NULL)
+		return CM_ENOMEM;
+	req->fail_code = code;
+	req->fail_key = k;
+	req->fail_msg = m;
+	req->fail_retry_after = 0;
+	return code;
+}
+
 const char *
 cm_req_query(const struct cm_req *req, const char *key)
 {
@@ -257,5 +272,9 @@ cm_req_reset(struct cm_req *req)
 	req->username[0] = '\0';
 	req->token = NULL;
 	req->data_version = 0;
+	req->fail_code = CM_OK;
+	req->fail_key = NULL;
+	req->fail_msg = NULL;
+	req->fail_retry_after = 0;
 	cm_resp_clear(&req->resp);
 }

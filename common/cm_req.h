@@ -81,6 +81,16 @@ struct cm_req {
 	 */
 	long long data_version;
 
+	/*
+	 * A client error a handler returns in its own words (cm_req_fail):
+	 * the pipeline answers fail_code with them through the service's
+	 * error callback. Request-lifetime copies.
+	 */
+	enum cm_err fail_code;
+	const char *fail_key;
+	const char *fail_msg;
+	long long fail_retry_after; /* seconds for Retry-After; 0: none */
+
 	void *worker; /* per-worker context (DB connection) */
 	void *app; /* process-wide context of the service */
 	int worker_idx;
@@ -92,6 +102,16 @@ struct cm_req {
 /* Request-lifetime allocation; NULL on out of memory. */
 void *cm_req_alloc(struct cm_req *req, size_t size);
 char *cm_req_strdup(struct cm_req *req, const char *s);
+
+/*
+ * Fail the request with a client error in the service's own words: keep
+ * key and msg (copied) for the error callback and return code, so that a
+ * helper deep in a handler can "return cm_req_fail(req, CM_EVALIDATION,
+ * "title", "can't be blank");" and every caller passes the code up.
+ * CM_ENOMEM when the copies cannot be made.
+ */
+enum cm_err cm_req_fail(
+    struct cm_req *req, enum cm_err code, const char *key, const char *msg);
 
 /* First value of query key, or NULL when absent. */
 const char *cm_req_query(const struct cm_req *req, const char *key);

@@ -60,35 +60,50 @@ cm_server_draining(void)
 	return atomic_load(&cm_server_stopping);
 }
 
-/* Generic error bodies for codes a handler returns instead of a response. */
-static void
-cm_server_fail(
-    const struct cm_server_conf *conf, struct cm_req *req, enum cm_err err)
+void
+cm_server_answer_error(cm_error_fn error, struct cm_req *req, enum cm_err err)
 {
-	int status = cm_err_status(err);
+	int status = cm_err_status(err), own = req->fail_code == err;
+	long long after = status == 503 ? 1 : 0;
+	char buf[24];
 
 	cm_resp_clear(&req->resp);
-	if (status == 503) {
-		conf->error(&req->resp, err, "server",
-		    "is temporarily unavailable, retry later");
+	if (status < 500 && own && req->fail_key != NULL)
+		error(&req->resp, err, req->fail_key, req->fail_msg);
+	else if (status == 503)
 		/*
 		 * Every 503 is temporary (a database outage, a full password
 		 * hashing budget): say when to come back.
 		 */
-		(void)cm_resp_header(&req->resp, "Retry-After", "1");
-	} else if (status >= 500)
-		conf->error(&req->resp, err, "server", "internal error");
+		error(&req->resp, err, "server",
+		    "is temporarily unavailable, retry later");
+	else if (status >= 500)
+		error(&req->resp, err, "server", "internal error");
 	else
-		/* A fallback only: handlers answer client errors themselves. */
-		conf->error(&req->resp, err, "request",
+		/* Generic words for a client code returned without its own. */
+		error(&req->resp, err, "request",
 		    status == 404       ? "not found"
 		        : status == 403 ? "is forbidden"
 		        : status == 409 ? "conflicts with the current state"
 		        : status == 413 ? "is too large"
 		        : status == 401 ? "is not authenticated"
+		        : status == 429 ? "is refused for now, retry later"
 		                        : "is invalid");
 	if (req->resp.status == 0)
 		req->resp.status = status;
+	if (own && req->fail_retry_after > 0)
+		after = req->fail_retry_after;
+	if (after > 0) {
+		snprintf(buf, sizeof(buf), "%lld", after);
+		(void)cm_resp_header(&req->resp, "Retry-After", buf);
+	}
+}
+
+static void
+cm_server_fail(
+    const struct cm_server_conf *conf, struct cm_req *req, enum cm_err err)
+{
+	cm_server_answer_error(conf->error, req, err);
 }
 
 /*

@@ -29,10 +29,24 @@
  * The handler contract: a handler that answered (success or a client error
  * in its own words) returns CM_OK with req->resp filled. Any other code
  * means "not answered": the pipeline discards whatever the handler left in
- * req->resp and answers with this callback and that code, logging 5xx.
+ * req->resp and answers with this callback and that code, logging 5xx. A
+ * client error in the handler's own words is such a code too: the handler
+ * returns cm_req_fail(req, code, key, msg) and the callback gets code, key
+ * and msg (cm_server_answer_error).
  */
 typedef void (*cm_error_fn)(
     struct cm_resp *resp, enum cm_err code, const char *key, const char *msg);
+
+/*
+ * Answer req with err through error, as the pipeline answers a handler
+ * that returned err: the handler's own words when it failed with
+ * cm_req_fail(req, err, ...) and err is a client error, generic words
+ * otherwise (never a 5xx's detail); Retry-After on a 503 (1 s) or where
+ * the handler set req->fail_retry_after. For wrappers that must keep a
+ * client error's answer (the blog's Idempotency-Key store).
+ */
+void cm_server_answer_error(
+    cm_error_fn error, struct cm_req *req, enum cm_err err);
 
 struct cm_server_conf {
 	const char *service; /* "blog", "pay": metrics label */

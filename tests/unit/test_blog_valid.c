@@ -15,6 +15,7 @@
 #include "../../blog-fcgi/blog_error.h"
 #include "../../blog-fcgi/blog_tags.h"
 #include "../../blog-fcgi/blog_valid.h"
+#include "cm_server.h"
 
 #define U8(s) blog_valid_utf8((s), sizeof(s) - 1)
 
@@ -95,6 +96,15 @@ err_msg(struct cm_req *req, const char *key)
 	return json_string_value(json_array_get(json_object_get(errs, key), 0));
 }
 
+/* Answer req as the pipeline answers a handler that returned rc. */
+static enum cm_err
+answered(struct cm_req *req, enum cm_err rc)
+{
+	if (rc != CM_OK)
+		cm_server_answer_error(blog_error, req, rc);
+	return rc;
+}
+
 static void
 test_root_and_field(void **state)
 {
@@ -119,36 +129,38 @@ test_root_and_field(void **state)
 	    blog_valid_field(&req, root, "email", 10, 0, &f), CM_OK);
 	assert_false(f.present);
 	assert_int_equal(
-	    blog_valid_field(&req, root, "username", 2, 1, &f), CM_EANSWERED);
+	    answered(&req, blog_valid_field(&req, root, "username", 2, 1, &f)),
+	    CM_EVALIDATION);
 	assert_int_equal(req.resp.status, 422);
 	assert_string_equal(
 	    err_msg(&req, "username"), "is too long (maximum is 2 characters)");
 	assert_int_equal(
-	    blog_valid_field(&req, root, "n", 2, 1, &f), CM_EANSWERED);
+	    answered(&req, blog_valid_field(&req, root, "n", 2, 1, &f)),
+	    CM_EVALIDATION);
 	assert_string_equal(err_msg(&req, "n"), "must be a string");
-	/* Answered: the handler's exit turns it into CM_OK, nothing else. */
-	assert_int_equal(blog_error_finish(CM_EANSWERED), CM_OK);
-	assert_int_equal(blog_error_finish(CM_EDB), CM_EDB);
 	cm_req_reset(&req);
 
 	memset(&req, 0, sizeof(req));
-	assert_int_equal(
-	    blog_valid_root(&req, "article", &root), CM_EANSWERED);
+	assert_int_equal(answered(&req, blog_valid_root(&req, "article", &root)),
+	    CM_EVALIDATION);
+	assert_int_equal(req.resp.status, 422);
 	assert_string_equal(err_msg(&req, "article"), "is missing");
 	cm_req_reset(&req);
 
 	memset(&req, 0, sizeof(req));
 	req.body = strdup("{\"article\":");
 	req.body_len = strlen(req.body);
-	assert_int_equal(blog_valid_root(&req, "article", &root), CM_EANSWERED);
+	assert_int_equal(answered(&req, blog_valid_root(&req, "article", &root)),
+	    CM_EINVAL);
 	assert_int_equal(req.resp.status, 400);
 	cm_req_reset(&req);
 
 	memset(&req, 0, sizeof(req));
 	req.body = strdup("{\"article\":\"\xff\"}");
 	req.body_len = strlen(req.body);
-	assert_int_equal(
-	    blog_valid_root(&req, "article", &root), CM_EANSWERED);
+	assert_int_equal(answered(&req, blog_valid_root(&req, "article", &root)),
+	    CM_EVALIDATION);
+	assert_int_equal(req.resp.status, 422);
 	assert_string_equal(err_msg(&req, "body"), "is not valid UTF-8");
 	cm_req_reset(&req);
 }
@@ -188,16 +200,17 @@ test_tags(void **state)
 
 	arr = json_pack("[s,i]", "ok", 1);
 	assert_int_equal(
-	    blog_tags_parse(&req, arr, &tags, &n, &joined), CM_EANSWERED);
+	    answered(&req, blog_tags_parse(&req, arr, &tags, &n, &joined)),
+	    CM_EVALIDATION);
 	assert_int_equal(req.resp.status, 422);
 	json_decref(arr);
 	arr = json_pack("[s]", "a\tb\nc");
 	assert_int_equal(
-	    blog_tags_parse(&req, arr, &tags, &n, &joined), CM_EANSWERED);
+	    blog_tags_parse(&req, arr, &tags, &n, &joined), CM_EVALIDATION);
 	json_decref(arr);
 	arr = json_string("x");
 	assert_int_equal(
-	    blog_tags_parse(&req, arr, &tags, &n, &joined), CM_EANSWERED);
+	    blog_tags_parse(&req, arr, &tags, &n, &joined), CM_EVALIDATION);
 	json_decref(arr);
 	cm_req_reset(&req);
 }

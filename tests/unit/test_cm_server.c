@@ -42,13 +42,42 @@ h_unavail(struct cm_req *req)
 	return CM_EUNAVAIL;
 }
 
-/* Breaks the contract: an answered request must come back as CM_OK. */
+/* A client error in the handler's words, after a half-built answer. */
 static enum cm_err
-h_leaks_answered(struct cm_req *req)
+h_fails(struct cm_req *req)
 {
 	handler_calls++;
-	cm_resp_json(&req->resp, 422, json_object());
-	return CM_EANSWERED;
+	cm_resp_json(&req->resp, 200, json_object());
+	return cm_req_fail(req, CM_EVALIDATION, "title", "can't be blank");
+}
+
+/* A throttle: its words and when to come back. */
+static enum cm_err
+h_throttled(struct cm_req *req)
+{
+	enum cm_err rc;
+
+	handler_calls++;
+	rc = cm_req_fail(req, CM_ETOOMANY, "credentials", "retry in 7 s");
+	req->fail_retry_after = 7;
+	return rc;
+}
+
+/* Words kept for one code do not dress up another. */
+static enum cm_err
+h_other_code(struct cm_req *req)
+{
+	handler_calls++;
+	(void)cm_req_fail(req, CM_ENOTFOUND, "article", "not found");
+	return CM_EFORBIDDEN;
+}
+
+/* Nor are a 5xx's words ever shown. */
+static enum cm_err
+h_fails_db(struct cm_req *req)
+{
+	handler_calls++;
+	return cm_req_fail(req, CM_EDB, "secret", "table users is corrupt");
 }
 
 static enum cm_err
@@ -65,7 +94,10 @@ static const struct cm_route routes[] = {
 	{ "PUT", "/a/:slug", h_echo, CM_AUTH_REQUIRED, CM_ROUTE_BODY },
 	{ "GET", "/down", h_unavail, CM_AUTH_NONE, 0 },
 	{ "GET", "/silent", h_silent, CM_AUTH_NONE, 0 },
-	{ "GET", "/leak", h_leaks_answered, CM_AUTH_NONE, 0 },
+	{ "GET", "/fails", h_fails, CM_AUTH_NONE, 0 },
+	{ "GET", "/throttled", h_throttled, CM_AUTH_NONE, 0 },
+	{ "GET", "/other", h_other_code, CM_AUTH_NONE, 0 },
+	{ "GET", "/dbfail", h_fails_db, CM_AUTH_NONE, 0 },
 	{ "POST", "/internal/x", h_echo, CM_AUTH_NONE,
 	    CM_ROUTE_BODY | CM_ROUTE_INTERNAL },
 };
@@ -152,6 +184,32 @@ test_ok(void **state)
 	cm_req_reset(&req);
 }
 
+/* A throttle's Retry-After is its own; every 503's is 1 s. */
+static void
+test_retry_after(void **state)
+{
+	static const struct t_case throttled = {
+	    .method = "GET", .path = "/throttled"};
+	static const struct t_case down = {.method = "GET", .path = "/down"};
+	struct cm_req req;
+
+	(void)state;
+	run(&req, &throttled);
+	assert_int_equal(req.resp.nheaders, 1);
+	assert_string_equal(req.resp.hname[0], "Retry-After");
+	assert_string_equal(req.resp.hvalue[0], "7");
+	cm_req_reset(&req);
+	/* The worker reuses req: a request's words must not outlive it. */
+	assert_null(req.fail_key);
+	assert_null(req.fail_msg);
+	assert_int_equal(req.fail_code, CM_OK);
+	assert_int_equal(req.fail_retry_after, 0);
+	run(&req, &down);
+	assert_int_equal(req.resp.nheaders, 1);
+	assert_string_equal(req.resp.hvalue[0], "1");
+	cm_req_reset(&req);
+}
+
 static void
 test_method_not_allowed(void **state)
 {
@@ -196,9 +254,19 @@ static const struct t_case answers[] = {
         .key = "server", .calls = 1},
     {.method = "GET", .path = "/silent", .status = 500, .code = "EINTERNAL",
         .calls = 1},
-    /* Whatever a handler left, only CM_OK is written as it stands. */
-    {.method = "GET", .path = "/leak", .status = 500, .code = "EANSWERED",
-        .calls = 1},
+    /*
+     * Whatever a handler left, only CM_OK is written as it stands; a
+     * client error comes with the handler's words (cm_req_fail) when they
+     * were given for that code, generic ones otherwise, never a 5xx's.
+     */
+    {.method = "GET", .path = "/fails", .status = 422, .code = "EVALIDATION",
+        .key = "title", .calls = 1},
+    {.method = "GET", .path = "/throttled", .status = 429,
+        .code = "ETOOMANY", .key = "credentials", .calls = 1},
+    {.method = "GET", .path = "/other", .status = 403, .code = "EFORBIDDEN",
+        .key = "request", .calls = 1},
+    {.method = "GET", .path = "/dbfail", .status = 500, .code = "EDB",
+        .key = "server", .calls = 1},
     /*
      * Internal routes answer only requests from the admin port
      * (req->internal), and those reach nothing else: FastCGI cannot touch
@@ -238,4 +306,5 @@ test_answers(void **state)
 UNIT_MAIN(
     cmocka_unit_test(test_ok),
     cmocka_unit_test(test_method_not_allowed),
+    cmocka_unit_test(test_retry_after),
     cmocka_unit_test(test_answers))
