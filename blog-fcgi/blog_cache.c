@@ -101,9 +101,7 @@ struct blog_cache {
 	unsigned long long callers; /* of blog_cache_version */
 };
 
-/* FNV-1a, 64 bits: keys are short, and no one gains by colliding them
- * (a collision only replaces another key's answer). */
-static uint64_t
+uint64_t
 blog_cache_hash(const char *key)
 {
 	uint64_t h = 14695981039346656037ULL;

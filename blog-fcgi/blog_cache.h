@@ -6,6 +6,7 @@
 #define BLOG_CACHE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cm_err.h"
 #include "cm_req.h"
@@ -63,6 +64,13 @@ int blog_cache_get(struct blog_cache *c, const char *key, long long ver,
  */
 void blog_cache_put(struct blog_cache *c, const char *key, long long ver,
     const char *body, size_t len);
+
+/*
+ * The hash that places key in the table: FNV-1a, 64 bits. Keys are short,
+ * and no one gains by colliding them (a collision only replaces another
+ * key's answer); tests use it to make keys that collide.
+ */
+uint64_t blog_cache_hash(const char *key);
 
 /* Counters since start, for tests and the bench. */
 void blog_cache_stats(struct blog_cache *c, unsigned long long *hits,

@@ -108,9 +108,21 @@ answered(struct cm_req *req, enum cm_err rc)
 static void
 test_root_and_field(void **state)
 {
+	static const struct {
+		const char *body; /* NULL: none sent */
+		enum cm_err rc;
+		int status;
+		const char *key, *msg; /* NULL: message not checked */
+	} roots[] = {
+	    {NULL, CM_EVALIDATION, 422, "article", "is missing"},
+	    {"{\"article\":", CM_EINVAL, 400, NULL, NULL},
+	    {"{\"article\":\"\xff\"}", CM_EVALIDATION, 422, "body",
+	        "is not valid UTF-8"},
+	};
 	struct cm_req req;
 	struct blog_field f;
 	json_t *root;
+	size_t i;
 
 	(void)state;
 	memset(&req, 0, sizeof(req));
@@ -140,29 +152,22 @@ test_root_and_field(void **state)
 	assert_string_equal(err_msg(&req, "n"), "must be a string");
 	cm_req_reset(&req);
 
-	memset(&req, 0, sizeof(req));
-	assert_int_equal(answered(&req, blog_valid_root(&req, "article", &root)),
-	    CM_EVALIDATION);
-	assert_int_equal(req.resp.status, 422);
-	assert_string_equal(err_msg(&req, "article"), "is missing");
-	cm_req_reset(&req);
-
-	memset(&req, 0, sizeof(req));
-	req.body = strdup("{\"article\":");
-	req.body_len = strlen(req.body);
-	assert_int_equal(answered(&req, blog_valid_root(&req, "article", &root)),
-	    CM_EINVAL);
-	assert_int_equal(req.resp.status, 400);
-	cm_req_reset(&req);
-
-	memset(&req, 0, sizeof(req));
-	req.body = strdup("{\"article\":\"\xff\"}");
-	req.body_len = strlen(req.body);
-	assert_int_equal(answered(&req, blog_valid_root(&req, "article", &root)),
-	    CM_EVALIDATION);
-	assert_int_equal(req.resp.status, 422);
-	assert_string_equal(err_msg(&req, "body"), "is not valid UTF-8");
-	cm_req_reset(&req);
+	/* The root object: absent, malformed JSON, invalid UTF-8. */
+	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		memset(&req, 0, sizeof(req));
+		if (roots[i].body != NULL) {
+			req.body = strdup(roots[i].body);
+			req.body_len = strlen(req.body);
+		}
+		assert_int_equal(
+		    answered(&req, blog_valid_root(&req, "article", &root)),
+		    roots[i].rc);
+		assert_int_equal(req.resp.status, roots[i].status);
+		if (roots[i].key != NULL)
+			assert_string_equal(
+			    err_msg(&req, roots[i].key), roots[i].msg);
+		cm_req_reset(&req);
+	}
 }
 
 static void
