@@ -43,6 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *joined = NULL, err[64];
 	json_t *arr = NULL, *back;
 	size_t ntags = 0, i;
+	enum cm_err rc;
 
 	fuzz_utf8_agree((const char *)data, size);
 	if (cm_json_parse((const char *)data, size, &arr, err, sizeof(err)) !=
@@ -53,7 +54,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memset(&req, 0, sizeof(req));
 	req.request_id = "fuzz";
-	if (blog_tags_parse(&req, arr, &tags, &ntags, &joined) == CM_OK) {
+	rc = blog_tags_parse(&req, arr, &tags, &ntags, &joined);
+	if (rc == CM_OK) {
 		FUZZ_CHECK(ntags <= BLOG_TAGS_MAX);
 		for (i = 0; i < ntags; i++) {
 			FUZZ_CHECK(blog_valid_utf8(tags[i], strlen(tags[i])));
@@ -69,7 +71,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			        tags[i]) == 0);
 		json_decref(back);
 	} else {
-		FUZZ_CHECK(req.resp.status >= 400 && req.resp.status < 500);
+		/* Refused as a client error, in its own words (cm_req_fail). */
+		FUZZ_CHECK(cm_err_status(rc) >= 400 && cm_err_status(rc) < 500);
+		FUZZ_CHECK(req.fail_code == rc && req.fail_key != NULL &&
+		    req.fail_msg != NULL);
 	}
 	cm_req_reset(&req);
 	json_decref(arr);
