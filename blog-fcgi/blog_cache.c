@@ -343,6 +343,41 @@ blog_cache_stats(struct blog_cache *c, unsigned long long *hits,
 	pthread_mutex_unlock(&c->gmu);
 }
 
+int
+blog_cache_metrics(void *arg, char *buf, size_t cap)
+{
+	struct blog_cache *c = arg;
+	unsigned long long hits, misses, reads, callers;
+	size_t used, bytes;
+
+	blog_cache_stats(c, &hits, &misses, &reads, &callers);
+	pthread_mutex_lock(&c->mu);
+	used = c->used;
+	bytes = c->bytes;
+	pthread_mutex_unlock(&c->mu);
+	return snprintf(buf, cap,
+	    "# HELP blog_read_cache_lookups_total Answers looked for in the "
+	    "read cache, by result.\n"
+	    "# TYPE blog_read_cache_lookups_total counter\n"
+	    "blog_read_cache_lookups_total{result=\"hit\"} %llu\n"
+	    "blog_read_cache_lookups_total{result=\"miss\"} %llu\n"
+	    "# HELP blog_read_cache_version_requests_total Requests that "
+	    "needed the data version.\n"
+	    "# TYPE blog_read_cache_version_requests_total counter\n"
+	    "blog_read_cache_version_requests_total %llu\n"
+	    "# HELP blog_read_cache_version_reads_total Data-version reads "
+	    "sent to the database (shared by the requests above).\n"
+	    "# TYPE blog_read_cache_version_reads_total counter\n"
+	    "blog_read_cache_version_reads_total %llu\n"
+	    "# HELP blog_read_cache_entries Answers kept now.\n"
+	    "# TYPE blog_read_cache_entries gauge\n"
+	    "blog_read_cache_entries %zu\n"
+	    "# HELP blog_read_cache_bytes Bytes of answers kept now.\n"
+	    "# TYPE blog_read_cache_bytes gauge\n"
+	    "blog_read_cache_bytes %zu\n",
+	    hits, misses, callers, reads, used, bytes);
+}
+
 /* The blog's side: the version comes from the worker's connection. */
 
 struct blog_cache_reader {

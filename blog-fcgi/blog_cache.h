@@ -78,6 +78,12 @@ void blog_cache_stats(struct blog_cache *c, unsigned long long *hits,
     unsigned long long *callers);
 
 /*
+ * The counters and the fill in Prometheus' text format, for /metrics
+ * (a cm_metrics_extra_fn; arg is the cache).
+ */
+int blog_cache_metrics(void *arg, char *buf, size_t cap);
+
+/*
  * The blog's use (req->app is a struct blog_app, req->worker a blog_db).
  * blog_cache_around runs a CM_ROUTE_CACHE handler from the cache when it
  * can and keeps its 200 answers; other routes go to blog_idem_around.

@@ -32,6 +32,7 @@
 #include "blog_users.h"
 #include "cm_config.h"
 #include "cm_log.h"
+#include "cm_metrics.h"
 #include "cm_password.h"
 #include "cm_server.h"
 
@@ -219,8 +220,10 @@ db_done:
 		fprintf(stderr, "%s: out of memory\n", BLOG_PROG);
 		exit(1);
 	}
-	if (app->cache != NULL)
+	if (app->cache != NULL) {
 		blog_cache_window(app->cache, app->read_window_us);
+		cm_metrics_extra(blog_cache_metrics, app->cache);
+	}
 }
 
 /*

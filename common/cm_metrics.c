@@ -42,7 +42,19 @@ static struct {
 	atomic_ulong db_errors;
 	atomic_ulong db_reconnects;
 	atomic_llong last_done_us; /* CLOCK_MONOTONIC */
+	cm_metrics_extra_fn extra;
+	void *extra_arg;
 } cm_metrics;
+
+/* The most a service's own lines may take (cm_metrics_extra). */
+#define CM_METRICS_EXTRA_MAX 4096
+
+void
+cm_metrics_extra(cm_metrics_extra_fn fn, void *arg)
+{
+	cm_metrics.extra = fn;
+	cm_metrics.extra_arg = arg;
+}
 
 int
 cm_metrics_stalled(int seconds)
@@ -272,6 +284,14 @@ cm_metrics_render(size_t *len)
 	    cm_metrics.service, cm_metrics.workers, cm_metrics.service,
 	    atomic_load(&cm_metrics.busy), cm_metrics.service,
 	    (double)atomic_load(&cm_metrics.busy_us) / 1e6);
+	if (cm_metrics.extra != NULL) {
+		char extra[CM_METRICS_EXTRA_MAX];
+		int n = cm_metrics.extra(
+		    cm_metrics.extra_arg, extra, sizeof(extra));
+
+		if (n > 0 && (size_t)n < sizeof(extra))
+			cm_metrics_printf(&b, "%s", extra);
+	}
 	if (b.failed) {
 		free(b.s);
 		return NULL;

@@ -29,6 +29,16 @@ int cm_metrics_stalled(int seconds);
 void cm_metrics_db_error(void);
 void cm_metrics_db_reconnect(void);
 
+/*
+ * A service's own lines, appended after the common ones: fn writes
+ * complete lines in the text format into buf (at most cap bytes, NUL
+ * included) and returns their length as snprintf does; lines that do not
+ * fit are all left out. One callback per process, set before the admin
+ * port starts; arg is passed back.
+ */
+typedef int (*cm_metrics_extra_fn)(void *arg, char *buf, size_t cap);
+void cm_metrics_extra(cm_metrics_extra_fn fn, void *arg);
+
 /* Render everything; malloc'd text the caller frees, NULL on ENOMEM. */
 char *cm_metrics_render(size_t *len);
 

@@ -93,6 +93,47 @@ def test_metrics_count_requests_by_route_and_status(stack, base_url):
     assert grew_404 >= 10
 
 
+def _plain(text, name):
+    """The value of an unlabelled sample."""
+    m = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
+    assert m, name
+    return float(m.group(1))
+
+
+def _cache(text):
+    return {"hit": _metric(text, "blog_read_cache_lookups_total",
+                           result="hit"),
+            "miss": _metric(text, "blog_read_cache_lookups_total",
+                            result="miss"),
+            "requests": _plain(text,
+                               "blog_read_cache_version_requests_total"),
+            "reads": _plain(text, "blog_read_cache_version_reads_total"),
+            "entries": _plain(text, "blog_read_cache_entries"),
+            "bytes": _plain(text, "blog_read_cache_bytes")}
+
+
+def test_metrics_show_the_blog_read_cache(stack, base_url):
+    urls = _admins(stack, "blog")
+    before = [_cache(requests.get(u + "/metrics", timeout=5).text)
+              for u in urls]
+    for _ in range(20):
+        assert requests.get(base_url + "/api/tags", timeout=5).status_code \
+            == 200
+    after = [_cache(requests.get(u + "/metrics", timeout=5).text)
+             for u in urls]
+    grew = {k: sum(a[k] - b[k] for a, b in zip(after, before))
+            for k in ("hit", "miss", "requests", "reads")}
+    # Every request looked its answer up once and needed the version.
+    assert grew["hit"] + grew["miss"] >= 20, grew
+    assert grew["requests"] >= 20, grew
+    # Reads are shared, never more than the requests that needed one.
+    assert all(a["reads"] <= a["requests"] for a in after), after
+    # Nothing wrote in between here: once a replica kept the answer, the
+    # same request hits (another test's write may cost a miss or two).
+    assert grew["hit"] >= 20 - 2 * len(urls) - 4, grew
+    assert all(a["entries"] >= 1 and a["bytes"] > 0 for a in after), after
+
+
 def test_readiness_follows_the_database_liveness_does_not(stack):
     pay = _admins(stack, "pay")
     blog = _admins(stack, "blog")

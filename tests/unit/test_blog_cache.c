@@ -383,10 +383,44 @@ test_colliding_keys_stay(void **state)
 	blog_cache_free(c);
 }
 
+/* /metrics: what was looked for and found, and what is kept. */
+static void
+test_metrics(void **state)
+{
+	struct blog_cache *c = blog_cache_new(1 << 20);
+	char buf[4096], small[64];
+	long long v;
+	int n;
+
+	(void)state;
+	assert_non_null(c);
+	blog_cache_put(c, "k", 1, "12345", 5);
+	assert_int_equal(get(c, "k", 1, "12345"), 1);
+	assert_int_equal(get(c, "k", 1, "12345"), 1);
+	assert_int_equal(get(c, "j", 1, NULL), 0);
+	assert_int_equal(blog_cache_version(c, fake_read, NULL, &v), CM_OK);
+	n = blog_cache_metrics(c, buf, sizeof(buf));
+	assert_true(n > 0 && (size_t)n < sizeof(buf));
+	assert_non_null(strstr(buf,
+	    "\nblog_read_cache_lookups_total{result=\"hit\"} 2\n"));
+	assert_non_null(strstr(buf,
+	    "\nblog_read_cache_lookups_total{result=\"miss\"} 1\n"));
+	assert_non_null(
+	    strstr(buf, "\nblog_read_cache_version_requests_total 1\n"));
+	assert_non_null(
+	    strstr(buf, "\nblog_read_cache_version_reads_total 1\n"));
+	assert_non_null(strstr(buf, "\nblog_read_cache_entries 1\n"));
+	assert_non_null(strstr(buf, "\nblog_read_cache_bytes 5\n"));
+	/* Too small a buffer: the length it would need, as snprintf. */
+	assert_int_equal(blog_cache_metrics(c, small, sizeof(small)), n);
+	blog_cache_free(c);
+}
+
 UNIT_MAIN(cmocka_unit_test(test_version_gates_answers),
     cmocka_unit_test(test_size_bounds),
     cmocka_unit_test(test_gate_shares_reads_never_stale),
     cmocka_unit_test(test_gate_failure),
     cmocka_unit_test(test_window_shares_recent_reads),
     cmocka_unit_test(test_window_never_stale_when_writes_wait),
-    cmocka_unit_test(test_colliding_keys_stay))
+    cmocka_unit_test(test_colliding_keys_stay),
+    cmocka_unit_test(test_metrics))

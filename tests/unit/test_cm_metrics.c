@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,5 +64,46 @@ test_render(void **state)
 	cm_metrics_worker_busy(-1);
 }
 
+static int
+extra_lines(void *arg, char *buf, size_t cap)
+{
+	return snprintf(buf, cap, "svc_things_total %d\n", *(int *)arg);
+}
+
+static int
+extra_too_long(void *arg, char *buf, size_t cap)
+{
+	(void)arg;
+	if (cap > 0)
+		buf[0] = '\0';
+	return (int)cap + 1;
+}
+
+/* A service's own lines come after the common ones, whole or not at all. */
+static void
+test_extra(void **state)
+{
+	int things = 42;
+	char *s;
+
+	(void)state;
+	assert_int_equal(cm_metrics_init("blog", routes, 2, 4), 0);
+	cm_metrics_extra(extra_lines, &things);
+	s = cm_metrics_render(NULL);
+	assert_non_null(s);
+	assert_non_null(strstr(s, "cm_workers{service=\"blog\"} 4\n"));
+	assert_true(strstr(s, "\nsvc_things_total 42\n") >
+	    strstr(s, "cm_worker_busy_seconds_total"));
+	free(s);
+	cm_metrics_extra(extra_too_long, NULL);
+	s = cm_metrics_render(NULL);
+	assert_non_null(s);
+	assert_null(strstr(s, "svc_things_total"));
+	assert_non_null(strstr(s, "cm_workers{service=\"blog\"} 4\n"));
+	free(s);
+	cm_metrics_extra(NULL, NULL);
+}
+
 UNIT_MAIN(
-    cmocka_unit_test(test_render))
+    cmocka_unit_test(test_render),
+    cmocka_unit_test(test_extra))
