@@ -695,7 +695,8 @@ blog_cache_flags(struct cm_req *req, const json_t *root, const char *body,
 		    arr, i, v) if (blog_cache_str(json_object_get(v, "author"),
 		                       "username",
 		                       &nm->v[1][nm->n[1]++]) != 0) return -1;
-	} else {
+	} else if (!json_is_array(json_object_get(root, "tags"))) {
+		/* The tag list has no flags: one answer for every reader. */
 		return -1;
 	}
 	/*

@@ -75,6 +75,17 @@ def test_kept_answers_are_served_and_tagged(replicas):
     assert second == first
 
 
+def test_tag_list_is_kept_once_for_every_reader(replicas):
+    """The tag list has no per-reader flags: an anonymous read keeps it for
+    everyone, so a signed-in reader's first read is already a hit."""
+    r1, _ = replicas
+    _, tok = _register(r1, "rtl")
+    _, anon = r1.warm("/api/tags")
+    status, headers, body = r1.call("GET", "/api/tags", tok)
+    assert status == 200 and headers.get("x-blog-cache") == "hit", headers
+    assert body == anon
+
+
 def test_every_write_on_one_replica_is_seen_on_the_other(replicas):
     r1, r2 = replicas
     author, atok = _register(r1, "rca")
