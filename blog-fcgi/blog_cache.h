@@ -37,7 +37,9 @@ void blog_cache_window(struct blog_cache *c, long long window_us);
  * as long as it started after each of them arrived, or less than the
  * window before, so a replica under load pays one database round trip per
  * batch of requests or per window, not per request. A failed read fails
- * every caller that waited for it and is never reused.
+ * every caller waiting when it ended, including those that arrived after
+ * it began (the database is down or hung for them too: no second wait),
+ * and is never reused by a later caller.
  */
 enum cm_err blog_cache_version(
     struct blog_cache *c, blog_cache_read_fn read, void *arg, long long *ver);

@@ -205,6 +205,111 @@ test_gate_failure(void **state)
 }
 
 /*
+ * A read that fails while others wait for it fails them too: a caller that
+ * arrived after it began (so could not share its version) does not read
+ * again, and is not kept waiting a second time by a database that is down
+ * or hung.
+ */
+struct hung {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int started, released, second_reads;
+	struct blog_cache *c;
+	enum cm_err first_rc, second_rc;
+	long long second_ver;
+};
+
+static struct hung hung = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+    0, 0, 0, NULL, CM_OK, CM_OK, 7};
+
+/* The first caller's read: held until the test lets it fail. */
+static enum cm_err
+hung_read(void *arg, long long *ver)
+{
+	(void)arg;
+	*ver = 0;
+	pthread_mutex_lock(&hung.mu);
+	hung.started = 1;
+	pthread_cond_broadcast(&hung.cv);
+	while (!hung.released)
+		pthread_cond_wait(&hung.cv, &hung.mu);
+	pthread_mutex_unlock(&hung.mu);
+	return CM_EUNAVAIL;
+}
+
+/* Any later caller's read: would answer at once, but must not run. */
+static enum cm_err
+counted_read(void *arg, long long *ver)
+{
+	(void)arg;
+	pthread_mutex_lock(&hung.mu);
+	hung.second_reads++;
+	pthread_mutex_unlock(&hung.mu);
+	*ver = 42;
+	return CM_OK;
+}
+
+static void *
+hung_first(void *arg)
+{
+	long long v;
+
+	(void)arg;
+	hung.first_rc = blog_cache_version(hung.c, hung_read, NULL, &v);
+	return NULL;
+}
+
+static void *
+hung_second(void *arg)
+{
+	(void)arg;
+	hung.second_rc =
+	    blog_cache_version(hung.c, counted_read, NULL, &hung.second_ver);
+	return NULL;
+}
+
+static void
+test_gate_failure_fails_waiters(void **state)
+{
+	unsigned long long h, m, reads, callers = 0;
+	pthread_t a, b;
+	long long v;
+
+	(void)state;
+	hung.c = blog_cache_new(1024);
+	assert_int_equal(pthread_create(&a, NULL, hung_first, NULL), 0);
+	pthread_mutex_lock(&hung.mu);
+	while (!hung.started)
+		pthread_cond_wait(&hung.cv, &hung.mu);
+	pthread_mutex_unlock(&hung.mu);
+	/* The second caller arrives while the first read is in flight. */
+	assert_int_equal(pthread_create(&b, NULL, hung_second, NULL), 0);
+	while (callers < 2) {
+		blog_cache_stats(hung.c, &h, &m, &reads, &callers);
+		usleep(1000);
+	}
+	/* Counted under the lock it then waits on: it waits now. */
+	pthread_mutex_lock(&hung.mu);
+	hung.released = 1;
+	pthread_cond_broadcast(&hung.cv);
+	pthread_mutex_unlock(&hung.mu);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	assert_int_equal(hung.first_rc, CM_EUNAVAIL);
+	assert_int_equal(hung.second_rc, CM_EUNAVAIL);
+	assert_int_equal(hung.second_reads, 0);
+	assert_int_equal(hung.second_ver, 0);
+	blog_cache_stats(hung.c, &h, &m, &reads, &callers);
+	assert_int_equal(reads, 1);
+	/* A caller after the failure reads again. */
+	assert_int_equal(
+	    blog_cache_version(hung.c, counted_read, NULL, &v), CM_OK);
+	assert_int_equal(v, 42);
+	assert_int_equal(hung.second_reads, 1);
+	blog_cache_free(hung.c);
+}
+
+/*
  * The window: a read that began less than the window before a call is
  * shared by it without a new read; an older one, or a failed one, never.
  */
@@ -420,6 +525,7 @@ UNIT_MAIN(cmocka_unit_test(test_version_gates_answers),
     cmocka_unit_test(test_size_bounds),
     cmocka_unit_test(test_gate_shares_reads_never_stale),
     cmocka_unit_test(test_gate_failure),
+    cmocka_unit_test(test_gate_failure_fails_waiters),
     cmocka_unit_test(test_window_shares_recent_reads),
     cmocka_unit_test(test_window_never_stale_when_writes_wait),
     cmocka_unit_test(test_colliding_keys_stay),
