@@ -969,6 +969,20 @@ port = $PG_PORT
 unix_socket_directories = '$RUN'
 max_connections = 300
 shared_buffers = 128MB
+# Checkpoints every 30 min, or past ~2 GB of WAL (max_wal_size / (1 +
+# checkpoint_completion_target)), instead of 5 min / ~0.5 GB: the first
+# change to a page after a checkpoint writes the whole page to the WAL,
+# and a payment then flushed 8-10 KB of WAL before its commit returned
+# instead of ~3 KB (1.1-1.4 full-page images per payment against 0.05;
+# pg_stat_wal, README "Payments' open-loop tail"). make bench's payments
+# and pgbench reference wrote ~0.5 GB, which started a checkpoint between
+# the payments' closed- and open-loop points. Crash recovery replays at
+# most that much WAL.
+checkpoint_timeout = 30min
+max_wal_size = 4GB
+# An autovacuum or autoanalyze that takes a while shows in the log, to line
+# a latency tail up with it (checkpoints are logged by default).
+log_autovacuum_min_duration = 250ms
 EOF
 	is_root && chown "$PG_USER:" "$PG_DATA/stack.conf"
 	return 0

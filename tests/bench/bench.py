@@ -34,6 +34,13 @@ compared with its figure at BENCH_SCALE in the same run, both as ratios to
 GET /api/healthz measured beside them (so that the machine's drift between
 the two phases cancels out); 0 skips it.
 
+A subset: BENCH_ONLY, a regular expression, keeps the endpoints whose name
+it matches (re.search; the pgbench reference row is named "pgbench
+tpcb-like"), closed- and open-loop: BENCH_ONLY='pay|pgbench' BENCH_X50=0
+runs only the payments' points and their reference. Every row keeps the
+time its point started ("started", Unix seconds) to line it up with the
+servers' logs (PostgreSQL's checkpoints and autovacuum, for instance).
+
 Adding a measurement: a closed-loop row is an ENDPOINTS entry (and a
 bench.lua mode); an open-loop one an OPEN_LOOP entry (and a branch in
 open_requests); anything else (a comparison, another data size) appends a
@@ -101,6 +108,7 @@ X50_CONNS = env_int("BENCH_X50_CONNS", 64)
 X50_LISTS = ["GET /api/articles", "GET /api/articles (auth)",
              "GET /api/articles?tag=", "GET /api/articles?tag= (auth)",
              "GET /api/articles/feed"]
+ONLY = re.compile(os.environ.get("BENCH_ONLY") or "")
 X50_OTHERS = ["GET /api/articles/:slug", "GET /api/articles/:slug (auth)"]
 
 # name, wrk mode, fixed path, reference row, kind (for the targets).
@@ -352,6 +360,41 @@ def pgbench_init():
         raise SystemExit("bench: pgbench -i failed: " + p.stderr)
 
 
+def pg_wal_counters():
+    """PostgreSQL's checkpoints so far, its WAL totals (records,
+    full-page images, bytes) and the blocks it read from outside its
+    shared buffers, for the payments' open-loop rows."""
+    p = pg_super([PG_BIN + "/psql", "-X", "-At", *pg_conn_args("postgres"),
+                  "-c", "SELECT b.checkpoints_timed + b.checkpoints_req,"
+                  " w.wal_records, w.wal_fpi, w.wal_bytes,"
+                  " (SELECT sum(blks_read) FROM pg_stat_database)"
+                  " FROM pg_stat_bgwriter b, pg_stat_wal w"])
+    if p.returncode != 0:
+        raise SystemExit("bench: pg_stat_wal: " + p.stderr)
+    return [int(float(x)) for x in p.stdout.strip().split("|")]
+
+
+def pg_checkpoint():
+    """A checkpoint before the points, as wait_purge() waits for InnoDB.
+    The first change to a page after a checkpoint writes the whole page to
+    the WAL: the first payments after a checkpoint flushed 8-10 KB of WAL
+    each before their commit returned (1.1-1.4 full-page images) instead
+    of ~3 KB (0.05). With the stack's former 5 min / ~0.5 GB, the seed,
+    pgbench -i, a previous run and this run's own closed-loop payments and
+    pgbench points (~0.5 GB of WAL) started checkpoints in the middle of
+    the points, one of them between the payments' closed- and open-loop
+    points, so the open-loop ones were the first writes after it. Done
+    now, the next one is not due before checkpoint_timeout (30 min,
+    tests/stack.sh) or ~2 GB of WAL, after the run: every payment point
+    runs in one checkpoint cycle, and its rows record whether it did."""
+    t0 = time.time()
+    p = pg_super([PG_BIN + "/psql", "-X", "-q", *pg_conn_args("postgres"),
+                  "-c", "CHECKPOINT"])
+    if p.returncode != 0:
+        raise SystemExit("bench: CHECKPOINT failed: " + p.stderr)
+    return round(time.time() - t0, 1)
+
+
 def pgbench(conns, seconds):
     """tpcb-like, -M prepared; percentiles from its per-transaction log."""
     d = tempfile.mkdtemp(prefix="pgbench-")
@@ -392,6 +435,7 @@ def run_points(points):
     total = len(points)
     for i, (name, c) in enumerate(points, 1):
         _, mode, path, ref, kind = by_name[name]
+        started = time.time()
         if mode is None:
             r = pgbench(c, SECONDS)
         else:
@@ -399,7 +443,8 @@ def run_points(points):
                 wrk(mode, 16, WARMUP, path)
                 warmed.add(name)
             r = wrk(mode, c, SECONDS, path)
-        r.update(endpoint=name, conns=c, ref=ref, kind=kind)
+        r.update(endpoint=name, conns=c, ref=ref, kind=kind,
+                 started=round(started, 3))
         rows.append(r)
         log("[%d/%d] %-34s c=%-3d %9.0f req/s p50 %6.2f ms p99 %7.2f ms "
             "errors %d/%d" % (i, total, name, c, r["rps"], r["p50_ms"],
@@ -517,6 +562,9 @@ def run_open_loop(rows):
         # The machine's load as the point starts: a tail on two shared
         # cores may be someone else's work (README "Open-loop tail").
         loadavg = os.getloadavg()[0]
+        pay = name.startswith(("GET /pay/", "POST /pay/"))
+        wal0 = pg_wal_counters() if pay else None
+        started = time.time()
         r = openloop(mode, path, rate, OPEN_SECONDS)
         row = {"endpoint": name, "kind": kind, "load_pct": load,
                "saturation_rps": sat, "rate": rate,
@@ -530,13 +578,30 @@ def run_open_loop(rows):
                "send_lag_p99_ms": r["send_lag_p99_us"] / 1000,
                "p99_by_second_ms": [v / 1000 for v in r["p99_by_second_us"]],
                "peak_conns": r["peak_conns"], "loadavg_1m": loadavg,
+               "started": round(started, 3),
                "target_p99_ms": target}
+        if pay:
+            # What PostgreSQL wrote per request over the point (warm-up
+            # included): full-page images mean pages first changed since
+            # a checkpoint (pg_checkpoint), and a checkpoint during the
+            # point is counted.
+            d = [b - a for a, b in zip(wal0, pg_wal_counters())]
+            n = max(1, r["issued"] + r.get("warmup_requests", 0))
+            row["pg"] = {"checkpoints": d[0],
+                         "wal_records_per_req": round(d[1] / n, 2),
+                         "wal_fpi_per_req": round(d[2] / n, 3),
+                         "wal_kb_per_req": round(d[3] / n / 1024, 2),
+                         "blocks_read": d[4]}
         out.append(row)
         log("[open %d/%d] %-34s %3d%% %7.0f req/s p50 %6.2f p99 %7.2f "
-            "p99.9 %7.2f ms errors %d/%d" % (
+            "p99.9 %7.2f ms errors %d/%d%s" % (
                 i, len(todo), name, load, rate, row["p50_ms"],
                 row["p99_ms"], row["p999_ms"], row["non2xx"],
-                row["socket_errors"]))
+                row["socket_errors"], "" if not pay else
+                "; %d checkpoints, %.2f full-page images and %.1f KB of "
+                "WAL per request" % (row["pg"]["checkpoints"],
+                                     row["pg"]["wal_fpi_per_req"],
+                                     row["pg"]["wal_kb_per_req"])))
     return out
 
 
@@ -933,6 +998,7 @@ def main():
     seed_info, names = seed()
     login_all(names)
     pgbench_init()
+    seed_info["checkpoint_s"] = pg_checkpoint()
     # Every worker thread allocates its buffers and prepares its statements
     # on its first requests: warm all of them before the "before" RSS.
     for mode in ("slug_auth", "list_auth", "feed", "comment", "pay",
@@ -943,7 +1009,8 @@ def main():
     for name, *_ in ENDPOINTS + [("pgbench tpcb-like",)]:
         cs = sorted(set(CONNS) | (set(SWEEP) if name in SWEPT else set())
                     | {c for n, c in EXTRA_POINTS if n == name})
-        points += [(name, c) for c in cs]
+        if ONLY.search(name):
+            points += [(name, c) for c in cs]
     rows = run_points(points)
     rss1 = rss()
     open_rows = run_open_loop(rows)
