@@ -374,6 +374,41 @@ def pg_wal_counters():
     return [int(float(x)) for x in p.stdout.strip().split("|")]
 
 
+def pay_in_replica(method, route):
+    """{le: count} of cm_request_duration_seconds for one pay route, summed
+    over the pay replicas (their admin ports' /metrics): the time from the
+    worker taking the request to its answer written, so what is left of
+    the generator's latency is queueing before a worker (nginx, the
+    replica's socket, the cores)."""
+    tot = {}
+    pat = re.compile(r'^cm_request_duration_seconds_bucket\{service="pay",'
+                     r'method="%s",route="%s",le="([^"]+)"\} (\d+)$'
+                     % (re.escape(method), re.escape(route)), re.M)
+    for f in sorted(os.listdir(RUN)):
+        if not re.match(r"pay-\d+\.admin$", f):
+            continue
+        with open(os.path.join(RUN, f)) as fh:
+            admin = fh.read().strip()
+        text = requests.get("http://%s/metrics" % admin, timeout=5).text
+        for le, n in pat.findall(text):
+            tot[le] = tot.get(le, 0) + int(n)
+    return tot
+
+
+def in_replica_summary(h0, h1):
+    """The point's requests inside the replicas: how many, how many took
+    over 10 and 25 ms there, and the bucket p99 falls in (an upper
+    bound)."""
+    d = {le: h1.get(le, 0) - h0.get(le, 0) for le in h1}
+    n = d.get("+Inf", 0)
+    finite = sorted((float(le), c) for le, c in d.items() if le != "+Inf")
+    over = {ms: n - next((c for le, c in finite if abs(le - ms / 1000)
+                          < 1e-9), n) for ms in (10, 25)}
+    p99 = next((le * 1000 for le, c in finite if c >= 0.99 * n), None)
+    return {"requests": n, "over_10ms": over[10], "over_25ms": over[25],
+            "p99_at_most_ms": p99}
+
+
 def pg_checkpoint():
     """A checkpoint before the points, as wait_purge() waits for InnoDB.
     The first change to a page after a checkpoint writes the whole page to
@@ -564,6 +599,9 @@ def run_open_loop(rows):
         loadavg = os.getloadavg()[0]
         pay = name.startswith(("GET /pay/", "POST /pay/"))
         wal0 = pg_wal_counters() if pay else None
+        route = ("POST" if name.startswith("POST") else "GET",
+                 name.split()[1]) if pay else None
+        hist0 = pay_in_replica(*route) if pay else None
         started = time.time()
         r = openloop(mode, path, rate, OPEN_SECONDS)
         row = {"endpoint": name, "kind": kind, "load_pct": load,
@@ -592,6 +630,8 @@ def run_open_loop(rows):
                          "wal_fpi_per_req": round(d[2] / n, 3),
                          "wal_kb_per_req": round(d[3] / n / 1024, 2),
                          "blocks_read": d[4]}
+            row["in_replica"] = in_replica_summary(hist0,
+                                                   pay_in_replica(*route))
         out.append(row)
         log("[open %d/%d] %-34s %3d%% %7.0f req/s p50 %6.2f p99 %7.2f "
             "p99.9 %7.2f ms errors %d/%d%s" % (
@@ -599,9 +639,13 @@ def run_open_loop(rows):
                 row["p99_ms"], row["p999_ms"], row["non2xx"],
                 row["socket_errors"], "" if not pay else
                 "; %d checkpoints, %.2f full-page images and %.1f KB of "
-                "WAL per request" % (row["pg"]["checkpoints"],
-                                     row["pg"]["wal_fpi_per_req"],
-                                     row["pg"]["wal_kb_per_req"])))
+                "WAL per request; in the replicas p99 <= %s ms, %d of %d "
+                "over 10 ms" % (row["pg"]["checkpoints"],
+                                row["pg"]["wal_fpi_per_req"],
+                                row["pg"]["wal_kb_per_req"],
+                                row["in_replica"]["p99_at_most_ms"],
+                                row["in_replica"]["over_10ms"],
+                                row["in_replica"]["requests"])))
     return out
 
 
