@@ -27,12 +27,16 @@ BENCH_PROFILE_CONNS [64] runs once more under perf (cpu-clock, DWARF call
 graphs) on every replica and both databases; flame graphs (SVG) go to
 var/bench/profile/.
 
-Data size: BENCH_X50 [50] after everything else, the data is seeded again
-at that scale (1M articles; left so: the next run seeds back) and the
-lists, the feed and the article run again at BENCH_X50_CONNS [64], each
-compared with its figure at BENCH_SCALE in the same run, both as ratios to
-GET /api/healthz measured beside them (so that the machine's drift between
-the two phases cancels out); 0 skips it.
+Data size: BENCH_X50 [50] after everything else, the lists, the feed and
+the article run in BENCH_X50_ROUNDS [5] rounds at BENCH_SCALE, then the
+data is seeded again at BENCH_X50 (1M articles; left so: the next run
+seeds back) and the same rounds run again; each round is GET /api/healthz,
+endpoint, GET /api/healthz, endpoint, ..., at BENCH_X50_CONNS [64] for
+BENCH_X50_SECONDS [2] each, and an endpoint's figure is the median of its
+ratios to the ceilings measured just before and after it (so that the
+machine's drift cancels out; a ceiling measured once per phase moved 40 %
+between the phases of one run); 0 skips it. BENCH_DATA_SIZE_ONLY=1 runs
+that comparison alone (results in var/bench/data-size-<time>.json).
 
 A subset: BENCH_ONLY, a regular expression, keeps the endpoints whose name
 it matches (re.search; the pgbench reference row is named "pgbench
@@ -55,6 +59,7 @@ import os
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -104,6 +109,8 @@ PROFILE_ENDPOINT = os.environ.get("BENCH_PROFILE_ENDPOINT",
 PROFILE_CONNS = env_int("BENCH_PROFILE_CONNS", 64)
 X50 = env_int("BENCH_X50", 50)
 X50_CONNS = env_int("BENCH_X50_CONNS", 64)
+X50_ROUNDS = env_int("BENCH_X50_ROUNDS", 5)
+X50_SECONDS = env_int("BENCH_X50_SECONDS", 2)
 # Issue 14: every list and the feed within 10 % of its x1 figure at x50.
 X50_LISTS = ["GET /api/articles", "GET /api/articles (auth)",
              "GET /api/articles?tag=", "GET /api/articles?tag= (auth)",
@@ -699,47 +706,138 @@ def section(title, columns, rows, note=""):
 
 # --- data size ------------------------------------------------------------
 
-def data_size(rows):
-    """Seed at X50, run the lists, the feed and the article again beside a
-    fresh ceiling, and compare each ratio to the ceiling with the same
-    endpoint's at SCALE in this run. Returns (section, targets, info)."""
-    base = {r["endpoint"]: r for r in rows if r["conns"] == X50_CONNS}
-    ceil1 = base["GET /api/healthz"]["rps"]
-    log("data size: seeding x%d" % X50)
-    info, names = seed(X50)
-    login_all(names)
-    names_run = ["GET /api/healthz"] + X50_LISTS + X50_OTHERS
-    new = run_points([(n, X50_CONNS) for n in names_run])
-    by = {r["endpoint"]: r for r in new}
-    ceil50 = by["GET /api/healthz"]["rps"]
-    cells, tg = [], []
-    for n in X50_LISTS + X50_OTHERS:
-        a, b = base.get(n), by[n]
-        if not a:
+def blog_cache_counters():
+    """The read caches' counters summed over the blog replicas, from each
+    one's admin /metrics (blog_cache_metrics): {hit, miss, requests, reads}."""
+    tot = {"hit": 0, "miss": 0, "requests": 0, "reads": 0}
+    pat = re.compile(r"^blog_read_cache_(lookups_total\{result=\"(hit|miss)"
+                     r"\"\}|version_requests_total|version_reads_total) "
+                     r"(\d+)$", re.M)
+    for f in sorted(os.listdir(RUN)):
+        if not re.match(r"blog-\d+\.admin$", f):
             continue
-        r1, r50 = a["rps"] / ceil1, b["rps"] / ceil50
-        change = r50 / r1 - 1
-        cells.append([n, "%.0f" % a["rps"], "%.2fx" % r1, "%.0f" % b["rps"],
-                      "%.2fx" % r50, "%+.0f %%" % (100 * change),
-                      "%.2f" % b["p99_ms"], b["non2xx"] + b["socket_errors"]])
+        with open(os.path.join(RUN, f)) as fh:
+            admin = fh.read().strip()
+        try:
+            text = requests.get("http://%s/metrics" % admin, timeout=5).text
+        except requests.RequestException:
+            continue
+        for m in pat.finditer(text):
+            k = m.group(2) or {"version_requests_total": "requests",
+                               "version_reads_total": "reads"}[m.group(1)]
+            tot[k] += int(m.group(3))
+    return tot
+
+
+def cache_share(before, after):
+    """Hit share of the read-cache lookups between two counter readings,
+    or None when there were none."""
+    hit = after["hit"] - before["hit"]
+    n = hit + after["miss"] - before["miss"]
+    return hit / n if n else None
+
+
+def paired_rounds(names, scale):
+    """Each endpoint's ratio to the ceiling measured right beside it:
+    X50_ROUNDS rounds of ceiling, endpoint 1, ceiling, endpoint 2, ...,
+    ceiling (X50_SECONDS each), an endpoint's ratio to the mean of the
+    ceilings before and after it; the median over the rounds. A drift of
+    the machine's speed within a phase (other tenants, CPU steal: the
+    ceiling moved 19k -> 27k between the phases of the 12-01 run) then
+    moves both sides of a ratio alike. Returns {name: figures}."""
+    by_name = {e[0]: e for e in ENDPOINTS}
+    ceil_mode = by_name["GET /api/healthz"][1]
+    ceil_path = by_name["GET /api/healthz"][2]
+    out = {n: {"ratios": [], "rps": [], "p99_ms": [], "errors": 0,
+               "hit": []} for n in names}
+    for n in names:
+        _, mode, path, _, _ = by_name[n]
+        wrk(mode, 16, WARMUP, path)
+    for rnd in range(1, X50_ROUNDS + 1):
+        prev = wrk(ceil_mode, X50_CONNS, X50_SECONDS, ceil_path)
+        for n in names:
+            _, mode, path, _, _ = by_name[n]
+            c0 = blog_cache_counters()
+            r = wrk(mode, X50_CONNS, X50_SECONDS, path)
+            hit = cache_share(c0, blog_cache_counters())
+            nxt = wrk(ceil_mode, X50_CONNS, X50_SECONDS, ceil_path)
+            ratio = r["rps"] / ((prev["rps"] + nxt["rps"]) / 2)
+            o = out[n]
+            o["ratios"].append(ratio)
+            o["rps"].append(r["rps"])
+            o["p99_ms"].append(r["p99_ms"])
+            o["errors"] += (r["non2xx"] + r["socket_errors"] +
+                            nxt["non2xx"] + nxt["socket_errors"])
+            if hit is not None:
+                o["hit"].append(hit)
+            log("x%d round %d/%d %-32s %8.0f req/s %.3fx the ceiling "
+                "(%.0f / %.0f) cache hits %s" % (
+                    scale, rnd, X50_ROUNDS, n, r["rps"], ratio, prev["rps"],
+                    nxt["rps"], "-" if hit is None else "%.1f %%" % (
+                        100 * hit)))
+            prev = nxt
+    for o in out.values():
+        o["ratio"] = statistics.median(o["ratios"])
+        o["median_rps"] = statistics.median(o["rps"])
+        o["median_p99_ms"] = statistics.median(o["p99_ms"])
+        o["hit_share"] = (statistics.median(o["hit"]) if o["hit"]
+                          else None)
+    return out
+
+
+def data_size():
+    """Each list, the feed and the article at SCALE and at X50, both as a
+    ratio to the ceiling measured beside it (paired_rounds); the data is
+    seeded at X50 in between (and left so: the next run seeds back).
+    Returns (section, targets, info)."""
+    names = X50_LISTS + X50_OTHERS
+    log("data size: x%d, %d rounds of %d s points" % (SCALE, X50_ROUNDS,
+                                                     X50_SECONDS))
+    small = paired_rounds(names, SCALE)
+    log("data size: seeding x%d" % X50)
+    info, users = seed(X50)
+    login_all(users)
+    big = paired_rounds(names, X50)
+    cells, tg = [], []
+
+    def spread(o):
+        return "%.2f–%.2f" % (min(o["ratios"]), max(o["ratios"]))
+
+    def hits(o):
+        return "-" if o["hit_share"] is None else "%.0f %%" % (
+            100 * o["hit_share"])
+    for n in names:
+        a, b = small[n], big[n]
+        change = b["ratio"] / a["ratio"] - 1
+        cells.append([n, "%.0f" % a["median_rps"], "%.2fx" % a["ratio"],
+                      spread(a), hits(a), "%.0f" % b["median_rps"],
+                      "%.2fx" % b["ratio"], spread(b), hits(b),
+                      "%+.0f %%" % (100 * change),
+                      "%.2f" % b["median_p99_ms"], a["errors"] + b["errors"]])
         if n in X50_LISTS:
             tg.append({"target": "x%d data: %s within 10 %% of its x%d figure"
                        % (X50, n, SCALE), "met": change >= -0.10,
-                       "detail": "%+.0f %% (%.2fx -> %.2fx the ceiling)"
-                       % (100 * change, r1, r50)})
-    errs = sum(r["non2xx"] + r["socket_errors"] for r in new)
+                       "detail": "%+.0f %% (%.2fx -> %.2fx the ceiling, "
+                       "median of %d rounds)" % (100 * change, a["ratio"],
+                                                 b["ratio"], X50_ROUNDS)})
+    errs = sum(o["errors"] for o in list(small.values()) +
+               list(big.values()))
     tg.append({"target": "zero errors at x%d" % X50, "met": errs == 0,
                "detail": "%d" % errs})
     sec = section(
         "x%d data (%d articles) against x%d, %d connections, in the same run"
         % (X50, info["blog"].get("articles", 0), SCALE, X50_CONNS),
         ("endpoint", "x%d req/s" % SCALE, "x%d / ceiling" % SCALE,
-         "x%d req/s" % X50, "x%d / ceiling" % X50, "change", "x%d p99 ms"
-         % X50, "errors"), cells,
-        "ceiling (GET /api/healthz) %.0f req/s in the x%d phase, %.0f in the "
-        "x%d phase; seeding x%d took %.0f s" % (ceil1, SCALE, ceil50, X50,
-                                                 X50, info["seconds"]))
-    return sec, tg, {"seed": info, "rows": new}
+         "x%d rounds" % SCALE, "x%d cache hits" % SCALE, "x%d req/s" % X50,
+         "x%d / ceiling" % X50, "x%d rounds" % X50, "x%d cache hits" % X50,
+         "change", "x%d p99 ms" % X50, "errors"), cells,
+        "each ratio is the median over %d rounds of the endpoint's req/s "
+        "over the mean of GET /api/healthz measured just before and just "
+        "after it (%d s points); \"rounds\" is the range of the %d ratios; "
+        "\"cache hits\" the share of the blog replicas' read-cache lookups "
+        "that hit (their /metrics); seeding x%d took %.0f s"
+        % (X50_ROUNDS, X50_SECONDS, X50_ROUNDS, X50, info["seconds"]))
+    return sec, tg, {"seed": info, "x%d" % SCALE: small, "x%d" % X50: big}
 
 
 # --- PROFILE=1 -------------------------------------------------------------
@@ -1035,8 +1133,33 @@ unset multiplot
     return png
 
 
+def data_size_only():
+    """BENCH_DATA_SIZE_ONLY=1: the data-size comparison alone (to study it
+    without the 15 minutes before it); its own JSON, not latest.json."""
+    t0 = time.time()
+    _, names = seed()
+    login_all(names)
+    sec, tg, x50 = data_size()
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = os.path.join(OUT, "data-size-%s.json" % stamp)
+    with open(path, "w") as f:
+        json.dump({"time": stamp, "sections": [sec], "data_size": x50,
+                   "targets": tg, "elapsed_s": round(time.time() - t0, 1)},
+                  f, indent=1)
+    print("\t".join(sec["columns"]))
+    for r in sec["rows"]:
+        print("\t".join(r))
+    for t in tg:
+        print("%-4s %s: %s" % ("MET" if t["met"] else "MISS", t["target"],
+                               t["detail"]))
+    print("results: %s; %.0f s" % (path, time.time() - t0))
+    return 0 if all(t["met"] for t in tg) else 1
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if os.environ.get("BENCH_DATA_SIZE_ONLY") == "1":
+        return data_size_only()
     t0 = time.time()
     load0 = os.getloadavg()
     seed_info, names = seed()
@@ -1070,12 +1193,8 @@ def main():
                   (r["endpoint"], r["conns"]) in EXTRA_POINTS]
     tg = targets(rows, idx, rss0, rss1) + open_targets(open_rows)
     sections, x50 = [], None
-    if X50 and X50 != SCALE and X50_CONNS not in CONNS:
-        log("data size: skipped, BENCH_X50_CONNS (%d) is not one of "
-            "BENCH_CONNS, so there is no x%d figure to compare with"
-            % (X50_CONNS, SCALE))
-    elif X50 and X50 != SCALE:
-        sec, x50_tg, x50 = data_size(rows)
+    if X50 and X50 != SCALE:
+        sec, x50_tg, x50 = data_size()
         sections.append(sec)
         tg += x50_tg
     m = re.search(r"m=(\d+),t=(\d+),p=(\d+)", subprocess.run(
