@@ -40,8 +40,9 @@ that comparison alone (results in var/bench/data-size-<time>.json).
 
 A subset: BENCH_ONLY, a regular expression, keeps the endpoints whose name
 it matches (re.search; the pgbench reference row is named "pgbench
-tpcb-like"), closed- and open-loop: BENCH_ONLY='pay|pgbench' BENCH_X50=0
-runs only the payments' points and their reference. Every row keeps the
+tpcb-like"), closed- and open-loop, and always the two ceilings (every
+ratio is to one of them): BENCH_ONLY='pay|pgbench' BENCH_X50=0 runs the
+payments' points, their reference and the ceilings. Every row keeps the
 time its point started ("started", Unix seconds) to line it up with the
 servers' logs (PostgreSQL's checkpoints and autovacuum, for instance).
 
@@ -118,6 +119,8 @@ X50_LISTS = ["GET /api/articles", "GET /api/articles (auth)",
 ONLY = re.compile(os.environ.get("BENCH_ONLY") or "")
 X50_OTHERS = ["GET /api/articles/:slug", "GET /api/articles/:slug (auth)"]
 
+# The references every other row's ratio is measured against.
+CEILINGS = ("static return 200", "GET /api/healthz")
 # name, wrk mode, fixed path, reference row, kind (for the targets).
 ENDPOINTS = [
     ("static return 200", "get", "/static", None, "ceiling"),
@@ -381,6 +384,39 @@ def pg_wal_counters():
     return [int(float(x)) for x in p.stdout.strip().split("|")]
 
 
+def replica_metrics(svc):
+    """The /metrics text of each replica of svc ("blog" or "pay"), from the
+    admin addresses tests/stack.sh writes under var/run."""
+    out = []
+    for f in sorted(os.listdir(RUN)):
+        if not re.match(r"%s-\d+\.admin$" % svc, f):
+            continue
+        with open(os.path.join(RUN, f)) as fh:
+            admin = fh.read().strip()
+        out.append(requests.get("http://%s/metrics" % admin, timeout=5).text)
+    return out
+
+
+def wait_idle(timeout=60.0):
+    """Wait until no worker of any replica is busy (cm_workers_busy 0 in
+    two readings 0.1 s apart): a point that overloaded the stack leaves
+    requests queued in the replicas after its generator stopped (nginx
+    passed them on; they are answered to nobody), and the next open-loop
+    point would otherwise share the cores with that backlog. Returns the
+    seconds waited."""
+    t0 = time.time()
+    quiet = 0
+    pat = re.compile(r"^cm_workers_busy\{[^}]*\} (\d+)$", re.M)
+    while time.time() - t0 < timeout:
+        busy = sum(int(n) for svc in ("blog", "pay")
+                   for text in replica_metrics(svc) for n in pat.findall(text))
+        quiet = quiet + 1 if busy == 0 else 0
+        if quiet >= 2:
+            break
+        time.sleep(0.1)
+    return time.time() - t0
+
+
 def pay_in_replica(method, route):
     """{le: count} of cm_request_duration_seconds for one pay route, summed
     over the pay replicas (their admin ports' /metrics): the time from the
@@ -391,12 +427,7 @@ def pay_in_replica(method, route):
     pat = re.compile(r'^cm_request_duration_seconds_bucket\{service="pay",'
                      r'method="%s",route="%s",le="([^"]+)"\} (\d+)$'
                      % (re.escape(method), re.escape(route)), re.M)
-    for f in sorted(os.listdir(RUN)):
-        if not re.match(r"pay-\d+\.admin$", f):
-            continue
-        with open(os.path.join(RUN, f)) as fh:
-            admin = fh.read().strip()
-        text = requests.get("http://%s/metrics" % admin, timeout=5).text
+    for text in replica_metrics("pay"):
         for le, n in pat.findall(text):
             tot[le] = tot.get(le, 0) + int(n)
     return tot
@@ -603,6 +634,7 @@ def run_open_loop(rows):
         rate = max(1.0, sat * load / 100.0)
         # The machine's load as the point starts: a tail on two shared
         # cores may be someone else's work (README "Open-loop tail").
+        settled = wait_idle()
         loadavg = os.getloadavg()[0]
         pay = name.startswith(("GET /pay/", "POST /pay/"))
         wal0 = pg_wal_counters() if pay else None
@@ -623,6 +655,7 @@ def run_open_loop(rows):
                "send_lag_p99_ms": r["send_lag_p99_us"] / 1000,
                "p99_by_second_ms": [v / 1000 for v in r["p99_by_second_us"]],
                "peak_conns": r["peak_conns"], "loadavg_1m": loadavg,
+               "settled_s": round(settled, 2),
                "started": round(started, 3),
                "target_p99_ms": target}
         if pay:
@@ -641,10 +674,10 @@ def run_open_loop(rows):
                                                    pay_in_replica(*route))
         out.append(row)
         log("[open %d/%d] %-34s %3d%% %7.0f req/s p50 %6.2f p99 %7.2f "
-            "p99.9 %7.2f ms errors %d/%d%s" % (
+            "p99.9 %7.2f ms errors %d/%d (settled %.1f s)%s" % (
                 i, len(todo), name, load, rate, row["p50_ms"],
                 row["p99_ms"], row["p999_ms"], row["non2xx"],
-                row["socket_errors"], "" if not pay else
+                row["socket_errors"], settled, "" if not pay else
                 "; %d checkpoints, %.2f full-page images and %.1f KB of "
                 "WAL per request; in the replicas p99 <= %s ms, %d of %d "
                 "over 10 ms" % (row["pg"]["checkpoints"],
@@ -713,15 +746,7 @@ def blog_cache_counters():
     pat = re.compile(r"^blog_read_cache_(lookups_total\{result=\"(hit|miss)"
                      r"\"\}|version_requests_total|version_reads_total) "
                      r"(\d+)$", re.M)
-    for f in sorted(os.listdir(RUN)):
-        if not re.match(r"blog-\d+\.admin$", f):
-            continue
-        with open(os.path.join(RUN, f)) as fh:
-            admin = fh.read().strip()
-        try:
-            text = requests.get("http://%s/metrics" % admin, timeout=5).text
-        except requests.RequestException:
-            continue
+    for text in replica_metrics("blog"):
         for m in pat.finditer(text):
             k = m.group(2) or {"version_requests_total": "requests",
                                "version_reads_total": "reads"}[m.group(1)]
@@ -1176,7 +1201,8 @@ def main():
     for name, *_ in ENDPOINTS + [("pgbench tpcb-like",)]:
         cs = sorted(set(CONNS) | (set(SWEEP) if name in SWEPT else set())
                     | {c for n, c in EXTRA_POINTS if n == name})
-        if ONLY.search(name):
+        # The ceilings always: every ratio is to one of them.
+        if ONLY.search(name) or name in CEILINGS:
             points += [(name, c) for c in cs]
     rows = run_points(points)
     rss1 = rss()
