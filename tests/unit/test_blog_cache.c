@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -488,6 +489,46 @@ test_colliding_keys_stay(void **state)
 	blog_cache_free(c);
 }
 
+/*
+ * A full budget makes room for a new answer by dropping answers nobody
+ * read lately, wherever they are, and keeps the ones being read.
+ */
+static void
+test_full_budget_makes_room(void **state)
+{
+	/* 64 KiB: answers up to 1 KiB are kept. */
+	struct blog_cache *c = blog_cache_new(64 << 10);
+	char key[32], small[501], big[1001];
+	int i, kept = 0;
+
+	(void)state;
+	assert_non_null(c);
+	memset(small, 'a', sizeof(small) - 1);
+	small[sizeof(small) - 1] = '\0';
+	memset(big, 'b', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	/* Fill the budget with 500-byte answers (130 of them fit)... */
+	for (i = 0; i < 130; i++) {
+		snprintf(key, sizeof(key), "/cold/%d", i);
+		blog_cache_put(c, key, 1, small, 500);
+	}
+	/* ... of which one in ten is read. */
+	for (i = 0; i < 130; i += 10) {
+		snprintf(key, sizeof(key), "/cold/%d", i);
+		assert_int_equal(get(c, key, 1, small), 1);
+	}
+	/* A larger answer than any one it could replace in its set. */
+	blog_cache_put(c, "/list", 1, big, 1000);
+	assert_int_equal(get(c, "/list", 1, big), 1);
+	/* The read ones are still there. */
+	for (i = 0; i < 130; i += 10) {
+		snprintf(key, sizeof(key), "/cold/%d", i);
+		kept += get(c, key, 1, small) == 1;
+	}
+	assert_int_equal(kept, 13);
+	blog_cache_free(c);
+}
+
 /* /metrics: what was looked for and found, and what is kept. */
 static void
 test_metrics(void **state)
@@ -529,4 +570,5 @@ UNIT_MAIN(cmocka_unit_test(test_version_gates_answers),
     cmocka_unit_test(test_window_shares_recent_reads),
     cmocka_unit_test(test_window_never_stale_when_writes_wait),
     cmocka_unit_test(test_colliding_keys_stay),
+    cmocka_unit_test(test_full_budget_makes_room),
     cmocka_unit_test(test_metrics))
