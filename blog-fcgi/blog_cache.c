@@ -80,7 +80,7 @@
  * unread ones); the worst case, a sparse table of large answers all read
  * lately, costs about a tenth of a millisecond under the lock.
  */
-#define BLOG_CACHE_SWEEP (2 * BLOG_CACHE_SLOTS)
+#define BLOG_CACHE_SWEEP ((size_t)2 * BLOG_CACHE_SLOTS)
 
 struct blog_cache_entry {
 	uint64_t hash;
