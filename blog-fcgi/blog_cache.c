@@ -78,7 +78,7 @@
  * turns of the clock, so that room is found whenever answers not being
  * read add up to it. Usually a few slots do (the answers are mostly
  * unread ones); the worst case, a sparse table of large answers all read
- * lately, costs about a tenth of a millisecond under the lock.
+ * lately, is 131,072 slot checks under the lock (not measured).
  */
 #define BLOG_CACHE_SWEEP ((size_t)2 * BLOG_CACHE_SLOTS)
 
@@ -141,6 +141,16 @@ blog_cache_new(size_t max_bytes)
 	return c;
 }
 
+/* Drop one kept answer; c->mu held. */
+static void
+blog_cache_drop(struct blog_cache *c, struct blog_cache_entry *e)
+{
+	free(e->key);
+	c->bytes -= e->len;
+	c->used--;
+	memset(e, 0, sizeof(*e));
+}
+
 /* Drop every kept answer; c->mu held. */
 static void
 blog_cache_flush(struct blog_cache *c)
@@ -149,12 +159,8 @@ blog_cache_flush(struct blog_cache *c)
 
 	/* Every write ends here once: skip the empty slots quickly. */
 	for (i = 0; c->used > 0 && i < BLOG_CACHE_SLOTS; i++)
-		if (c->slot[i].key != NULL) {
-			free(c->slot[i].key);
-			memset(&c->slot[i], 0, sizeof(c->slot[i]));
-			c->used--;
-		}
-	c->bytes = 0;
+		if (c->slot[i].key != NULL)
+			blog_cache_drop(c, &c->slot[i]);
 }
 
 /*
@@ -183,10 +189,7 @@ blog_cache_room(
 			e->ref = 0;
 			continue;
 		}
-		free(e->key);
-		c->bytes -= e->len;
-		c->used--;
-		memset(e, 0, sizeof(*e));
+		blog_cache_drop(c, e);
 	}
 }
 
